@@ -1,0 +1,61 @@
+"""``moodchords``: a thin command line over the library. User errors print one line and exit 2."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from importlib import metadata
+
+from assistant.commands import COMMAND_MODULES
+from assistant.errors import USER_ERRORS
+
+EXIT_USAGE = 2
+
+
+def version() -> str:
+    try:
+        return metadata.version("moodchords")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="moodchords",
+        description="Speak or type a mood; get a chord progression that fits, as sound and as MIDI.",
+    )
+    parser.add_argument("--version", action="version", version=f"moodchords {version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"assistant.commands.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"assistant.commands.{name}":
+                raise
+            continue  # a subcommand not built yet
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Models come from installed packages; never reach for a hub at run time.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(handler(args) or 0)
+    except USER_ERRORS as error:
+        print(f"moodchords {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""What the language side hands to the composer: the mood and any explicit musical settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class MusicalSettings:
+    """Explicit musical choices; None means "let the mood decide"."""
+
+    tempo_bpm: float | None = None  # 20..300
+    key: str | None = None  # tonic name, e.g. "D", "F#", "Bb"
+    mode: str | None = None  # "major" or "minor"
+    bars: int | None = None  # 1..256
+    program: int | None = None  # General MIDI program 0..127 for the chords
+    instrument: str | None = None  # the word the user said, e.g. "strings"
+    beats_per_bar: int = 4  # time signature numerator (x/4)
+
+    def merged(self, override: "MusicalSettings | None") -> "MusicalSettings":
+        """These settings with every non-None field of ``override`` taking precedence."""
+        if override is None:
+            return self
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        for name in values:
+            value = getattr(override, name)
+            if value is not None and not (name == "beats_per_bar" and value == 4):
+                values[name] = value
+        return MusicalSettings(**values)
+
+
+@dataclass(frozen=True)
+class Mood:
+    """The emotion understood from a request."""
+
+    valence: float  # -1 (negative) .. +1 (positive)
+    arousal: float  # -1 (calm) .. +1 (excited)
+    class_weights: dict[str, float]  # composer emotion class -> weight, sums to 1
+    keywords: tuple[str, ...] = ()  # mood words found in the request
+    settings: MusicalSettings = field(default_factory=MusicalSettings)  # explicit settings in the request
+    neutral: bool = False  # True when the text carried no mood (defaults were used)

@@ -1,0 +1,226 @@
+"""Read a MIDI file into plain numpy arrays: notes in seconds, sustain pedal, tempo map, metre.
+
+Only mido is used (no pretty_midi) so that the whole data pipeline stays light. Unusable files
+(corrupt, empty, drum-only, zero-length) raise :class:`ClipError` with the reason, so that a
+folder loader can skip them and count them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.errors import ModelError
+
+DRUM_CHANNEL = 9  # MIDI channel 10 (0-based 9) is percussion in General MIDI
+SUSTAIN_CONTROLLER = 64
+PLACEHOLDER_TEMPO_BPM = 120.0  # what transcriptions without a tempo write (and the SMF default)
+
+
+class ClipError(ModelError):
+    """A MIDI file cannot be used as a training clip; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class MidiContent:
+    """The musically relevant content of one MIDI file (all times in seconds from the file start)."""
+
+    pitch: np.ndarray  # int16 (n,), MIDI note numbers, sorted by onset then pitch
+    onset: np.ndarray  # float64 (n,), note-on time (s)
+    offset: np.ndarray  # float64 (n,), written note-off time (s), > onset
+    sounding_offset: np.ndarray  # float64 (n,), note-off extended by the sustain pedal (s)
+    velocity: np.ndarray  # int16 (n,), 1..127
+    pedal_intervals: tuple[tuple[float, float], ...]  # (down, up) times of CC64 >= 64 (s)
+    tempo_changes: tuple[tuple[float, float], ...]  # (time s, BPM) of every set_tempo event
+    time_signatures: tuple[tuple[float, int, int], ...]  # (time s, numerator, denominator)
+    ticks_per_beat: int  # the file's resolution (ticks per quarter note)
+    quarter_times: np.ndarray  # float64, time (s) of every quarter note of the file's own grid
+    end_time: float  # last sounding offset (s)
+
+    @property
+    def has_real_tempo_map(self) -> bool:
+        """True when the file's own beat grid is trustworthy (a sequencer/DAW export, not a transcription).
+
+        A transcription writes one placeholder 120 BPM tempo; a DAW export writes several tempos,
+        or one tempo other than exactly 120 together with a time signature.
+        """
+        if len(self.tempo_changes) > 1:
+            return True
+        if len(self.tempo_changes) == 1:
+            return abs(self.tempo_changes[0][1] - PLACEHOLDER_TEMPO_BPM) > 1e-6 and bool(self.time_signatures)
+        return False
+
+    @property
+    def beats_per_bar(self) -> int:
+        """Beats per bar of the first time signature (compound metres count dotted beats); 4 if none."""
+        if not self.time_signatures:
+            return 4
+        _, numerator, denominator = self.time_signatures[0]
+        if denominator == 8 and numerator % 3 == 0 and numerator > 3:
+            return numerator // 3
+        return max(1, numerator)
+
+    def file_beats(self) -> np.ndarray:
+        """Beat times (s) from the file's own grid: quarters, or dotted quarters in compound x/8 metres."""
+        if self.time_signatures:
+            _, numerator, denominator = self.time_signatures[0]
+            if denominator == 8 and numerator % 3 == 0 and numerator > 3:
+                # beat = 3 eighths = 1.5 quarters: interpolate the quarter grid
+                positions = np.arange(0.0, len(self.quarter_times) - 1, 1.5)
+                return np.interp(positions, np.arange(len(self.quarter_times)), self.quarter_times)
+            if denominator == 2:
+                return self.quarter_times[::2]
+        return self.quarter_times
+
+
+def _ticks_to_seconds(ticks: np.ndarray, tempo_ticks: list[int], tempo_us: list[int], tpb: int) -> np.ndarray:
+    """Convert absolute ticks to seconds through a piecewise-constant tempo map."""
+    seg_start_ticks = np.asarray(tempo_ticks, dtype=np.float64)
+    sec_per_tick = np.asarray(tempo_us, dtype=np.float64) / 1e6 / tpb
+    seg_start_secs = np.concatenate(([0.0], np.cumsum(np.diff(seg_start_ticks) * sec_per_tick[:-1])))
+    idx = np.searchsorted(seg_start_ticks, ticks, side="right") - 1
+    idx = np.clip(idx, 0, len(seg_start_ticks) - 1)
+    return seg_start_secs[idx] + (ticks - seg_start_ticks[idx]) * sec_per_tick[idx]
+
+
+def read_midi(path: str | Path) -> MidiContent:
+    """Read ``path``; raises ClipError (corrupt, empty, drum-only, zero-length) with the reason."""
+    import mido  # local: keeps `import models` cheap
+
+    path = Path(path)
+    try:
+        midi = mido.MidiFile(str(path), clip=True)
+    except FileNotFoundError:
+        raise ClipError(f"{path}: file not found") from None
+    except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError, IndexError...
+        raise ClipError(f"{path}: corrupt MIDI file ({type(exc).__name__}: {exc})") from None
+    tpb = midi.ticks_per_beat
+    if not tpb or tpb <= 0:
+        raise ClipError(f"{path}: corrupt MIDI file (SMPTE or zero time division is not supported)")
+
+    # Gather every event with its absolute tick (type 2 files play tracks one after another).
+    tempo_ticks, tempo_us = [0], [500000]
+    time_sigs: list[tuple[int, int, int]] = []
+    raw_notes: list[tuple[int, int, int, int, int]] = []  # (on tick, off tick, channel, pitch, velocity)
+    pedal_events: list[tuple[int, int, bool]] = []  # (tick, channel, down)
+    max_tick = 0
+    drum_notes = 0
+    track_start = 0
+    for track in midi.tracks:
+        tick = track_start
+        open_notes: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for msg in track:
+            tick += msg.time
+            kind = msg.type
+            if kind == "note_on" and msg.velocity > 0:
+                if msg.channel == DRUM_CHANNEL:
+                    drum_notes += 1
+                    continue
+                open_notes.setdefault((msg.channel, msg.note), []).append((tick, msg.velocity))
+            elif kind == "note_off" or (kind == "note_on" and msg.velocity == 0):
+                if msg.channel == DRUM_CHANNEL:
+                    continue
+                stack = open_notes.get((msg.channel, msg.note))
+                if stack:
+                    on_tick, vel = stack.pop(0)  # first in, first out: the usual reading of repeated notes
+                    raw_notes.append((on_tick, tick, msg.channel, msg.note, vel))
+            elif kind == "control_change" and msg.control == SUSTAIN_CONTROLLER and msg.channel != DRUM_CHANNEL:
+                pedal_events.append((tick, msg.channel, msg.value >= 64))
+            elif kind == "set_tempo":
+                if tick == 0 and len(tempo_ticks) == 1:
+                    tempo_us[0] = msg.tempo  # replaces the SMF default of 120 BPM
+                else:
+                    tempo_ticks.append(tick)
+                    tempo_us.append(msg.tempo)
+            elif kind == "time_signature":
+                time_sigs.append((tick, msg.numerator, msg.denominator))
+        # notes never switched off end with their track
+        for (channel, pitch), stack in open_notes.items():
+            for on_tick, vel in stack:
+                raw_notes.append((on_tick, tick, channel, pitch, vel))
+        max_tick = max(max_tick, tick)
+        if midi.type == 2:
+            track_start = tick
+
+    tempo_event_count = sum(1 for tr in midi.tracks for m in tr if m.type == "set_tempo")
+    if not raw_notes:
+        if drum_notes:
+            raise ClipError(f"{path}: drum-only file (only channel 10 notes, no pitched notes)")
+        raise ClipError(f"{path}: empty MIDI file (no notes)")
+
+    order = np.argsort(np.asarray(tempo_ticks), kind="stable")
+    tempo_ticks = [tempo_ticks[i] for i in order]
+    tempo_us = [tempo_us[i] for i in order]
+    notes = np.asarray(raw_notes, dtype=np.int64)
+    onset = _ticks_to_seconds(notes[:, 0].astype(np.float64), tempo_ticks, tempo_us, tpb)
+    offset = _ticks_to_seconds(notes[:, 1].astype(np.float64), tempo_ticks, tempo_us, tpb)
+    keep = offset > onset
+    if not keep.any():
+        raise ClipError(f"{path}: zero-length file (every note ends where it starts)")
+    notes, onset, offset = notes[keep], onset[keep], offset[keep]
+    sort = np.lexsort((notes[:, 3], onset))
+    notes, onset, offset = notes[sort], onset[sort], offset[sort]
+    pitch = notes[:, 3].astype(np.int16)
+    velocity = np.clip(notes[:, 4], 1, 127).astype(np.int16)
+    channel = notes[:, 2]
+
+    # Sustain pedal: intervals per channel; a note released while the pedal is down sounds on
+    # until the pedal comes up (or until the same key is struck again).
+    pedal_intervals: list[tuple[float, float, int]] = []
+    end_secs = float(_ticks_to_seconds(np.array([float(max_tick)]), tempo_ticks, tempo_us, tpb)[0])
+    by_channel: dict[int, int | None] = {}
+    for tick, ch, down in sorted(pedal_events):
+        if down and by_channel.get(ch) is None:
+            by_channel[ch] = tick
+        elif not down and by_channel.get(ch) is not None:
+            start = by_channel[ch]
+            pedal_intervals.append((start, tick, ch))
+            by_channel[ch] = None
+    for ch, start in by_channel.items():
+        if start is not None:
+            pedal_intervals.append((start, max_tick, ch))
+    pedal_secs = [
+        (float(a), float(b), ch)
+        for (a, b), ch in zip(
+            _ticks_to_seconds(np.array([[p[0], p[1]] for p in pedal_intervals], dtype=np.float64).reshape(-1, 2),
+                              tempo_ticks, tempo_us, tpb).reshape(-1, 2),
+            (p[2] for p in pedal_intervals),
+        )
+        if b > a
+    ]
+    sounding = offset.copy()
+    for down, up, ch in pedal_secs:
+        held = (channel == ch) & (offset >= down) & (offset < up)
+        sounding[held] = np.maximum(sounding[held], up)
+    if pedal_secs:
+        # a re-struck key cuts the previous sounding of the same pitch
+        for p in np.unique(pitch):
+            idx = np.flatnonzero(pitch == p)
+            if len(idx) > 1:
+                nxt = onset[idx[1:]]
+                sounding[idx[:-1]] = np.minimum(sounding[idx[:-1]], np.maximum(nxt, offset[idx[:-1]]))
+
+    tempo_secs = _ticks_to_seconds(np.asarray(tempo_ticks, dtype=np.float64), tempo_ticks, tempo_us, tpb)
+    tempo_changes = tuple((float(t), 60e6 / us) for t, us in zip(tempo_secs, tempo_us)) if tempo_event_count else ()
+    sig_secs = _ticks_to_seconds(np.asarray([s[0] for s in time_sigs], dtype=np.float64), tempo_ticks, tempo_us, tpb)
+    time_signatures = tuple((float(t), int(s[1]), int(s[2])) for t, s in zip(sig_secs, time_sigs))
+    end_time = float(max(sounding.max(), offset.max()))
+    if end_time - float(onset.min()) <= 1e-3:
+        raise ClipError(f"{path}: zero-length file (all notes within 1 ms)")
+    last_tick = max(max_tick, int(notes[:, 1].max()))
+    quarter_ticks = np.arange(0, last_tick + tpb, tpb, dtype=np.float64)
+    quarter_times = _ticks_to_seconds(quarter_ticks, tempo_ticks, tempo_us, tpb)
+    return MidiContent(
+        pitch=pitch,
+        onset=onset,
+        offset=offset,
+        sounding_offset=sounding,
+        velocity=velocity,
+        pedal_intervals=tuple((a, b) for a, b, _ in sorted(pedal_secs)),
+        tempo_changes=tempo_changes,
+        time_signatures=time_signatures,
+        ticks_per_beat=tpb,
+        quarter_times=quarter_times,
+        end_time=max(end_time, end_secs if end_secs < end_time + 10 else end_time),
+    )

@@ -1,0 +1,50 @@
+"""Shared test set-up: offscreen Qt, offline models, and real audio/MIDI daemons on demand."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from tests.support.daemons import Jack, PulseAudio  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+EMOPIA_DIR = SHARED_DATA / "emopia"
+JSB_FILE = SHARED_DATA / "jsb" / "jsb-chorales-quarter.json"
+
+#: Mark for tests that need ../shared/data: they skip cleanly where it is absent.
+needs_emopia = pytest.mark.skipif(not EMOPIA_DIR.is_dir(), reason=f"EMOPIA not found at {EMOPIA_DIR}")
+needs_jsb = pytest.mark.skipif(not JSB_FILE.is_file(), reason=f"JSB chorales not found at {JSB_FILE}")
+
+
+@pytest.fixture(scope="session")
+def pulse_audio():
+    """A private PulseAudio server (speaker null sink, virtual microphone), active in os.environ."""
+    if not shutil.which("pulseaudio"):
+        pytest.fail("pulseaudio missing: run `make test`, which installs it")
+    server = PulseAudio().start()
+    previous = server.activate()
+    try:
+        yield server
+    finally:
+        PulseAudio.deactivate(previous)
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """A private JACK server with the dummy driver, active in os.environ (rtmidi's JACK API)."""
+    server = Jack().start()
+    previous = server.activate()
+    try:
+        yield server
+    finally:
+        Jack.deactivate(previous)
+        server.stop()

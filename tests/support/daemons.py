@@ -1,0 +1,179 @@
+"""Real audio and MIDI daemons for tests: PulseAudio with virtual devices, and JACK's dummy
+driver for virtual MIDI ports. Each runs in its own temporary runtime directory and is stopped
+by its PID; nothing is left behind."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+SPEAKER_SINK = "moodchords_speaker"  # null sink: where the app's sound goes
+MIC_FEED_SINK = "moodchords_mic_feed"  # null sink: what is played here comes out of the mic
+MIC_SOURCE = "moodchords_mic"  # remap-source of the feed's monitor: the virtual microphone
+SPEAKER_RATE_HZ = 44100
+
+
+def _stop(process: subprocess.Popen, timeout_s: float = 5.0) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class SpeakerRecording:
+    """Records the speaker sink's monitor (float32 mono) until stop()."""
+
+    def __init__(self, env: dict[str, str], rate_hz: int = SPEAKER_RATE_HZ):
+        self.rate_hz = rate_hz
+        self._process = subprocess.Popen(
+            ["parec", f"--device={SPEAKER_SINK}.monitor", "--raw", "--format=float32le",
+             "--channels=1", f"--rate={rate_hz}", "--latency-msec=20"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        )
+
+    def stop(self) -> np.ndarray:
+        _stop(self._process)
+        data = self._process.stdout.read()
+        usable = len(data) - len(data) % 4
+        return np.frombuffer(data[:usable], dtype="<f4").astype(np.float32)
+
+
+class PulseAudio:
+    """A private PulseAudio server: a null sink as speaker, a virtual microphone."""
+
+    def __init__(self) -> None:
+        self.runtime_dir = Path(tempfile.mkdtemp(prefix="moodchords-pulse-"))
+        self.socket = self.runtime_dir / "pulse" / "native"
+        self.server = f"unix:{self.socket}"
+        self.env = dict(os.environ, XDG_RUNTIME_DIR=str(self.runtime_dir), PULSE_SERVER=self.server,
+                        HOME=str(self.runtime_dir))
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = 10.0) -> "PulseAudio":
+        if not shutil.which("pulseaudio"):
+            raise RuntimeError("pulseaudio is not installed (make test installs it)")
+        modules = [
+            f"module-native-protocol-unix socket={self.socket} auth-anonymous=1",
+            f"module-null-sink sink_name={SPEAKER_SINK} rate={SPEAKER_RATE_HZ}",
+            f"module-null-sink sink_name={MIC_FEED_SINK}",
+            f"module-remap-source source_name={MIC_SOURCE} master={MIC_FEED_SINK}.monitor",
+        ]
+        args = ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=false",
+                "--log-target=stderr", "--log-level=error"]
+        for module in modules:
+            args += ["-L", module]
+        self.process = subprocess.Popen(args, env=self.env, stdout=subprocess.DEVNULL,
+                                        stderr=open(self.runtime_dir / "pulseaudio.log", "wb"))
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"pulseaudio exited: {(self.runtime_dir / 'pulseaudio.log').read_text()}")
+            if subprocess.run(["pactl", "info"], env=self.env, capture_output=True).returncode == 0:
+                subprocess.run(["pactl", "set-default-sink", SPEAKER_SINK], env=self.env, check=True)
+                subprocess.run(["pactl", "set-default-source", MIC_SOURCE], env=self.env, check=True)
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("pulseaudio did not start in time")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+    def activate(self) -> dict[str, str | None]:
+        """Point this process (PortAudio's ALSA pulse plugin, FluidSynth) at this server;
+        returns the previous values for deactivate()."""
+        previous = {k: os.environ.get(k) for k in ("PULSE_SERVER",)}
+        os.environ["PULSE_SERVER"] = self.server
+        return previous
+
+    @staticmethod
+    def deactivate(previous: dict[str, str | None]) -> None:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    # ----- the virtual microphone
+    def speech_wav(self, text: str, voice: str = "en-us", rate: int = 140) -> Path:
+        """espeak-ng's rendering of text as a wav file."""
+        path = self.runtime_dir / f"speech-{uuid.uuid4().hex}.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(path), text], check=True,
+                       capture_output=True)
+        return path
+
+    def play_into_mic(self, wav: Path, wait: bool = True) -> subprocess.Popen:
+        process = subprocess.Popen(["paplay", f"--device={MIC_FEED_SINK}", str(wav)], env=self.env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if wait:
+            process.wait(timeout=60)
+        return process
+
+    def speak(self, text: str, voice: str = "en-us", rate: int = 140, wait: bool = True) -> subprocess.Popen:
+        """Speak text into the virtual microphone with espeak-ng (blocking unless wait=False)."""
+        return self.play_into_mic(self.speech_wav(text, voice, rate), wait=wait)
+
+    # ----- the speaker
+    def start_speaker_recording(self) -> SpeakerRecording:
+        return SpeakerRecording(self.env)
+
+    def record_speaker(self, seconds: float) -> np.ndarray:
+        """Record the speaker's monitor for `seconds` (float32 mono, SPEAKER_RATE_HZ)."""
+        recording = self.start_speaker_recording()
+        time.sleep(seconds)
+        return recording.stop()
+
+
+class Jack:
+    """A private JACK server with the dummy driver: rtmidi's JACK API gets working virtual ports."""
+
+    def __init__(self) -> None:
+        self.name = f"moodchords-{uuid.uuid4().hex[:8]}"
+        self.runtime_dir = Path(tempfile.mkdtemp(prefix="moodchords-jack-"))
+        self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1",
+                        JACK_NO_START_SERVER="1")
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = 10.0) -> "Jack":
+        if not shutil.which("jackd"):
+            raise RuntimeError("jackd is not installed (make test installs jackd2)")
+        self.process = subprocess.Popen(
+            ["jackd", "--no-realtime", "-n", self.name, "-d", "dummy", "-r", "48000", "-p", "512"],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.runtime_dir / "jackd.log", "wb"))
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jackd exited: {(self.runtime_dir / 'jackd.log').read_text()}")
+            if subprocess.run(["jack_lsp"], env=self.env, capture_output=True).returncode == 0:
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("jackd did not start in time")
+
+    def activate(self) -> dict[str, str | None]:
+        keys = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")
+        previous = {k: os.environ.get(k) for k in keys}
+        for key in keys:
+            os.environ[key] = self.env[key]
+        return previous
+
+    deactivate = staticmethod(PulseAudio.deactivate)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)
