@@ -244,11 +244,11 @@ def whisper_dims(ct2: CT2Model, config: dict | None = None) -> dict[str, int]:
         # Older exports do not store num_heads: Whisper uses 64-dim heads throughout.
         dims["n_audio_head"] = dims["n_audio_head"] or dims["n_audio_state"] // 64
         dims["n_text_head"] = dims["n_text_head"] or dims["n_text_state"] // 64
-    if config and "lang_ids" in config:
-        # Multilingual vocabularies hold the language tokens; English-only ones end before them.
-        multilingual = dims["n_vocab"] >= 51865
-        if multilingual != (len(config["lang_ids"]) >= 99 and max(config["lang_ids"]) >= 50259 and dims["n_vocab"] >= 51865):
-            raise ModelFileError("config.json does not match the model's vocabulary size")
+    if config and config.get("lang_ids") and dims["n_vocab"] < max(config["lang_ids"]):
+        raise ModelFileError(
+            f"config.json lists language tokens up to {max(config['lang_ids'])}, beyond the "
+            f"model's vocabulary of {dims['n_vocab']}: the files do not belong together"
+        )
     return dims
 
 
@@ -343,7 +343,6 @@ def convert(
     # np.frombuffer arrays are read-only; copy once into torch-owned memory.
     tensors = {name: torch.from_numpy(np.array(array)) for name, array in state.items()}
     del state
-    # Alignment heads (for word timestamps) from config.json, in openai-whisper's boolean-mask form.
     checkpoint = {"dims": dims, "model_state_dict": tensors}
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -410,6 +409,3 @@ def ensure_ctranslate2_model(model: str = "tiny.en", progress: Progress | None =
     os.replace(tmp_path, joined)
     return target
 
-
-def iter_variable_names(ct2: CT2Model) -> Iterator[str]:
-    yield from ct2.variables

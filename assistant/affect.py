@@ -1,0 +1,159 @@
+"""Words -> valence/arousal, grounded in published human ratings.
+
+Anchors: 894 mood words with human valence and arousal ratings from the NRC VAD lexicon
+(Mohammad 2018; see assistant/data/README.md), rescaled from 0..1 to -1..1.
+
+Method (measured in bench/language.py, cross-validated with the evaluation words held out):
+  * every word is embedded inside sentence templates ("music that feels {}", ...), the same way on
+    the anchor side and the query side; bare-word embeddings put antonyms together
+    (energetic ~ tired), templated ones much less;
+  * a learned read-out maps an embedding to (valence, arousal): a linear ridge map plus a kernel
+    ridge correction (RBF kernel on the unit sphere). Unlike nearest-neighbour averaging it learns
+    directions in the embedding (what makes a word more aroused), which is what arousal needs.
+The plain baseline (nearest anchors, bare words) is kept here so the benchmark can compare."""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+NORMS_FILE = DATA_DIR / "nrc_vad_mood_words.tsv"
+
+#: Templates that put a mood word in a musical sentence; their embeddings are averaged.
+TEMPLATES = ("music that feels {}", "a {} song", "a piece that sounds {}")
+
+#: Read-out settings, chosen by 5-fold cross-validation over the anchors (bench/language.py):
+#: RBF width on squared chord distance between unit vectors, kernel ridge penalty, linear penalty.
+KERNEL_GAMMA = 4.0
+RIDGE_ALPHA = 0.3
+LINEAR_ALPHA = 10.0
+
+
+@dataclass(frozen=True)
+class AffectNorms:
+    """Human-rated mood words."""
+
+    words: tuple[str, ...]
+    valence: np.ndarray  # -1 (unpleasant) .. +1 (pleasant), one per word
+    arousal: np.ndarray  # -1 (calm) .. +1 (excited), one per word
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> "AffectNorms":
+        idx = np.asarray(indices, dtype=int)
+        return AffectNorms(tuple(self.words[i] for i in idx), self.valence[idx], self.arousal[idx])
+
+
+def load_affect_norms(path: Path | None = None) -> AffectNorms:
+    """The shipped mood-word ratings (word, valence 0..1, arousal 0..1), rescaled to -1..1."""
+    words, valence, arousal = [], [], []
+    with open(path or NORMS_FILE, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            words.append(row["word"])
+            valence.append(float(row["valence"]) * 2.0 - 1.0)
+            arousal.append(float(row["arousal"]) * 2.0 - 1.0)
+    return AffectNorms(tuple(words), np.array(valence), np.array(arousal))
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, dtype=np.float64)
+    norms = np.linalg.norm(rows, axis=-1, keepdims=True)
+    return rows / np.maximum(norms, 1e-12)
+
+
+def templated_embeddings(model, words: Sequence[str], batch_size: int = 128) -> np.ndarray:
+    """Unit embeddings of ``words`` as the mean over TEMPLATES (one row per word)."""
+    if not words:
+        return np.zeros((0, model.get_sentence_embedding_dimension()))
+    texts = [template.format(word) for template in TEMPLATES for word in words]
+    encoded = model.encode(texts, batch_size=batch_size, normalize_embeddings=True)
+    stacked = np.asarray(encoded, dtype=np.float64).reshape(len(TEMPLATES), len(words), -1)
+    return _unit(stacked.mean(axis=0))
+
+
+def bare_embeddings(model, words: Sequence[str], batch_size: int = 128) -> np.ndarray:
+    """Unit embeddings of the words on their own (the plain baseline)."""
+    if not words:
+        return np.zeros((0, model.get_sentence_embedding_dimension()))
+    return _unit(model.encode(list(words), batch_size=batch_size, normalize_embeddings=True))
+
+
+def anchor_embeddings(model, norms: AffectNorms, model_id: str = "all-MiniLM-L6-v2") -> np.ndarray:
+    """Templated embeddings of the anchor words, cached on disk (user cache dir) keyed by the words,
+    the templates and the model, so only the first start pays for the ~2,700 encodes."""
+    import hashlib
+
+    from platformdirs import user_cache_dir
+
+    key = hashlib.sha256("\n".join([model_id, *TEMPLATES, *norms.words]).encode()).hexdigest()[:16]
+    cache = Path(user_cache_dir("moodchords")) / f"affect-anchors-{key}.npy"
+    try:
+        cached = np.load(cache)
+        if cached.shape[0] == len(norms.words):
+            return cached.astype(np.float64)
+    except (OSError, ValueError):
+        pass
+    embeddings = templated_embeddings(model, norms.words)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(temporary, embeddings.astype(np.float32))
+        os.replace(temporary, cache)
+    except OSError:
+        pass  # a read-only cache only costs time
+    return embeddings
+
+
+class AffectReadout:
+    """(valence, arousal) from an embedding: a linear ridge map (global directions such as "more
+    aroused", so words far from every anchor still get a sensible reading) plus a kernel ridge
+    correction of its residuals (RBF kernel on the unit sphere, for local detail)."""
+
+    def __init__(self, anchor_embeddings: np.ndarray, valence: np.ndarray, arousal: np.ndarray,
+                 gamma: float = KERNEL_GAMMA, alpha: float = RIDGE_ALPHA, linear_alpha: float = LINEAR_ALPHA) -> None:
+        self._anchors = _unit(anchor_embeddings)
+        self._gamma = gamma
+        targets = np.stack([valence, arousal], axis=1)
+        self._centre = self._anchors.mean(axis=0)
+        self._mean = targets.mean(axis=0)
+        centred = self._anchors - self._centre
+        dim = centred.shape[1]
+        self._linear = np.linalg.solve(centred.T @ centred + linear_alpha * np.eye(dim), centred.T @ (targets - self._mean))
+        residual = targets - self._linear_part(self._anchors)
+        kernel = self._kernel(self._anchors)
+        self._coef = np.linalg.solve(kernel + alpha * np.eye(len(kernel)), residual)
+
+    def _linear_part(self, rows: np.ndarray) -> np.ndarray:
+        return (rows - self._centre) @ self._linear + self._mean
+
+    def _kernel(self, rows: np.ndarray) -> np.ndarray:
+        squared = np.clip(2.0 - 2.0 * rows @ self._anchors.T, 0.0, 4.0)
+        return np.exp(-self._gamma * squared)
+
+    def predict(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n, 2) array of (valence, arousal), clipped to -1..1."""
+        rows = _unit(np.atleast_2d(embeddings))
+        return np.clip(self._linear_part(rows) + self._kernel(rows) @ self._coef, -1.0, 1.0)
+
+    def closeness(self, embeddings: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each row to its nearest anchor: how much it reads like a mood word."""
+        rows = _unit(np.atleast_2d(embeddings))
+        return (rows @ self._anchors.T).max(axis=1)
+
+
+class NearestAnchors:
+    """Baseline: similarity-weighted mean rating of the k nearest anchors."""
+
+    def __init__(self, anchor_embeddings: np.ndarray, valence: np.ndarray, arousal: np.ndarray, k: int = 10) -> None:
+        self._anchors = _unit(anchor_embeddings)
+        self._targets = np.stack([valence, arousal], axis=1)
+        self._k = min(k, len(self._anchors))
+
+    def predict(self, embeddings: np.ndarray) -> np.ndarray:
+        similarity = _unit(np.atleast_2d(embeddings)) @ self._anchors.T
+        nearest = np.argsort(-similarity, axis=1)[:, : self._k]
+        weights = np.maximum(np.take_along_axis(similarity, nearest, axis=1), 0.0) + 1e-9
+        return (weights[:, :, None] * self._targets[nearest]).sum(axis=1) / weights.sum(axis=1, keepdims=True)

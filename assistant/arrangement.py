@@ -1,0 +1,230 @@
+"""How a progression is played: accompaniment pattern, density, touch and register.
+
+The performance model samples how pianists in the training data played a mood (notes per
+second, velocity, note length, register); ``arrangement_from_performance`` turns that into a
+pattern whose rendered note rate and velocity match it, and ``render_score`` plays a
+progression in that pattern as a ``Score`` (voiced chords + bass line + chord-name markers).
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from assistant.errors import InvalidInput
+from assistant.music import Progression, voice_progression
+from assistant.score import BASS_CHANNEL, CHORD_CHANNEL, Marker, Note, Score
+
+if TYPE_CHECKING:  # the real class lives in models.generation (imported lazily: it may pull TensorFlow)
+    from models.generation import PerformanceSample
+
+PATTERNS = ("pad", "pulse", "broken", "arpeggio")
+DEFAULT_PROGRAM = 0  # Acoustic Grand Piano
+REGISTER_LOW, REGISTER_HIGH = 55, 72  # allowed centre of the chord voicing (G3..C5)
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    """How the chords are played."""
+
+    pattern: str  # "pad" (sustained), "pulse" (repeated block chords), "broken" (low note / rest), "arpeggio"
+    notes_per_beat: float  # steps (onsets) per beat of the chord part; 0.25 = once a bar in 4/4
+    velocity: int  # mean MIDI velocity of the rendered notes, 1..127
+    note_length: float  # sounding length as a fraction of a step, 0..1
+    register: int  # MIDI pitch the chord voicings are centred on
+    program: int = DEFAULT_PROGRAM  # General MIDI program of the chord part, 0..127
+    bass_program: int = DEFAULT_PROGRAM  # General MIDI program of the bass line, 0..127
+    voices: int = 4  # notes per chord voicing (3 or 4; chords that cannot be voiced so use their nearest size)
+
+    def __post_init__(self) -> None:
+        if self.pattern not in PATTERNS:
+            raise InvalidInput(f"pattern {self.pattern!r} not allowed; allowed: {list(PATTERNS)}")
+        if not self.notes_per_beat > 0:
+            raise InvalidInput(f"notes per beat {self.notes_per_beat} not allowed; allowed: > 0")
+        if not 0 < self.note_length <= 1:
+            raise InvalidInput(f"note length {self.note_length} not allowed; allowed: 0 < length <= 1 (of a step)")
+        for label, value in (("program", self.program), ("bass program", self.bass_program)):
+            if not 0 <= value <= 127:
+                raise InvalidInput(f"{label} {value} not allowed; allowed: General MIDI program 0..127")
+        if not 1 <= self.velocity <= 127:
+            raise InvalidInput(f"velocity {self.velocity} not allowed; allowed: 1..127")
+
+
+def bass_program_for(program: int) -> int:
+    """A bass instrument that suits the chord instrument (pianos and organs play their own bass)."""
+    if program < 24:  # pianos, chromatic percussion, organs: the left hand
+        return program
+    if program < 40:  # guitars and basses
+        return 33  # Electric Bass (finger)
+    if program < 56:  # strings, ensembles, choirs
+        return 43  # Contrabass
+    return 32  # Acoustic Bass
+
+
+def _per_step(pattern: str, voices: int) -> float:
+    """Chord-part notes started per step."""
+    return {"pad": voices, "pulse": voices, "broken": voices / 2.0, "arpeggio": 1.0}[pattern]
+
+
+def _step_choices(pattern: str, beats_per_bar: int) -> tuple[float, ...]:
+    if pattern == "pad":  # once a bar, twice a bar, every beat
+        return tuple(sorted({1.0 / beats_per_bar, 2.0 / beats_per_bar, 1.0}))
+    if pattern == "arpeggio":
+        return (2.0, 3.0, 4.0, 6.0)  # eighths, triplets, sixteenths, sextuplets
+    return (1.0, 2.0, 3.0, 4.0)
+
+
+def _bass_per_beat(pattern: str, notes_per_beat: float, beats_per_bar: int) -> float:
+    """Bass notes per beat: each bar and each chord change (assumed about one per bar more)."""
+    per_bar = 2.0 if pattern != "pad" and notes_per_beat >= 2 and beats_per_bar % 2 == 0 else 1.0
+    return 1.25 * per_bar / beats_per_bar
+
+
+def preferred_pattern(notes_per_second: float, note_length_s: float, legato: float) -> str:
+    """Sparse playing -> pads; medium -> broken chords (legato) or pulses; dense -> arpeggios."""
+    if notes_per_second < 5.0:
+        return "pad" if note_length_s >= 0.45 or legato >= 0.5 else "broken"
+    if notes_per_second < 7.5:
+        return "broken" if legato >= 0.4 else "pulse"
+    return "arpeggio"
+
+
+def expected_notes_per_second(arrangement: Arrangement, tempo_bpm: float, beats_per_bar: int = 4) -> float:
+    """Notes per second the arrangement renders (chord part + bass), from its pattern alone."""
+    per_beat = arrangement.notes_per_beat * _per_step(arrangement.pattern, arrangement.voices)
+    per_beat += _bass_per_beat(arrangement.pattern, arrangement.notes_per_beat, beats_per_bar)
+    return per_beat * tempo_bpm / 60.0
+
+
+def arrangement_from_performance(performance: "PerformanceSample", program: int | None = None, *,
+                                 tempo_bpm: float | None = None, beats_per_bar: int = 4) -> Arrangement:
+    """An arrangement whose notes per second, velocity, note length and register match a sample.
+
+    ``tempo_bpm`` is the tempo it will be played at (default: the sample's tempo).
+    """
+    tempo = float(tempo_bpm or performance.tempo_bpm)
+    target = max(0.5, float(performance.notes_per_second))
+    note_length_s = max(0.05, float(performance.note_length_s))
+    legato = float(getattr(performance, "legato", 0.0) or 0.0)
+    chord_program = DEFAULT_PROGRAM if program is None else int(program)
+
+    def options(patterns):
+        for pattern in patterns:
+            for steps in _step_choices(pattern, beats_per_bar):
+                for voices in (3, 4):
+                    candidate = Arrangement(pattern, steps, 64, 0.5, 64, voices=voices)
+                    rate = expected_notes_per_second(candidate, tempo, beats_per_bar)
+                    # Fit first; among near-equal fits prefer 4 voices.
+                    yield abs(math.log(rate / target)) + 0.02 * abs(voices - 4), pattern, steps, voices
+
+    preferred = preferred_pattern(target, note_length_s, legato)
+    error, pattern, steps, voices = min(options([preferred]))
+    if error > math.log(1.2):  # the preferred pattern cannot reach the rate at this tempo
+        error, pattern, steps, voices = min(options(PATTERNS))
+
+    step_seconds = 60.0 / tempo / steps
+    if pattern == "pad":
+        note_length = 0.95  # sustained, with a breath before the next strike
+    else:
+        note_length = min(1.0, max(0.25, note_length_s / step_seconds))
+    register = int(round(min(REGISTER_HIGH, max(REGISTER_LOW, float(performance.register)))))
+    velocity = int(round(min(127, max(1, float(performance.velocity)))))
+    return Arrangement(pattern, steps, velocity, round(note_length, 3), register, chord_program,
+                       bass_program_for(chord_program), voices)
+
+
+def _accent(position_beats: float, beats_per_bar: int) -> float:
+    """Velocity factor for a position: downbeats a bit stronger, off-beats a bit softer."""
+    in_bar = position_beats % beats_per_bar
+    if abs(in_bar) < 1e-6 or abs(in_bar - beats_per_bar) < 1e-6:
+        return 1.15
+    if abs(in_bar - round(in_bar)) < 1e-6:
+        return 1.0 if beats_per_bar % 2 or round(in_bar) != beats_per_bar // 2 else 1.06
+    return 0.9
+
+
+def render_score(progression: Progression, arrangement: Arrangement, *, humanize: float = 0.0,
+                 seed: int | None = None) -> Score:
+    """Play the progression in the arrangement's pattern: chords on CHORD_CHANNEL, bass on BASS_CHANNEL.
+
+    ``humanize`` (0..1) adds small random timing (up to ±0.03 beat) and velocity (up to ±8)
+    variations, reproducible with ``seed``; 0 renders on the grid.
+    """
+    if not 0 <= humanize <= 1:
+        raise InvalidInput(f"humanize {humanize} not allowed; allowed: 0..1")
+    bpb = progression.beats_per_bar
+    voicings = voice_progression(progression, arrangement.register, arrangement.voices)
+    step = 1.0 / arrangement.notes_per_beat
+    raw: list[tuple[int, float, float, float, int]] = []  # pitch, start, duration, accent, channel
+    for placed, voicing in zip(progression.chords, voicings):
+        start, end = placed.start_beats, placed.end_beats
+        notes = voicing.notes
+        k = 0
+        while start + k * step < end - 1e-9:
+            onset = start + k * step
+            length = min(step * arrangement.note_length, end - onset)
+            accent = _accent(onset, bpb)
+            if arrangement.pattern in ("pad", "pulse"):
+                played = notes
+            elif arrangement.pattern == "broken":
+                played = notes[:1] if k % 2 == 0 else notes[1:]
+            else:  # arpeggio: up through the voicing, restarting at each chord
+                played = (notes[k % len(notes)],)
+            for pitch in played:
+                raw.append((pitch, onset, length, accent, CHORD_CHANNEL))
+            k += 1
+        # Bass: at the chord change and on every bar (half bar for busy patterns) inside the chord.
+        bass_step = bpb / 2.0 if (arrangement.pattern != "pad" and arrangement.notes_per_beat >= 2
+                                  and bpb % 2 == 0) else float(bpb)
+        onsets = [start]
+        grid = math.floor(start / bass_step + 1e-9) * bass_step + bass_step
+        while grid < end - 1e-9:
+            onsets.append(grid)
+            grid += bass_step
+        for onset, following in zip(onsets, onsets[1:] + [end]):
+            raw.append((voicing.bass, onset, (following - onset) * 0.95, _accent(onset, bpb), BASS_CHANNEL))
+
+    # Scale the accents so that the mean velocity is the arrangement's velocity.
+    mean_accent = sum(r[3] for r in raw) / len(raw) if raw else 1.0
+    rng = random.Random(seed)
+    notes: list[Note] = []
+    for pitch, onset, length, accent, channel in raw:
+        velocity = arrangement.velocity * accent / mean_accent
+        if humanize:
+            shift = rng.uniform(-0.03, 0.03) * humanize
+            onset = max(0.0, onset + shift)
+            velocity += rng.uniform(-8, 8) * humanize
+        notes.append(Note(pitch, round(onset, 6), round(max(length, 1e-3), 6), int(min(127, max(1, round(velocity)))),
+                          channel))
+    notes = _without_overlaps(notes)
+    length_beats = math.ceil(progression.length_beats / bpb - 1e-9) * bpb if progression.chords else 0.0
+    markers = tuple(Marker(c.start_beats, c.chord.name) for c in progression.chords)
+    return Score(tuple(sorted(notes, key=lambda n: (n.start_beats, n.channel, n.pitch))), progression.tempo_bpm,
+                 float(length_beats), bpb, {CHORD_CHANNEL: arrangement.program, BASS_CHANNEL: arrangement.bass_program},
+                 markers)
+
+
+def _without_overlaps(notes: list[Note]) -> list[Note]:
+    """Cut a note short where the same pitch on the same channel starts again (MIDI cannot overlap them)."""
+    by_key: dict[tuple[int, int], list[Note]] = {}
+    for note in sorted(notes, key=lambda n: n.start_beats):
+        by_key.setdefault((note.channel, note.pitch), []).append(note)
+    result = []
+    for same in by_key.values():
+        for note, following in zip(same, same[1:] + [None]):
+            if following is not None and note.start_beats + note.duration_beats > following.start_beats:
+                gap = following.start_beats - note.start_beats
+                if gap <= 1e-6:
+                    continue  # two notes at once on one key: keep one
+                note = Note(note.pitch, note.start_beats, gap, note.velocity, note.channel)
+            result.append(note)
+    return result
+
+
+def rendered_profile(score: Score) -> tuple[float, float]:
+    """(notes per second, mean velocity) of a rendered score: what the performance model describes."""
+    if not score.notes or score.length_seconds() <= 0:
+        return 0.0, 0.0
+    return (len(score.notes) / score.length_seconds(),
+            sum(n.velocity for n in score.notes) / len(score.notes))

@@ -1,0 +1,478 @@
+"""Audio in: microphone capture (push-to-talk and hands-free) and audio files, always delivered
+as float32 mono 16 kHz numpy arrays (what Whisper wants).
+
+The microphone goes through PortAudio (sounddevice). Debian's PortAudio has no PulseAudio host
+API: it reaches PulseAudio through ALSA's "pulse" plugin (libasound2-plugins), which appears as
+the ALSA devices "pulse" and "default". To pick a particular PulseAudio source (e.g. a USB
+microphone, or the test suite's "moodchords_mic"), a device name that matches a PulseAudio source
+opens the "pulse" device with PULSE_SOURCE set, which the plugin's libpulse honours.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from assistant.errors import DeviceUnavailable, InvalidInput
+from assistant.vad import (DEFAULT_DETECTOR, FRAME_SAMPLES, SAMPLE_RATE, level_0_1, make_endpointer,
+                           rms_dbfs)
+
+#: Longest audio file we transcribe; longer files are cut here (a mood request is a sentence).
+MAX_FILE_SECONDS = 120.0
+#: ffmpeg gets this long to decode a file before we give up on it.
+DECODE_TIMEOUT_S = 60.0
+#: Audio kept before the first speech frame in hands-free mode (Whisper likes a little lead-in).
+PRE_ROLL_S = 0.3
+
+NO_MICROPHONE_HELP = (
+    "no microphone found; type your request instead. To use your voice, connect a microphone and "
+    "check that PulseAudio/PipeWire is running (`pactl info`) and lists it (`pactl list short sources`)"
+)
+
+LevelCallback = Callable[[float], None]
+
+
+# ---------------------------------------------------------------------------------------------
+# Devices
+
+
+@dataclass(frozen=True)
+class InputDevice:
+    """A capture device the user can choose by name."""
+    name: str               # what to pass as Microphone(device_name=...)
+    description: str        # human-readable label
+    channels: int           # input channels offered
+    default_samplerate: float  # Hz
+    is_default: bool        # the system's default input
+    backend: str            # "portaudio" (an ALSA/PortAudio device) or "pulse" (a PulseAudio source)
+
+
+_portaudio_lock = threading.Lock()
+_open_streams = 0  # PortAudio is only re-scanned while no stream of ours is open
+
+
+def _sounddevice():
+    try:
+        import sounddevice
+    except OSError as error:  # libportaudio missing
+        raise DeviceUnavailable(f"{NO_MICROPHONE_HELP} (PortAudio could not be loaded: {error})") from None
+    return sounddevice
+
+
+def _rescan_portaudio(sd) -> None:
+    """PortAudio lists devices once, at initialisation; a PulseAudio server started later (or a
+    microphone plugged in) only shows after a re-initialisation."""
+    with _portaudio_lock:
+        if _open_streams == 0:
+            sd._terminate()
+            sd._initialize()
+
+
+def _pulse_sources() -> list[dict]:
+    """PulseAudio sources (microphones; monitors of outputs are left out), or [] without a server."""
+    if not shutil.which("pactl"):
+        return []
+    try:
+        listing = subprocess.run(["pactl", "-f", "json", "list", "sources"], capture_output=True,
+                                 text=True, timeout=5)
+        default = subprocess.run(["pactl", "get-default-source"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    if listing.returncode != 0:
+        return []
+    try:
+        sources = json.loads(listing.stdout)
+    except json.JSONDecodeError:
+        return []
+    default_name = default.stdout.strip() if default.returncode == 0 else ""
+    result = []
+    for source in sources:
+        if source.get("monitor_source") or source.get("properties", {}).get("device.class") == "monitor":
+            continue
+        spec = source.get("sample_specification", "")
+        channels = next((int(p[:-2]) for p in spec.split() if p.endswith("ch") and p[:-2].isdigit()), 1)
+        rate = next((float(p[:-2]) for p in spec.split() if p.endswith("Hz") and p[:-2].isdigit()), 44100.0)
+        result.append({"name": source["name"], "description": source.get("description", source["name"]),
+                       "channels": channels, "rate": rate, "is_default": source["name"] == default_name})
+    return result
+
+
+def list_input_devices() -> list[InputDevice]:
+    """Capture devices: PortAudio's inputs, then PulseAudio's sources (if a server is running)."""
+    sd = _sounddevice()
+    _rescan_portaudio(sd)
+    devices = []
+    try:
+        default_index = sd.default.device[0]
+        if default_index is None or default_index < 0:
+            default_index = sd.query_hostapis(0)["default_input_device"] if sd.query_hostapis() else -1
+    except Exception:  # noqa: BLE001 - PortAudio reports "no default" in several ways
+        default_index = -1
+    for index, info in enumerate(sd.query_devices()):
+        if info["max_input_channels"] > 0:
+            devices.append(InputDevice(info["name"], f"{info['name']} (PortAudio/ALSA)",
+                                       int(info["max_input_channels"]), float(info["default_samplerate"]),
+                                       index == default_index, "portaudio"))
+    if any(d.name == "pulse" for d in devices):  # PulseAudio sources are reachable through it
+        for source in _pulse_sources():
+            devices.append(InputDevice(source["name"], f"{source['description']} (PulseAudio)",
+                                       source["channels"], source["rate"], False, "pulse"))
+    return devices
+
+
+@dataclass(frozen=True)
+class _ResolvedDevice:
+    portaudio_device: int | str  # what sounddevice opens
+    pulse_source: str | None     # PULSE_SOURCE to set while opening, for a PulseAudio source
+    label: str
+
+
+def _resolve_device(device_name: str | None) -> _ResolvedDevice:
+    devices = list_input_devices()
+    portaudio = [d for d in devices if d.backend == "portaudio"]
+    if not portaudio:
+        raise DeviceUnavailable(NO_MICROPHONE_HELP)
+    if device_name is None:
+        default = next((d for d in portaudio if d.is_default), None)
+        # On a PulseAudio desktop "default" is PulseAudio's default source; prefer it by name.
+        chosen = next((d for d in portaudio if d.name == "default"), default or portaudio[0])
+        return _ResolvedDevice(chosen.name, None, chosen.name)
+    wanted = device_name.strip().lower()
+    for match in (lambda d: d.name.lower() == wanted, lambda d: wanted in d.name.lower()):
+        found = [d for d in devices if match(d)]
+        if found:
+            device = found[0]
+            if device.backend == "pulse":
+                return _ResolvedDevice("pulse", device.name, f"{device.name} (PulseAudio)")
+            return _ResolvedDevice(device.name, None, device.name)
+    raise InvalidInput(
+        f"microphone {device_name!r} not found; available input devices = {[d.name for d in devices]}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Resampling
+
+
+def resample(audio: np.ndarray, from_rate: int, to_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Band-limited polyphase resampling (scipy), float32 out."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if int(from_rate) == int(to_rate) or audio.size == 0:
+        return audio
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(int(from_rate), int(to_rate))
+    return resample_poly(audio, int(to_rate) // g, int(from_rate) // g).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Microphone
+
+
+@dataclass(frozen=True)
+class UtteranceInfo:
+    """How a hands-free recording ended (timestamps in seconds from the start of the recording)."""
+    reason: str                    # "silence" (endpoint), "max_seconds", "cancelled" or "no_speech"
+    speech_start_s: float | None   # first speech frame, None if no speech was heard
+    speech_end_s: float | None     # end of the last speech frame
+    endpoint_s: float              # when the recording stopped
+    endpoint_wall_s: float         # time.monotonic() at the endpoint decision (for latency budgets)
+
+
+def _is_cancelled(cancel) -> bool:
+    if cancel is None:
+        return False
+    if hasattr(cancel, "is_set"):
+        return bool(cancel.is_set())
+    return bool(cancel())
+
+
+class Microphone:
+    """A microphone, by name (None = the system default). Audio comes back as float32 mono 16 kHz.
+
+    Push-to-talk: start() ... stop() -> audio.  Fixed length: record(seconds).
+    Hands-free: record_utterance() ends ~silence_s after the speaker stops (VAD endpointing).
+    """
+
+    def __init__(self, device_name: str | None = None, samplerate: int = SAMPLE_RATE,
+                 detector: str = DEFAULT_DETECTOR):
+        if int(samplerate) != SAMPLE_RATE:
+            raise InvalidInput(f"samplerate {samplerate} is not supported; Whisper needs {SAMPLE_RATE}")
+        self.samplerate = SAMPLE_RATE      # Hz of what we return
+        self.detector = detector           # endpointer for record_utterance ("silero" | "energy")
+        self._device = _resolve_device(device_name)
+        self.device_name = self._device.label
+        self._sd = _sounddevice()
+        self.device_samplerate = self._pick_device_rate()  # Hz the device is opened at
+        self._stream = None
+        self._chunks: list[np.ndarray] = []
+        self._queue: queue.Queue[np.ndarray] | None = None
+        self._on_level: LevelCallback | None = None
+        self.last_utterance: UtteranceInfo | None = None
+
+    # --- opening
+    def _with_pulse_source(self, action):
+        """Run ``action`` with PULSE_SOURCE pointing at the chosen PulseAudio source (if any)."""
+        if self._device.pulse_source is None:
+            return action()
+        previous = os.environ.get("PULSE_SOURCE")
+        os.environ["PULSE_SOURCE"] = self._device.pulse_source
+        try:
+            return action()
+        finally:
+            if previous is None:
+                os.environ.pop("PULSE_SOURCE", None)
+            else:
+                os.environ["PULSE_SOURCE"] = previous
+
+    def _pick_device_rate(self) -> int:
+        """16 kHz if the device takes it, else its own rate (44.1/48 kHz), resampled afterwards."""
+        sd = self._sd
+        info = sd.query_devices(self._device.portaudio_device, "input")
+        for rate in (SAMPLE_RATE, int(info["default_samplerate"]), 48000, 44100):
+            try:
+                sd.check_input_settings(device=self._device.portaudio_device, channels=1,
+                                        samplerate=rate, dtype="float32")
+                return rate
+            except Exception:  # noqa: BLE001 - PortAudio raises PortAudioError/ValueError
+                continue
+        raise DeviceUnavailable(f"microphone {self.device_name!r} accepts none of the rates 16000/44100/48000 Hz "
+                                f"in mono float32; {NO_MICROPHONE_HELP}")
+
+    def _open(self, on_level: LevelCallback | None, to_queue: bool) -> None:
+        global _open_streams
+        if self._stream is not None:
+            raise InvalidInput("the microphone is already recording; stop() it first")
+        self._chunks = []
+        self._queue = queue.Queue() if to_queue else None
+        self._on_level = on_level
+        block = int(round(FRAME_SAMPLES * self.device_samplerate / SAMPLE_RATE))
+
+        def callback(indata, frames, time_info, status):  # PortAudio's thread: copy and hand over
+            chunk = indata[:, 0].copy()
+            self._chunks.append(chunk)
+            if self._queue is not None:
+                self._queue.put(chunk)
+            elif self._on_level is not None:
+                self._on_level(level_0_1(rms_dbfs(chunk)))
+
+        def open_stream():
+            stream = self._sd.InputStream(device=self._device.portaudio_device, channels=1,
+                                          samplerate=self.device_samplerate, dtype="float32",
+                                          blocksize=block, latency="high", callback=callback)
+            stream.start()
+            return stream
+
+        try:
+            with _portaudio_lock:
+                self._stream = self._with_pulse_source(open_stream)
+                _open_streams += 1
+        except Exception as error:  # noqa: BLE001 - PortAudioError carries the host's message
+            self._stream = None
+            raise DeviceUnavailable(f"could not open microphone {self.device_name!r} ({error}); "
+                                    f"{NO_MICROPHONE_HELP}") from None
+
+    def _close(self) -> np.ndarray:
+        global _open_streams
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.stop()
+                stream.close()
+            finally:
+                with _portaudio_lock:
+                    _open_streams -= 1
+        audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
+        self._chunks = []
+        return resample(audio, self.device_samplerate)
+
+    # --- push-to-talk
+    def start(self, on_level: LevelCallback | None = None) -> None:
+        """Start recording (push-to-talk pressed). on_level gets a 0..1 meter reading per 32 ms."""
+        self._open(on_level, to_queue=False)
+
+    def stop(self) -> np.ndarray:
+        """Stop recording (push-to-talk released); the audio since start()."""
+        if self._stream is None:
+            raise InvalidInput("the microphone is not recording; call start() first")
+        return self._close()
+
+    @property
+    def is_recording(self) -> bool:
+        return self._stream is not None
+
+    def record(self, seconds: float) -> np.ndarray:
+        """Record a fixed number of seconds of audio (counted in samples, not wall-clock time:
+        a device that is slow to start delivers late, not short)."""
+        if not 0 < seconds <= 300:
+            raise InvalidInput(f"recording length {seconds} s is not allowed; use 0 < seconds <= 300")
+        wanted = int(round(seconds * self.device_samplerate))
+        self._open(None, to_queue=True)
+        received = 0
+        deadline = time.monotonic() + seconds + 5.0
+        try:
+            while received < wanted and time.monotonic() < deadline:
+                try:
+                    received += len(self._queue.get(timeout=0.05))
+                except queue.Empty:
+                    continue
+        finally:
+            audio = self._close()
+        if received < wanted:
+            raise DeviceUnavailable(f"microphone {self.device_name!r} delivered {received / self.device_samplerate:.1f} s "
+                                    f"of audio in {seconds + 5:.0f} s; {NO_MICROPHONE_HELP}")
+        return audio[: int(round(seconds * SAMPLE_RATE))]
+
+    # --- hands-free
+    def record_utterance(self, max_seconds: float = 30.0, silence_s: float = 0.7,
+                         on_level: LevelCallback | None = None, cancel=None,
+                         no_speech_timeout_s: float | None = None) -> np.ndarray:
+        """Record one utterance: from now until ``silence_s`` of silence follows speech, at most
+        ``max_seconds``. ``on_level(0..1)`` drives a meter; ``cancel`` (threading.Event or a
+        callable returning True) stops early and returns an empty array. With
+        ``no_speech_timeout_s``, give up (empty array) if nobody speaks that long.
+        ``last_utterance`` tells how it ended."""
+        if not 0 < max_seconds <= 300:
+            raise InvalidInput(f"max_seconds {max_seconds} is not allowed; use 0 < max_seconds <= 300")
+        if not 0.1 <= silence_s <= 5:
+            raise InvalidInput(f"silence_s {silence_s} is not allowed; use 0.1..5 seconds")
+        endpointer = make_endpointer(self.detector, silence_s=silence_s)
+        self._open(None, to_queue=True)
+        pending = np.zeros(0, np.float32)  # 16 kHz samples not yet fed to the VAD
+        fed = 0                             # 16 kHz samples fed so far
+        reason = "max_seconds"
+        started_wall = time.monotonic()
+        try:
+            while True:
+                if _is_cancelled(cancel):
+                    reason = "cancelled"
+                    break
+                try:
+                    chunk = self._queue.get(timeout=0.05)
+                except queue.Empty:
+                    if time.monotonic() - started_wall > max_seconds + 2.0:
+                        break  # the device stopped delivering: do not hang
+                    continue
+                # Per-block resampling is slightly approximate at block edges: good enough for a VAD;
+                # the returned audio is resampled in one piece.
+                pending = np.concatenate([pending, resample(chunk, self.device_samplerate)])
+                if on_level is not None:
+                    on_level(level_0_1(rms_dbfs(chunk)))
+                ended = False
+                while len(pending) >= FRAME_SAMPLES:
+                    frame, pending = pending[:FRAME_SAMPLES], pending[FRAME_SAMPLES:]
+                    fed += FRAME_SAMPLES
+                    if endpointer.feed(frame):
+                        ended = True
+                        break
+                if ended:
+                    reason = "silence"
+                    break
+                if fed >= max_seconds * SAMPLE_RATE:
+                    break
+                if (no_speech_timeout_s is not None and not endpointer.started
+                        and fed >= no_speech_timeout_s * SAMPLE_RATE):
+                    reason = "no_speech"
+                    break
+        finally:
+            endpoint_wall = time.monotonic()
+            audio = self._close()
+        self.last_utterance = UtteranceInfo(reason, endpointer.speech_start_s, endpointer.speech_end_s,
+                                            fed / SAMPLE_RATE, endpoint_wall)
+        if reason in ("cancelled", "no_speech") or (reason == "max_seconds" and not endpointer.started):
+            return np.zeros(0, np.float32)
+        audio = audio[: int(max_seconds * SAMPLE_RATE)]
+        start = endpointer.speech_start_s
+        if start is not None:  # drop the wait before speech, keep a short lead-in
+            audio = audio[max(0, int((start - PRE_ROLL_S) * SAMPLE_RATE)):]
+        return audio
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._close()
+
+    def __enter__(self) -> "Microphone":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+@dataclass(frozen=True)
+class LoadedAudio:
+    """An audio file decoded for Whisper."""
+    samples: np.ndarray     # float32 mono 16 kHz
+    seconds: float          # length of `samples`
+    source_seconds: float | None  # the file's own length (None if unknown)
+    truncated: bool         # True when the file was longer than max_seconds and was cut
+
+
+def _probe_seconds(path: Path) -> float | None:
+    if not shutil.which("ffprobe"):
+        return None
+    try:
+        result = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
+                                 "-of", "default=nw=1:nk=1", str(path)],
+                                capture_output=True, text=True, timeout=DECODE_TIMEOUT_S)
+        return float(result.stdout.strip())
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+
+
+def read_audio_file(path: str | os.PathLike, max_seconds: float = MAX_FILE_SECONDS) -> LoadedAudio:
+    """Decode any file ffmpeg reads to float32 mono 16 kHz (ffmpeg resamples and down-mixes).
+    Files longer than max_seconds are cut there (see ``truncated``)."""
+    path = Path(path)
+    if not path.exists():
+        raise InvalidInput(f"audio file {path} does not exist")
+    if path.is_dir():
+        raise InvalidInput(f"audio file {path} is a folder; give a file (wav, mp3, flac, ogg, m4a, ...)")
+    if path.stat().st_size == 0:
+        raise InvalidInput(f"audio file {path} is empty (0 bytes)")
+    if not shutil.which("ffmpeg"):
+        raise DeviceUnavailable("ffmpeg is not installed; it is needed to read audio files (apt-get install ffmpeg)")
+    command = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-vn", "-t", f"{max_seconds:.3f}",
+               "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "-"]
+    try:
+        result = subprocess.run(command, capture_output=True, timeout=DECODE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise InvalidInput(f"audio file {path} took longer than {DECODE_TIMEOUT_S:.0f} s to decode") from None
+    except OSError as error:
+        raise InvalidInput(f"audio file {path} could not be read: {error}") from None
+    if result.returncode != 0:
+        detail = result.stderr.decode(errors="replace").strip().splitlines()
+        reason = detail[-1] if detail else f"ffmpeg exit code {result.returncode}"
+        raise InvalidInput(f"audio file {path} is not readable audio ({reason}); "
+                           f"give a wav, mp3, flac, ogg or m4a file")
+    raw = result.stdout[: len(result.stdout) // 2 * 2]
+    samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    if samples.size == 0:
+        raise InvalidInput(f"audio file {path} contains no audio samples")
+    source_seconds = _probe_seconds(path)
+    truncated = source_seconds is not None and source_seconds > max_seconds + 0.05
+    return LoadedAudio(samples, samples.size / SAMPLE_RATE, source_seconds, truncated)
+
+
+def load_audio_file(path: str | os.PathLike, max_seconds: float = MAX_FILE_SECONDS,
+                    progress: Callable[[str, float], None] | None = None) -> np.ndarray:
+    """float32 mono 16 kHz samples of an audio file (InvalidInput naming the file if unusable).
+    A file longer than max_seconds is cut; progress (if given) is told so."""
+    loaded = read_audio_file(path, max_seconds)
+    if loaded.truncated and progress is not None:
+        progress(f"{path} is {loaded.source_seconds:.0f} s long; using its first {max_seconds:.0f} s", 1.0)
+    return loaded.samples

@@ -1,0 +1,183 @@
+"""``moodchords compose``: a chord progression for an emotion (or a sentence), as MIDI."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+from assistant.errors import InvalidInput
+
+EXAMPLES = """examples:
+  moodchords compose --emotion Q1=0.7,Q4=0.3 -o hopeful.mid
+  moodchords compose --emotion Q3 --key "D minor" --tempo 70 --bars 16 -o sad.mid --json
+  moodchords compose "make it sad and slow" -o sad.mid
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "compose", help="compose a chord progression for an emotion and write it as MIDI",
+        description="Compose a chord progression for a mixture of emotion classes (or a sentence "
+                    "describing a mood) and write it as a Standard MIDI File.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("text", nargs="?", metavar="TEXT",
+                        help="a mood in words, e.g. \"make it sad and slow\" (read by the language model)")
+    parser.add_argument("--emotion", "-e", metavar="WEIGHTS",
+                        help="emotion class weights, e.g. Q1=0.7,Q4=0.3, or one class name such as Q3")
+    parser.add_argument("-o", "--output", metavar="FILE.mid", help="MIDI file to write (default: none)")
+    # Numbers are taken as text and checked here, so that a bad value gives one clear line.
+    parser.add_argument("--bars", metavar="N", help="length in bars, 1..256 (default 8)")
+    parser.add_argument("--key", metavar="KEY", help="key, e.g. D, F#m, \"Bb minor\" (default: chosen by the model)")
+    parser.add_argument("--mode", metavar="MODE", help="major or minor (default: from --key or the model)")
+    parser.add_argument("--tempo", metavar="BPM", help="tempo 20..300 BPM (default: from the emotion)")
+    parser.add_argument("--seed", metavar="N", help="random seed (same seed, same result)")
+    parser.add_argument("--temperature", metavar="T", default="1.0",
+                        help="sampling temperature > 0; lower is safer, higher more adventurous (default 1.0)")
+    parser.add_argument("--program", metavar="N", help="General MIDI program 0..127 for the chords (default 0, piano)")
+    parser.add_argument("--model", metavar="DIR", help="model folder (default: the shipped EMOPIA models)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(handler=run)
+
+
+def parse_emotion(text: str) -> dict[str, float]:
+    """"Q1=0.7,Q4=0.3" or "Q3" -> {class: weight} (names and signs are checked by the model set)."""
+    weights: dict[str, float] = {}
+    parts = [p.strip() for p in str(text).split(",")]
+    if not any(parts):
+        raise InvalidInput(f"emotion {text!r} not allowed; allowed: CLASS=WEIGHT pairs such as Q1=0.7,Q4=0.3, "
+                           "or one class name such as Q3")
+    for part in parts:
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if not name:
+            raise InvalidInput(f"emotion {text!r}: empty class name in {part!r}; allowed: CLASS=WEIGHT pairs "
+                               "such as Q1=0.7,Q4=0.3")
+        if name in weights:
+            raise InvalidInput(f"emotion class {name!r} is given twice in {text!r}; give each class once")
+        try:
+            weight = float(value) if _ else 1.0
+        except ValueError:
+            raise InvalidInput(f"weight {value.strip()!r} of emotion class {name!r} is not a number; "
+                               "allowed: a number >= 0, e.g. Q1=0.7") from None
+        if not math.isfinite(weight) or weight < 0:
+            raise InvalidInput(f"weight {value.strip()!r} of emotion class {name!r} not allowed; "
+                               "allowed: a finite number >= 0, e.g. Q1=0.7")
+        weights[name] = weight
+    if sum(weights.values()) <= 0:
+        raise InvalidInput(f"emotion weights {text!r} sum to zero; allowed: at least one weight > 0, e.g. Q1=0.7,Q4=0.3")
+    return weights
+
+
+def _number(label: str, text: str | None, kind, allowed: str):
+    if text is None:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        raise InvalidInput(f"{label} {text!r} not allowed; allowed: {allowed}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInput(f"{label} {text!r} not allowed; allowed: {allowed}")
+    return value
+
+
+def _check_output(path: str | None) -> Path | None:
+    """Fail before composing when the output folder cannot take the file."""
+    if path is None:
+        return None
+    target = Path(path).expanduser()
+    folder = target.parent
+    if target.is_dir():
+        raise InvalidInput(f"output {path!r} is a folder; allowed: a file path such as song.mid")
+    if not folder.is_dir():
+        raise InvalidInput(f"cannot write MIDI file {path!r}: folder {str(folder)!r} does not exist; "
+                           "allowed: a path in an existing, writable folder")
+    try:  # a real probe: os.access says yes to root even where the kernel refuses (e.g. /proc)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise InvalidInput(f"cannot write MIDI file {path!r}: folder {str(folder)!r} is not writable "
+                           f"({error.strerror or error}); allowed: a path in an existing, writable folder") from None
+    return target
+
+
+def run(args) -> int:
+    from assistant.composer import Composer, resolve_settings
+    from assistant.mood import MusicalSettings
+
+    bars = _number("bars", args.bars, int, "a whole number 1..256")
+    tempo = _number("tempo", args.tempo, float, "20..300 BPM")
+    seed = _number("seed", args.seed, int, "a whole number")
+    temperature = _number("temperature", args.temperature, float, "a number > 0, e.g. 0.8")
+    if temperature is not None and temperature <= 0:
+        raise InvalidInput(f"temperature {args.temperature!r} not allowed; allowed: a number > 0, e.g. 0.8")
+    program = _number("program", args.program, int, "General MIDI program 0..127")
+    explicit = MusicalSettings(tempo_bpm=tempo, key=args.key, mode=args.mode, bars=bars, program=program)
+    resolve_settings(explicit)  # reject bad values before loading anything
+    weights = parse_emotion(args.emotion) if args.emotion is not None else None
+    if weights is None and not args.text:
+        raise InvalidInput("no mood given; allowed: --emotion Q1=0.7,Q4=0.3 (or one class such as Q3), "
+                           "or a TEXT such as \"make it sad and slow\"")
+    output = _check_output(args.output)
+
+    composer = Composer(args.model)
+    mood = None
+    settings = explicit
+    if args.text:
+        try:
+            from assistant.language import MoodReader
+        except ImportError as error:
+            raise InvalidInput(f"reading a mood from text needs assistant.language, which is not available "
+                               f"({error}); use --emotion instead, e.g. --emotion Q3") from None
+        mood = MoodReader(composer.classes).read(args.text)
+        settings = mood.settings.merged(explicit)
+        if weights is None:
+            weights = mood.class_weights
+    weights = composer.model_set.validate_weights(weights)
+    result = composer.compose(weights, settings, seed=seed, temperature=temperature)
+
+    written = None
+    if output is not None:
+        from assistant.midi_file import write_midi
+
+        written = write_midi(result.score, output)
+    progression = result.progression
+    if args.json:
+        report = {
+            "chords": [{"name": c.chord.name, "start_beats": c.start_beats, "duration_beats": c.duration_beats}
+                       for c in progression.chords],
+            "key": progression.key_name,
+            "tempo_bpm": progression.tempo_bpm,
+            "beats_per_bar": progression.beats_per_bar,
+            "bars": progression.length_beats / progression.beats_per_bar,
+            "emotion": {name: round(w, 6) for name, w in weights.items()},
+            "arrangement": {"pattern": result.arrangement.pattern, "program": result.arrangement.program,
+                            "notes_per_beat": result.arrangement.notes_per_beat,
+                            "velocity": result.arrangement.velocity},
+            "seed": result.seed,
+            "output": str(written) if written else None,
+        }
+        if mood is not None:
+            report["mood"] = {"valence": mood.valence, "arousal": mood.arousal, "keywords": list(mood.keywords),
+                              "neutral": mood.neutral}
+        print(json.dumps(report, indent=1))
+    else:
+        print(describe(progression), file=sys.stdout)
+        emotion = ", ".join(f"{n} {w:.2f}" for n, w in weights.items() if w > 0)
+        print(f"emotion: {emotion}; pattern: {result.arrangement.pattern}; seed {result.seed}")
+        if written:
+            print(f"wrote {written}")
+    return 0
+
+
+def describe(progression) -> str:
+    """One line: key, tempo and the chords bar by bar, e.g. "D major, 92 BPM: | D | Bm G | ..."."""
+    bpb = progression.beats_per_bar
+    bars: dict[int, list[str]] = {}
+    for placed in progression.chords:
+        bars.setdefault(int(placed.start_beats // bpb), []).append(placed.chord.name)
+    count = int(round(progression.length_beats / bpb))
+    cells = [" ".join(bars.get(i, ["%"])) for i in range(count)]
+    return f"{progression.key_name}, {progression.tempo_bpm:g} BPM, {bpb}/4: | " + " | ".join(cells) + " |"

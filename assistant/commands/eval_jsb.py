@@ -1,0 +1,65 @@
+"""`moodchords eval-jsb`: train the CRBM (binary-frame layout) on JSB chorales and report next-frame ACC."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "eval-jsb", help="benchmark the CRBM on the JSB chorales (next-frame accuracy)",
+        description="Train the conditional RBM on one split of a JSB-chorales JSON file and report the expected "
+                    "next-frame accuracy ACC = TP/(TP+FP+FN) on another (Boulanger-Lewandowski et al. 2012), "
+                    "beside 'copy the previous frame' and independent key frequencies.")
+    parser.add_argument("--data", required=True, metavar="FILE.json",
+                        help="JSB chorales JSON: {split: [chorale: [time step: [MIDI pitch, ...]]]}")
+    parser.add_argument("--train-split", default="train", help="split to train on (default: train)")
+    parser.add_argument("--split", default="valid", help="split to evaluate (default: valid)")
+    parser.add_argument("--epochs", type=int, help="training epochs (default 60)")
+    parser.add_argument("--hidden", type=int, help="hidden units (default 150)")
+    parser.add_argument("--history", type=int, help="previous frames the CRBM conditions on (default 4)")
+    parser.add_argument("--k", type=int, help="Gibbs sweeps per CD update (default 5)")
+    parser.add_argument("--chains", type=int, help="Gibbs chains per predicted frame (default 8)")
+    parser.add_argument("--gibbs-steps", type=int, help="sweeps per prediction chain (default 100)")
+    parser.add_argument("--ais-frames", type=int,
+                        help="frames for the AIS next-frame log-likelihood estimate (default 0: skip)")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(handler=run)
+
+
+def _progress(message: str, fraction: float) -> None:
+    print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from assistant.errors import InvalidInput
+    from models.jsb import JsbConfig, evaluate_crbm_on_jsb, load_jsb
+
+    overrides = {"epochs": args.epochs, "n_hidden": args.hidden, "history": args.history, "k": args.k,
+                 "chains": args.chains, "gibbs_steps": args.gibbs_steps, "ais_frames": args.ais_frames,
+                 "seed": args.seed}
+    limits = {"epochs": 1, "n_hidden": 1, "history": 0, "k": 1, "chains": 1, "gibbs_steps": 2, "ais_frames": 0}
+    for name, low in limits.items():
+        value = overrides[name]
+        if value is not None and value < low:
+            flag = {"n_hidden": "hidden", "gibbs_steps": "gibbs-steps", "ais_frames": "ais-frames"}.get(name, name)
+            raise InvalidInput(f"--{flag} {value} is not allowed; use an integer >= {low}")
+    config = dataclasses.replace(JsbConfig(), **{k: v for k, v in overrides.items() if v is not None})
+    if config.burn_in >= config.gibbs_steps:
+        config = dataclasses.replace(config, burn_in=config.gibbs_steps // 5)
+    splits = load_jsb(args.data)
+    result = evaluate_crbm_on_jsb(splits, args.train_split, args.split, config,
+                                  progress=None if args.json else _progress)
+    summary = dataclasses.asdict(result)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"JSB {args.split}: CRBM ACC {result.acc:.2%} (copy previous frame {result.copy_previous_acc:.2%}, "
+              f"key frequencies {result.frequency_acc:.2%}) over {result.frames} frames")
+        if result.log_likelihood is not None:
+            print(f"next-frame log-likelihood (AIS, {result.log_likelihood_frames} frames): "
+                  f"{result.log_likelihood:.3f} nats/frame")
+    return 0

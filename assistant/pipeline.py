@@ -1,0 +1,242 @@
+"""The one flow: audio or text in, a Composition out. Used by the CLI and the window alike.
+
+    audio --(speech)--> transcript --(language)--> Mood --(composer)--> Progression + Arrangement
+          --> Score --> MIDI file (+ history record)
+
+Heavy models load once, in ``Assistant.load`` (call it off the UI thread); every stage reports
+progress through a callback ``(message, fraction)`` and its duration in ``Composition.timings``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from assistant.errors import InvalidInput
+from assistant.mood import Mood, MusicalSettings
+from assistant.score import Score
+
+Progress = Callable[[str, float], None]
+
+#: Shown when speech yields no usable words (silence, noise, another language).
+NOTHING_HEARD = "I didn't catch that; try again or type your request"
+
+
+class NothingHeard(InvalidInput):
+    """The recording held no usable speech."""
+
+    def __init__(self, detail: str = ""):
+        super().__init__(NOTHING_HEARD + (f" ({detail})" if detail else ""))
+
+
+def _no_progress(message: str, fraction: float) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Composition:
+    """Everything one request produced."""
+
+    id: str  # uuid4 hex
+    created_at: float  # unix time, seconds
+    request_text: str  # the text composed from (typed, or what was heard)
+    transcript: str | None  # what speech recognition heard; None for typed requests
+    mood: Mood  # emotion + explicit settings read from the request
+    settings: MusicalSettings  # effective settings: the request's words, then the user's overrides
+    progression: Any  # assistant.music.Progression
+    arrangement: Any  # assistant.arrangement.Arrangement
+    score: Score  # the rendered notes
+    seed: int  # random seed of the composer sample (same seed + settings -> same music)
+    midi_path: Path | None = None  # the MIDI file written for this composition
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        return self.mood.keywords
+
+    @property
+    def chord_names(self) -> list[str]:
+        return [placed.chord.name for placed in self.progression.chords]
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].strip("-") or "composition"
+
+
+class Assistant:
+    """Speech, language and composer behind one object; load once, compose many times.
+
+    Hardware-free: audio arrives as arrays (assistant.audio.Microphone records them), so the
+    window and the tests pass in whatever device they use.
+    """
+
+    def __init__(self, model_dir: str | Path | None = None, speech_engine: str | None = None,
+                 speech_model: str | None = None, output_dir: str | Path | None = None,
+                 history: Any = None):
+        self.model_dir = model_dir
+        self.speech_engine = speech_engine
+        self.speech_model = speech_model
+        self._output_dir = Path(output_dir) if output_dir else None
+        self.history = history  # assistant.history.HistoryStore or None
+        self._composer = None
+        self._mood_reader = None
+        self._transcriber = None
+        self._lock = threading.RLock()  # loading and composing from worker threads
+
+    # ------------------------------------------------------------------ loading
+    @property
+    def output_dir(self) -> Path:
+        if self._output_dir is None:
+            from platformdirs import user_data_dir
+
+            self._output_dir = Path(user_data_dir("moodchords")) / "compositions"
+        self._output_dir.mkdir(parents=True, exist_ok=True)
+        return self._output_dir
+
+    @property
+    def composer(self):
+        with self._lock:
+            if self._composer is None:
+                from assistant.composer import Composer
+
+                self._composer = Composer(self.model_dir)
+            return self._composer
+
+    @property
+    def mood_reader(self):
+        with self._lock:
+            if self._mood_reader is None:
+                from assistant.language import MoodReader
+
+                self._mood_reader = MoodReader(self.composer.classes)
+            return self._mood_reader
+
+    @property
+    def transcriber(self):
+        with self._lock:
+            if self._transcriber is None:
+                from assistant import speech
+
+                self._transcriber = speech.load_transcriber(
+                    self.speech_engine or speech.DEFAULT_ENGINE, self.speech_model or speech.DEFAULT_MODEL)
+            return self._transcriber
+
+    @property
+    def speech_ready(self) -> bool:
+        return self._transcriber is not None
+
+    @property
+    def composer_ready(self) -> bool:
+        return self._composer is not None and self._mood_reader is not None
+
+    def load(self, progress: Progress | None = None, speech: bool = True) -> None:
+        """Load the composer models, the language model and (if `speech`) the speech model."""
+        progress = progress or _no_progress
+        progress("Loading the composer models", 0.0)
+        _ = self.composer
+        progress("Loading the language model", 0.2)
+        _ = self.mood_reader
+        if speech:
+            progress("Loading the speech model", 0.5)
+            _ = self.transcriber
+        progress("Ready", 1.0)
+
+    # ------------------------------------------------------------------ stages
+    def transcribe(self, audio: np.ndarray):
+        """Speech to text (a assistant.speech.Transcript)."""
+        return self.transcriber.transcribe(audio)
+
+    def read_mood(self, text: str) -> Mood:
+        return self.mood_reader.read(text)
+
+    def compose_from_audio(self, audio: np.ndarray, overrides: MusicalSettings | None = None,
+                           seed: int | None = None, progress: Progress | None = None) -> Composition:
+        """Transcribe, then compose; NothingHeard when the audio holds no usable speech."""
+        progress = progress or _no_progress
+        progress("Transcribing", 0.0)
+        started = time.perf_counter()
+        transcript = self.transcribe(audio)
+        heard = transcript.text.strip()
+        if transcript.no_speech or not re.search(r"[A-Za-z]", heard):
+            raise NothingHeard()
+        elapsed = time.perf_counter() - started
+        return self.compose_from_text(heard, overrides=overrides, seed=seed, progress=progress,
+                                      transcript=heard, timings={"transcribe": elapsed})
+
+    def compose_from_text(self, text: str, overrides: MusicalSettings | None = None, seed: int | None = None,
+                          progress: Progress | None = None, transcript: str | None = None,
+                          timings: dict[str, float] | None = None) -> Composition:
+        progress = progress or _no_progress
+        timings = dict(timings or {})
+        started = time.perf_counter()
+        progress("Reading the mood", 0.3)
+        mood = self.read_mood(text)
+        timings["mood"] = time.perf_counter() - started
+        return self._compose(text, transcript, mood, mood.settings.merged(overrides), seed, progress, timings)
+
+    def regenerate(self, composition: Composition, locked: frozenset[int] = frozenset(),
+                   overrides: MusicalSettings | None = None, seed: int | None = None,
+                   progress: Progress | None = None) -> Composition:
+        """A new sample for the same mood; chords at `locked` indices are kept."""
+        settings = composition.settings.merged(overrides)
+        return self._compose(composition.request_text, composition.transcript, composition.mood, settings,
+                             seed, progress or _no_progress, {}, previous=composition.progression,
+                             locked=frozenset(locked))
+
+    def _compose(self, text: str, transcript: str | None, mood: Mood, settings: MusicalSettings,
+                 seed: int | None, progress: Progress, timings: dict[str, float], previous=None,
+                 locked: frozenset[int] = frozenset()) -> Composition:
+        seed = secrets.randbelow(2**31) if seed is None else int(seed)
+        progress("Composing", 0.5)
+        started = time.perf_counter()
+        result = self.composer.compose(mood.class_weights, settings, seed=seed, previous=previous, locked=locked)
+        timings["compose"] = time.perf_counter() - started
+        composition = Composition(
+            id=uuid.uuid4().hex, created_at=time.time(), request_text=text, transcript=transcript, mood=mood,
+            settings=settings, progression=result.progression, arrangement=result.arrangement,
+            score=result.score, seed=seed, timings=timings)
+        progress("Writing MIDI", 0.8)
+        started = time.perf_counter()
+        path = self.output_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(text)}-{composition.id[:6]}.mid"
+        composition = dataclasses.replace(composition, midi_path=self.export_midi(composition, path))
+        timings["write"] = time.perf_counter() - started
+        if self.history is not None:
+            self.history.add(to_history_record(composition))
+        progress("Done", 1.0)
+        return composition
+
+    def export_midi(self, composition: Composition, path: str | Path) -> Path:
+        """Write the composition's MIDI atomically; InvalidInput when the folder is not writable."""
+        from assistant.midi_file import write_midi
+
+        return Path(write_midi(composition.score, path))
+
+
+def composition_summary(composition: Composition) -> dict[str, Any]:
+    """A JSON-ready description of a composition (CLI --json, logs)."""
+    progression = composition.progression
+    return {
+        "request": composition.request_text,
+        "transcript": composition.transcript,
+        "keywords": list(composition.mood.keywords),
+        "valence": round(composition.mood.valence, 3),
+        "arousal": round(composition.mood.arousal, 3),
+        "class_weights": {k: round(v, 3) for k, v in composition.mood.class_weights.items()},
+        "key": progression.key_name,
+        "tempo_bpm": round(progression.tempo_bpm, 1),
+        "chords": [{"name": p.chord.name, "beats": p.duration_beats} for p in progression.chords],
+        "program": composition.arrangement.program,
+        "pattern": composition.arrangement.pattern,
+        "seed": composition.seed,
+        "midi": str(composition.midi_path) if composition.midi_path else None,
+        "timings_s": {k: round(v, 4) for k, v in composition.timings.items()},
+    }

@@ -1,0 +1,271 @@
+"""Speech to text, offline: Whisper through openai-whisper (PyTorch) or faster-whisper
+(CTranslate2), on weights that ship inside installed packages (see assistant.whisper_convert).
+
+A Transcriber is loaded once and reused; transcribe() takes float32 mono 16 kHz audio (what
+assistant.audio returns) and never crashes on silence, noise, clipping or another language: it
+returns a Transcript with empty text and no_speech=True instead of Whisper's hallucinations.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from assistant.errors import DeviceUnavailable, InvalidInput
+
+Progress = Callable[[str, float], None]
+SAMPLE_RATE = 16000
+WINDOW_SECONDS = 30  # Whisper's fixed input window
+
+ENGINES = ("openai-whisper", "faster-whisper")
+#: Models whose weights are installed (offline). Standard openai-whisper names ("small.en", ...)
+#: are also accepted and fetched the way each library does, which needs internet.
+MODELS = ("tiny.en", "base")
+# Chosen by bench/speech.py (bench/RESULTS.md, "Speech"): on this 2-core CPU both engines
+# transcribe the 20+ espeak-ng requests of the bench with tiny.en below the 10 % WER goal; tiny.en is
+# several times faster than base, and openai-whisper (the user's chosen engine) stays within the
+# 0.8 s end-of-speech budget only with tiny.en. See the bench numbers for the current figures.
+DEFAULT_ENGINE = "openai-whisper"
+DEFAULT_MODEL = "tiny.en"
+
+# Rejection of hallucinations (Whisper "hears" words in silence and noise).
+SILENCE_DBFS = -55.0          # audio whose loudest 100 ms is below this is silence: skip the model
+NO_SPEECH_PROB = 0.6          # Whisper's own thresholds (transcribe.py): no speech if the
+LOGPROB_THRESHOLD = -1.0      # no-speech probability is high AND the text is improbable
+HARD_LOGPROB_THRESHOLD = -1.5  # ...or the text is very improbable whatever no_speech_prob says
+COMPRESSION_THRESHOLD = 2.4   # repetitive text ("the the the ...") is a decoding failure
+MIN_SPEECH_S = 0.15           # Silero VAD must hear at least this much speech
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What was said."""
+    text: str               # the words, stripped; "" when nothing usable was heard
+    language: str           # ISO code Whisper decoded in ("en"), or the language it detected
+    no_speech: bool         # True when the audio held no usable speech (text is then "")
+    seconds: float          # processing time (s) of transcribe(): audio in -> text
+    audio_seconds: float = 0.0  # length of the audio (s)
+    rejected: str = ""      # why text is empty: "silence", "no speech", "unclear", "language xx"; "" if accepted
+    avg_logprob: float = float("nan")   # Whisper's mean token log-probability
+    no_speech_prob: float = float("nan")  # Whisper's probability of <|nospeech|>
+
+
+def _compression_ratio(text: str) -> float:
+    raw = text.encode("utf-8")
+    return len(raw) / len(zlib.compress(raw)) if raw else 0.0
+
+
+def _loudest_window_dbfs(audio: np.ndarray, window: int = SAMPLE_RATE // 10) -> float:
+    if audio.size == 0:
+        return -120.0
+    usable = audio[: audio.size // window * window].reshape(-1, window) if audio.size >= window else audio[None, :]
+    rms = np.sqrt(np.mean(np.square(usable, dtype=np.float64), axis=1)).max()
+    return 20 * math.log10(rms) if rms > 1e-6 else -120.0
+
+
+def speech_seconds(audio: np.ndarray) -> float:
+    """Seconds of speech that faster-whisper's Silero VAD finds in the audio."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    stamps = get_speech_timestamps(audio, VadOptions(min_speech_duration_ms=100, min_silence_duration_ms=300))
+    return sum(s["end"] - s["start"] for s in stamps) / SAMPLE_RATE
+
+
+def _check_audio(audio) -> np.ndarray:
+    audio = np.asarray(audio)
+    if audio.ndim == 2 and 1 in audio.shape:
+        audio = audio.reshape(-1)
+    if audio.ndim != 1:
+        raise InvalidInput(f"audio of shape {audio.shape} is not allowed; give mono float32 16 kHz samples (1-D)")
+    if not np.issubdtype(audio.dtype, np.floating):
+        raise InvalidInput(f"audio of dtype {audio.dtype} is not allowed; give float32 samples in -1..1")
+    audio = np.nan_to_num(audio.astype(np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.clip(audio, -1.0, 1.0)
+
+
+def _torch_threads() -> int:
+    # Half the cores, at most 4: Whisper's small decoder ops gain little from more threads, and
+    # OpenMP threads that compete with other busy processes for a core spin and stall (measured on
+    # the 2-core bench machine: tiny.en 0.9 s with 1 thread, 4.8 s with 2 under load).
+    return max(1, min(4, (os.cpu_count() or 1) // 2))
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    text: str
+    language: str
+    avg_logprob: float
+    no_speech_prob: float
+
+
+class Transcriber:
+    """A loaded Whisper model (one engine, one model size). Thread-safe: calls are serialised."""
+
+    def __init__(self, engine: str, model: str, backend):
+        self.engine = engine    # "openai-whisper" | "faster-whisper"
+        self.model = model      # model name ("tiny.en")
+        self._backend = backend
+        self._lock = threading.Lock()
+
+    @property
+    def english_only(self) -> bool:
+        return self.model.endswith(".en")
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        """Text of float32 mono 16 kHz audio. Silence, noise, or speech in another language than
+        English give an empty text and no_speech=True (with the reason in ``rejected``)."""
+        started = time.perf_counter()
+        audio = _check_audio(audio)
+        audio_seconds = audio.size / SAMPLE_RATE
+
+        def result(text="", language="en", rejected="", decoded: _Decoded | None = None) -> Transcript:
+            return Transcript(text, language, not text, time.perf_counter() - started, audio_seconds,
+                              rejected if not text else "",
+                              decoded.avg_logprob if decoded else float("nan"),
+                              decoded.no_speech_prob if decoded else float("nan"))
+
+        if audio_seconds < 0.1 or _loudest_window_dbfs(audio) < SILENCE_DBFS:
+            return result(rejected="silence")
+        if speech_seconds(audio) < MIN_SPEECH_S:
+            return result(rejected="no speech")
+        with self._lock:
+            decoded = [self._backend.decode(window) for window in self._windows(audio)]
+        language = decoded[0].language
+        kept = []
+        for part in decoded:
+            if part.no_speech_prob > NO_SPEECH_PROB and part.avg_logprob < LOGPROB_THRESHOLD:
+                continue
+            if part.avg_logprob < HARD_LOGPROB_THRESHOLD or _compression_ratio(part.text) > COMPRESSION_THRESHOLD:
+                continue
+            kept.append(part.text.strip())
+        text = " ".join(t for t in kept if t).strip()
+        worst = min(decoded, key=lambda d: d.avg_logprob)
+        if language != "en":
+            # The mood reader understands English only: say what we heard rather than guessing.
+            return result(language=language, rejected=f"language {language}", decoded=worst)
+        return result(text=text, language=language, rejected="unclear", decoded=worst)
+
+    @staticmethod
+    def _windows(audio: np.ndarray):
+        step = WINDOW_SECONDS * SAMPLE_RATE
+        for start in range(0, max(1, audio.size), step):
+            window = audio[start:start + step]
+            if window.size >= SAMPLE_RATE // 10:
+                yield window
+
+
+class _OpenAIWhisperBackend:
+    def __init__(self, model_name: str, progress: Progress | None):
+        import torch
+        import whisper
+
+        from assistant import whisper_convert
+
+        torch.set_num_threads(_torch_threads())
+        if model_name in whisper_convert.PACKAGED_MODELS:
+            checkpoint = whisper_convert.ensure_openai_checkpoint(model_name, progress)
+            if progress:
+                progress(f"loading Whisper {model_name} (openai-whisper)", 0.5)
+            self.model = whisper.load_model(str(checkpoint), device="cpu")
+        else:
+            if progress:
+                progress(f"loading Whisper {model_name} (openai-whisper; needs internet unless cached)", 0.5)
+            try:
+                self.model = whisper.load_model(model_name, device="cpu")
+            except Exception as error:  # noqa: BLE001 - urllib/ssl/OS errors when offline
+                raise DeviceUnavailable(
+                    f"Whisper model {model_name!r} is not installed and could not be downloaded ({error}); "
+                    f"it needs internet once. Installed models = {list(MODELS)}") from None
+        self.model.eval()
+        self.english_only = not self.model.is_multilingual
+        self._torch = torch
+        self._whisper = whisper
+
+    def decode(self, audio: np.ndarray) -> _Decoded:
+        whisper = self._whisper
+        padded = whisper.pad_or_trim(self._torch.from_numpy(audio))
+        mel = whisper.log_mel_spectrogram(padded, n_mels=self.model.dims.n_mels)
+        options = whisper.DecodingOptions(
+            task="transcribe",
+            language="en" if self.english_only else None,  # multilingual: detect, then judge
+            temperature=0.0, without_timestamps=True, fp16=False)
+        with self._torch.inference_mode():
+            out = whisper.decode(self.model, mel, options)
+        return _Decoded(out.text, out.language or "en", float(out.avg_logprob), float(out.no_speech_prob))
+
+
+class _FasterWhisperBackend:
+    def __init__(self, model_name: str, progress: Progress | None):
+        from faster_whisper import WhisperModel
+
+        from assistant import whisper_convert
+
+        if model_name in whisper_convert.PACKAGED_MODELS:
+            folder = whisper_convert.ensure_ctranslate2_model(model_name, progress)
+            if progress:
+                progress(f"loading Whisper {model_name} (faster-whisper)", 0.5)
+            self.model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=_torch_threads())
+        else:
+            try:
+                self.model = WhisperModel(model_name, device="cpu", compute_type="int8", cpu_threads=_torch_threads())
+            except Exception as error:  # noqa: BLE001 - huggingface_hub offline errors
+                raise DeviceUnavailable(
+                    f"Whisper model {model_name!r} is not installed and could not be downloaded ({error}); "
+                    f"it needs internet once (and HF_HUB_OFFLINE unset). Installed models = {list(MODELS)}"
+                ) from None
+        self.english_only = not self.model.model.is_multilingual
+
+    def decode(self, audio: np.ndarray) -> _Decoded:
+        segments, info = self.model.transcribe(
+            audio, language="en" if self.english_only else None, beam_size=1, best_of=1,
+            temperature=0.0, condition_on_previous_text=False, without_timestamps=True,
+            vad_filter=False, no_speech_threshold=None, log_prob_threshold=None,
+            compression_ratio_threshold=None)
+        segments = list(segments)  # the generator does the decoding
+        if not segments:
+            return _Decoded("", info.language or "en", -10.0, 1.0)
+        # A window may come back as several segments: weight by token count.
+        tokens = [max(1, len(s.tokens)) for s in segments]
+        avg = sum(s.avg_logprob * n for s, n in zip(segments, tokens)) / sum(tokens)
+        return _Decoded("".join(s.text for s in segments), info.language or "en", float(avg),
+                        float(max(s.no_speech_prob for s in segments)))
+
+
+_BACKENDS = {"openai-whisper": _OpenAIWhisperBackend, "faster-whisper": _FasterWhisperBackend}
+_loaded: dict[tuple[str, str], Transcriber] = {}
+_load_lock = threading.Lock()
+
+
+def _standard_names() -> list[str]:
+    try:
+        import whisper
+
+        return list(whisper.available_models())
+    except Exception:  # noqa: BLE001 - whisper itself missing
+        return []
+
+
+def load_transcriber(engine: str = DEFAULT_ENGINE, model: str = DEFAULT_MODEL,
+                     progress: Progress | None = None) -> Transcriber:
+    """The Transcriber for (engine, model), loaded once per process (first call converts the
+    weights if needed: a few seconds)."""
+    if engine not in ENGINES:
+        raise InvalidInput(f"speech engine {engine!r} is unknown; available engines = {list(ENGINES)}")
+    if model not in MODELS and model not in _standard_names():
+        raise InvalidInput(
+            f"Whisper model {model!r} not found; available models = {list(MODELS)} (installed) "
+            f"or, with internet, {[m for m in _standard_names() if m not in MODELS]}")
+    key = (engine, model)
+    with _load_lock:
+        if key not in _loaded:
+            backend = _BACKENDS[engine](model, progress)
+            _loaded[key] = Transcriber(engine, model, backend)
+            if progress:
+                progress(f"Whisper {model} ready", 1.0)
+        return _loaded[key]

@@ -1,0 +1,37 @@
+"""Shared by the bench scripts: write one section of bench/RESULTS.md with the machine and date."""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import re
+import tempfile
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+HEADER = "# Benchmark results\n\nEvery number here is produced by the script named in its section; rerun with `make bench`.\n"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.release()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def write_section(title: str, body: str, script: str) -> None:
+    """Replace (or append) the section `## title` in bench/RESULTS.md, atomically."""
+    text = RESULTS.read_text() if RESULTS.exists() else HEADER
+    stamp = f"_Measured {_dt.date.today().isoformat()} on {machine()} by `{script}`._\n"
+    section = f"## {title}\n\n{stamp}\n{body.rstrip()}\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    fd, tmp = tempfile.mkstemp(dir=RESULTS.parent, prefix=".RESULTS-")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, RESULTS)

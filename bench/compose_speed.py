@@ -1,0 +1,114 @@
+"""How long composing 8 bars takes, split into the model's generation and the music core's part
+(key placement, voicing, arrangement, rendering, MIDI writing), and how well arrangements hit the
+sampled performance profile (notes per second, velocity).
+
+Run: .venv/bin/python bench/compose_speed.py   (about half a minute; uses the shipped models when present)
+"""
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from common import write_section  # noqa: E402
+
+from assistant.arrangement import arrangement_from_performance, render_score, rendered_profile  # noqa: E402
+from assistant.midi_file import write_midi  # noqa: E402
+from assistant.music import Progression, voice_progression  # noqa: E402
+from models.vocabulary import QUALITIES, ChordEvent  # noqa: E402
+
+RUNS = 30
+
+
+def median_ms(function, runs: int = RUNS) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def random_events(rng: random.Random, bars: int = 8) -> list[ChordEvent]:
+    events, left = [], bars * 4.0
+    while left > 0:
+        beats = min(left, rng.choice([1.0, 2.0, 2.0, 4.0, 4.0]))
+        root = rng.randrange(12)
+        events.append(ChordEvent(root, rng.randrange(len(QUALITIES)), root, beats))
+        left -= beats
+    return events
+
+
+def sample_like(tempo, nps, velocity, length, register, legato):
+    try:
+        from models.generation import PerformanceSample
+    except ModuleNotFoundError:
+        from dataclasses import make_dataclass
+        PerformanceSample = make_dataclass("PerformanceSample", ["tempo_bpm", "notes_per_second", "velocity",
+                                                                 "note_length_s", "register", "legato"], frozen=True)
+    return PerformanceSample(tempo, nps, velocity, length, register, legato)
+
+
+def main() -> int:
+    rng = random.Random(0)
+    events = random_events(rng)
+    progression = Progression.from_events(events, 2, "minor", 96)
+    sample = sample_like(120, 9.0, 78, 0.25, 64, 0.2)
+    arrangement = arrangement_from_performance(sample)
+    score = render_score(progression, arrangement)
+    folder = Path(tempfile.mkdtemp(prefix="moodchords-bench-"))
+    core = {
+        "Progression.from_events (key placement)": median_ms(lambda: Progression.from_events(events, 2, "minor", 96)),
+        "voice_progression": median_ms(lambda: voice_progression(progression, 64)),
+        "arrangement_from_performance": median_ms(lambda: arrangement_from_performance(sample)),
+        "render_score (voicing included)": median_ms(lambda: render_score(progression, arrangement)),
+        "write_midi (atomic, fsync)": median_ms(lambda: write_midi(score, folder / "bench.mid")),
+    }
+    lines = [f"8 bars of 4/4 ({len(events)} chords, arpeggio pattern, {len(score.notes)} notes); median of {RUNS} runs.",
+             "", "| step | ms |", "|---|---|"]
+    lines += [f"| {name} | {value:.2f} |" for name, value in core.items()]
+
+    try:
+        from assistant.composer import Composer
+        from assistant.mood import MusicalSettings
+        from models.generation import generate
+
+        composer = Composer()
+        composer.compose({"Q1": 1.0}, MusicalSettings(bars=8), seed=0)  # warm-up: TensorFlow tracing
+        weights = composer.model_set.validate_weights({"Q1": 0.7, "Q4": 0.3})
+        total = median_ms(lambda: composer.compose(weights, MusicalSettings(bars=8), seed=rng.randrange(10**6)), 20)
+        gen = median_ms(lambda: generate(composer.model_set, weights, bars=8, seed=rng.randrange(10**6)), 20)
+        lines += ["", "Composer.compose (shipped models, Q1 0.7 + Q4 0.3, 8 bars, no key given); median of 20 runs "
+                  "after one warm-up call.", "", "| step | ms |", "|---|---|",
+                  f"| models.generation.generate | {gen:.1f} |", f"| Composer.compose (all) | {total:.1f} |",
+                  f"| music core share (difference) | {total - gen:.1f} |"]
+    except Exception as error:  # no shipped models / generator yet: say so in the results
+        lines += ["", f"Composer.compose not measured: {type(error).__name__}: {error}"]
+
+    lines += ["", "Arrangement fit: rendered notes/s and mean velocity vs the performance sample "
+              "(same 8 bars, tempo = the sample's).", "",
+              "| sample (tempo, notes/s, velocity, note s, legato) | pattern | steps/beat | voices | rendered notes/s | "
+              "rendered velocity |", "|---|---|---|---|---|---|"]
+    for values in ((66, 4.3, 54, 0.8, 60, 0.6), (80, 4.3, 54, 0.7, 60, 0.5), (96, 4.3, 54, 0.5, 62, 0.3),
+                   (100, 8.0, 78, 0.3, 64, 0.3), (120, 9.0, 78, 0.25, 64, 0.2), (140, 10.0, 80, 0.2, 66, 0.1)):
+        sample = sample_like(*values)
+        arrangement = arrangement_from_performance(sample)
+        rendered = render_score(Progression.from_events(events, 2, "minor", sample.tempo_bpm), arrangement)
+        rate, velocity = rendered_profile(rendered)
+        lines.append(f"| {values[0]} BPM, {values[1]}, {values[2]}, {values[3]}, {values[5]} | {arrangement.pattern} | "
+                     f"{arrangement.notes_per_beat:g} | {arrangement.voices} | {rate:.2f} | {velocity:.1f} |")
+    write_section("Composing: music core and Composer.compose", "\n".join(lines), "bench/compose_speed.py")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,354 @@
+"""A conditional restricted Boltzmann machine (Taylor & Hinton style) in TensorFlow 2.
+
+The model of one time step given the previous ``history`` steps:
+
+    E(v, h | u) = - v.(b + u A) - h.(c + u B) - v W h
+
+``v`` is the current step's visible vector, ``h`` the binary hidden units and ``u`` the
+concatenated history (``history`` slots of ``n_visible + 1`` units: the step's visible vector and
+a "before the start" flag, so that the first steps of a sequence are modelled too). ``A`` and
+``B`` are the autoregressive (directed) weights from the history into the visible and hidden
+biases. Free energy: F(v | u) = -v.(b + u A) - sum_j softplus(c_j + (u B)_j + (v W)_j).
+
+Two visible layouts share this class:
+
+* ``VisibleLayout.softmax((12, Q, 12))`` - chord events as one-hot groups (root relative to the
+  key, quality, bass interval above the root). Every visible state can be enumerated
+  (12 * Q * 12 states), so ``log_prob_all_states`` gives the *exact* conditional distribution
+  (negative free energies normalised over all states) and sampling is exact, with no Gibbs
+  mixing error. ``state_matrix`` is the (S x D) matrix of all states.
+* ``VisibleLayout.binary(88)`` - plain binary frames (e.g. piano keys): block Gibbs sampling
+  (``gibbs``) and the free energy; the likelihood is not tractable.
+
+API for other engineers (evaluation, generation):
+    rbm = ConditionalRBM(layout, n_hidden=64, history=4)
+    u = rbm.history_matrix(visible_rows)        # (T, history*(D+1)) for one sequence (numpy)
+    rbm.free_energy(v, u)                       # (B,) float32
+    rbm.log_prob_all_states(u)                  # (B, S) exact log p(s | u), softmax layout only
+    rbm.log_likelihood(v, u)                    # (B,) exact log p(v | u), softmax layout only
+    rbm.gibbs(v0, u, steps, seed)               # (B, D) sample after `steps` Gibbs sweeps
+    rbm.sample_next(u, seed, steps)             # exact (softmax) or Gibbs (binary) next step
+    rbm.get_weights() / ConditionalRBM.from_weights(layout, dict)   # numpy round trip
+All tensors are float32; hot paths are ``tf.function``s with fixed ranks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import tensorflow as tf
+
+from models.errors import InvalidModelInput
+from models.vocabulary import QUALITIES, ChordEvent
+
+PARAMETER_NAMES = ("W", "b", "c", "A", "B")
+
+
+@dataclass(frozen=True)
+class VisibleLayout:
+    """How the visible vector is organised."""
+
+    kind: str  # "softmax" (one-hot groups, enumerable) or "binary" (independent bits)
+    group_sizes: tuple[int, ...]  # softmax: size of each one-hot group; binary: (n_visible,)
+
+    @staticmethod
+    def softmax(group_sizes: tuple[int, ...]) -> "VisibleLayout":
+        return VisibleLayout("softmax", tuple(int(g) for g in group_sizes))
+
+    @staticmethod
+    def binary(n_visible: int) -> "VisibleLayout":
+        return VisibleLayout("binary", (int(n_visible),))
+
+    @property
+    def n_visible(self) -> int:
+        return int(sum(self.group_sizes))
+
+    @property
+    def n_states(self) -> int:
+        """Number of visible states (softmax layout); enumerable only for softmax groups."""
+        return int(np.prod(self.group_sizes))
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "group_sizes": list(self.group_sizes)}
+
+    @staticmethod
+    def from_json(data: Mapping) -> "VisibleLayout":
+        return VisibleLayout(str(data["kind"]), tuple(int(g) for g in data["group_sizes"]))
+
+
+#: The chord-event layout: root (12), quality (len(QUALITIES)), bass interval above the root (12).
+CHORD_LAYOUT = VisibleLayout.softmax((12, len(QUALITIES), 12))
+
+
+def chord_state_index(event: ChordEvent) -> int:
+    """Index of a chord event among the CHORD_LAYOUT states (root-major order)."""
+    interval = (event.bass - event.root) % 12
+    return (event.root * len(QUALITIES) + event.quality) * 12 + interval
+
+
+def chord_from_state(state: int, beats: float = 1.0) -> ChordEvent:
+    """The chord event of a CHORD_LAYOUT state index (inverse of ``chord_state_index``)."""
+    q = len(QUALITIES)
+    root, rest = divmod(int(state), q * 12)
+    quality, interval = divmod(rest, 12)
+    return ChordEvent(root, quality, (root + interval) % 12, beats)
+
+
+def state_matrix(layout: VisibleLayout) -> np.ndarray:
+    """(S, D) one-hot rows of every visible state of a softmax layout, in mixed-radix order
+    (the last group varies fastest), matching ``states_to_visible``."""
+    if layout.kind != "softmax":
+        raise InvalidModelInput(f"layout kind {layout.kind!r} has no enumerable states; allowed: 'softmax'")
+    indices = np.arange(layout.n_states)
+    return states_to_visible(layout, indices)
+
+
+def states_to_visible(layout: VisibleLayout, states: np.ndarray) -> np.ndarray:
+    """(n, D) float32 one-hot visible vectors for state indices of a softmax layout."""
+    states = np.asarray(states, dtype=np.int64)
+    out = np.zeros((states.size, layout.n_visible), np.float32)
+    remainder = states.copy()
+    offsets = np.cumsum((0,) + layout.group_sizes[:-1])
+    for g in reversed(range(len(layout.group_sizes))):
+        size = layout.group_sizes[g]
+        out[np.arange(states.size), offsets[g] + remainder % size] = 1.0
+        remainder //= size
+    return out
+
+
+def visible_to_states(layout: VisibleLayout, visible: np.ndarray) -> np.ndarray:
+    """State indices of one-hot visible rows (softmax layout)."""
+    visible = np.asarray(visible)
+    offsets = np.cumsum((0,) + layout.group_sizes[:-1])
+    state = np.zeros(visible.shape[0], np.int64)
+    for g, size in enumerate(layout.group_sizes):
+        state = state * size + np.argmax(visible[:, offsets[g]:offsets[g] + size], axis=1)
+    return state
+
+
+def history_matrix(visible: np.ndarray, history: int) -> np.ndarray:
+    """(T, history*(D+1)) conditioning inputs for a sequence of T visible rows (numpy).
+
+    Slot j (0 = the previous step) holds the visible row t-1-j and a 0 flag, or zeros and a
+    1 flag when t-1-j is before the start of the sequence."""
+    visible = np.asarray(visible, np.float32)
+    steps, d = visible.shape
+    out = np.zeros((steps, history, d + 1), np.float32)
+    for j in range(history):
+        lag = j + 1
+        if lag < steps:
+            out[lag:, j, :d] = visible[:-lag]
+        out[:min(lag, steps), j, d] = 1.0
+    return out.reshape(steps, history * (d + 1))
+
+
+class ConditionalRBM(tf.Module):
+    """A conditional RBM with binary hidden units; see the module docstring for the API."""
+
+    def __init__(self, layout: VisibleLayout, n_hidden: int, history: int, seed: int = 0,
+                 weights: Mapping[str, np.ndarray] | None = None, name: str | None = None):
+        super().__init__(name=name)
+        if n_hidden < 1 or history < 0:
+            raise InvalidModelInput(f"n_hidden={n_hidden}, history={history}; allowed: n_hidden >= 1, history >= 0")
+        self.layout = layout
+        self.n_hidden = int(n_hidden)
+        self.history = int(history)
+        self.n_visible = layout.n_visible
+        self.n_conditioning = self.history * (self.n_visible + 1)
+        d, h, u = self.n_visible, self.n_hidden, self.n_conditioning
+        if weights is None:
+            rng = np.random.default_rng(seed)
+            weights = {
+                "W": rng.normal(0.0, 0.01, (d, h)), "b": np.zeros(d), "c": np.zeros(h),
+                "A": rng.normal(0.0, 0.001, (u, d)), "B": rng.normal(0.0, 0.001, (u, h)),
+            }
+        shapes = {"W": (d, h), "b": (d,), "c": (h,), "A": (u, d), "B": (u, h)}
+        for key, shape in shapes.items():
+            value = np.asarray(weights[key], np.float32)
+            if value.shape != shape:
+                raise InvalidModelInput(f"weight {key} has shape {value.shape}; expected {shape}")
+        self.W = tf.Variable(np.asarray(weights["W"], np.float32), name="W")
+        self.b = tf.Variable(np.asarray(weights["b"], np.float32), name="b")
+        self.c = tf.Variable(np.asarray(weights["c"], np.float32), name="c")
+        self.A = tf.Variable(np.asarray(weights["A"], np.float32), name="A")
+        self.B = tf.Variable(np.asarray(weights["B"], np.float32), name="B")
+        offsets = np.cumsum((0,) + layout.group_sizes)
+        self._group_bounds = tuple((int(offsets[i]), int(offsets[i + 1])) for i in range(len(layout.group_sizes)))
+        self._states = tf.constant(state_matrix(layout)) if layout.kind == "softmax" else None
+
+    # -- parameters ---------------------------------------------------------------------------
+    @property
+    def parameters(self) -> tuple[tf.Variable, ...]:
+        """The trainable variables in PARAMETER_NAMES order."""
+        return (self.W, self.b, self.c, self.A, self.B)
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return {name: var.numpy() for name, var in zip(PARAMETER_NAMES, self.parameters)}
+
+    def set_weights(self, weights: Mapping[str, np.ndarray]) -> None:
+        for name, var in zip(PARAMETER_NAMES, self.parameters):
+            var.assign(np.asarray(weights[name], np.float32))
+
+    @classmethod
+    def from_weights(cls, layout: VisibleLayout, weights: Mapping[str, np.ndarray]) -> "ConditionalRBM":
+        w = np.asarray(weights["W"])
+        history = np.asarray(weights["A"]).shape[0] // (layout.n_visible + 1)
+        return cls(layout, n_hidden=w.shape[1], history=history, weights=weights)
+
+    def history_matrix(self, visible: np.ndarray) -> np.ndarray:
+        return history_matrix(visible, self.history)
+
+    @property
+    def states(self) -> tf.Tensor:
+        """(S, D) all visible states (softmax layout only)."""
+        if self._states is None:
+            raise InvalidModelInput("binary layout has no enumerable states; allowed: softmax layout")
+        return self._states
+
+    # -- energies -----------------------------------------------------------------------------
+    def dynamic_biases(self, u: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Visible and hidden biases given the history: (B, D), (B, H)."""
+        return self.b + tf.matmul(u, self.A), self.c + tf.matmul(u, self.B)
+
+    @tf.function(reduce_retracing=True)
+    def free_energy(self, v: tf.Tensor, u: tf.Tensor) -> tf.Tensor:
+        """F(v | u), shape (B,)."""
+        return self._free_energy(v, u)
+
+    def _free_energy(self, v: tf.Tensor, u: tf.Tensor) -> tf.Tensor:
+        bv, bh = self.dynamic_biases(u)
+        return -tf.reduce_sum(v * bv, axis=1) - tf.reduce_sum(tf.nn.softplus(bh + tf.matmul(v, self.W)), axis=1)
+
+    def _negative_free_energy_all(self, u: tf.Tensor) -> tf.Tensor:
+        """-F(s | u) for every state s: (B, S). Costs one (B x S x H) softplus."""
+        bv, bh = self.dynamic_biases(u)
+        states_w = tf.matmul(self.states, self.W)  # (S, H)
+        visible_term = tf.matmul(bv, self.states, transpose_b=True)  # (B, S)
+        hidden_term = tf.reduce_sum(tf.nn.softplus(states_w[None, :, :] + bh[:, None, :]), axis=2)
+        return visible_term + hidden_term
+
+    @tf.function(reduce_retracing=True)
+    def log_prob_all_states(self, u: tf.Tensor) -> tf.Tensor:
+        """Exact log p(s | u) over all S states, (B, S) (softmax layout)."""
+        return tf.nn.log_softmax(self._negative_free_energy_all(u), axis=1)
+
+    def log_likelihood(self, v: tf.Tensor, u: tf.Tensor, chunk: int = 128) -> tf.Tensor:
+        """Exact log p(v | u) for one-hot rows v, (B,) (softmax layout); chunked to bound memory."""
+        v = tf.convert_to_tensor(v, tf.float32)
+        u = tf.convert_to_tensor(u, tf.float32)
+        parts = []
+        for start in range(0, int(v.shape[0]), chunk):
+            parts.append(self._log_likelihood_chunk(v[start:start + chunk], u[start:start + chunk]))
+        return tf.concat(parts, axis=0) if parts else tf.zeros((0,), tf.float32)
+
+    @tf.function(reduce_retracing=True)
+    def _log_likelihood_chunk(self, v: tf.Tensor, u: tf.Tensor) -> tf.Tensor:
+        neg_f = self._negative_free_energy_all(u)
+        neg_f_v = -self._free_energy(v, u)
+        return neg_f_v - tf.reduce_logsumexp(neg_f, axis=1)
+
+    # -- sampling -----------------------------------------------------------------------------
+    def hidden_probabilities(self, v: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
+        return tf.sigmoid(bh + tf.matmul(v, self.W))
+
+    def visible_logits(self, h: tf.Tensor, bv: tf.Tensor) -> tf.Tensor:
+        return bv + tf.matmul(h, self.W, transpose_b=True)
+
+    def visible_probabilities(self, logits: tf.Tensor) -> tf.Tensor:
+        """Mean-field visible probabilities (per-group softmax, or sigmoid)."""
+        if self.layout.kind == "binary":
+            return tf.sigmoid(logits)
+        return tf.concat([tf.nn.softmax(logits[:, lo:hi], axis=1) for lo, hi in self._group_bounds], axis=1)
+
+    def sample_visible(self, logits: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        """One sample of v given its logits (one-hot per group, or Bernoulli bits)."""
+        if self.layout.kind == "binary":
+            noise = tf.random.stateless_uniform(tf.shape(logits), seed=seed)
+            return tf.cast(noise < tf.sigmoid(logits), tf.float32)
+        parts = []
+        for g, (lo, hi) in enumerate(self._group_bounds):
+            group_seed = seed + tf.constant([0, 7919 * (g + 1)], seed.dtype)
+            draw = tf.random.stateless_categorical(logits[:, lo:hi], 1, seed=group_seed)[:, 0]
+            parts.append(tf.one_hot(draw, hi - lo, dtype=tf.float32))
+        return tf.concat(parts, axis=1)
+
+    def gibbs_chain(self, v0: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, steps: int, seed: tf.Tensor):
+        """Run `steps` block-Gibbs sweeps from v0 with fixed dynamic biases.
+
+        Returns (v_k, ph_k, first reconstruction probabilities)."""
+        v = v0
+        first_recon = None
+        for step in range(steps):
+            step_seed = seed + tf.constant([0, 104729 * (step + 1)], seed.dtype)
+            ph = self.hidden_probabilities(v, bh)
+            noise = tf.random.stateless_uniform(tf.shape(ph), seed=step_seed)
+            h = tf.cast(noise < ph, tf.float32)
+            logits = self.visible_logits(h, bv)
+            if first_recon is None:
+                first_recon = self.visible_probabilities(logits)
+            v = self.sample_visible(logits, step_seed + tf.constant([0, 1], seed.dtype))
+        return v, self.hidden_probabilities(v, bh), first_recon
+
+    @tf.function(reduce_retracing=True)
+    def gibbs(self, v0: tf.Tensor, u: tf.Tensor, steps: int, seed: tf.Tensor) -> tf.Tensor:
+        """A sample after `steps` Gibbs sweeps (use >= 20-50 to mix for binary frames)."""
+        bv, bh = self.dynamic_biases(u)
+        v, _, _ = self.gibbs_chain(v0, bv, bh, steps, seed)
+        return v
+
+    def sample_next(self, u: np.ndarray, seed: int, steps: int = 50, temperature: float = 1.0) -> np.ndarray:
+        """Sample the next visible rows given histories u: (B, D) float32 numpy.
+
+        softmax layout: exact (enumeration, tempered by `temperature`); binary: Gibbs from the
+        mean-field visible biases with `steps` sweeps."""
+        u = tf.convert_to_tensor(u, tf.float32)
+        seed_t = tf.constant([int(seed), 0], tf.int64)
+        if self.layout.kind == "softmax":
+            logits = self._negative_free_energy_all(u) / float(temperature)
+            draw = tf.random.stateless_categorical(logits, 1, seed=seed_t)[:, 0]
+            return tf.gather(self.states, draw).numpy()
+        bv, _ = self.dynamic_biases(u)
+        v0 = tf.cast(tf.sigmoid(bv) > 0.5, tf.float32)
+        return self.gibbs(v0, u, steps, seed_t).numpy()
+
+    # -- learning signals (used by models.training) --------------------------------------------
+    def cd_statistics(self, v: tf.Tensor, u: tf.Tensor, v_negative_start: tf.Tensor, k: int,
+                      seed: tf.Tensor) -> tuple[list[tf.Tensor], tf.Tensor, tf.Tensor]:
+        """Contrastive-divergence ascent directions summed over the batch.
+
+        The negative chain starts at `v_negative_start` (= v for CD-k, the persistent particles
+        for PCD). Returns (directions in PARAMETER_NAMES order, final negative particles,
+        summed squared reconstruction error of the first mean-field reconstruction)."""
+        bv, bh = self.dynamic_biases(u)
+        ph_pos = self.hidden_probabilities(v, bh)
+        v_neg, ph_neg, _ = self.gibbs_chain(v_negative_start, bv, bh, k, seed)
+        # Reconstruction error of the data (not of PCD particles): one up-down pass.
+        noise = tf.random.stateless_uniform(tf.shape(ph_pos), seed=seed + tf.constant([0, 3], seed.dtype))
+        h_data = tf.cast(noise < ph_pos, tf.float32)
+        recon = self.visible_probabilities(self.visible_logits(h_data, bv))
+        recon_error = tf.reduce_sum(tf.square(v - recon))
+        dv = v - v_neg
+        dh = ph_pos - ph_neg
+        d_w = tf.matmul(v, ph_pos, transpose_a=True) - tf.matmul(v_neg, ph_neg, transpose_a=True)
+        d_b = tf.reduce_sum(dv, axis=0)
+        d_c = tf.reduce_sum(dh, axis=0)
+        d_a = tf.matmul(u, dv, transpose_a=True)
+        d_bb = tf.matmul(u, dh, transpose_a=True)
+        return [d_w, d_b, d_c, d_a, d_bb], v_neg, recon_error
+
+    def exact_statistics(self, v: tf.Tensor, u: tf.Tensor) -> tuple[list[tf.Tensor], tf.Tensor]:
+        """Exact log-likelihood gradient (softmax layout), summed over the batch; and the summed NLL."""
+        with tf.GradientTape() as tape:
+            neg_f = self._negative_free_energy_all(u)
+            log_z = tf.reduce_logsumexp(neg_f, axis=1)
+            log_p = -self._free_energy(v, u) - log_z
+            total = tf.reduce_sum(log_p)
+        grads = tape.gradient(total, list(self.parameters))
+        return grads, -total
+
+
+def chord_visible(events) -> np.ndarray:
+    """(T, D) one-hot CHORD_LAYOUT rows for a sequence of ChordEvents."""
+    states = np.asarray([chord_state_index(e) for e in events], np.int64)
+    return states_to_visible(CHORD_LAYOUT, states)

@@ -1,0 +1,326 @@
+"""The JSB chorales benchmark for the same CRBM code, in its binary-frame layout.
+
+Data: JSB-chorales JSON (Boulanger-Lewandowski et al. 2012 format): ``{split: [chorale, ...]}``,
+a chorale a list of time steps, a time step the list of sounding MIDI pitches.
+
+Metric: expected frame-level accuracy ACC = TP / (TP + FP + FN), summed over all predicted frames
+(Bay et al. 2009, as in Boulanger-Lewandowski 2012, Table 1), computed from the predicted per-key
+probabilities: E[TP] = sum p_i t_i, E[FP] = sum p_i (1 - t_i), E[FN] = sum (1 - p_i) t_i. Every
+frame of every chorale is predicted from the frames before it (the first from "before the start").
+
+The CRBM's marginals p(v_i = 1 | history) are estimated by block-Gibbs chains run with the
+history's dynamic biases, averaging the mean-field visible probabilities of every sweep after a
+burn-in (Rao-Blackwellised). The next-frame log-likelihood is estimated by annealed importance
+sampling (Salakhutdinov & Murray 2008) per frame, from the base model with the same dynamic
+visible biases and no couplings, on a random subset of frames.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from models.errors import InvalidModelInput
+
+Progress = Callable[[str, float], None]
+Chorale = tuple[tuple[int, ...], ...]  # time steps, each the sorted sounding MIDI pitches
+MIDI_LOW, MIDI_HIGH = 21, 108  # the 88 piano keys
+
+
+# -- data -------------------------------------------------------------------------------------
+def parse_jsb(data: object, source: str = "JSB data") -> dict[str, tuple[Chorale, ...]]:
+    """Validate decoded JSB JSON: ``{split: [[[pitch, ...], ...], ...]}`` with MIDI pitches 21..108."""
+    if not isinstance(data, Mapping) or not data:
+        raise InvalidModelInput(f"{source}: expected a JSON object {{split: [chorales]}}, got {type(data).__name__}")
+    splits: dict[str, tuple[Chorale, ...]] = {}
+    for split, chorales in data.items():
+        if not isinstance(chorales, list):
+            raise InvalidModelInput(f"{source}: split {split!r} is {type(chorales).__name__}; expected a list of chorales")
+        parsed = []
+        for c, chorale in enumerate(chorales):
+            if not isinstance(chorale, list):
+                raise InvalidModelInput(f"{source}: {split}[{c}] is {type(chorale).__name__}; expected a list of time steps")
+            steps = []
+            for t, step in enumerate(chorale):
+                if not isinstance(step, list) or not all(isinstance(p, (int, float)) and float(p).is_integer() for p in step):
+                    raise InvalidModelInput(f"{source}: {split}[{c}][{t}] = {step!r}; expected a list of MIDI pitch numbers")
+                pitches = tuple(sorted({int(p) for p in step}))
+                if pitches and not (MIDI_LOW <= pitches[0] and pitches[-1] <= MIDI_HIGH):
+                    raise InvalidModelInput(f"{source}: {split}[{c}][{t}] has pitch outside {MIDI_LOW}..{MIDI_HIGH}: {list(pitches)}")
+                steps.append(pitches)
+            if steps:
+                parsed.append(tuple(steps))
+        splits[str(split)] = tuple(parsed)
+    return splits
+
+
+def load_jsb(path: str | Path) -> dict[str, tuple[Chorale, ...]]:
+    """Read and validate a JSB-chorales JSON file (InvalidModelInput naming the file and the problem)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidModelInput(f"JSB data file {path} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidModelInput(f"cannot read JSB data file {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidModelInput(f"JSB data file {path} is not valid JSON: {exc}") from None
+    return parse_jsb(data, source=str(path))
+
+
+def select_split(splits: Mapping[str, Sequence[Chorale]], name: str) -> Sequence[Chorale]:
+    if name not in splits:
+        raise InvalidModelInput(f"split {name!r} not found; available splits = {sorted(splits)}")
+    if not splits[name]:
+        raise InvalidModelInput(f"split {name!r} has no chorale with time steps")
+    return splits[name]
+
+
+@dataclass(frozen=True)
+class PitchRange:
+    """The keys that are visible units (inclusive MIDI range)."""
+
+    low: int  # lowest MIDI pitch
+    high: int  # highest MIDI pitch
+
+    @property
+    def size(self) -> int:
+        return self.high - self.low + 1
+
+    @staticmethod
+    def of(chorales: Sequence[Chorale]) -> "PitchRange":
+        pitches = [p for chorale in chorales for step in chorale for p in step]
+        if not pitches:
+            raise InvalidModelInput("no sounding pitch in the training chorales; cannot choose the visible units")
+        return PitchRange(min(pitches), max(pitches))
+
+
+def piano_roll(chorale: Chorale, pitch_range: PitchRange) -> tuple[np.ndarray, int]:
+    """(T, D) float32 binary frames of a chorale, and the number of notes outside the range
+    (they cannot be predicted and count as false negatives)."""
+    roll = np.zeros((len(chorale), pitch_range.size), np.float32)
+    outside = 0
+    for t, step in enumerate(chorale):
+        for p in step:
+            if pitch_range.low <= p <= pitch_range.high:
+                roll[t, p - pitch_range.low] = 1.0
+            else:
+                outside += 1
+    return roll, outside
+
+
+# -- the metric -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FrameCounts:
+    """Expected true/false positives and false negatives summed over frames."""
+
+    tp: float
+    fp: float
+    fn: float
+
+    @property
+    def accuracy(self) -> float:
+        """ACC = TP / (TP + FP + FN); 1.0 when nothing was expected and nothing predicted."""
+        denominator = self.tp + self.fp + self.fn
+        return self.tp / denominator if denominator > 0 else 1.0
+
+    def __add__(self, other: "FrameCounts") -> "FrameCounts":
+        return FrameCounts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
+
+
+def expected_counts(probabilities: np.ndarray, targets: np.ndarray, missed: int = 0) -> FrameCounts:
+    """Expected TP/FP/FN of per-unit on-probabilities (T, D) against binary targets (T, D);
+    ``missed`` = target notes outside the visible units (extra false negatives)."""
+    p = np.asarray(probabilities, np.float64)
+    t = np.asarray(targets, np.float64)
+    if p.shape != t.shape:
+        raise InvalidModelInput(f"probabilities of shape {p.shape} vs targets of shape {t.shape}; they must match")
+    if p.size and (p.min() < 0 or p.max() > 1):
+        raise InvalidModelInput(f"probabilities must lie in 0..1; got {p.min():g}..{p.max():g}")
+    return FrameCounts(float((p * t).sum()), float((p * (1 - t)).sum()), float(((1 - p) * t).sum()) + missed)
+
+
+def copy_previous(roll: np.ndarray) -> np.ndarray:
+    """Prediction "the next frame repeats the previous one" (the first frame: nothing sounds)."""
+    out = np.zeros_like(roll)
+    out[1:] = roll[:-1]
+    return out
+
+
+# -- the CRBM ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JsbConfig:
+    """Settings of the JSB evaluation of the CRBM (training + inference)."""
+
+    n_hidden: int = 150  # binary hidden units
+    history: int = 4  # previous frames the CRBM conditions on
+    epochs: int = 60  # training passes over the train frames
+    k: int = 5  # Gibbs sweeps per CD update
+    method: str = "cd"  # "cd" or "pcd"
+    learning_rate: float = 0.05  # initial learning rate (models.training decays it linearly)
+    batch_size: int = 64  # frames per update
+    chains: int = 8  # Gibbs chains per predicted frame
+    gibbs_steps: int = 100  # sweeps per chain
+    burn_in: int = 20  # sweeps discarded before averaging the mean-field marginals
+    ais_frames: int = 0  # frames for the AIS log-likelihood estimate (0: skip it)
+    ais_betas: int = 1000  # intermediate distributions of AIS
+    ais_particles: int = 64  # AIS runs per frame
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class JsbResult:
+    """The JSB evaluation of one trained CRBM, with the simple baselines beside it."""
+
+    acc: float  # expected next-frame ACC of the CRBM on the evaluated split, 0..1
+    copy_previous_acc: float  # ACC of "repeat the previous frame"
+    frequency_acc: float  # ACC of independent keys at their training frequencies
+    log_likelihood: float | None  # mean next-frame log-likelihood (nats per frame, AIS), or None
+    log_likelihood_stderr: float | None  # its standard error over the AIS frames
+    log_likelihood_frames: int  # frames in the AIS estimate (0: not estimated)
+    frames: int  # predicted frames of the evaluated split
+    chorales: int  # chorales of the evaluated split
+    train_frames: int  # training frames
+    pitch_low: int  # lowest visible key (MIDI)
+    pitch_high: int  # highest visible key (MIDI)
+    train_seconds: float  # wall-clock training time
+    predict_seconds: float  # wall-clock time of the marginal estimation
+    config: JsbConfig
+
+
+def crbm_marginals(rbm, u: np.ndarray, chains: int, steps: int, burn_in: int, seed: int,
+                   batch_rows: int = 4096) -> np.ndarray:
+    """Estimated p(v_i = 1 | u) for every history row u: mean over ``chains`` block-Gibbs chains of
+    the mean-field visible probabilities of every sweep after ``burn_in``. Returns (B, D) float64."""
+    import tensorflow as tf
+
+    if steps <= burn_in or chains < 1:
+        raise InvalidModelInput(f"gibbs steps {steps}, burn-in {burn_in}, chains {chains}; allowed: steps > burn_in, chains >= 1")
+    out = []
+    rows_per_batch = max(1, batch_rows // chains)
+    for start in range(0, len(u), rows_per_batch):
+        ub = tf.constant(np.repeat(np.asarray(u[start:start + rows_per_batch], np.float32), chains, axis=0))
+        out.append(_marginals_batch(rbm, ub, steps, burn_in,
+                                    tf.constant([seed, start], tf.int64)).numpy().reshape(-1, chains, rbm.n_visible).mean(1))
+    return np.concatenate(out).astype(np.float64)
+
+
+def _marginals_batch(rbm, u, steps: int, burn_in: int, seed):
+    import tensorflow as tf
+
+    bv, bh = rbm.dynamic_biases(u)
+    v = tf.cast(tf.random.stateless_uniform(tf.shape(bv), seed=seed) < tf.sigmoid(bv), tf.float32)
+    total = tf.zeros_like(bv)
+    for step in range(steps):
+        s = seed + tf.constant([0, 1], tf.int64) * (2 * step + 1) * 7919
+        ph = rbm.hidden_probabilities(v, bh)
+        h = tf.cast(tf.random.stateless_uniform(tf.shape(ph), seed=s) < ph, tf.float32)
+        pv = tf.sigmoid(rbm.visible_logits(h, bv))
+        if step >= burn_in:
+            total += pv
+        v = tf.cast(tf.random.stateless_uniform(tf.shape(pv), seed=s + tf.constant([1, 0], tf.int64)) < pv, tf.float32)
+    return total / float(steps - burn_in)
+
+
+def ais_log_likelihood(rbm, v: np.ndarray, u: np.ndarray, betas: int, particles: int, seed: int) -> np.ndarray:
+    """Per-row AIS estimate of log p(v | u) (nats) for a binary-layout CRBM.
+
+    Base model: the same dynamic visible biases, no couplings (log Z_0 = sum softplus(bv) + H log 2);
+    intermediate p_k(v) ~ exp(v.bv) prod_j (1 + exp(beta_k (vW + bh)_j)); transitions: one block-Gibbs
+    sweep at beta_k. log Z is the log-mean of the importance weights (unbiased Z, conservative log Z)."""
+    import tensorflow as tf
+
+    if betas < 2 or particles < 1:
+        raise InvalidModelInput(f"AIS betas {betas}, particles {particles}; allowed: betas >= 2, particles >= 1")
+    v = np.asarray(v, np.float32)
+    u = np.asarray(u, np.float32)
+    schedule = np.concatenate([np.linspace(0, 0.5, betas // 4, endpoint=False),
+                               np.linspace(0.5, 0.9, betas // 4, endpoint=False),
+                               np.linspace(0.9, 1.0, betas - 2 * (betas // 4))]).astype(np.float32)
+    out = []
+    for i in range(len(v)):
+        ui = tf.constant(np.repeat(u[i:i + 1], particles, axis=0))
+        bv, bh = rbm.dynamic_biases(ui)
+        s = tf.constant([seed, i], tf.int64)
+        x = tf.cast(tf.random.stateless_uniform(tf.shape(bv), seed=s) < tf.sigmoid(bv), tf.float32)
+        log_w = tf.zeros((particles,))
+        previous = 0.0
+        for k in range(1, len(schedule)):
+            beta = float(schedule[k])
+            act = tf.matmul(x, rbm.W) + bh
+            log_w += tf.reduce_sum(tf.nn.softplus(beta * act) - tf.nn.softplus(previous * act), axis=1)
+            previous = beta
+            sk = s + tf.constant([0, 1], tf.int64) * (k * 104729)
+            ph = tf.sigmoid(beta * act)
+            h = tf.cast(tf.random.stateless_uniform(tf.shape(ph), seed=sk) < ph, tf.float32)
+            pv = tf.sigmoid(bv + beta * tf.matmul(h, rbm.W, transpose_b=True))
+            x = tf.cast(tf.random.stateless_uniform(tf.shape(pv), seed=sk + tf.constant([1, 0], tf.int64)) < pv, tf.float32)
+        log_z0 = tf.reduce_sum(tf.nn.softplus(bv[0])) + rbm.n_hidden * math.log(2.0)
+        log_z = float(log_z0 + tf.reduce_logsumexp(log_w) - math.log(particles))
+        free_energy = float(rbm.free_energy(tf.constant(v[i:i + 1]), tf.constant(u[i:i + 1]))[0])
+        out.append(-free_energy - log_z)
+    return np.asarray(out)
+
+
+def evaluate_crbm_on_jsb(splits: Mapping[str, Sequence[Chorale]], train_split: str = "train",
+                         split: str = "valid", config: JsbConfig = JsbConfig(), *,
+                         progress: Progress | None = None) -> JsbResult:
+    """Train the CRBM (binary-frame layout) on ``train_split`` and evaluate next-frame ACC on ``split``."""
+    from models.crbm import VisibleLayout, history_matrix
+    from models.training import TrainingConfig, train_crbm
+
+    train = select_split(splits, train_split)
+    evaluated = select_split(splits, split)
+    pitch_range = PitchRange.of(train)
+    train_rolls = [piano_roll(c, pitch_range)[0] for c in train]
+    train_cfg = TrainingConfig(n_hidden=config.n_hidden, history=config.history, method=config.method, k=config.k,
+                               epochs=config.epochs, batch_size=config.batch_size,
+                               learning_rate=config.learning_rate, seed=config.seed).validate()
+    started = time.perf_counter()
+
+    def train_progress(message: str, fraction: float) -> None:
+        if progress is not None:
+            progress(f"training: {message}", 0.7 * fraction)
+
+    rbm, report = train_crbm(train_rolls, VisibleLayout.binary(pitch_range.size), train_cfg, progress=train_progress,
+                             label="jsb")
+    train_seconds = time.perf_counter() - started
+
+    frequency = np.concatenate(train_rolls).mean(axis=0)
+    started = time.perf_counter()
+    rolls = [piano_roll(c, pitch_range) for c in evaluated]
+    v_all = np.concatenate([roll for roll, _ in rolls])
+    u_all = np.concatenate([history_matrix(roll, config.history) for roll, _ in rolls])
+    missed = sum(m for _, m in rolls)
+    if progress is not None:
+        progress(f"estimating marginals of {len(v_all)} frames", 0.7)
+    probs = crbm_marginals(rbm, u_all, config.chains, config.gibbs_steps, config.burn_in, seed=config.seed)
+    crbm_counts = expected_counts(probs, v_all, missed)
+    copy_counts = expected_counts(np.concatenate([copy_previous(roll) for roll, _ in rolls]), v_all, missed)
+    freq_counts = expected_counts(np.broadcast_to(frequency, v_all.shape), v_all, missed)
+    frames = len(v_all)
+    predict_seconds = time.perf_counter() - started
+
+    ll = stderr = None
+    n_ais = 0
+    if config.ais_frames > 0:
+        rng = np.random.default_rng(config.seed)
+        pick = np.sort(rng.choice(len(v_all), size=min(config.ais_frames, len(v_all)), replace=False))
+        if progress is not None:
+            progress(f"AIS log-likelihood on {len(pick)} frames", 0.9)
+        values = ais_log_likelihood(rbm, v_all[pick], u_all[pick], config.ais_betas, config.ais_particles, config.seed)
+        ll, n_ais = float(values.mean()), len(pick)
+        stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else None
+    if progress is not None:
+        progress("done", 1.0)
+    return JsbResult(
+        acc=crbm_counts.accuracy, copy_previous_acc=copy_counts.accuracy, frequency_acc=freq_counts.accuracy,
+        log_likelihood=ll, log_likelihood_stderr=stderr, log_likelihood_frames=n_ais, frames=frames,
+        chorales=len(evaluated), train_frames=report.n_rows, pitch_low=pitch_range.low, pitch_high=pitch_range.high,
+        train_seconds=train_seconds, predict_seconds=predict_seconds, config=config,
+    )

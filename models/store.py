@@ -1,0 +1,311 @@
+"""The shipped model folder: one CRBM per emotion class plus the class's side models.
+
+Folder layout (format ``moodchords-crbm-set/1``)::
+
+    config.json        hyperparameters, vocabulary (quality names), visible layout, classes
+                       (description, valence, arousal, performance profile, rhythm, mode share,
+                       weights file), training data, validation numbers, classifier settings
+    class_<name>.npz   the class's CRBM weights W, b, c, A, B (float32)
+    MODEL_CARD.md      data, license, hyperparameters, numbers, the command that reproduces it
+
+Loading is numpy + json only (no TensorFlow import, no tracing): the TensorFlow experts are
+built on first use (``ModelSet.crbm``), so ``load_model_set`` stays well under a second.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from models.errors import InvalidModelInput, ModelFileError
+from models.vocabulary import QUALITIES, ChordEvent
+
+FORMAT = "moodchords-crbm-set/1"
+CONFIG_FILE = "config.json"
+CARD_FILE = "MODEL_CARD.md"
+PARAMETER_NAMES = ("W", "b", "c", "A", "B")  # same order as models.crbm.PARAMETER_NAMES
+
+#: The EMOPIA quadrants (Russell's circumplex): description, valence, arousal.
+EMOPIA_CLASSES: dict[str, tuple[str, float, float]] = {
+    "Q1": ("happy, excited", 0.6, 0.6),
+    "Q2": ("tense, angry", -0.6, 0.6),
+    "Q3": ("sad, gloomy", -0.6, -0.6),
+    "Q4": ("calm, tender", 0.6, -0.6),
+}
+
+
+@dataclass(frozen=True)
+class EmotionClass:
+    """One emotion class of a model set."""
+
+    name: str  # class label from the data, e.g. "Q1"
+    description: str  # words for the mood, e.g. "happy, excited" (the label itself for user data)
+    valence: float | None  # -1..1 (None when the data gives no coordinates)
+    arousal: float | None  # -1..1 (None when the data gives no coordinates)
+
+
+@dataclass(frozen=True)
+class ClassParameters:
+    """The learned numbers of one class (numpy; TensorFlow objects are built lazily)."""
+
+    weights: dict  # CRBM weights, PARAMETER_NAMES -> float32 arrays
+    profile_mean: np.ndarray  # (F,) mean of the transformed performance features
+    profile_cov: np.ndarray  # (F, F) covariance of the transformed performance features
+    rhythm_probabilities: np.ndarray  # (positions, durations) P(duration | half-beat position in bar)
+    rhythm_durations: tuple[float, ...]  # beats of each duration column
+    major_share: float  # share of the class's training clips in major, 0..1
+
+
+@dataclass(frozen=True)
+class ClassLikelihood:
+    """How well one clip fits one class (natural-log units)."""
+
+    harmony: float  # sum over the clip's chords of log p(chord | history) under the class CRBM
+    performance: float  # log density of the clip's performance features under the class profile
+    combined: float  # harmony_weight * harmony + performance (the classifier's score)
+
+
+class ModelSet:
+    """A loaded model folder. Cheap to construct; TensorFlow experts are built on first use."""
+
+    def __init__(self, path: Path, config: dict, parameters: dict[str, ClassParameters]):
+        self.path = Path(path)
+        self.config = config
+        self.name: str = str(config.get("name", self.path.name))
+        self.beats_per_bar: int = int(config.get("beats_per_bar", 4))
+        self.classes: tuple[EmotionClass, ...] = tuple(
+            EmotionClass(c["name"], c.get("description") or c["name"], c.get("valence"), c.get("arousal"))
+            for c in config["classes"]
+        )
+        self.parameters = parameters
+        self.history: int = int(config["hyperparameters"]["history"])
+        self.n_hidden: int = int(config["hyperparameters"]["n_hidden"])
+        classification = config.get("classification", {})
+        self.harmony_weight: float = float(classification.get("harmony_weight", 1.0))
+        self._crbms: dict[str, Any] = {}
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.classes)
+
+    def __repr__(self) -> str:
+        return f"ModelSet(name={self.name!r}, classes={list(self.class_names)}, path={str(self.path)!r})"
+
+    # -- weights over classes ----------------------------------------------------------------
+    def validate_weights(self, weights: Mapping[str, float]) -> dict[str, float]:
+        """Class weights normalised to sum 1 (every class present; missing ones get 0).
+
+        InvalidModelInput names an unknown class, a negative or non-finite weight or a zero sum,
+        and lists the valid classes."""
+        allowed = list(self.class_names)
+        if not isinstance(weights, Mapping):
+            raise InvalidModelInput(f"class weights {weights!r} must be a mapping class -> weight; classes = {allowed}")
+        clean: dict[str, float] = {name: 0.0 for name in allowed}
+        for name, value in weights.items():
+            if name not in clean:
+                raise InvalidModelInput(f"emotion class {name!r} not found; available classes = {allowed}")
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise InvalidModelInput(f"weight {value!r} of class {name!r} is not a number; allowed: a finite number >= 0") from None
+            if not math.isfinite(number) or number < 0:
+                raise InvalidModelInput(f"weight {value!r} of class {name!r} not allowed; allowed: a finite number >= 0 (classes = {allowed})")
+            clean[name] = number
+        total = sum(clean.values())
+        if total <= 0:
+            raise InvalidModelInput(f"class weights {dict(weights)!r} sum to zero; give at least one of {allowed} a weight > 0")
+        return {name: value / total for name, value in clean.items()}
+
+    # -- TensorFlow experts ------------------------------------------------------------------
+    def crbm(self, name: str):
+        """The class's models.crbm.ConditionalRBM (built on first use; imports TensorFlow)."""
+        if name not in self.parameters:
+            raise InvalidModelInput(f"emotion class {name!r} not found; available classes = {list(self.class_names)}")
+        if name not in self._crbms:
+            from models.crbm import ConditionalRBM, VisibleLayout
+
+            layout = VisibleLayout.from_json(self.config["layout"])
+            self._crbms[name] = ConditionalRBM.from_weights(layout, self.parameters[name].weights)
+        return self._crbms[name]
+
+    # -- classification ----------------------------------------------------------------------
+    def harmony_log_likelihoods(self, events: Sequence[ChordEvent]) -> dict[str, float]:
+        """Per class: sum_t log p(event_t | previous events) under the class CRBM (exact)."""
+        if not events:
+            raise InvalidModelInput("no chord events to score; allowed: at least one ChordEvent")
+        import tensorflow as tf
+
+        from models.crbm import chord_visible, history_matrix
+
+        visible = chord_visible(events)
+        u = tf.constant(history_matrix(visible, self.history))
+        v = tf.constant(visible)
+        return {name: float(tf.reduce_sum(self.crbm(name).log_likelihood(v, u))) for name in self.class_names}
+
+    def performance_log_likelihoods(self, performance) -> dict[str, float]:
+        """Per class: log density of the clip's performance features under the class profile."""
+        from models.training import gaussian_log_pdf, performance_vector
+
+        x = performance_vector(performance)
+        return {name: gaussian_log_pdf(x, p.profile_mean, p.profile_cov) for name, p in self.parameters.items()}
+
+    def log_likelihoods(self, events: Sequence[ChordEvent], performance) -> dict[str, ClassLikelihood]:
+        """Per class harmony and performance log-likelihoods and the weighted sum."""
+        harmony = self.harmony_log_likelihoods(events)
+        perf = self.performance_log_likelihoods(performance)
+        return {
+            name: ClassLikelihood(harmony[name], perf[name], self.harmony_weight * harmony[name] + perf[name])
+            for name in self.class_names
+        }
+
+
+def default_model_dir() -> Path:
+    """The shipped model folder (models/emopia)."""
+    return Path(__file__).resolve().parent / "emopia"
+
+
+def _read_config(path: Path) -> dict:
+    file = path / CONFIG_FILE
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelFileError(f"model file {file} not found (is {path} a moodchords model folder?)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"model file {file} is corrupt: {exc}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ModelFileError(f"model file {file} is not a {FORMAT} config (format = {config.get('format') if isinstance(config, dict) else None!r})")
+    try:
+        names = [c["name"] for c in config["classes"]]
+        int(config["hyperparameters"]["history"])
+        config["layout"]["group_sizes"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"model file {file} is corrupt: missing or bad entry {exc}") from None
+    if not names:
+        raise ModelFileError(f"model file {file} lists no classes")
+    qualities = config.get("qualities")
+    current = [q.name for q in QUALITIES]
+    if qualities != current[:len(qualities or [])] or len(qualities or []) != config["layout"]["group_sizes"][1]:
+        raise ModelFileError(f"model file {file} was trained with chord qualities {qualities}, incompatible with {current}")
+    return config
+
+
+def _read_class(path: Path, entry: dict, config: dict) -> ClassParameters:
+    file = path / entry["weights_file"]
+    layout_d = int(sum(config["layout"]["group_sizes"]))
+    history = int(config["hyperparameters"]["history"])
+    hidden = int(config["hyperparameters"]["n_hidden"])
+    shapes = {"W": (layout_d, hidden), "b": (layout_d,), "c": (hidden,),
+              "A": (history * (layout_d + 1), layout_d), "B": (history * (layout_d + 1), hidden)}
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            weights = {k: np.asarray(data[k], np.float32) for k in PARAMETER_NAMES}
+    except FileNotFoundError:
+        raise ModelFileError(f"model file {file} not found") from None
+    except (KeyError, OSError, ValueError, EOFError) as exc:
+        raise ModelFileError(f"model file {file} is corrupt: {exc}") from None
+    for key, shape in shapes.items():
+        if weights[key].shape != shape or not np.all(np.isfinite(weights[key])):
+            raise ModelFileError(f"model file {file} is corrupt: {key} has shape {weights[key].shape} "
+                                 f"(expected {shape}) or non-finite values")
+    try:
+        profile = entry["performance_profile"]
+        rhythm = entry["rhythm"]
+        return ClassParameters(
+            weights=weights,
+            profile_mean=np.asarray(profile["mean"], np.float64),
+            profile_cov=np.asarray(profile["cov"], np.float64),
+            rhythm_probabilities=np.asarray(rhythm["probabilities"], np.float64),
+            rhythm_durations=tuple(float(d) for d in rhythm["durations"]),
+            major_share=float(entry["major_share"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"model file {path / CONFIG_FILE} is corrupt: class {entry.get('name')!r} entry {exc}") from None
+
+
+def load_model_set(path: str | Path | None = None) -> ModelSet:
+    """Load a model folder (default: the shipped models/emopia). ModelFileError names a missing or corrupt file."""
+    folder = Path(path) if path is not None else default_model_dir()
+    if not folder.is_dir():
+        raise ModelFileError(f"model folder {folder} not found")
+    config = _read_config(folder)
+    parameters = {}
+    for entry in config["classes"]:
+        if not isinstance(entry.get("weights_file"), str) or Path(entry["weights_file"]).name != entry["weights_file"]:
+            raise ModelFileError(f"model file {folder / CONFIG_FILE} is corrupt: bad weights_file of class {entry.get('name')!r}")
+        parameters[entry["name"]] = _read_class(folder, entry, config)
+    return ModelSet(folder, config, parameters)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+def _safe_file_stem(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "class"
+
+
+def save_model_set(out_dir: str | Path, *, name: str, layout: dict, hyperparameters: dict, class_models: Mapping,
+                   beats_per_bar: int = 4, class_info: Mapping[str, tuple[str, float | None, float | None]] | None = None,
+                   training_data: dict | None = None, validation: dict | None = None,
+                   classification: dict | None = None) -> Path:
+    """Write a model folder atomically (built in a temp folder beside it, then renamed into place).
+
+    class_models: label -> models.training.ClassModel. class_info: label -> (description, valence,
+    arousal); labels without an entry get their own name as description and no coordinates."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    class_info = dict(class_info or {})
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        classes = []
+        for label in sorted(class_models):
+            model = class_models[label]
+            description, valence, arousal = class_info.get(label, (label, None, None))
+            weights_file = f"class_{_safe_file_stem(label)}.npz"
+            with open(tmp / weights_file, "wb") as fh:
+                np.savez_compressed(fh, **{k: np.asarray(model.weights[k], np.float32) for k in PARAMETER_NAMES})
+            classes.append({
+                "name": label, "description": description, "valence": valence, "arousal": arousal,
+                "weights_file": weights_file, "major_share": model.major_share,
+                "n_clips": model.n_clips, "n_events": model.n_events,
+                "training": {"epochs": model.report.final_epoch, "seconds": round(model.report.seconds, 2),
+                             "reconstruction_error": model.report.reconstruction_error},
+                "performance_profile": model.performance_profile, "rhythm": model.rhythm,
+            })
+        config = {
+            "format": FORMAT, "name": name, "layout": layout, "qualities": [q.name for q in QUALITIES],
+            "beats_per_bar": beats_per_bar, "hyperparameters": hyperparameters, "classes": classes,
+            "classification": classification or {"harmony_weight": 1.0},
+            "training_data": training_data or {}, "validation": validation or {},
+        }
+        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=1), encoding="utf-8")
+        if out.exists():
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+            os.replace(out, old / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file via a temp file in the same folder and os.replace."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

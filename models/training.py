@@ -1,0 +1,363 @@
+"""Training the conditional RBMs (one per emotion class) and the per-class side models.
+
+Learning: contrastive divergence CD-k, persistent CD (one persistent negative particle per
+training row, since every row has its own history), or - for the enumerable chord layout - the
+exact log-likelihood gradient. Minibatch SGD with momentum (0.5 for the first epochs, then the
+final value), a linear learning-rate decay and L2 weight decay on W, A, B.
+
+Distribution: every update runs as ``strategy.run`` (per-replica statistics on the replica's
+slice of the global minibatch) followed by ``strategy.reduce(SUM)`` and one update in
+cross-replica context, so the default strategy (CPU), ``MirroredStrategy`` (several GPUs) and
+``MultiWorkerMirroredStrategy`` (several machines) run the same code.
+
+Beside each class's CRBM: the class's performance profile (a full-covariance Gaussian over
+transformed ``PerformanceFeatures``, shrunk towards its diagonal), its harmonic-rhythm
+distribution (chord durations in half beats given the chord's onset position in the bar) and
+its share of major-mode clips.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from models.crbm import (CHORD_LAYOUT, ConditionalRBM, VisibleLayout, chord_visible, history_matrix,
+                         visible_to_states)
+from models.errors import InvalidModelInput
+
+Progress = Callable[[str, float], None]
+
+#: PerformanceFeatures fields of the profile, with the transform that makes them ~Gaussian.
+#: (notes_per_beat is left out: it is notes_per_second / tempo, collinear in log space.)
+PROFILE_FEATURES: tuple[tuple[str, str], ...] = (
+    ("notes_per_second", "log"), ("mean_velocity", "identity"), ("mean_note_length_s", "log"),
+    ("mean_pitch", "identity"), ("pitch_std", "identity"), ("tempo_bpm", "log"),
+    ("pedal_share", "identity"), ("legato", "identity"), ("velocity_std", "identity"),
+    ("polyphony", "log"),
+)
+PROFILE_SHRINKAGE = 0.1  # covariance = (1-s) * sample covariance + s * its diagonal
+RHYTHM_STEP = 0.5  # beats: durations and onsets are quantised to half beats
+RHYTHM_MAX_BEATS = 8.0  # longest chord duration modelled (2 bars of 4/4)
+RHYTHM_PSEUDOCOUNT = 0.5  # Laplace-style smoothing, spread like the class's overall durations
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Hyperparameters of one class CRBM (defaults chosen on EMOPIA val: bench/crbm_sweep.py)."""
+
+    n_hidden: int = 64  # binary hidden units
+    history: int = 4  # previous chord events the model conditions on
+    method: str = "cd"  # "cd" (CD-k), "pcd" (persistent CD) or "exact" (exact gradient, softmax layout)
+    k: int = 5  # Gibbs sweeps per update (CD-k / PCD)
+    epochs: int = 30  # passes over the class's training events
+    batch_size: int = 64  # global minibatch (split over the replicas)
+    learning_rate: float = 0.05  # initial step size; decays linearly to 10 % of it
+    momentum_initial: float = 0.5  # momentum during the first `momentum_switch_epoch` epochs
+    momentum_final: float = 0.9  # momentum afterwards
+    momentum_switch_epoch: int = 3
+    weight_decay: float = 1e-4  # L2 coefficient on W, A, B
+    seed: int = 0  # initial weights, shuffling and sampling
+
+    def validate(self) -> "TrainingConfig":
+        if self.method not in ("cd", "pcd", "exact"):
+            raise InvalidModelInput(f"method {self.method!r} not allowed; allowed: ['cd', 'pcd', 'exact']")
+        for name in ("n_hidden", "k", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise InvalidModelInput(f"{name}={getattr(self, name)} not allowed; allowed: >= 1")
+        if self.history < 0:
+            raise InvalidModelInput(f"history={self.history} not allowed; allowed: >= 0")
+        if not self.learning_rate > 0:
+            raise InvalidModelInput(f"learning_rate={self.learning_rate} not allowed; allowed: > 0")
+        return self
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    """What happened while training one CRBM."""
+
+    epochs_run: int  # epochs run in this call (0 when a finished checkpoint was resumed)
+    final_epoch: int  # total epochs done
+    reconstruction_error: float  # mean squared error per row of the last epoch's reconstructions
+    seconds: float  # wall-clock time of this call
+    n_rows: int  # training rows (time steps)
+    replicas: int  # replicas in sync (strategy.num_replicas_in_sync)
+
+
+def sequences_to_rows(sequences: Sequence[np.ndarray], history: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stack sequences of visible rows into (v, u) training rows (each sequence its own history)."""
+    vs, us = [], []
+    for seq in sequences:
+        seq = np.asarray(seq, np.float32)
+        if len(seq) == 0:
+            continue
+        vs.append(seq)
+        us.append(history_matrix(seq, history))
+    if not vs:
+        raise InvalidModelInput("no training rows: every sequence is empty; allowed: at least one non-empty sequence")
+    return np.concatenate(vs), np.concatenate(us)
+
+
+def train_crbm(
+    sequences: Sequence[np.ndarray],
+    layout: VisibleLayout,
+    config: TrainingConfig = TrainingConfig(),
+    *,
+    strategy: tf.distribute.Strategy | None = None,
+    progress: Progress | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    label: str = "",
+) -> tuple[ConditionalRBM, TrainingReport]:
+    """Train one CRBM on sequences of visible rows ((T_i, D) arrays).
+
+    checkpoint_dir: a tf.train.CheckpointManager folder (saved after every epoch); with
+    resume=True training continues from its latest checkpoint (same config required)."""
+    config.validate()
+    if config.method == "exact" and layout.kind != "softmax":
+        raise InvalidModelInput("method 'exact' needs the softmax layout; allowed for binary: ['cd', 'pcd']")
+    strategy = strategy or tf.distribute.get_strategy()
+    started = time.perf_counter()
+    v_all, u_all = sequences_to_rows(sequences, config.history)
+    n_rows = len(v_all)
+    replicas = strategy.num_replicas_in_sync
+    with strategy.scope():
+        rbm = ConditionalRBM(layout, config.n_hidden, config.history, seed=config.seed, name=f"crbm_{label}" if label else None)
+        if layout.kind == "binary":  # start the visible biases at the data's log-odds (Hinton's guide)
+            mean = np.clip(v_all.mean(axis=0), 1e-3, 1 - 1e-3)
+            rbm.b.assign(np.log(mean / (1 - mean)).astype(np.float32))
+        else:
+            bias = np.zeros(layout.n_visible, np.float32)
+            lo = 0
+            for size in layout.group_sizes:
+                freq = v_all[:, lo:lo + size].mean(axis=0) + 1e-3
+                bias[lo:lo + size] = np.log(freq / freq.sum())
+                lo += size
+            rbm.b.assign(bias)
+        velocity = [tf.Variable(tf.zeros_like(p), name=f"velocity_{n}") for n, p in zip("WbcAB", rbm.parameters)]
+        epoch_done = tf.Variable(0, dtype=tf.int64, name="epoch")
+    # PCD particles live on the host (one per training row); checkpointed through this variable.
+    particles_var = tf.Variable(v_all.copy(), name="pcd_particles")
+    checkpoint = tf.train.Checkpoint(rbm=rbm, velocity=velocity, epoch=epoch_done, particles=particles_var)
+    manager = None
+    if checkpoint_dir is not None:
+        manager = tf.train.CheckpointManager(checkpoint, str(checkpoint_dir), max_to_keep=2)
+        if resume and manager.latest_checkpoint:
+            checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    particles = particles_var.numpy()
+
+    decayed = (True, False, False, True, True)  # weight decay on W, A, B only
+    method, k = config.method, config.k
+
+    @tf.function(reduce_retracing=True)
+    def train_step(v, u, v_start, seed, n_global, lr, momentum):
+        def replica_fn(v, u, v_start):
+            ctx = tf.distribute.get_replica_context()
+            replica = tf.cast(ctx.replica_id_in_sync_group, tf.int64)
+            replica_seed = seed + tf.stack([tf.constant(0, tf.int64), replica * 1000003])
+            if method == "exact":
+                stats, nll = rbm.exact_statistics(v, u)
+                return stats, v_start, nll
+            return rbm.cd_statistics(v, u, v_start, k, replica_seed)
+
+        stats, v_negative, error = strategy.run(replica_fn, args=(v, u, v_start))
+        stats = [strategy.reduce(tf.distribute.ReduceOp.SUM, s, axis=None) for s in stats]
+        error = strategy.reduce(tf.distribute.ReduceOp.SUM, error, axis=None)
+        for param, vel, grad, decay in zip(rbm.parameters, velocity, stats, decayed):
+            step = grad / n_global
+            if decay:
+                step = step - config.weight_decay * param
+            vel.assign(momentum * vel + lr * step)
+            param.assign_add(vel)
+        return v_negative, error
+
+    def distribute(array: np.ndarray):
+        per = math.ceil(len(array) / replicas)
+
+        def value_fn(ctx):
+            i = ctx.replica_id_in_sync_group
+            return tf.constant(array[i * per:(i + 1) * per])
+
+        return strategy.experimental_distribute_values_from_function(value_fn)
+
+    start_epoch = int(epoch_done.numpy())
+    n_batches = math.ceil(n_rows / config.batch_size)
+    last_error = float("nan")
+    for epoch in range(start_epoch, config.epochs):
+        rng = np.random.default_rng([config.seed, epoch])
+        order = rng.permutation(n_rows)
+        lr = config.learning_rate * (1.0 - 0.9 * epoch / max(1, config.epochs))
+        momentum = config.momentum_initial if epoch < config.momentum_switch_epoch else config.momentum_final
+        error_sum = 0.0
+        for batch in range(n_batches):
+            idx = order[batch * config.batch_size:(batch + 1) * config.batch_size]
+            v = v_all[idx]
+            start = particles[idx] if method == "pcd" else v
+            seed = tf.constant([config.seed * 100003 + epoch, batch], tf.int64)
+            v_neg, error = train_step(distribute(v), distribute(u_all[idx]), distribute(start), seed,
+                                      tf.constant(float(len(idx))), tf.constant(lr, tf.float32),
+                                      tf.constant(momentum, tf.float32))
+            if method == "pcd":
+                particles[idx] = np.concatenate([t.numpy() for t in strategy.experimental_local_results(v_neg)])
+            error_sum += float(error)
+            if progress is not None and (batch % 20 == 0 or batch == n_batches - 1):
+                seen = (batch + 1) * config.batch_size
+                name = "nll" if method == "exact" else "recon"
+                progress(f"{label} epoch {epoch + 1}/{config.epochs} {name} {error_sum / min(seen, n_rows):.4f}",
+                         (epoch + (batch + 1) / n_batches) / config.epochs)
+        last_error = error_sum / n_rows
+        epoch_done.assign(epoch + 1)
+        if manager is not None:
+            particles_var.assign(particles)
+            manager.save(checkpoint_number=epoch + 1)
+    report = TrainingReport(
+        epochs_run=max(0, config.epochs - start_epoch), final_epoch=int(epoch_done.numpy()),
+        reconstruction_error=last_error, seconds=time.perf_counter() - started, n_rows=n_rows, replicas=replicas,
+    )
+    return rbm, report
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation of chord models
+@dataclass(frozen=True)
+class SequenceScores:
+    """Exact next-chord scores of a chord CRBM on held-out sequences."""
+
+    nll_bits_per_chord: float  # mean -log2 p(chord | history), exact
+    top1_accuracy: float  # share of chords that are the model's most likely next chord
+    n_chords: int
+
+
+def score_sequences(rbm: ConditionalRBM, sequences: Sequence[np.ndarray]) -> SequenceScores:
+    """Exact NLL (bits/chord) and top-1 next-chord accuracy of a softmax-layout CRBM."""
+    v, u = sequences_to_rows(sequences, rbm.history)
+    total_nll, hits = 0.0, 0
+    for start in range(0, len(v), 256):
+        log_p = rbm.log_prob_all_states(tf.constant(u[start:start + 256])).numpy()
+        truth = visible_to_states(rbm.layout, v[start:start + 256])
+        total_nll -= float(log_p[np.arange(len(truth)), truth].sum())
+        hits += int((log_p.argmax(axis=1) == truth).sum())
+    return SequenceScores(total_nll / len(v) / math.log(2), hits / len(v), len(v))
+
+
+# --------------------------------------------------------------------------------------------
+# Per-class side models
+def performance_vector(performance) -> np.ndarray:
+    """Transformed profile features of one PerformanceFeatures-like object."""
+    out = []
+    for name, transform in PROFILE_FEATURES:
+        value = float(getattr(performance, name))
+        out.append(math.log(max(value, 1e-3)) if transform == "log" else value)
+    return np.asarray(out, np.float64)
+
+
+def fit_performance_profile(performances: Sequence) -> dict:
+    """Full-covariance Gaussian over PROFILE_FEATURES, shrunk towards the diagonal."""
+    x = np.stack([performance_vector(p) for p in performances])
+    mean = x.mean(axis=0)
+    if len(x) > 1:
+        cov = np.cov(x, rowvar=False)
+    else:
+        cov = np.eye(x.shape[1])
+    diag = np.diag(np.maximum(np.diag(cov), 1e-6))
+    cov = (1 - PROFILE_SHRINKAGE) * cov + PROFILE_SHRINKAGE * diag + 1e-6 * np.eye(len(mean))
+    return {"features": [f"{n}:{t}" for n, t in PROFILE_FEATURES], "mean": mean.tolist(), "cov": cov.tolist(),
+            "n": int(len(x))}
+
+
+def gaussian_log_pdf(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> float:
+    diff = np.asarray(x, np.float64) - np.asarray(mean, np.float64)
+    sign, logdet = np.linalg.slogdet(cov)
+    return float(-0.5 * (diff @ np.linalg.solve(cov, diff) + logdet + len(diff) * math.log(2 * math.pi)))
+
+
+def rhythm_positions(beats_per_bar: int) -> int:
+    return int(round(beats_per_bar / RHYTHM_STEP))
+
+
+RHYTHM_DURATIONS = tuple(RHYTHM_STEP * i for i in range(1, int(RHYTHM_MAX_BEATS / RHYTHM_STEP) + 1))
+
+
+def fit_rhythm(clips: Sequence, beats_per_bar: int) -> dict:
+    """Counts of chord durations (half beats, 0.5..8) given the onset's half-beat position in the bar."""
+    n_pos, n_dur = rhythm_positions(beats_per_bar), len(RHYTHM_DURATIONS)
+    counts = np.zeros((n_pos, n_dur))
+    for clip in clips:
+        onset = 0.0
+        for event in clip.events:
+            d = min(max(round(event.beats / RHYTHM_STEP), 1), n_dur)
+            pos = int(round((onset % beats_per_bar) / RHYTHM_STEP)) % n_pos
+            counts[pos, d - 1] += 1
+            onset += event.beats
+    marginal = counts.sum(axis=0) + 1.0
+    smoothed = counts + RHYTHM_PSEUDOCOUNT * n_dur * marginal / marginal.sum()
+    return {"beats_per_bar": beats_per_bar, "durations": list(RHYTHM_DURATIONS),
+            "probabilities": (smoothed / smoothed.sum(axis=1, keepdims=True)).round(6).tolist(),
+            "counts": counts.astype(int).tolist()}
+
+
+@dataclass(frozen=True)
+class ClassModel:
+    """Everything learned for one emotion class."""
+
+    label: str  # class name, e.g. "Q1"
+    weights: dict  # CRBM weights (PARAMETER_NAMES -> numpy arrays)
+    performance_profile: dict  # see fit_performance_profile
+    rhythm: dict  # see fit_rhythm
+    major_share: float  # share of the class's clips in a major key, 0..1
+    n_clips: int  # training clips
+    n_events: int  # training chord events
+    report: TrainingReport
+
+
+def clip_sequences(clips: Sequence) -> list[np.ndarray]:
+    return [chord_visible(c.events) for c in clips if len(c.events) > 0]
+
+
+def train_class_models(
+    clips_by_label: Mapping[str, Sequence],
+    config: TrainingConfig = TrainingConfig(),
+    *,
+    strategy: tf.distribute.Strategy | None = None,
+    progress: Progress | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    beats_per_bar: int = 4,
+) -> dict[str, ClassModel]:
+    """One chord CRBM + performance profile + rhythm + mode share per label.
+
+    clips_by_label: label -> clips (objects with .events, .mode, .performance; e.g.
+    models.dataset.Clip). Labels come from the data; any number >= 1 works."""
+    if not clips_by_label:
+        raise InvalidModelInput("no labelled clips; allowed: at least one label with clips")
+    labels = sorted(clips_by_label)
+    models: dict[str, ClassModel] = {}
+    for i, label in enumerate(labels):
+        clips = [c for c in clips_by_label[label] if len(c.events) > 0]
+        if not clips:
+            raise InvalidModelInput(f"class {label!r} has no clip with chord events; every class needs at least one")
+
+        def class_progress(message: str, fraction: float, i=i) -> None:
+            if progress is not None:
+                progress(message, (i + fraction) / len(labels))
+
+        rbm, report = train_crbm(
+            clip_sequences(clips), CHORD_LAYOUT, config, strategy=strategy, progress=class_progress,
+            checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir) / label,
+            resume=resume, label=label,
+        )
+        models[label] = ClassModel(
+            label=label, weights=rbm.get_weights(),
+            performance_profile=fit_performance_profile([c.performance for c in clips]),
+            rhythm=fit_rhythm(clips, beats_per_bar),
+            major_share=float(np.mean([c.mode == "major" for c in clips])),
+            n_clips=len(clips), n_events=int(sum(len(c.events) for c in clips)), report=report,
+        )
+    return models

@@ -1,0 +1,165 @@
+"""``moodchords compose``: bad input gives one line and exit code 2; good input writes a real MIDI file."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import mido
+import pytest
+
+from assistant.cli import main
+from assistant.commands.compose import describe, parse_emotion
+from assistant.errors import InvalidInput
+
+def _models_ready() -> str | None:
+    """Why composing cannot run here (None when the shipped models and the generator exist)."""
+    import importlib.util
+
+    from models.errors import ModelError
+    from models.store import load_model_set
+
+    if importlib.util.find_spec("models.generation") is None:
+        return "models/generation.py not written yet"
+    try:
+        load_model_set()
+    except ModelError as error:
+        return f"no shipped model set: {error}"
+    return None
+
+
+needs_models = pytest.mark.skipif(_models_ready() is not None, reason=str(_models_ready()))
+
+ROOT = Path(__file__).resolve().parent.parent
+MOODCHORDS = ROOT / ".venv" / "bin" / "moodchords"
+
+
+def test_parse_emotion():
+    assert parse_emotion("Q1=0.7,Q4=0.3") == {"Q1": 0.7, "Q4": 0.3}
+    assert parse_emotion("Q3") == {"Q3": 1.0}
+    assert parse_emotion(" Q2 = 2 , Q1=0 ") == {"Q2": 2.0, "Q1": 0.0}
+    for bad, word in (("Q1=x", "'x'"), ("Q1=-1", "'-1'"), ("Q1=0,Q2=0", "sum to zero"), ("Q1=1,Q1=2", "twice"),
+                      ("", "allowed"), ("=3", "empty"), ("Q1=nan", "nan")):
+        with pytest.raises(InvalidInput, match=word):
+            parse_emotion(bad)
+
+
+BAD_ARGUMENTS = [
+    (["--emotion", "Q1=0.5,Q4=-0.5"], "'-0.5'"),
+    (["--emotion", "Q1=0,Q4=0"], "sum to zero"),
+    (["--emotion", "Q1=lots"], "'lots'"),
+    (["--emotion", "Q1", "--bars", "0"], "bars 0"),
+    (["--emotion", "Q1", "--bars", "-3"], "bars -3"),
+    (["--emotion", "Q1", "--bars", "257"], "bars 257"),
+    (["--emotion", "Q1", "--bars", "eight"], "'eight'"),
+    (["--emotion", "Q1", "--key", "H"], "'H'"),
+    (["--emotion", "Q1", "--key", "D dorian"], "'D dorian'"),
+    (["--emotion", "Q1", "--mode", "lydian"], "'lydian'"),
+    (["--emotion", "Q1", "--tempo", "10"], "10"),
+    (["--emotion", "Q1", "--tempo", "301"], "301"),
+    (["--emotion", "Q1", "--tempo", "fast"], "'fast'"),
+    (["--emotion", "Q1", "--program", "128"], "128"),
+    (["--emotion", "Q1", "--temperature", "0"], "'0'"),
+    ([], "no mood given"),
+]
+
+
+@pytest.mark.parametrize("extra, word", BAD_ARGUMENTS)
+def test_bad_input_is_one_line_and_exit_2(extra, word, tmp_path, capsys):
+    out = tmp_path / "out.mid"
+    code = main(["compose", *extra, "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("moodchords compose: error:"), err
+    assert word in lines[0] and "allowed" in lines[0]
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["missing-folder", "file-as-folder", "proc", "folder"])
+def test_unwritable_output_is_one_line_and_exit_2(where, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    target = {"missing-folder": tmp_path / "nope" / "out.mid", "file-as-folder": blocker / "out.mid",
+              "proc": Path("/proc/out.mid"), "folder": tmp_path}[where]
+    code = main(["compose", "--emotion", "Q1", "-o", str(target)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and str(target) in err[0] and "allowed" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_subprocess_bad_key_exit_2(tmp_path):
+    out = tmp_path / "out.mid"
+    result = subprocess.run([str(MOODCHORDS), "compose", "--emotion", "Q1", "--key", "Hb", "-o", str(out)],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "'Hb'" in result.stderr and "allowed" in result.stderr
+    assert not out.exists()
+
+
+@needs_models
+def test_unknown_class_is_one_line_and_exit_2(tmp_path, capsys):
+    out = tmp_path / "out.mid"
+    code = main(["compose", "--emotion", "Q1=0.5,Q9=0.5", "-o", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "'Q9'" in err[0] and "Q1" in err[0] and "Q4" in err[0]
+    assert not out.exists()
+
+
+@needs_models
+def test_compose_writes_midi_and_json(tmp_path, capsys):
+    out = tmp_path / "song.mid"
+    code = main(["compose", "--emotion", "Q1=0.7,Q4=0.3", "-o", str(out), "--bars", "4", "--key", "D",
+                 "--tempo", "90", "--seed", "1", "--program", "4", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert report["key"] in ("D major", "D minor") and report["tempo_bpm"] == 90 and report["bars"] == 4
+    assert report["emotion"] == {"Q1": 0.7, "Q2": 0.0, "Q3": 0.0, "Q4": 0.3}
+    assert report["output"] == str(out) and report["seed"] == 1
+    assert sum(c["duration_beats"] for c in report["chords"]) == 16
+    midi = mido.MidiFile(out)
+    markers = [m.text for m in midi.tracks[0] if m.type == "marker"]
+    assert markers == [c["name"] for c in report["chords"]]
+    programs = [m.program for t in midi.tracks for m in t if m.type == "program_change"]
+    assert 4 in programs
+    # Same seed, same chords.
+    assert main(["compose", "--emotion", "Q1=0.7,Q4=0.3", "--bars", "4", "--key", "D", "--tempo", "90",
+                 "--seed", "1", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["chords"] == report["chords"] and again["output"] is None
+
+
+@needs_models
+def test_subprocess_compose_single_class(tmp_path):
+    out = tmp_path / "sad.mid"
+    result = subprocess.run([str(MOODCHORDS), "compose", "--emotion", "Q3", "--key", "Em", "--seed", "5",
+                             "-o", str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "E minor" in result.stdout and f"wrote {out}" in result.stdout
+    assert mido.MidiFile(out).type == 1
+
+
+def test_describe_lists_chords_bar_by_bar():
+    from assistant.music import Progression
+    from models.vocabulary import ChordEvent
+
+    progression = Progression.from_events([ChordEvent(0, 0, 0, 8), ChordEvent(9, 1, 9, 2), ChordEvent(7, 2, 7, 2)],
+                                          7, "major", 96)
+    assert describe(progression) == "G major, 96 BPM, 4/4: | G | % | Em D7 |"
+
+
+def test_text_without_the_language_module_is_a_clear_error(tmp_path, capsys):
+    try:
+        import assistant.language  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("assistant.language exists: the text path is tested with it")
+    code = main(["compose", "make it sad and slow", "-o", str(tmp_path / "x.mid")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and ("assistant.language" in err[0] or "model" in err[0])
+    assert not (tmp_path / "x.mid").exists()

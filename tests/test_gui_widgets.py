@@ -1,0 +1,190 @@
+"""The window's pieces with a hand-made composition (real music core, real Qt, offscreen)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import pretty_midi
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QMessageBox
+
+from assistant.pipeline import Assistant
+from gui.level_meter import level_to_fraction
+from gui.main_window import MainWindow
+from gui.midi_drag import build_midi_mime_data
+from gui.piano_roll import PianoRoll, spans_from_markers
+from tests.gui_support import CHORD_NAMES, DialogRecorder, hand_made_composition, temp_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    # The real Assistant (its models load lazily and are not needed here: no autoload).
+    assistant = Assistant(output_dir=tmp_path / "out")
+    win = MainWindow(assistant, settings=temp_settings(tmp_path), drag_folder=tmp_path / "drag", autoload=False)
+    qtbot.addWidget(win)
+    win.resize(1400, 880)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.shutdown()
+
+
+def test_piano_roll_shows_notes_and_chord_names(qtbot):
+    composition = hand_made_composition()
+    roll = PianoRoll()
+    qtbot.addWidget(roll)
+    roll.resize(900, 400)
+    roll.show()
+    spans = spans_from_markers(composition.score)
+    roll.set_content(composition.score, spans)
+    assert [span.name for span in roll.canvas.spans] == list(CHORD_NAMES)
+    low, high = roll.canvas.pitch_range()
+    pitches = [note.pitch for note in composition.score.notes]
+    assert low <= min(pitches) and max(pitches) <= high
+    # Fit shows the whole progression in the viewport.
+    assert roll.canvas.x_of(composition.score.length_beats) <= roll.scroll.viewport().width()
+    before = roll.canvas.pixels_per_beat
+    roll.zoom_in_button.click()
+    assert roll.canvas.pixels_per_beat == pytest.approx(before * 1.25)
+    image = roll.canvas.grab().toImage()
+    # Something other than the background was painted where the first bass note sits.
+    bass = min(composition.score.notes, key=lambda note: note.pitch)
+    x = int(roll.canvas.x_of(bass.start_beats) + 4)
+    y = int(roll.canvas.y_of(bass.pitch) + roll.canvas.row_height() / 2)
+    assert image.pixelColor(x, y).name() != image.pixelColor(x, 2).name()
+
+
+def test_click_on_chord_name_locks_and_unlocks_it(window, qtbot):
+    window.show_composition(hand_made_composition())
+    canvas = window.piano_roll.canvas
+    centre = canvas.chord_rect(2).center().toPoint()
+    with qtbot.waitSignal(window.piano_roll.chordClicked) as blocker:
+        qtbot.mouseClick(canvas, Qt.LeftButton, pos=centre)
+    assert blocker.args == [2]
+    assert window.locked == {2}
+    assert canvas.spans[2].locked and not canvas.spans[1].locked
+    qtbot.mouseClick(canvas, Qt.LeftButton, pos=centre)
+    assert window.locked == set()
+
+
+def test_drag_mime_data_carries_a_valid_midi_file(window, qtbot):
+    composition = hand_made_composition()
+    window.show_composition(composition)
+    mime = window.midi_mime_data()
+    urls = mime.urls()
+    assert len(urls) == 1 and urls[0].isLocalFile()
+    assert "text/uri-list" in mime.formats()
+    path = Path(urls[0].toLocalFile())
+    assert path.is_file() and path.suffix == ".mid"
+    assert path.parent == window.drag_folder
+    midi = pretty_midi.PrettyMIDI(str(path))
+    assert sum(len(instrument.notes) for instrument in midi.instruments) > 0
+    markers = [message.text for track in mido.MidiFile(str(path)).tracks for message in track
+               if message.type == "marker"]
+    assert markers == list(CHORD_NAMES)
+    with pytest.raises(FileNotFoundError):
+        build_midi_mime_data(path.with_name("missing.mid"))
+
+
+def test_export_writes_a_midi_file_with_the_same_chords(window, qtbot, tmp_path):
+    composition = hand_made_composition()
+    window.show_composition(composition)
+    target = tmp_path / "export" / "song.mid"
+    target.parent.mkdir()
+    window.export_to(target)
+    qtbot.waitUntil(target.exists, timeout=5000)
+    midi = pretty_midi.PrettyMIDI(str(target))
+    seconds_per_beat = 60.0 / composition.score.tempo_bpm
+    for placed in composition.progression.chords:
+        start = placed.start_beats * seconds_per_beat
+        end = placed.end_beats * seconds_per_beat
+        heard = {note.pitch % 12 for instrument in midi.instruments for note in instrument.notes
+                 if start - 1e-3 <= note.start < end - 1e-3}
+        assert heard == set(placed.chord.pitch_classes), placed.chord.name
+
+
+def test_export_to_unwritable_folder_shows_error_and_leaves_no_file(window, qtbot, tmp_path, monkeypatch):
+    recorder = DialogRecorder()
+    monkeypatch.setattr(QMessageBox, "critical", recorder)
+    window.show_composition(hand_made_composition())
+    if os.geteuid() == 0:  # root writes anywhere on disk; sysfs refuses new files even to root
+        folder = Path("/sys/kernel")
+    else:
+        folder = tmp_path / "locked"
+        folder.mkdir()
+        folder.chmod(0o500)
+    target = folder / "song.mid"
+    window.export_to(target)
+    qtbot.waitUntil(lambda: bool(recorder.shown), timeout=5000)
+    title, text = recorder.shown[0]
+    assert title == "Export failed" and str(target) in text
+    assert not target.exists()
+    assert not [p for p in folder.iterdir() if p.name.startswith(".song.mid")]
+
+
+def test_mood_view_shows_keywords_dot_and_weights(window):
+    composition = hand_made_composition()
+    window.show_composition(composition)
+    view = window.mood_view
+    assert view.keywords() == ["hope", "wonder"]
+    dot = view.plane.dot_position()
+    rect = view.plane.plane_rect()
+    assert dot.x() > rect.center().x() and dot.y() < rect.center().y()  # positive, excited
+    assert [row[0] for row in view.bars.rows] == ["Q1", "Q2", "Q3", "Q4"]
+    assert window.summary.text().startswith("D major")
+
+
+def test_level_meter_scale():
+    assert level_to_fraction(0.0) == 0.0
+    assert level_to_fraction(1.0) == 1.0
+    assert 0.45 < level_to_fraction(0.03) < 0.55  # about -30 dBFS sits mid-way
+    assert level_to_fraction(0.001) == 0.0
+
+
+def test_space_types_in_the_text_box_and_escape_cancels(window, qtbot):
+    edit = window.request_bar.request_edit
+    edit.setFocus()
+    qtbot.keyClicks(edit, "calm sea")
+    assert edit.text() == "calm sea"
+    window._compose_job = "compose#99"  # a pending composition, as if the pipeline were busy
+    window._set_busy("composing", "Composing…")
+    qtbot.keyClick(window, Qt.Key_Escape)
+    assert window._compose_job is None and window.request_bar.status.text() == "Cancelled"
+
+
+def test_no_display_prints_one_line_and_returns_2():
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "gui"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert result.stdout.strip() == "moodchords: no display found; use the command line: moodchords --help"
+
+
+def test_settings_dialog_offers_the_installed_speech_models(qtbot):
+    from assistant import speech
+    from gui.settings_dialog import SettingsDialog, gather_choices
+
+    choices = gather_choices()
+    assert choices.engines == tuple(speech.ENGINES) and choices.models == tuple(speech.MODELS)
+    dialog = SettingsDialog(choices, input_device=None, speech_engine=None, speech_model=None)
+    qtbot.addWidget(dialog)
+    chosen = dialog.chosen()
+    assert chosen.input_device is None
+    assert (chosen.speech_engine, chosen.speech_model) == (speech.DEFAULT_ENGINE, speech.DEFAULT_MODEL)
+
+
+def test_settings_are_remembered(tmp_path):
+    settings = temp_settings(tmp_path)
+    settings.program, settings.volume, settings.loop, settings.input_device = 48, 0.5, True, "moodchords_mic"
+    settings.sync()
+    again = temp_settings(tmp_path)
+    assert (again.program, again.volume, again.loop, again.input_device) == (48, 0.5, True, "moodchords_mic")
+    again.program = None
+    assert again.program is None

@@ -1,0 +1,97 @@
+"""JSB chorales loader, the expected frame accuracy, and `moodchords eval-jsb` on a tiny synthetic file."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.errors import InvalidModelInput
+from models.jsb import PitchRange, copy_previous, expected_counts, load_jsb, piano_roll
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_expected_accuracy_on_hand_made_frames():
+    targets = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 0]], np.float32)
+    hard = np.array([[1, 0, 0, 0], [0, 1, 1, 1], [0, 0, 0, 0]], np.float32)
+    counts = expected_counts(hard, targets)
+    assert (counts.tp, counts.fp, counts.fn) == (3.0, 1.0, 1.0)
+    assert counts.accuracy == pytest.approx(3 / 5)
+    soft = np.array([[0.5, 1.0, 0.0, 0.0], [0.0, 0.25, 1.0, 0.0], [0.0, 0.0, 0.0, 0.5]])
+    counts = expected_counts(soft, targets, missed=2)
+    # TP = 0.5 + 1 + 0.25 + 1; FP = 0.5; FN = 0.5 + 0.75 + 2 missed notes
+    assert (counts.tp, counts.fp, counts.fn) == pytest.approx((2.75, 0.5, 3.25))
+    assert counts.accuracy == pytest.approx(2.75 / 6.5)
+    # copy: frame 0 predicts nothing (FN 2), frame 1 gets D (TP 1, FP 1, FN 1), frame 2 sounds nothing (FP 2)
+    assert expected_counts(copy_previous(targets), targets).accuracy == pytest.approx(1 / 7)
+    with pytest.raises(InvalidModelInput, match="shape"):
+        expected_counts(soft[:2], targets)
+    with pytest.raises(InvalidModelInput, match="0..1"):
+        expected_counts(soft * 3, targets)
+
+
+def test_loader_on_tiny_json(tmp_path):
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps({"train": [[[60, 64, 67], [62, 65], []], []], "valid": [[[48, 60.0], [72]]]}))
+    splits = load_jsb(path)
+    assert sorted(splits) == ["train", "valid"]
+    assert splits["train"] == (((60, 64, 67), (62, 65), ()),)  # the empty chorale is dropped
+    assert splits["valid"] == (((48, 60), (72,)),)
+    pitch_range = PitchRange.of(splits["train"])
+    assert (pitch_range.low, pitch_range.high, pitch_range.size) == (60, 67, 8)
+    roll, missed = piano_roll(splits["valid"][0], pitch_range)
+    assert roll.shape == (2, 8) and roll[0, 0] == 1 and roll.sum() == 1 and missed == 2
+    for bad, message in [({"train": [[[60, 200]]]}, "outside 21..108"), ({"train": [[["C4"]]]}, "MIDI pitch"),
+                         ([1, 2], "JSON object"), ({"train": 5}, "list of chorales")]:
+        path.write_text(json.dumps(bad))
+        with pytest.raises(InvalidModelInput, match=message):
+            load_jsb(path)
+    path.write_text("{not json")
+    with pytest.raises(InvalidModelInput, match="not valid JSON"):
+        load_jsb(path)
+    with pytest.raises(InvalidModelInput, match="not found"):
+        load_jsb(tmp_path / "missing.json")
+
+
+def synthetic_chorales(n: int, length: int, seed: int) -> list[list[list[int]]]:
+    """Four voices walking through I-IV-V-I in C: highly predictable frames."""
+    cycle = [[48, 64, 67, 72], [53, 65, 69, 72], [55, 62, 67, 71], [48, 64, 67, 72]]
+    rng = np.random.default_rng(seed)
+    return [[cycle[(t + int(rng.integers(4))) % 4] for t in range(length)] for _ in range(n)]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "assistant.cli", "eval-jsb", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_eval_jsb_cli_on_tiny_synthetic_json(tmp_path):
+    data = tmp_path / "chorales.json"
+    data.write_text(json.dumps({"train": synthetic_chorales(12, 16, 1), "valid": synthetic_chorales(4, 16, 2)}))
+    done = run_cli("--data", str(data), "--train-split", "train", "--split", "valid", "--json",
+                   "--epochs", "3", "--hidden", "8", "--history", "2", "--chains", "2", "--gibbs-steps", "10",
+                   "--ais-frames", "3")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert 0.0 <= result["acc"] <= 1.0
+    assert result["frames"] == 4 * 16 and result["chorales"] == 4
+    assert result["pitch_low"] == 48 and result["pitch_high"] == 72
+    assert 0.0 <= result["copy_previous_acc"] <= 1.0
+    assert result["log_likelihood_frames"] == 3 and result["log_likelihood"] < 0
+
+
+def test_eval_jsb_cli_rejects_bad_input(tmp_path):
+    done = run_cli("--data", str(tmp_path / "missing.json"), "--json")
+    assert done.returncode == 2 and "not found" in done.stderr
+    data = tmp_path / "c.json"
+    data.write_text(json.dumps({"train": synthetic_chorales(2, 4, 1)}))
+    done = run_cli("--data", str(data), "--split", "test")
+    assert done.returncode == 2 and "available splits = ['train']" in done.stderr
+    done = run_cli("--data", str(data), "--hidden", "0")
+    assert done.returncode == 2 and "--hidden 0" in done.stderr
