@@ -23,6 +23,7 @@ import numpy as np
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 NORMS_FILE = DATA_DIR / "nrc_vad_mood_words.tsv"
+NON_MOOD_FILE = DATA_DIR / "non_mood_words.txt"
 
 #: Templates that put a mood word in a musical sentence; their embeddings are averaged.
 TEMPLATES = ("music that feels {}", "a {} song", "a piece that sounds {}")
@@ -32,6 +33,7 @@ TEMPLATES = ("music that feels {}", "a {} song", "a piece that sounds {}")
 KERNEL_GAMMA = 4.0
 RIDGE_ALPHA = 0.3
 LINEAR_ALPHA = 10.0
+DETECTOR_C = 4.0  # inverse regularisation of the mood-word detector
 
 
 @dataclass(frozen=True)
@@ -81,30 +83,62 @@ def bare_embeddings(model, words: Sequence[str], batch_size: int = 128) -> np.nd
     return _unit(model.encode(list(words), batch_size=batch_size, normalize_embeddings=True))
 
 
-def anchor_embeddings(model, norms: AffectNorms, model_id: str = "all-MiniLM-L6-v2") -> np.ndarray:
-    """Templated embeddings of the anchor words, cached on disk (user cache dir) keyed by the words,
-    the templates and the model, so only the first start pays for the ~2,700 encodes."""
+def load_non_mood_words(path: Path | None = None) -> tuple[str, ...]:
+    """Hand-labelled words that name no mood (negatives for the mood-word detector)."""
+    words: dict[str, None] = {}
+    for line in (path or NON_MOOD_FILE).read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            words.update(dict.fromkeys(line.split()))
+    return tuple(words)
+
+
+def cached_templated_embeddings(model, words: Sequence[str], model_id: str = "all-MiniLM-L6-v2") -> np.ndarray:
+    """templated_embeddings, cached on disk (user cache dir) keyed by the words, the templates and
+    the model, so only the first start pays for the thousands of encodes."""
     import hashlib
 
     from platformdirs import user_cache_dir
 
-    key = hashlib.sha256("\n".join([model_id, *TEMPLATES, *norms.words]).encode()).hexdigest()[:16]
-    cache = Path(user_cache_dir("moodchords")) / f"affect-anchors-{key}.npy"
+    key = hashlib.sha256("\n".join([model_id, *TEMPLATES, *words]).encode()).hexdigest()[:16]
+    cache = Path(user_cache_dir("moodchords")) / f"templated-{key}.npy"
     try:
         cached = np.load(cache)
-        if cached.shape[0] == len(norms.words):
+        if cached.shape[0] == len(words):
             return cached.astype(np.float64)
     except (OSError, ValueError):
         pass
-    embeddings = templated_embeddings(model, norms.words)
+    embeddings = templated_embeddings(model, words)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cache.with_suffix(f".{os.getpid()}.tmp.npy")
+        temporary = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npy")
         np.save(temporary, embeddings.astype(np.float32))
         os.replace(temporary, cache)
     except OSError:
         pass  # a read-only cache only costs time
     return embeddings
+
+
+def anchor_embeddings(model, norms: AffectNorms) -> np.ndarray:
+    """Templated embeddings of the rated mood words (cached)."""
+    return cached_templated_embeddings(model, norms.words)
+
+
+class MoodWordDetector:
+    """Is a word a mood word? Logistic regression on templated embeddings, trained on the rated
+    mood words (positives) and the hand-labelled non-mood words (negatives). Plain similarity to
+    the nearest rated word cannot tell: "winter" reads closer to "cold" than "tense" does to any
+    rated word."""
+
+    def __init__(self, mood_embeddings: np.ndarray, other_embeddings: np.ndarray, c: float = DETECTOR_C) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        features = np.vstack([mood_embeddings, other_embeddings])
+        labels = np.r_[np.ones(len(mood_embeddings)), np.zeros(len(other_embeddings))]
+        self._model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(features, labels)
+
+    def probability(self, embeddings: np.ndarray) -> np.ndarray:
+        """P(mood word) for each templated embedding row."""
+        return self._model.predict_proba(_unit(np.atleast_2d(embeddings)))[:, 1]
 
 
 class AffectReadout:

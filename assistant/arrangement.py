@@ -16,7 +16,7 @@ from assistant.errors import InvalidInput
 from assistant.music import Progression, voice_progression
 from assistant.score import BASS_CHANNEL, CHORD_CHANNEL, Marker, Note, Score
 
-if TYPE_CHECKING:  # the real class lives in models.generation (imported lazily: it may pull TensorFlow)
+if TYPE_CHECKING:  # only for the annotation: any object with PerformanceSample's fields works
     from models.generation import PerformanceSample
 
 PATTERNS = ("pad", "pulse", "broken", "arpeggio")

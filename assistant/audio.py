@@ -392,7 +392,7 @@ class Microphone:
                                             fed / SAMPLE_RATE, endpoint_wall)
         if reason in ("cancelled", "no_speech") or (reason == "max_seconds" and not endpointer.started):
             return np.zeros(0, np.float32)
-        audio = audio[: int(max_seconds * SAMPLE_RATE)]
+        audio = audio[: min(fed, int(max_seconds * SAMPLE_RATE))]  # blocks after the endpoint are not the utterance
         start = endpointer.speech_start_s
         if start is not None:  # drop the wait before speech, keep a short lead-in
             audio = audio[max(0, int((start - PRE_ROLL_S) * SAMPLE_RATE)):]

@@ -115,8 +115,6 @@ class Composer:
         previous rhythm (so indices stay put), and the previous key, mode, tempo and length unless
         ``settings`` say otherwise.
         """
-        from models.generation import generate
-
         resolved = resolve_settings(settings)
         weights = self.model_set.validate_weights(class_weights)
         if seed is None:
@@ -151,8 +149,7 @@ class Composer:
         elif locked:
             raise InvalidInput(f"locked chords {sorted(locked)} need a previous progression to keep them from")
 
-        generation = generate(self.model_set, weights, bars=bars, beats_per_bar=bpb, temperature=temperature,
-                              seed=seed, mode=mode, locked=locked_events, rhythm=rhythm)
+        generation = self._generate(weights, bars, bpb, temperature, seed, mode, locked_events, rhythm)
         if tonic is None:
             tonic = choose_tonic(generation.mode, rng)
         if tempo is None:
@@ -163,3 +160,53 @@ class Composer:
                                                    beats_per_bar=bpb)
         score = render_score(progression, arrangement)
         return ComposerResult(progression, arrangement, score, generation, seed)
+
+    def _generate(self, weights, bars, bpb, temperature, seed, mode, locked_events, rhythm) -> "Generation":
+        """models.generation.generate, in phrases of at most its MAX_BARS for longer pieces.
+
+        Each phrase starts and ends on the tonic (the generator's cadence), all in one mode; the
+        performance is the first phrase's. A previous rhythm is cut at whole bars."""
+        from models.generation import MAX_BARS, Generation, generate
+
+        if bars <= MAX_BARS:
+            return generate(self.model_set, weights, bars=bars, beats_per_bar=bpb, temperature=temperature,
+                            seed=seed, mode=mode, locked=locked_events, rhythm=rhythm)
+        if rhythm is None:
+            count = -(-bars // MAX_BARS)
+            sizes = [bars // count + (1 if i < bars % count else 0) for i in range(count)]
+            phrases = [(size, None, {}) for size in sizes]
+        else:
+            phrases = _split_rhythm(list(rhythm), dict(locked_events or {}), bpb, MAX_BARS)
+        events: list = []
+        first = None
+        for index, (size, durations, locked_here) in enumerate(phrases):
+            part = generate(self.model_set, weights, bars=size, beats_per_bar=bpb, temperature=temperature,
+                            seed=seed + 7919 * index, mode=mode if first is None else first.mode,
+                            locked=locked_here or None, rhythm=durations)
+            first = first or part
+            events.extend(part.events)
+        return Generation(events=tuple(events), mode=first.mode, performance=first.performance)
+
+
+def _split_rhythm(durations: list[float], locked: dict, bpb: int, max_bars: int) -> list[tuple[int, list, dict]]:
+    """Cut a chord rhythm into phrases of whole bars, each at most ``max_bars`` long.
+
+    Returns (bars, durations, locked events re-indexed within the phrase) per phrase."""
+    phrases, start, beats = [], 0, 0.0
+    last_cut = None  # (index after the chord, beats) of the latest whole-bar boundary in this phrase
+    index = 0
+    while index < len(durations):
+        beats += durations[index]
+        index += 1
+        fits = beats <= max_bars * bpb + 1e-9
+        if fits and abs(beats / bpb - round(beats / bpb)) < 1e-9:
+            last_cut = (index, beats)
+        if not fits or index == len(durations):
+            if last_cut is None or last_cut[0] <= start:
+                raise InvalidInput(f"the previous progression has no bar line within {max_bars} bars to cut it at; "
+                                   f"allowed: up to {max_bars} bars when chords span bar lines")
+            end, length = last_cut
+            phrase_locked = {i - start: e for i, e in locked.items() if start <= i < end}
+            phrases.append((int(round(length / bpb)), durations[start:end], phrase_locked))
+            start, index, beats, last_cut = end, end, 0.0, None
+    return phrases

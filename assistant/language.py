@@ -309,6 +309,18 @@ def _distance_temperature(points: np.ndarray) -> float:
     return DISTANCE_TEMPERATURE * (spacing if spacing > 1e-9 else 1.0)
 
 
+def descriptor_points(classes: Sequence) -> dict[str, np.ndarray]:
+    """Descriptor word -> mean (valence, arousal) of the classes with coordinates that list it."""
+    collected: dict[str, list[tuple[float, float]]] = {}
+    for cls in classes:
+        if not _has_coordinates(cls):
+            continue
+        for word in re.split(r"[^a-z'-]+", (getattr(cls, "description", "") or "").lower()):
+            if len(word) >= 3 and word not in ("and", "the", "with"):
+                collected.setdefault(word, []).append((float(cls.valence), float(cls.arousal)))
+    return {word: np.mean(points, axis=0) for word, points in collected.items()}
+
+
 def class_weights(valence: float, arousal: float, classes: Sequence, request_embedding: np.ndarray | None = None,
                   description_embeddings: np.ndarray | None = None) -> dict[str, float]:
     """Weights (summing to 1) over ``classes`` for a mood at (valence, arousal): softmax of minus
@@ -389,9 +401,13 @@ def modifier_factor(text: str, tokens, position: int) -> tuple[float, bool]:
 MAX_EMBED_CHARS = 1000  # longer requests are truncated for keywords/embedding (settings see all)
 TOP_KEYWORDS = 6  # keywords taken from the extractor per request
 MAX_CANDIDATES = 16  # candidate words embedded per request (the first ones of a long text)
-#: A keyword that is not itself a rated mood word counts as one when its templated embedding is at
-#: least this similar to some rated mood word (calibrated on hand-labelled words, bench/language.py).
-MOOD_CLOSENESS = 0.78
+#: A keyword that is neither a rated mood word nor a class descriptor counts as a mood word when
+#: the detector (assistant/affect.py) gives it at least this probability.
+MOOD_PROBABILITY = 0.5
+#: A keyword that the composer's classes name as a descriptor ("tense" in EMOPIA's Q2, "tense,
+#: angry") is pulled this far toward that class's coordinates: the class description is a
+#: published rating of its own words, and MiniLM reads some of them poorly ("tense" as in grammar).
+DESCRIPTOR_PULL = 0.5
 SENTENCE_WEIGHT = 0.2  # share of the whole-request read-out in the mood point (0 when negated)
 DEFAULT_EXTRACTOR = "keybert"
 
@@ -413,7 +429,8 @@ class MoodReader:
 
     def __init__(self, classes: Sequence | None = None, progress: Progress | None = None, *,
                  extractor: str = DEFAULT_EXTRACTOR) -> None:
-        from assistant.affect import AffectReadout, anchor_embeddings, load_affect_norms
+        from assistant.affect import (AffectReadout, MoodWordDetector, anchor_embeddings,
+                                      cached_templated_embeddings, load_affect_norms, load_non_mood_words)
 
         classes = tuple(default_classes() if classes is None else classes)
         names = [getattr(c, "name", None) for c in classes]
@@ -431,7 +448,11 @@ class MoodReader:
         report("fitting the affect read-out", 0.5)
         norms = load_affect_norms()
         self._rated_words = frozenset(norms.words)
-        self._readout = AffectReadout(anchor_embeddings(self._model, norms), norms.valence, norms.arousal)
+        anchors = anchor_embeddings(self._model, norms)
+        self._readout = AffectReadout(anchors, norms.valence, norms.arousal)
+        others = cached_templated_embeddings(self._model, load_non_mood_words())
+        self._detector = MoodWordDetector(anchors, others)
+        self._descriptors = descriptor_points(classes)
         report("preparing keywords and classes", 0.85)
         self._extractor = make_extractor(extractor, self._model)
         self._descriptions = self._model.encode([getattr(c, "description", "") or c.name for c in classes],
@@ -446,9 +467,9 @@ class MoodReader:
         uniform = 1.0 / len(self.classes)
         return Mood(0.0, 0.0, {c.name: uniform for c in self.classes}, (), settings, neutral=True)
 
-    def is_mood_word(self, word: str, closeness: float) -> bool:
-        """Rated mood words always count; other words when they read close enough to one."""
-        return word in self._rated_words or closeness >= MOOD_CLOSENESS
+    def is_mood_word(self, word: str, probability: float) -> bool:
+        """Rated mood words and class descriptor words always count; others by the detector."""
+        return word in self._rated_words or word in self._descriptors or probability >= MOOD_PROBABILITY
 
     def read(self, text: str) -> Mood:
         """The mood and explicit settings of one request."""
@@ -472,21 +493,23 @@ class MoodReader:
         rows = [index[word] for word, _ in ranked if word in index]
         if not rows:
             return self._neutral(parsed.settings)
-        closeness = self._readout.closeness(templated[rows])
+        probability = self._detector.probability(templated[rows])
         points = self._readout.predict(templated[rows])
         tokens = tokenize(head)
         mood_words: list[str] = []
         weighted: list[tuple[np.ndarray, float]] = []
         any_negation = False
-        for row, close, point in zip(rows, closeness, points):
+        for row, chance, point in zip(rows, probability, points):
             word = candidates[row]
-            if not self.is_mood_word(word, float(close)):
+            if not self.is_mood_word(word, float(chance)):
                 continue
+            if word in self._descriptors:
+                point = (1.0 - DESCRIPTOR_PULL) * point + DESCRIPTOR_PULL * self._descriptors[word]
             positions = [i for i, t in enumerate(tokens) if t.word.strip("'-") == word]
             factor, negated = modifier_factor(head, tokens, positions[0]) if positions else (1.0, False)
             any_negation |= negated
             mood_words.append(word)
-            weighted.append((np.clip(point * factor, -1.0, 1.0), float(close)))
+            weighted.append((np.clip(point * factor, -1.0, 1.0), max(float(chance), 0.5)))
         if not mood_words:
             return self._neutral(parsed.settings)
         weights = np.array([w for _, w in weighted])

@@ -240,3 +240,51 @@ def composition_summary(composition: Composition) -> dict[str, Any]:
         "midi": str(composition.midi_path) if composition.midi_path else None,
         "timings_s": {k: round(v, 4) for k, v in composition.timings.items()},
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Persistence: a Composition as plain JSON data (the history store keeps it; restore rebuilds it)
+
+def composition_to_payload(composition: Composition) -> dict[str, Any]:
+    progression = composition.progression
+    return {
+        "version": 1,
+        "request_text": composition.request_text,
+        "transcript": composition.transcript,
+        "mood": {**dataclasses.asdict(composition.mood), "keywords": list(composition.mood.keywords)},
+        "settings": dataclasses.asdict(composition.settings),
+        "progression": {
+            "tonic": progression.tonic, "mode": progression.mode, "tempo_bpm": progression.tempo_bpm,
+            "beats_per_bar": progression.beats_per_bar,
+            "chords": [{"root": p.chord.root, "quality": p.chord.quality, "bass": p.chord.bass,
+                        "start_beats": p.start_beats, "duration_beats": p.duration_beats, "locked": p.locked}
+                       for p in progression.chords],
+        },
+        "arrangement": dataclasses.asdict(composition.arrangement),
+        "seed": composition.seed,
+        "midi_path": str(composition.midi_path) if composition.midi_path else None,
+        "timings": composition.timings,
+    }
+
+
+def composition_from_payload(id: str, created_at: float, payload: dict[str, Any]) -> Composition:
+    """Rebuild a Composition from composition_to_payload's data (the score is re-rendered)."""
+    from assistant.arrangement import Arrangement, render_score
+    from assistant.music import Chord, PlacedChord, Progression, key_spelling
+
+    p = payload["progression"]
+    spelling = key_spelling(p["tonic"], p["mode"])
+    chords = tuple(PlacedChord(Chord(c["root"], c["quality"], c["bass"], spelling), c["start_beats"],
+                               c["duration_beats"], c["locked"]) for c in p["chords"])
+    progression = Progression(chords, p["tonic"], p["mode"], p["tempo_bpm"], p["beats_per_bar"])
+    arrangement = Arrangement(**payload["arrangement"])
+    mood_data = dict(payload["mood"])
+    mood_data["settings"] = MusicalSettings(**mood_data["settings"])
+    mood_data["keywords"] = tuple(mood_data["keywords"])
+    mood = Mood(**mood_data)
+    midi_path = Path(payload["midi_path"]) if payload.get("midi_path") else None
+    return Composition(id=id, created_at=created_at, request_text=payload["request_text"],
+                       transcript=payload["transcript"], mood=mood, settings=MusicalSettings(**payload["settings"]),
+                       progression=progression, arrangement=arrangement,
+                       score=render_score(progression, arrangement), seed=payload["seed"], midi_path=midi_path,
+                       timings=dict(payload.get("timings", {})))

@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
@@ -36,6 +35,10 @@ PIN_CHANNELS = 16  # extra FluidSynth channels holding loaded instruments (see m
 MAX_GAIN = 1.0  # FluidSynth master gain at volume 1.0: a 4-note chord + bass stays below clipping
 DEFAULT_VOLUME = 0.8  # 0..1
 DRUM_CHANNEL = 9  # General MIDI percussion (bank 128 in FluidSynth)
+# Audio buffering: FluidSynth's default (16 x 64 frames = 23 ms) clicks as soon as other work
+# competes for the CPU. A composing tool needs no live-instrument latency, so buffer more.
+AUDIO_PERIOD_FRAMES = 512
+AUDIO_PERIODS = 8  # 8 x 512 frames = 93 ms at 44.1 kHz
 
 
 def default_audio_driver() -> str:
@@ -134,8 +137,8 @@ class Sink(Protocol):
 class ScoreSequencer:
     """Plays a Score into sinks on its own thread, with a playhead callback.
 
-    prepare(score) runs on the player thread before the clock starts (program changes that
-    may load samples), so play() itself never blocks."""
+    prepare(score, stop_event) -> bool runs on the player thread before the clock starts (waits
+    for the SoundFont, program changes), so play() itself never blocks; False cancels."""
 
     def __init__(self, sinks: Callable[[], Iterable[Sink]], on_position: PositionCallback | None = None,
                  on_finished: FinishedCallback | None = None, name: str = "moodchords-player"):
@@ -160,9 +163,11 @@ class ScoreSequencer:
         return self._position
 
     def play(self, score: Score, loop: bool = False, start_beats: float = 0.0,
-             prepare: Callable[[Score], None] | None = None) -> None:
+             prepare: Callable[[Score, threading.Event], bool] | None = None) -> None:
         start = _check_score(score, start_beats)
-        self.stop()
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self.stop()  # silences what was playing; nothing to silence otherwise
         self._stop = threading.Event()
         self._position = start
         self._thread = threading.Thread(target=self._run, args=(score, bool(loop), start, prepare, self._stop),
@@ -191,8 +196,8 @@ class ScoreSequencer:
             self.on_position(beats)
 
     def _run(self, score: Score, loop: bool, start: float, prepare, stop: threading.Event) -> None:
-        if prepare is not None:
-            prepare(score)
+        if prepare is not None and not prepare(score, stop):
+            return
         seconds_per_beat = score.seconds_per_beat()
         end = _score_end_beats(score)
         first_pass = True
@@ -277,9 +282,16 @@ class _FluidApi:
 
 
 class _Synth:
-    """One FluidSynth synthesizer with a SoundFont loaded, instrument pinning, a Sink interface."""
+    """One FluidSynth synthesizer with a SoundFont, instrument pinning, a Sink interface.
 
-    def __init__(self, soundfont: str | Path | None, samplerate: int, gain: float, extra: dict | None = None):
+    dynamic=True loads an instrument's samples at its first program change (fast start, small
+    memory; offline renders). dynamic=False decompresses the whole SoundFont in load_soundfont()
+    (seconds, ~200 MB), after which program changes are instant: live playback, where a sample
+    load would hold FluidSynth's lock and block the caller's thread meanwhile.
+    """
+
+    def __init__(self, soundfont: str | Path | None, samplerate: int, gain: float, extra: dict | None = None,
+                 dynamic: bool = True):
         from assistant.soundfont import find_soundfont
 
         module = _fluidsynth()
@@ -289,24 +301,34 @@ class _Synth:
         if not path.is_file():
             raise DeviceUnavailable(f"SoundFont {str(path)!r} does not exist; give an existing .sf2/.sf3 file "
                                     "or leave it out to use the one found by assistant.soundfont.find_soundfont()")
-        settings = {"synth.dynamic-sample-loading": 1, "synth.cpu-cores": 1}
+        self.soundfont = path
+        self.dynamic = dynamic
+        settings = {"synth.dynamic-sample-loading": int(dynamic), "synth.cpu-cores": 1}
         settings.update(extra or {})
         self.synth = module.Synth(gain=float(gain), samplerate=float(samplerate),
                                   channels=PLAYED_CHANNELS + PIN_CHANNELS, **settings)
-        self.soundfont = path
-        self.sfid = self.synth.sfload(str(path))
-        if self.sfid < 0:
-            self.synth.delete()
-            raise DeviceUnavailable(f"FluidSynth could not load the SoundFont {str(path)!r} (corrupt or not a "
-                                    ".sf2/.sf3 file); replace it, see assets/soundfonts/README.md")
-        for channel in range(PLAYED_CHANNELS + PIN_CHANNELS):
-            self.synth.sfont_select(channel, self.sfid)
+        self.sfid: int | None = None
         self._pins: OrderedDict[int, int] = OrderedDict()  # program -> pin channel (LRU order)
+        self.frames_written = 0  # by write_float: offline renders align to FluidSynth's blocks
         self._pin_lock = threading.Lock()
+
+    def load_soundfont(self) -> None:
+        """Load the SoundFont (the slow part unless dynamic); DeviceUnavailable when unusable."""
+        sfid = self.synth.sfload(str(self.soundfont))
+        if sfid < 0:
+            raise DeviceUnavailable(f"FluidSynth could not load the SoundFont {str(self.soundfont)!r} (corrupt or "
+                                    "not a .sf2/.sf3 file); replace it, see assets/soundfonts/README.md")
+        for channel in range(PLAYED_CHANNELS + PIN_CHANNELS):
+            self.synth.sfont_select(channel, sfid)
+            if channel < PLAYED_CHANNELS:
+                self.synth.program_change(channel, 0)
+        self.sfid = sfid
 
     # -- instrument pinning (see module docstring)
     def load_program(self, program: int) -> None:
         """Make sure the melodic program's samples are loaded and stay loaded (may take seconds)."""
+        if not self.dynamic:
+            return  # everything is loaded already
         with self._pin_lock:
             if program in self._pins:
                 self._pins.move_to_end(program)
@@ -353,18 +375,33 @@ class _Synth:
         if frames:
             pointer = out.ctypes.data
             self.api.write_float(self.synth.synth, frames, pointer, 0, 2, pointer, 1, 2)
+            self.frames_written += frames
         return out
 
     def delete(self) -> None:
         self.synth.delete()
 
 
+def _quick_check_soundfont(synth: _Synth) -> None:
+    """Open the SoundFont with on-demand loading in a throwaway synth (milliseconds), so a broken
+    file fails at construction rather than in the background load."""
+    probe = _Synth(synth.soundfont, 22050, 0.0, dynamic=True)
+    try:
+        if probe.synth.sfload(str(probe.soundfont)) < 0:
+            raise DeviceUnavailable(f"FluidSynth could not load the SoundFont {str(probe.soundfont)!r} (corrupt "
+                                    "or not a .sf2/.sf3 file); replace it, see assets/soundfonts/README.md")
+    finally:
+        probe.delete()
+
+
 class FluidSynthPlayer:
     """Live playback of Scores through FluidSynth's audio driver, optionally mirrored to (or
     replaced by, with audio=False) a MIDI port.
 
-    Construction loads the SoundFont and opens the audio output; DeviceUnavailable when either
-    is missing, so the window can disable playback. Callbacks run on the player thread.
+    Construction opens the audio output and checks the SoundFont (fast; DeviceUnavailable when
+    either is missing, so the window can disable playback), then decompresses the SoundFont on
+    a background thread (a few seconds). play() before that returns at once too; the sound
+    starts when loading is done. Callbacks run on the player thread, never the caller's.
     """
 
     def __init__(self, soundfont: str | Path | None = None, driver: str | None = None,
@@ -376,35 +413,54 @@ class FluidSynthPlayer:
         self._synth: _Synth | None = None
         self._audio_driver = None
         self._closed = False
+        self._loaded = threading.Event()  # the SoundFont is fully loaded; the synth may be used
+        self._state_lock = threading.Lock()  # volume/programs vs. the end of loading
+        self.load_error: DeviceUnavailable | None = None  # set when the background load failed
+        self._programs: dict[int, int] = {}  # channel -> program set with set_program
+        self._sequencer = ScoreSequencer(self._sinks, on_position, on_finished)
         if not audio and midi_out is None:
             raise InvalidInput("audio=False needs a midi_out (a MidiPortPlayer); otherwise nothing would sound")
-        if audio:
-            self._synth = _Synth(soundfont, samplerate, self._volume * MAX_GAIN)
-            self._synth.synth.setting("audio.driver", self.driver)
-            self._audio_driver = self._synth.module.new_fluid_audio_driver(self._synth.synth.settings,
-                                                                           self._synth.synth.synth)
+        if not audio:
+            self._loaded.set()
+            return
+        synth = _Synth(soundfont, samplerate, self._volume * MAX_GAIN, dynamic=False)
+        try:
+            _quick_check_soundfont(synth)
+            synth.synth.setting("audio.driver", self.driver)
+            synth.synth.setting("audio.period-size", AUDIO_PERIOD_FRAMES)
+            synth.synth.setting("audio.periods", AUDIO_PERIODS)
+            self._audio_driver = synth.module.new_fluid_audio_driver(synth.synth.settings, synth.synth.synth)
             if not self._audio_driver:
-                self._synth.delete()
-                self._synth = None
                 raise DeviceUnavailable(self._no_output_message())
-        # One worker loads instruments so set_program() returns at once even when a first use
-        # of an instrument decompresses its samples.
-        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moodchords-sf-loader")
-        self._programs: dict[int, int] = {}  # channel -> program currently set
-        self._sequencer = ScoreSequencer(self._sinks, on_position, on_finished)
-        if self._synth is not None:
-            self._loader.submit(self._synth.load_program, 0)  # the usual default: warm it up early
+        except BaseException:
+            synth.delete()
+            raise
+        self._synth = synth
+        self._loader = threading.Thread(target=self._load, name="moodchords-soundfont-loader", daemon=True)
+        self._loader.start()
+
+    def _load(self) -> None:
+        try:
+            self._synth.load_soundfont()
+        except DeviceUnavailable as error:
+            self.load_error = error
+            return
+        with self._state_lock:
+            self._synth.set_gain(self._volume * MAX_GAIN)
+            for channel, program in self._programs.items():
+                self._synth.program_change(channel, program)
+            self._loaded.set()
 
     def _no_output_message(self) -> str:
         hints = {"pulseaudio": "no PulseAudio server is reachable (is it running? PULSE_SERVER / "
-                               "XDG_RUNTIME_DIR point at it); start one with `pulseaudio --start`",
+                               "XDG_RUNTIME_DIR must point at it); start one with `pulseaudio --start`",
                  "coreaudio": "CoreAudio found no output device",
-                 "wasapi": "WASAPI found no output device; check Windows sound settings"}
+                 "wasapi": "WASAPI found no output device; check the Windows sound settings"}
         hint = hints.get(self.driver, f"FluidSynth's {self.driver!r} audio driver failed to start")
-        return (f"No audio output for playback: {hint}. Playback stays disabled; you can still export MIDI "
-                "or play to a MIDI port")
+        return (f"No audio output for playback: {hint}. Playback stays disabled; you can still export "
+                "MIDI or play to a MIDI port")
 
-    # -- properties
+    # -- state
     @property
     def soundfont(self) -> Path | None:
         return self._synth.soundfont if self._synth else None
@@ -437,8 +493,17 @@ class FluidSynthPlayer:
     def on_finished(self, callback: FinishedCallback | None) -> None:
         self._sequencer.on_finished = callback
 
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the SoundFont is loaded (True) or timeout; raises the load's error."""
+        ready = self._loaded.wait(timeout)
+        if self.load_error is not None:
+            raise self.load_error
+        return ready
+
     def _sinks(self) -> list:
-        sinks = [] if self._synth is None else [self._synth]
+        # The synth only once loaded: before that it has nothing to silence, and calls into it
+        # would wait for the load.
+        sinks = [self._synth] if self._synth is not None and self._loaded.is_set() else []
         if self.midi_out is not None:
             sinks.append(self.midi_out)
         return sinks
@@ -446,20 +511,30 @@ class FluidSynthPlayer:
     def _check_open(self) -> None:
         if self._closed:
             raise InvalidInput("this player is closed; create a new FluidSynthPlayer")
+        if self.load_error is not None:
+            raise self.load_error
 
     # -- control
     def play(self, score: Score, loop: bool = False, start_beats: float = 0.0) -> None:
-        """Start playing (stopping what plays); returns at once. The score's programs are set
-        on the player thread before the first note."""
+        """Start playing (stopping what plays); returns at once. The score's programs are set on
+        the player thread before the first note; set_program() choices made since win."""
         self._check_open()
-        programs = {_check_channel(c): _check_program(p) for c, p in (score.programs or {}).items()} \
-            if isinstance(score, Score) else {}
+        programs = {}
+        if isinstance(score, Score):
+            programs = {_check_channel(c): _check_program(p) for c, p in (score.programs or {}).items()}
 
-        def prepare(_score: Score) -> None:
-            for channel, program in programs.items():
-                self._apply_program(channel, program)
+        def prepare(_score: Score, stop: threading.Event) -> bool:
+            while not self._loaded.wait(0.05):
+                if stop.is_set() or self.load_error is not None:
+                    return False
+            with self._state_lock:
+                wanted = {**programs, **self._programs}
+            for channel, program in wanted.items():
+                for sink in self._sinks():
+                    sink.program_change(channel, program)
             if self.midi_out is not None:
                 self._apply_midi_volume()
+            return True
 
         self._sequencer.play(score, loop=loop, start_beats=start_beats, prepare=prepare)
 
@@ -467,23 +542,23 @@ class FluidSynthPlayer:
         """Stop and silence: all notes off on every channel of every output."""
         self._sequencer.stop()
 
-    def set_program(self, channel: int, program: int) -> Future:
-        """Change a channel's instrument, also while playing. Returns at once; the Future is done
-        when the new instrument sounds (its samples may need loading first)."""
+    def set_program(self, channel: int, program: int) -> None:
+        """Change a channel's instrument now, also while playing; kept for later plays."""
         self._check_open()
         channel, program = _check_channel(channel), _check_program(program)
-        return self._loader.submit(self._apply_program, channel, program)
-
-    def _apply_program(self, channel: int, program: int) -> None:
-        self._programs[channel] = program
-        for sink in self._sinks():
+        with self._state_lock:
+            self._programs[channel] = program
+            sinks = self._sinks()  # without the synth while loading: _load applies it
+        for sink in sinks:
             sink.program_change(channel, program)
 
     def set_volume(self, volume: float) -> None:
-        """Master volume 0..1, also while playing (FluidSynth gain; CC7 on a MIDI port)."""
-        self._volume = _check_volume(volume)
-        if self._synth is not None:
-            self._synth.set_gain(self._volume * MAX_GAIN)
+        """Master volume 0..1, also while playing (FluidSynth's gain; CC7 on a MIDI port)."""
+        volume = _check_volume(volume)
+        with self._state_lock:
+            self._volume = volume
+            if self._synth is not None and self._loaded.is_set():
+                self._synth.set_gain(volume * MAX_GAIN)
         if self.midi_out is not None:
             self._apply_midi_volume()
 
@@ -498,8 +573,8 @@ class FluidSynthPlayer:
             return
         self._closed = True
         self._sequencer.stop()
-        self._loader.shutdown(wait=True)
         if self._synth is not None:
+            self._loader.join()  # FluidSynth must not be deleted mid-load
             if self._audio_driver:
                 self._synth.module.delete_fluid_audio_driver(self._audio_driver)
                 self._audio_driver = None
@@ -524,6 +599,7 @@ _offline_synths: dict[tuple[str, int], _Synth] = {}
 _offline_lock = threading.Lock()
 TAIL_SECONDS = 1.0  # rendered after the score's end so release and reverb are heard
 FLUSH_SECONDS = 3.0  # silence rendered before each render: a reused synth's reverb dies out
+FLUID_BLOCK_FRAMES = 64  # FluidSynth applies events at block starts; renders start on one
 
 
 def _offline_synth(soundfont: str | Path | None, samplerate: int) -> _Synth:
@@ -533,7 +609,14 @@ def _offline_synth(soundfont: str | Path | None, samplerate: int) -> _Synth:
     key = (str(path), samplerate)
     synth = _offline_synths.get(key)
     if synth is None:
-        synth = _Synth(path, samplerate, gain=MAX_GAIN * DEFAULT_VOLUME)
+        # Chorus off: its LFO phase carries over from one render to the next, so the same score
+        # would render differently each time; reverb dies out in the flush.
+        synth = _Synth(path, samplerate, gain=MAX_GAIN * DEFAULT_VOLUME, extra={"synth.chorus.active": 0})
+        try:
+            synth.load_soundfont()
+        except DeviceUnavailable:
+            synth.delete()
+            raise
         _offline_synths[key] = synth
     return synth
 
@@ -553,7 +636,9 @@ def render_score_audio(score: Score, soundfont: str | Path | None = None, sample
     with _offline_lock:
         synth = _offline_synth(soundfont, samplerate)
         synth.reset()
-        synth.write_float(int(FLUSH_SECONDS * samplerate))
+        flush = int(FLUSH_SECONDS * samplerate)
+        flush += -(synth.frames_written + flush) % FLUID_BLOCK_FRAMES  # same block grid every time
+        synth.write_float(flush)
         synth.set_gain(volume * MAX_GAIN)
         for channel, program in (score.programs or {}).items():
             synth.program_change(_check_channel(channel), _check_program(program))

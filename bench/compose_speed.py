@@ -48,12 +48,8 @@ def random_events(rng: random.Random, bars: int = 8) -> list[ChordEvent]:
 
 
 def sample_like(tempo, nps, velocity, length, register, legato):
-    try:
-        from models.generation import PerformanceSample
-    except ModuleNotFoundError:
-        from dataclasses import make_dataclass
-        PerformanceSample = make_dataclass("PerformanceSample", ["tempo_bpm", "notes_per_second", "velocity",
-                                                                 "note_length_s", "register", "legato"], frozen=True)
+    from models.generation import PerformanceSample
+
     return PerformanceSample(tempo, nps, velocity, length, register, legato)
 
 

@@ -6,7 +6,7 @@ Hardware is handed in (`Devices`) so tests run the real window with the real or 
 """
 from __future__ import annotations
 
-import time
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileD
                                QVBoxLayout, QWidget)
 
 from assistant.errors import USER_ERRORS
+from assistant.score import CHORD_CHANNEL
 from gui import theme
 from gui.history_panel import HistoryPanel
 from gui.icons import app_icon
@@ -637,31 +638,41 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------ playback
     def _outputs(self) -> list[Any]:
-        outputs = []
-        if self.player is not None and self.transport.synth.isChecked():
-            outputs.append(self.player)
-        if self.midi_player is not None:
-            outputs.append(self.midi_player)
-        return outputs
+        """What plays: the synth (mirroring its notes to the MIDI port, if one is chosen), or the
+        MIDI port alone when the built-in synth is off."""
+        synth_on = self.player is not None and self.transport.synth.isChecked()
+        if self.player is not None and hasattr(self.player, "midi_out"):
+            self.player.midi_out = self.midi_player if synth_on else None
+        if synth_on:
+            return [self.player]
+        return [self.midi_player] if self.midi_player is not None else []
+
+    def _score_to_play(self) -> Any:
+        score = self.composition.score
+        program = self.transport.instrument.currentData()
+        if program is None:
+            return score
+        # The chosen instrument replaces the chord channel's program (the bass keeps its own).
+        return dataclasses.replace(score, programs={**(score.programs or {}), CHORD_CHANNEL: program})
 
     def play(self) -> None:
         outputs = self._outputs()
         if self.composition is None or not outputs:
             return
-        score = self.composition.score
+        score = self._score_to_play()
         self._stop_outputs()
         self.playing = True
-        for index, output in enumerate(outputs):
+        for output in outputs:
             try:
                 output.play(score, loop=self.transport.loop_button.isChecked())
             except USER_ERRORS + (OSError, RuntimeError) as error:  # a device that went away
+                self.playing = False
                 self.show_error("Playback failed", str(error))
-        program = self.transport.instrument.currentData()
-        if program is not None:
-            self._set_program(program)
+                return
         self.transport.play_button.setText("▶  Playing")
-        self.request_bar.set_status("Playing — click a chord name to lock it, then Regenerate",
-                                    theme.PLAYING.name()) if not self._busy_state else None
+        if not self._busy_state:
+            self.request_bar.set_status("Playing — click a chord name to lock it, then Regenerate",
+                                        theme.PLAYING.name())
 
     def stop(self) -> None:
         self._stop_outputs()
@@ -698,14 +709,14 @@ class MainWindow(QMainWindow):
     def _instrument_changed(self, index: int) -> None:
         program = self.transport.instrument.currentData()
         self.settings.program = program
-        if program is not None:
-            self._set_program(program)
+        if program is not None and self.playing:
+            self._set_program(program)  # heard at once; the next play() carries it in the score
 
     def _set_program(self, program: int) -> None:
         for output in (self.player, self.midi_player):
             if output is not None and hasattr(output, "set_program"):
                 try:
-                    output.set_program(0, program)
+                    output.set_program(CHORD_CHANNEL, program)
                 except Exception:  # noqa: BLE001
                     pass
 

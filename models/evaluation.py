@@ -88,7 +88,11 @@ class CRBMNextChord:
 
         visible = states_to_visible(CHORD_LAYOUT, np.asarray(states, np.int64))
         u = self.rbm.history_matrix(visible)
-        return self.rbm.log_prob_all_states(u).numpy().astype(np.float64) / math.log(2.0)
+        # Pad to a multiple of 64 rows so that the tf.function sees few distinct shapes (no retracing).
+        rows = len(u)
+        padded = np.zeros((-(-rows // 64) * 64, u.shape[1]), np.float32)
+        padded[:rows] = u
+        return self.rbm.log_prob_all_states(padded).numpy()[:rows].astype(np.float64) / math.log(2.0)
 
     def log2_probs_next(self, history) -> np.ndarray:
         states = np.asarray([state_index(e) for e in history] if not isinstance(history, np.ndarray) else history,

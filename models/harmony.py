@@ -52,7 +52,7 @@ class RecognitionOptions:
 # Simpler chords first: a seventh or sus chord must earn its extra tone.
 DEFAULT_QUALITY_LOG_PRIOR = {
     "maj": 0.0, "min": 0.0, "dom7": -0.7, "maj7": -1.0, "min7": -0.9, "dim": -1.5, "min7b5": -1.5,
-    "sus2": -1.6, "sus4": -1.4, "add9": -1.4, "aug": -2.5, "dim7": -1.8,
+    "sus2": -1.6, "sus4": -1.4, "add9": -1.4, "aug": -2.5, "dim7": -1.8, "madd9": -1.4, "7sus4": -1.4,
 }
 
 

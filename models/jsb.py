@@ -178,6 +178,7 @@ class JsbResult:
     """The JSB evaluation of one trained CRBM, with the simple baselines beside it."""
 
     acc: float  # expected next-frame ACC of the CRBM on the evaluated split, 0..1
+    thresholded_acc: float  # ACC of the CRBM's marginals rounded at 0.5 (a hard prediction; not the paper's metric)
     copy_previous_acc: float  # ACC of "repeat the previous frame"
     frequency_acc: float  # ACC of independent keys at their training frequencies
     log_likelihood: float | None  # mean next-frame log-likelihood (nats per frame, AIS), or None
@@ -301,6 +302,7 @@ def evaluate_crbm_on_jsb(splits: Mapping[str, Sequence[Chorale]], train_split: s
         progress(f"estimating marginals of {len(v_all)} frames", 0.7)
     probs = crbm_marginals(rbm, u_all, config.chains, config.gibbs_steps, config.burn_in, seed=config.seed)
     crbm_counts = expected_counts(probs, v_all, missed)
+    hard_counts = expected_counts((probs > 0.5).astype(np.float64), v_all, missed)
     copy_counts = expected_counts(np.concatenate([copy_previous(roll) for roll, _ in rolls]), v_all, missed)
     freq_counts = expected_counts(np.broadcast_to(frequency, v_all.shape), v_all, missed)
     frames = len(v_all)
@@ -319,7 +321,7 @@ def evaluate_crbm_on_jsb(splits: Mapping[str, Sequence[Chorale]], train_split: s
     if progress is not None:
         progress("done", 1.0)
     return JsbResult(
-        acc=crbm_counts.accuracy, copy_previous_acc=copy_counts.accuracy, frequency_acc=freq_counts.accuracy,
+        acc=crbm_counts.accuracy, thresholded_acc=hard_counts.accuracy, copy_previous_acc=copy_counts.accuracy, frequency_acc=freq_counts.accuracy,
         log_likelihood=ll, log_likelihood_stderr=stderr, log_likelihood_frames=n_ais, frames=frames,
         chorales=len(evaluated), train_frames=report.n_rows, pitch_low=pitch_range.low, pitch_high=pitch_range.high,
         train_seconds=train_seconds, predict_seconds=predict_seconds, config=config,

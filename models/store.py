@@ -250,41 +250,57 @@ def _safe_file_stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "class"
 
 
-def save_model_set(out_dir: str | Path, *, name: str, layout: dict, hyperparameters: dict, class_models: Mapping,
-                   beats_per_bar: int = 4, class_info: Mapping[str, tuple[str, float | None, float | None]] | None = None,
-                   training_data: dict | None = None, validation: dict | None = None,
-                   classification: dict | None = None) -> Path:
-    """Write a model folder atomically (built in a temp folder beside it, then renamed into place).
+def model_set_from_class_models(*, name: str, layout: dict, hyperparameters: dict, class_models: Mapping,
+                                beats_per_bar: int = 4,
+                                class_info: Mapping[str, tuple[str, float | None, float | None]] | None = None,
+                                training_data: dict | None = None, validation: dict | None = None,
+                                classification: dict | None = None, path: str | Path = "") -> ModelSet:
+    """An in-memory ModelSet from freshly trained models.training.ClassModel objects.
 
-    class_models: label -> models.training.ClassModel. class_info: label -> (description, valence,
-    arousal); labels without an entry get their own name as description and no coordinates."""
+    class_info: label -> (description, valence, arousal); labels without an entry get their own
+    name as description and no coordinates."""
+    class_info = dict(class_info or {})
+    classes, parameters = [], {}
+    for label in sorted(class_models):
+        model = class_models[label]
+        description, valence, arousal = class_info.get(label, (label, None, None))
+        classes.append({
+            "name": label, "description": description, "valence": valence, "arousal": arousal,
+            "weights_file": f"class_{_safe_file_stem(label)}.npz", "major_share": model.major_share,
+            "n_clips": model.n_clips, "n_events": model.n_events,
+            "training": {"epochs": model.report.final_epoch, "seconds": round(model.report.seconds, 2),
+                         "reconstruction_error": model.report.reconstruction_error},
+            "performance_profile": model.performance_profile, "rhythm": model.rhythm,
+        })
+        parameters[label] = ClassParameters(
+            weights={k: np.asarray(model.weights[k], np.float32) for k in PARAMETER_NAMES},
+            profile_mean=np.asarray(model.performance_profile["mean"], np.float64),
+            profile_cov=np.asarray(model.performance_profile["cov"], np.float64),
+            rhythm_probabilities=np.asarray(model.rhythm["probabilities"], np.float64),
+            rhythm_durations=tuple(float(d) for d in model.rhythm["durations"]),
+            major_share=float(model.major_share),
+        )
+    config = {
+        "format": FORMAT, "name": name, "layout": layout, "qualities": [q.name for q in QUALITIES],
+        "beats_per_bar": beats_per_bar, "hyperparameters": hyperparameters, "classes": classes,
+        "classification": classification or {"harmony_weight": 1.0},
+        "training_data": training_data or {}, "validation": validation or {},
+    }
+    return ModelSet(Path(path), config, parameters)
+
+
+def save_model_set(model_set: ModelSet, out_dir: str | Path) -> Path:
+    """Write a model folder atomically (built in a temp folder beside it, then renamed into place).
+    An existing MODEL_CARD.md is not carried over (write the new one afterwards)."""
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    class_info = dict(class_info or {})
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
-        classes = []
-        for label in sorted(class_models):
-            model = class_models[label]
-            description, valence, arousal = class_info.get(label, (label, None, None))
-            weights_file = f"class_{_safe_file_stem(label)}.npz"
-            with open(tmp / weights_file, "wb") as fh:
-                np.savez_compressed(fh, **{k: np.asarray(model.weights[k], np.float32) for k in PARAMETER_NAMES})
-            classes.append({
-                "name": label, "description": description, "valence": valence, "arousal": arousal,
-                "weights_file": weights_file, "major_share": model.major_share,
-                "n_clips": model.n_clips, "n_events": model.n_events,
-                "training": {"epochs": model.report.final_epoch, "seconds": round(model.report.seconds, 2),
-                             "reconstruction_error": model.report.reconstruction_error},
-                "performance_profile": model.performance_profile, "rhythm": model.rhythm,
-            })
-        config = {
-            "format": FORMAT, "name": name, "layout": layout, "qualities": [q.name for q in QUALITIES],
-            "beats_per_bar": beats_per_bar, "hyperparameters": hyperparameters, "classes": classes,
-            "classification": classification or {"harmony_weight": 1.0},
-            "training_data": training_data or {}, "validation": validation or {},
-        }
-        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=1), encoding="utf-8")
+        for entry in model_set.config["classes"]:
+            weights = model_set.parameters[entry["name"]].weights
+            with open(tmp / entry["weights_file"], "wb") as fh:
+                np.savez_compressed(fh, **{k: np.asarray(weights[k], np.float32) for k in PARAMETER_NAMES})
+        (tmp / CONFIG_FILE).write_text(json.dumps(model_set.config, indent=1), encoding="utf-8")
         if out.exists():
             old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
             os.replace(out, old / out.name)
@@ -295,6 +311,7 @@ def save_model_set(out_dir: str | Path, *, name: str, layout: dict, hyperparamet
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    model_set.path = out
     return out
 
 

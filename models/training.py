@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -61,6 +61,7 @@ class TrainingConfig:
     momentum_final: float = 0.9  # momentum afterwards
     momentum_switch_epoch: int = 3
     weight_decay: float = 1e-4  # L2 coefficient on W, A, B
+    pretrain_epochs: int = 0  # epochs of one pooled CRBM on all classes' clips, the start of every class model
     seed: int = 0  # initial weights, shuffling and sampling
 
     def validate(self) -> "TrainingConfig":
@@ -115,6 +116,7 @@ def train_crbm(
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
     label: str = "",
+    initial_weights: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[ConditionalRBM, TrainingReport]:
     """Train one CRBM on sequences of visible rows ((T_i, D) arrays).
 
@@ -129,8 +131,11 @@ def train_crbm(
     n_rows = len(v_all)
     replicas = strategy.num_replicas_in_sync
     with strategy.scope():
-        rbm = ConditionalRBM(layout, config.n_hidden, config.history, seed=config.seed, name=f"crbm_{label}" if label else None)
-        if layout.kind == "binary":  # start the visible biases at the data's log-odds (Hinton's guide)
+        rbm = ConditionalRBM(layout, config.n_hidden, config.history, seed=config.seed, weights=initial_weights,
+                             name=f"crbm_{label}" if label else None)
+        if initial_weights is not None:
+            pass  # e.g. the pooled model: keep its biases
+        elif layout.kind == "binary":  # start the visible biases at the data's log-odds (Hinton's guide)
             mean = np.clip(v_all.mean(axis=0), 1e-3, 1 - 1e-3)
             rbm.b.assign(np.log(mean / (1 - mean)).astype(np.float32))
         else:
@@ -339,19 +344,30 @@ def train_class_models(
         raise InvalidModelInput("no labelled clips; allowed: at least one label with clips")
     labels = sorted(clips_by_label)
     models: dict[str, ClassModel] = {}
-    for i, label in enumerate(labels):
+    stages = len(labels) + (1 if config.pretrain_epochs else 0)
+    pooled_weights = None
+    if config.pretrain_epochs:
+        pooled = [c for label in labels for c in clips_by_label[label] if len(c.events) > 0]
+        pooled_rbm, _ = train_crbm(
+            clip_sequences(pooled), CHORD_LAYOUT, replace(config, epochs=config.pretrain_epochs), strategy=strategy,
+            progress=None if progress is None else (lambda m, f: progress(m, f / stages)),
+            checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir) / "_pooled",
+            resume=resume, label="pooled",
+        )
+        pooled_weights = pooled_rbm.get_weights()
+    for i, label in enumerate(labels, start=stages - len(labels)):
         clips = [c for c in clips_by_label[label] if len(c.events) > 0]
         if not clips:
             raise InvalidModelInput(f"class {label!r} has no clip with chord events; every class needs at least one")
 
         def class_progress(message: str, fraction: float, i=i) -> None:
             if progress is not None:
-                progress(message, (i + fraction) / len(labels))
+                progress(message, (i + fraction) / stages)
 
         rbm, report = train_crbm(
             clip_sequences(clips), CHORD_LAYOUT, config, strategy=strategy, progress=class_progress,
             checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir) / label,
-            resume=resume, label=label,
+            resume=resume, label=label, initial_weights=pooled_weights,
         )
         models[label] = ClassModel(
             label=label, weights=rbm.get_weights(),
@@ -361,3 +377,83 @@ def train_class_models(
             n_clips=len(clips), n_events=int(sum(len(c.events) for c in clips)), report=report,
         )
     return models
+
+
+# --------------------------------------------------------------------------------------------
+# Generative classification (harmony CRBM + performance profile per class)
+@dataclass(frozen=True)
+class ClipScores:
+    """Per-class log-likelihoods of a set of clips: arrays of shape (clips, classes)."""
+
+    class_names: tuple[str, ...]
+    harmony: np.ndarray  # sum of log p(chord | history) per clip and class (nats)
+    performance: np.ndarray  # log density of the performance features per clip and class
+    truth: np.ndarray  # index of each clip's true class
+
+
+def score_clips(model_set, clips: Sequence) -> ClipScores:
+    """Harmony and performance log-likelihoods of labelled clips under every class of a ModelSet."""
+    names = model_set.class_names
+    harmony, perf, truth = [], [], []
+    for clip in clips:
+        if not clip.events or clip.label not in names:
+            continue
+        h = model_set.harmony_log_likelihoods(clip.events)
+        p = model_set.performance_log_likelihoods(clip.performance)
+        harmony.append([h[n] for n in names])
+        perf.append([p[n] for n in names])
+        truth.append(names.index(clip.label))
+    return ClipScores(tuple(names), np.asarray(harmony), np.asarray(perf), np.asarray(truth))
+
+
+HARMONY_WEIGHT_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+
+
+def classification_accuracy(scores: ClipScores, harmony_weight: float | None, class_info: Mapping | None = None) -> dict:
+    """Accuracy of argmax(harmony_weight * harmony + performance) (None: harmony alone), and of
+    valence / arousal (sign of the predicted class's coordinate) when the classes have them."""
+    if harmony_weight is None:
+        total = scores.harmony
+    else:
+        total = harmony_weight * scores.harmony + scores.performance
+    predicted = total.argmax(axis=1)
+    out = {"classes": float(np.mean(predicted == scores.truth)), "n": int(len(scores.truth))}
+    for axis, pos in (("valence", 1), ("arousal", 2)):
+        coords = [None if class_info is None or n not in class_info else class_info[n][pos] for n in scores.class_names]
+        if all(c is not None for c in coords):
+            sign = np.sign(np.asarray(coords, np.float64))
+            out[axis] = float(np.mean(sign[predicted] == sign[scores.truth]))
+    return out
+
+
+def song_of(clip) -> str:
+    """Group key for song-level folds: the file stem without its last '_<clip>' part."""
+    stem = Path(getattr(clip, "path", "")).stem
+    return stem.rsplit("_", 1)[0] if "_" in stem else stem
+
+
+def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: TrainingConfig, *, folds: int = 3,
+                          strategy=None, progress: Progress | None = None, beats_per_bar: int = 4,
+                          build_model_set=None) -> tuple[float, dict]:
+    """Harmony-vs-performance weight by song-grouped k-fold cross-validation on the training clips.
+
+    build_model_set(class_models) -> ModelSet. Returns (weight, {weight: cv accuracy})."""
+    all_clips = [c for label in sorted(clips_by_label) for c in clips_by_label[label] if c.events]
+    songs = sorted({song_of(c) for c in all_clips})
+    rng = np.random.default_rng(config.seed)
+    fold_of = {s: i % folds for i, s in enumerate(rng.permutation(songs))}
+    harmony, perf, truth = [], [], []
+    names = None
+    for fold in range(folds):
+        train = {label: [c for c in clips_by_label[label] if c.events and fold_of[song_of(c)] != fold]
+                 for label in clips_by_label}
+        held = [c for c in all_clips if fold_of[song_of(c)] == fold]
+        fold_progress = None if progress is None else (lambda m, f, fold=fold: progress(f"cv {fold + 1}/{folds} {m}", (fold + f) / folds))
+        models = train_class_models(train, config, strategy=strategy, progress=fold_progress, beats_per_bar=beats_per_bar)
+        scores = score_clips(build_model_set(models), held)
+        names = scores.class_names
+        harmony.append(scores.harmony), perf.append(scores.performance), truth.append(scores.truth)
+    pooled = ClipScores(names, np.concatenate(harmony), np.concatenate(perf), np.concatenate(truth))
+    table = {w: classification_accuracy(pooled, w)["classes"] for w in HARMONY_WEIGHT_GRID}
+    best = max(HARMONY_WEIGHT_GRID, key=lambda w: (table[w], -abs(w - 1.0)))
+    return best, table

@@ -36,6 +36,10 @@ QUALITIES: tuple[Quality, ...] = (
     Quality("add9", "add9", (0, 2, 4, 7)),
     Quality("aug", "aug", (0, 4, 8)),
     Quality("dim7", "dim7", (0, 3, 6, 9)),
+    # appended by the data pipeline (bench/chord_recognition.py: EMOPIA beats whose profile fits a
+    # chord of the vocabulary rose from 85.8 % to ~90 %, classical accuracy unchanged)
+    Quality("madd9", "madd9", (0, 2, 3, 7)),
+    Quality("7sus4", "7sus4", (0, 5, 7, 10)),
 )
 QUALITY_BY_NAME = {q.name: i for i, q in enumerate(QUALITIES)}
 

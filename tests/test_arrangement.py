@@ -10,19 +10,7 @@ from assistant.arrangement import (
 from assistant.errors import InvalidInput
 from assistant.music import Chord, PlacedChord, Progression, voice_progression
 from assistant.score import BASS_CHANNEL, CHORD_CHANNEL
-try:
-    from models.generation import PerformanceSample
-except ModuleNotFoundError:  # TEMPORARY until models/generation.py lands (same fields as CONTRACTS.md)
-    from dataclasses import dataclass
-
-    @dataclass(frozen=True)
-    class PerformanceSample:  # type: ignore[no-redef]
-        tempo_bpm: float
-        notes_per_second: float
-        velocity: float
-        note_length_s: float
-        register: float
-        legato: float
+from models.generation import PerformanceSample
 from models.vocabulary import ChordEvent
 
 # A progression with chords of different lengths, sevenths and an inversion (C major frame).

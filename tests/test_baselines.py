@@ -94,7 +94,7 @@ def test_window_rbm_trains_and_predicts():
     p = 2.0 ** rbm.log2_probs_next([STATES[0], STATES[1]])
     assert p.sum() == pytest.approx(1.0, abs=1e-9) and p.min() > 0
     before, after = next_chord_metrics(untrained, test), next_chord_metrics(rbm, test)
-    assert after.bits_per_chord < before.bits_per_chord - 3  # it learned (uniform is log2(1728) = 10.8)
+    assert after.bits_per_chord < before.bits_per_chord - 3  # it learned (uniform: log2(NUM_STATES) ~ 11 bits)
     assert rbm.predict_next([STATES[3], STATES[0], STATES[1]]) == STATES[2]  # IV -> V7 is 90 %
 
 

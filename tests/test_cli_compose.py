@@ -12,24 +12,7 @@ import pytest
 from assistant.cli import main
 from assistant.commands.compose import describe, parse_emotion
 from assistant.errors import InvalidInput
-
-def _models_ready() -> str | None:
-    """Why composing cannot run here (None when the shipped models and the generator exist)."""
-    import importlib.util
-
-    from models.errors import ModelError
-    from models.store import load_model_set
-
-    if importlib.util.find_spec("models.generation") is None:
-        return "models/generation.py not written yet"
-    try:
-        load_model_set()
-    except ModelError as error:
-        return f"no shipped model set: {error}"
-    return None
-
-
-needs_models = pytest.mark.skipif(_models_ready() is not None, reason=str(_models_ready()))
+from tests.test_composer import model_dir  # noqa: F401  (session fixture: shipped or tiny trained models)
 
 ROOT = Path(__file__).resolve().parent.parent
 MOODCHORDS = ROOT / ".venv" / "bin" / "moodchords"
@@ -99,20 +82,25 @@ def test_subprocess_bad_key_exit_2(tmp_path):
     assert not out.exists()
 
 
-@needs_models
-def test_unknown_class_is_one_line_and_exit_2(tmp_path, capsys):
+def test_unknown_class_is_one_line_and_exit_2(model_dir, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "out.mid"
-    code = main(["compose", "--emotion", "Q1=0.5,Q9=0.5", "-o", str(out)])
+    code = main(["compose", "--emotion", "Q1=0.5,Q9=0.5", "-o", str(out), "--model", str(model_dir)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "'Q9'" in err[0] and "Q1" in err[0] and "Q4" in err[0]
     assert not out.exists()
 
 
-@needs_models
-def test_compose_writes_midi_and_json(tmp_path, capsys):
+def test_missing_model_folder_is_one_line_and_exit_2(tmp_path, capsys):
+    code = main(["compose", "--emotion", "Q1", "--model", str(tmp_path / "nowhere")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "nowhere" in err[0]
+
+
+def test_compose_writes_midi_and_json(model_dir, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "song.mid"
-    code = main(["compose", "--emotion", "Q1=0.7,Q4=0.3", "-o", str(out), "--bars", "4", "--key", "D",
-                 "--tempo", "90", "--seed", "1", "--program", "4", "--json"])
+    common = ["--emotion", "Q1=0.7,Q4=0.3", "--bars", "4", "--key", "D", "--tempo", "90", "--seed", "1",
+              "--model", str(model_dir), "--json"]
+    code = main(["compose", *common, "-o", str(out), "--program", "4"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     report = json.loads(captured.out)
@@ -123,21 +111,18 @@ def test_compose_writes_midi_and_json(tmp_path, capsys):
     midi = mido.MidiFile(out)
     markers = [m.text for m in midi.tracks[0] if m.type == "marker"]
     assert markers == [c["name"] for c in report["chords"]]
-    programs = [m.program for t in midi.tracks for m in t if m.type == "program_change"]
-    assert 4 in programs
-    # Same seed, same chords.
-    assert main(["compose", "--emotion", "Q1=0.7,Q4=0.3", "--bars", "4", "--key", "D", "--tempo", "90",
-                 "--seed", "1", "--json"]) == 0
+    assert [m.program for m in midi.tracks[1] if m.type == "program_change"] == [4]
+    assert main(["compose", *common]) == 0  # same seed, same chords; no -o: nothing written
     again = json.loads(capsys.readouterr().out)
     assert again["chords"] == report["chords"] and again["output"] is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["song.mid"]
 
 
-@needs_models
-def test_subprocess_compose_single_class(tmp_path):
+def test_subprocess_compose_single_class(model_dir, tmp_path):  # noqa: F811
     out = tmp_path / "sad.mid"
     result = subprocess.run([str(MOODCHORDS), "compose", "--emotion", "Q3", "--key", "Em", "--seed", "5",
-                             "-o", str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                             "--model", str(model_dir), "-o", str(out)], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert result.returncode == 0, result.stderr
     assert "E minor" in result.stdout and f"wrote {out}" in result.stdout
     assert mido.MidiFile(out).type == 1
@@ -152,14 +137,17 @@ def test_describe_lists_chords_bar_by_bar():
     assert describe(progression) == "G major, 96 BPM, 4/4: | G | % | Em D7 |"
 
 
-def test_text_without_the_language_module_is_a_clear_error(tmp_path, capsys):
-    try:
-        import assistant.language  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("assistant.language exists: the text path is tested with it")
-    code = main(["compose", "make it sad and slow", "-o", str(tmp_path / "x.mid")])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and ("assistant.language" in err[0] or "model" in err[0])
-    assert not (tmp_path / "x.mid").exists()
+def test_text_is_read_by_the_mood_reader(model_dir, tmp_path, capsys):  # noqa: F811
+    """The positional TEXT goes through the real assistant.language.MoodReader."""
+    out = tmp_path / "sad.mid"
+    code = main(["compose", "make it sad and slow, in D minor, 4 bars", "-o", str(out), "--seed", "2",
+                 "--model", str(model_dir), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert report["key"] == "D minor" and report["bars"] == 4
+    assert report["mood"]["valence"] < 0  # sad
+    sad = report["emotion"]["Q3"] + report["emotion"]["Q2"]
+    happy = report["emotion"]["Q1"] + report["emotion"]["Q4"]
+    assert sad > happy
+    assert out.exists() and report["output"] == str(out)

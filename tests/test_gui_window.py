@@ -219,3 +219,22 @@ def test_spoken_request_through_the_virtual_microphone_is_composed(qtbot, pulse_
     assert window.request_bar.status.text() == "Recording cancelled"
     qtbot.keyRelease(window, Qt.Key_Space)
     window.shutdown()
+
+
+@needs_playback
+def test_play_moves_the_playhead_through_fluidsynth(qtbot, pulse_audio, tmp_path):
+    from gui.app import _open_player
+    from tests.gui_support import hand_made_composition
+
+    assistant = Assistant(output_dir=tmp_path / "out")
+    window = make_window(qtbot, assistant, tmp_path, devices=Devices(player=_open_player), autoload=False)
+    window.start_background_loading()
+    qtbot.waitUntil(lambda: window.player is not None, timeout=60_000)
+    window.show_composition(hand_made_composition())
+    assert window.transport.play_button.isEnabled()
+    window.transport.play_button.click()
+    qtbot.waitUntil(lambda: (window.piano_roll.canvas.playhead_beats or 0.0) > 6.0, timeout=15_000)
+    assert window.playing and window.player.is_playing
+    window.transport.stop_button.click()
+    assert window.piano_roll.canvas.playhead_beats is None and not window.playing
+    window.shutdown()

@@ -1,0 +1,71 @@
+"""``moodchords mood "TEXT"``: the mood a request carries (keywords, valence, arousal, weights over
+the composer's emotion classes) and the explicit musical settings in it."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXTRACTOR_CHOICES = ("keybert", "yake")  # = assistant.keywords.make_extractor (kept import-free)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("mood", help="read the mood and musical settings of a request text",
+                                   description="Read the mood (keywords, valence, arousal, emotion class weights) "
+                                               "and the explicit musical settings of a request, offline.")
+    parser.add_argument("text", metavar="TEXT", help='the request, e.g. "a calm peaceful piano piece"')
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--extractor", choices=EXTRACTOR_CHOICES, default=None,
+                        help="keyword extractor (default: the benchmarked one, see bench/RESULTS.md)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from assistant import language
+
+    parsed = language.parse_settings_detailed(args.text)  # cheap, and fails fast on bad input
+    classes = language.default_classes()
+    if classes is language.EMOPIA_CLASSES:
+        print("note: no installed model set found; using EMOPIA's quadrants Q1-Q4 as emotion classes",
+              file=sys.stderr)
+    reader = language.MoodReader(classes, extractor=args.extractor or language.DEFAULT_EXTRACTOR)
+    mood = reader.read(args.text)
+    settings = mood.settings
+    if args.json:
+        print(json.dumps({
+            "text": args.text,
+            "keywords": list(mood.keywords),
+            "valence": round(mood.valence, 4),
+            "arousal": round(mood.arousal, 4),
+            "neutral": mood.neutral,
+            "class_weights": {name: round(weight, 4) for name, weight in mood.class_weights.items()},
+            "settings": {
+                "tempo_bpm": settings.tempo_bpm, "key": settings.key, "mode": settings.mode, "bars": settings.bars,
+                "program": settings.program,
+                "program_name": language.describe_program(settings.program) if settings.program is not None else None,
+                "instrument": settings.instrument,
+            },
+            "warnings": list(parsed.warnings),
+            "extractor": reader.extractor_name,
+        }))
+        return 0
+    for warning in parsed.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"keywords: {', '.join(mood.keywords) if mood.keywords else '(none)'}")
+    print(f"valence:  {mood.valence:+.2f}   (-1 unpleasant .. +1 pleasant)")
+    print(f"arousal:  {mood.arousal:+.2f}   (-1 calm .. +1 excited)" + ("   [no mood found: neutral]" if mood.neutral else ""))
+    descriptions = {c.name: getattr(c, "description", "") for c in reader.classes}
+    print("classes:")
+    for name, weight in sorted(mood.class_weights.items(), key=lambda item: -item[1]):
+        print(f"  {name:6s} {weight:6.1%}  {descriptions.get(name, '')}")
+    parts = []
+    if settings.tempo_bpm is not None:
+        parts.append(f"tempo {settings.tempo_bpm:g} bpm")
+    if settings.key or settings.mode:
+        parts.append("key " + " ".join(x for x in (settings.key, settings.mode) if x))
+    if settings.bars is not None:
+        parts.append(f"{settings.bars} bars")
+    if settings.program is not None:
+        parts.append(f"{settings.instrument} -> GM {settings.program} {language.describe_program(settings.program)}")
+    print(f"settings: {'; '.join(parts) if parts else '(none: the mood decides)'}")
+    return 0

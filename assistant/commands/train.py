@@ -1,0 +1,215 @@
+"""``moodchords train``: train one CRBM per emotion class (+ performance profiles, rhythm) and
+write the model folder with its MODEL_CARD.md.
+
+EMOPIA (a folder with train_clip.csv / val_clip.csv, or its parent): the official split, train
+on train, report val. Any other folder of MIDI files: label from the file-name prefix
+("Q1_xxx.mid" -> "Q1") or from --labels CSV (file,label); all clips train, no validation numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train", help="train the emotion-class chord models from labelled MIDI files",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, help="EMOPIA folder (with train_clip.csv) or a folder of labelled MIDI files")
+    parser.add_argument("--out", required=True, help="model folder to write (replaced atomically)")
+    parser.add_argument("--labels", default=None, help="CSV with columns file,label (instead of file-name prefixes)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per class model (default: the tuned value)")
+    parser.add_argument("--pretrain-epochs", type=int, default=None,
+                        help="epochs of the pooled all-class CRBM every class model starts from (0: none)")
+    parser.add_argument("--hidden", type=int, default=None, help="hidden units per CRBM")
+    parser.add_argument("--history", type=int, default=None, help="previous chords the CRBM conditions on")
+    parser.add_argument("--method", choices=("cd", "pcd", "exact"), default=None, help="learning rule")
+    parser.add_argument("--k", type=int, default=None, help="Gibbs steps for CD-k / PCD")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cv-folds", type=int, default=3, help="folds for choosing the harmony weight (0: weight 1)")
+    parser.add_argument("--checkpoints", default=None, help="checkpoint folder (default: OUT.checkpoints)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoints of an interrupted run")
+    parser.set_defaults(handler=run)
+
+
+def _emopia_root(data: Path) -> Path | None:
+    for candidate in (data, data / "emopia"):
+        if (candidate / "train_clip.csv").is_file() and (candidate / "midis").is_dir():
+            return candidate
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    from dataclasses import replace
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from tqdm import tqdm
+
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    from models.crbm import CHORD_LAYOUT, ConditionalRBM
+    from models.dataset import emopia_split, load_folder
+    from models.errors import InvalidModelInput
+    from models.store import EMOPIA_CLASSES, model_set_from_class_models, save_model_set, write_text_atomic
+    from models.training import (TrainingConfig, choose_harmony_weight, classification_accuracy, clip_sequences,
+                                 score_clips, score_sequences, train_class_models)
+
+    started = time.perf_counter()
+    data, out = Path(args.data), Path(args.out)
+    config = TrainingConfig()
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("n_hidden", args.hidden), ("history", args.history),
+                                   ("method", args.method), ("k", args.k),
+                                   ("pretrain_epochs", args.pretrain_epochs)) if v is not None}
+    config = replace(config, seed=args.seed, **overrides).validate()
+
+    bar = tqdm(total=1000, unit="‰", dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
+
+    def progress(message: str, fraction: float) -> None:
+        bar.set_description(message[:60], refresh=False)
+        bar.update(int(1000 * min(max(fraction, 0.0), 1.0)) - bar.n)  # redraws at most every mininterval
+
+    def load_progress(stage: str):
+        return lambda m, f: progress(f"{stage}: {m}", f)
+
+    emopia = _emopia_root(data)
+    if emopia is not None:
+        train = emopia_split(emopia, "train", progress=load_progress("loading train"))
+        val = emopia_split(emopia, "val", progress=load_progress("loading val"))
+        class_info = {k: v for k, v in EMOPIA_CLASSES.items()}
+        data_info = {"name": "EMOPIA 1.0", "folder": str(data), "train_split": "train_clip.csv", "val_split": "val_clip.csv",
+                     "license": "CC BY-NC-SA 4.0",
+                     "citation": "Hung, Ching, Doh, Kim, Nam, Yang: EMOPIA: A Multi-Modal Pop Piano Dataset For "
+                                 "Emotion Recognition and Emotion-based Music Generation, ISMIR 2021"}
+    else:
+        train = load_folder(data, labels_csv=args.labels, progress=load_progress("loading"))
+        val = None
+        class_info = {}
+        data_info = {"name": data.name, "folder": str(data), "labels": args.labels or "file-name prefix",
+                     "license": "as given by the data's owner"}
+    clips_by_label: dict[str, list] = {}
+    for clip in train.clips:
+        if clip.label and clip.events:
+            clips_by_label.setdefault(clip.label, []).append(clip)
+    if not clips_by_label:
+        raise InvalidModelInput(f"no labelled MIDI clip with chords in {data}; label files as <label>_name.mid or pass --labels CSV")
+    beats_per_bar = int(round(sum(c.beats_per_bar for c in train.clips) / len(train.clips)))
+    data_info.update({"train_clips": sum(len(v) for v in clips_by_label.values()),
+                      "skipped_files": len(train.skipped),
+                      "clips_per_class": {k: len(v) for k, v in sorted(clips_by_label.items())}})
+
+    def build(models, **extra):
+        return model_set_from_class_models(name=out.name, layout=CHORD_LAYOUT.to_json(), hyperparameters=config.to_json(),
+                                           class_models=models, beats_per_bar=beats_per_bar, class_info=class_info, **extra)
+
+    stages = 2 if args.cv_folds > 1 else 1
+    harmony_weight, cv_table = 1.0, {}
+    if args.cv_folds > 1:
+        harmony_weight, cv_table = choose_harmony_weight(
+            clips_by_label, config, folds=args.cv_folds, beats_per_bar=beats_per_bar, build_model_set=build,
+            progress=lambda m, f: progress(m, 0.5 * f))
+    checkpoints = Path(args.checkpoints) if args.checkpoints else out.parent / f"{out.name}.checkpoints"
+    models = train_class_models(clips_by_label, config, checkpoint_dir=checkpoints, resume=args.resume,
+                                beats_per_bar=beats_per_bar,
+                                progress=lambda m, f: progress(m, (stages - 1 + f) / stages))
+    classification = {"harmony_weight": harmony_weight, "cv_folds": args.cv_folds,
+                      "cv_accuracy_by_weight": {str(k): round(v, 4) for k, v in cv_table.items()}}
+    validation: dict = {}
+    model_set = build(models, classification=classification, training_data=data_info)
+    if val is not None:
+        progress("validating", 1.0)
+        val_by_label: dict[str, list] = {}
+        for clip in val.clips:
+            if clip.label in models and clip.events:
+                val_by_label.setdefault(clip.label, []).append(clip)
+        per_class, total_bits, total_hits, total_n = {}, 0.0, 0.0, 0
+        for label, clips in sorted(val_by_label.items()):
+            scores = score_sequences(ConditionalRBM.from_weights(CHORD_LAYOUT, models[label].weights), clip_sequences(clips))
+            per_class[label] = {"nll_bits_per_chord": round(scores.nll_bits_per_chord, 4),
+                                "top1_accuracy": round(scores.top1_accuracy, 4), "chords": scores.n_chords}
+            total_bits += scores.nll_bits_per_chord * scores.n_chords
+            total_hits += scores.top1_accuracy * scores.n_chords
+            total_n += scores.n_chords
+        clip_scores = score_clips(model_set, [c for cs in val_by_label.values() for c in cs])
+        validation = {
+            "split": "EMOPIA val_clip.csv", "clips": int(len(clip_scores.truth)),
+            "nll_bits_per_chord": round(total_bits / total_n, 4), "top1_accuracy": round(total_hits / total_n, 4),
+            "per_class": per_class,
+            "classification": {
+                "harmony_only": classification_accuracy(clip_scores, None, class_info),
+                "performance_only": classification_accuracy(clip_scores, 0.0, class_info),
+                "combined": classification_accuracy(clip_scores, harmony_weight, class_info),
+            },
+        }
+    training_seconds = time.perf_counter() - started
+    model_set.config["validation"] = validation
+    model_set.config["training_data"]["seconds"] = round(training_seconds, 1)
+    save_model_set(model_set, out)
+    command = "moodchords train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else \
+        f"moodchords train --data {shlex.quote(str(data))} --out {shlex.quote(str(out))}"
+    write_text_atomic(out / "MODEL_CARD.md", model_card(model_set.config, command))
+    bar.close()
+    print(f"wrote {out} ({len(models)} classes, {training_seconds:.0f} s)")
+    if validation:
+        c = validation["classification"]["combined"]
+        print(f"val: {validation['nll_bits_per_chord']:.3f} bits/chord, top-1 {validation['top1_accuracy']:.3f}, "
+              f"classes {c['classes']:.3f}" + (f", valence {c['valence']:.3f}, arousal {c['arousal']:.3f}" if "valence" in c else ""))
+    return 0
+
+
+def model_card(config: dict, command: str) -> str:
+    """The MODEL_CARD.md text for a model folder's config."""
+    data = config.get("training_data", {})
+    hp = config["hyperparameters"]
+    val = config.get("validation") or {}
+    lines = [
+        f"# Model card: {config['name']} (moodchords conditional RBMs, one per emotion class)", "",
+        "## What it is",
+        "One conditional RBM (Taylor & Hinton) per emotion class over key-normalised chord events "
+        "(softmax groups: root relative to the key, chord quality, bass interval above the root; "
+        f"{config['layout']['group_sizes']} -> all states enumerable, exact likelihood and sampling), "
+        "conditioned on the previous chords; beside each, a Gaussian performance profile, a harmonic-rhythm "
+        "table (chord durations given the position in the bar) and the share of major-key clips. "
+        "Generation samples from the weighted product of the class experts.", "",
+        "## Training data",
+        f"- {data.get('name', '?')} ({data.get('folder', '')}): {data.get('train_clips', '?')} training clips "
+        f"{data.get('clips_per_class', {})}; {data.get('skipped_files', 0)} files skipped.",
+        f"- License of the data: **{data.get('license', '?')}**" + (
+            "; models trained on it inherit its terms (attribution, non-commercial, share-alike)." if "BY-NC-SA" in data.get("license", "") else "."),
+    ]
+    if data.get("citation"):
+        lines.append(f"- Cite: {data['citation']}.")
+    if data.get("train_split"):
+        lines.append(f"- Split: trained on `{data['train_split']}` only; settings chosen and numbers below on `{data['val_split']}`"
+                     " (the official test split was never used).")
+    lines += ["", "## Classes", "| class | description | valence | arousal | clips | chord events | major share |", "|---|---|---|---|---|---|---|"]
+    for c in config["classes"]:
+        lines.append(f"| {c['name']} | {c['description']} | {c['valence']} | {c['arousal']} | {c['n_clips']} | {c['n_events']} | {c['major_share']:.2f} |")
+    lines += ["", "## Hyperparameters", "```", *(f"{k} = {v}" for k, v in hp.items()),
+              f"harmony_weight (classification) = {config['classification'].get('harmony_weight')} "
+              f"(chosen by {config['classification'].get('cv_folds')}-fold song-grouped CV on train)", "```", ""]
+    if val:
+        cls = val["classification"]
+        lines += ["## Validation (EMOPIA val split)",
+                  f"- Exact next-chord NLL: **{val['nll_bits_per_chord']:.3f} bits per chord** (each class model on its own "
+                  f"class's val clips; {sum(p['chords'] for p in val['per_class'].values())} chords); top-1 next-chord accuracy "
+                  f"**{val['top1_accuracy']:.3f}**.",
+                  "- Per class: " + ", ".join(f"{k} {v['nll_bits_per_chord']:.3f} bits / top-1 {v['top1_accuracy']:.3f}"
+                                             for k, v in val["per_class"].items()),
+                  f"- Generative classification of {val['clips']} val clips (argmax over classes):", "",
+                  "| scores used | 4 classes | valence | arousal |", "|---|---|---|---|"]
+        for key, title in (("harmony_only", "harmony (CRBM) only"), ("performance_only", "performance profile only"),
+                           ("combined", "combined")):
+            r = cls[key]
+            lines.append(f"| {title} | {r['classes']:.3f} | {r.get('valence', float('nan')):.3f} | {r.get('arousal', float('nan')):.3f} |")
+        lines.append("")
+    lines += ["## Reproduce", "```", command, "```",
+              f"Training took {data.get('seconds', '?')} s on the machine that produced it (2-core CPU, no GPU).", "",
+              "## Limits",
+              "- Chords come from an automatic recogniser on transcribed piano audio (melody and passing notes blur them);"
+              " keys are estimated (Krumhansl), so some clips are normalised to the wrong tonic.",
+              "- Pop piano only; arousal lives mostly in the performance profile, not in the chords.", ""]
+    return "\n".join(lines)

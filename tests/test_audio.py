@@ -1,0 +1,188 @@
+"""Audio in: files (edge cases, resampling) and the real microphone path (PortAudio -> ALSA pulse
+plugin -> a private PulseAudio server with a virtual microphone fed by espeak-ng)."""
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from assistant import audio
+from assistant.errors import DeviceUnavailable, InvalidInput
+from bench.speech import word_error_rate
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True, capture_output=True)
+
+
+def dominant_hz(samples: np.ndarray, rate: int = 16000) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
+    return float(np.fft.rfftfreq(samples.size, 1 / rate)[spectrum.argmax()])
+
+
+# ----------------------------------------------------------------------------- files
+def test_empty_missing_folder_and_garbage_files_name_the_file(tmp_path):
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    garbage = tmp_path / "garbage.mp3"
+    garbage.write_bytes(np.random.default_rng(0).bytes(5000))
+    text = tmp_path / "notes.wav"
+    text.write_text("this is not audio\n" * 50)
+    for path, reason in ((empty, "empty"), (tmp_path / "missing.wav", "does not exist"), (tmp_path, "folder"),
+                         (garbage, "not readable audio"), (text, "not readable audio")):
+        with pytest.raises(InvalidInput, match=reason) as error:
+            audio.load_audio_file(path)
+        assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_wav_with_no_samples_is_invalid(tmp_path):
+    path = tmp_path / "zero.wav"
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "0", str(path))
+    with pytest.raises(InvalidInput, match="no audio samples|not readable"):
+        audio.load_audio_file(path)
+
+
+def test_silence_loads_as_zeros(tmp_path):
+    path = tmp_path / "silence.wav"
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", "2", str(path))
+    samples = audio.load_audio_file(path)
+    assert samples.dtype == np.float32 and samples.shape == (32000,) and not samples.any()
+
+
+def test_8_khz_is_resampled_to_16_khz(tmp_path):
+    path = tmp_path / "phone.wav"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000", "-t", "1.5", "-ac", "1", str(path))
+    samples = audio.load_audio_file(path)
+    assert samples.shape[0] == pytest.approx(24000, abs=160)
+    assert dominant_hz(samples) == pytest.approx(440, abs=2)
+
+
+def test_48_khz_stereo_is_mixed_to_mono_16_khz(tmp_path):
+    path = tmp_path / "studio.wav"
+    # Left 660 Hz, right 1000 Hz: both must survive the down-mix, nothing above 8 kHz aliases.
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000", "-f", "lavfi", "-i",
+           "sine=frequency=1000:sample_rate=48000", "-filter_complex", "[0:a][1:a]join=inputs=2:channel_layout=stereo",
+           "-t", "2", str(path))
+    samples = audio.load_audio_file(path)
+    assert samples.shape[0] == pytest.approx(32000, abs=160)
+    spectrum = np.abs(np.fft.rfft(samples))
+    freqs = np.fft.rfftfreq(samples.size, 1 / 16000)
+    peaks = sorted(freqs[np.argsort(spectrum)[-2:]])
+    assert peaks == [pytest.approx(660, abs=2), pytest.approx(1000, abs=2)]
+
+
+def test_hour_long_file_is_capped_quickly(tmp_path):
+    path = tmp_path / "hour.flac"
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "3600", str(path))
+    started = time.monotonic()
+    loaded = audio.read_audio_file(path)
+    assert time.monotonic() - started < 20
+    assert loaded.truncated and loaded.source_seconds == pytest.approx(3600, abs=1)
+    assert loaded.seconds == pytest.approx(audio.MAX_FILE_SECONDS, abs=0.1)
+    notes = []
+    audio.load_audio_file(path, progress=lambda message, fraction: notes.append(message))
+    assert notes and "3600 s long" in notes[0]
+
+
+def test_resample_keeps_frequency():
+    tone = np.sin(2 * np.pi * 440 * np.arange(44100) / 44100).astype(np.float32)
+    out = audio.resample(tone, 44100)
+    assert out.dtype == np.float32 and out.size == 16000 and dominant_hz(out) == pytest.approx(440, abs=2)
+
+
+# ----------------------------------------------------------------------------- no device
+def test_no_microphone_is_a_clear_device_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/no-such-server")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    with pytest.raises(DeviceUnavailable, match="no microphone found; type your request instead"):
+        audio.Microphone()
+
+
+# ----------------------------------------------------------------------------- virtual microphone
+@pytest.fixture(scope="module")
+def live_mic(pulse_audio):
+    """The virtual microphone, behaving like a real one: a silent stream keeps it delivering
+    audio between utterances (a null sink's monitor is silent-and-stopped when nothing plays)."""
+    keeper = subprocess.Popen(["pacat", "--playback", "--device=moodchords_mic_feed", "--raw", "--format=s16le",
+                               "--channels=1", "--rate=16000", "--latency-msec=50", "/dev/zero"],
+                              env=pulse_audio.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        mic = audio.Microphone("moodchords_mic")
+        mic.record(0.5)  # waits until the source delivers (it takes ~1-2 s to start)
+        yield mic
+    finally:
+        keeper.terminate()
+        keeper.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from assistant.speech import load_transcriber
+
+    return load_transcriber("openai-whisper", "tiny.en")
+
+
+def speak_later(pulse_audio, text: str, delay_s: float = 0.5, **kwargs) -> threading.Thread:
+    wav = pulse_audio.speech_wav(text, **kwargs)
+    thread = threading.Thread(target=lambda: (time.sleep(delay_s), pulse_audio.play_into_mic(wav)))
+    thread.start()
+    return thread
+
+
+def test_devices_include_the_pulseaudio_microphone(live_mic):
+    devices = {d.name: d for d in audio.list_input_devices()}
+    assert "moodchords_mic" in devices and devices["moodchords_mic"].backend == "pulse"
+    assert "default" in devices and devices["default"].is_default
+    assert not any(name.endswith(".monitor") for name in devices)  # speaker monitors are not microphones
+    with pytest.raises(InvalidInput, match=r"microphone 'usb-mic-9000' not found; available input devices = \["):
+        audio.Microphone("usb-mic-9000")
+
+
+def test_record_fixed_length(live_mic):
+    samples = live_mic.record(1.0)
+    assert samples.dtype == np.float32 and samples.shape == (16000,)
+
+
+def test_hands_free_utterance_ends_by_itself_and_transcribes(live_mic, pulse_audio, tiny):
+    said = "play something dark and tense"
+    levels = []
+    speaker = speak_later(pulse_audio, said, delay_s=1.5)
+    started = time.monotonic()
+    samples = live_mic.record_utterance(max_seconds=15, on_level=levels.append)
+    took = time.monotonic() - started
+    speaker.join()
+    info = live_mic.last_utterance
+    assert info.reason == "silence", info  # the VAD ended it, not the cap
+    assert info.speech_start_s == pytest.approx(1.5, abs=0.6)
+    assert 0.6 <= info.endpoint_s - info.speech_end_s <= 1.0  # ~silence_s after the last speech frame
+    assert took < 8
+    assert levels and max(levels) > 0.5 and min(levels) < 0.1  # the meter moved with the speech
+    # The wait before speech is dropped (but for a 0.3 s lead-in); nothing after the endpoint is kept.
+    assert samples.size / 16000 == pytest.approx(info.endpoint_s - info.speech_start_s + audio.PRE_ROLL_S, abs=0.05)
+    transcript = tiny.transcribe(samples)
+    assert word_error_rate(said, transcript.text) <= 0.2, transcript.text
+
+
+def test_push_to_talk(live_mic, pulse_audio, tiny):
+    said = "a calm peaceful piano piece"
+    live_mic.start()
+    pulse_audio.speak(said, voice="en-gb", rate=150)
+    time.sleep(0.3)
+    samples = live_mic.stop()
+    assert not live_mic.is_recording
+    assert word_error_rate(said, tiny.transcribe(samples).text) <= 0.25
+    with pytest.raises(InvalidInput, match="not recording"):
+        live_mic.stop()
+
+
+def test_cancel_and_no_speech_timeout(live_mic):
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    assert live_mic.record_utterance(cancel=cancel).size == 0
+    assert live_mic.last_utterance.reason == "cancelled" and time.monotonic() - started < 2
+    assert live_mic.record_utterance(no_speech_timeout_s=1.0).size == 0
+    assert live_mic.last_utterance.reason == "no_speech"

@@ -1,0 +1,245 @@
+"""Settings parsing, class weights and MoodReader on the real bundled sentence model."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from assistant.errors import InvalidInput
+from assistant.language import (
+    EMOPIA_CLASSES, GM_PROGRAM_NAMES, MoodClass, MoodReader, class_weights, describe_program, parse_settings,
+    parse_settings_detailed,
+)
+
+
+# ------------------------------------------------------------------------------ settings
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("make it sad and slow", {"tempo_bpm": 70}),
+    ("something fast", {"tempo_bpm": 140}),
+    ("a moderate groove", {"tempo_bpm": 100}),
+    ("at 120 bpm", {"tempo_bpm": 120}),
+    ("at 90 beats per minute", {"tempo_bpm": 90}),
+    ("slow, no wait, 132 BPM", {"tempo_bpm": 132}),
+    ("adagio", {"tempo_bpm": 70}),
+    ("in D minor", {"key": "D", "mode": "minor"}),
+    ("in F sharp major", {"key": "F#", "mode": "major"}),
+    ("in Bb", {"key": "Bb", "mode": None}),
+    ("in the key of E flat", {"key": "Eb"}),
+    ("a C# minor ballad", {"key": "C#", "mode": "minor"}),
+    ("something in a minor key", {"key": None, "mode": "minor"}),
+    ("in A minor", {"key": "A", "mode": "minor"}),
+    ("in a slow tempo", {"key": None, "tempo_bpm": 70}),
+    ("8 bars", {"bars": 8}),
+    ("sixteen bars", {"bars": 16}),
+    ("thirty-two measures", {"bars": 32}),
+    ("a twelve bar blues", {"bars": 12}),
+    ("on strings", {"program": 48, "instrument": "strings"}),
+    ("a piano piece", {"program": 0}),
+    ("church organ", {"program": 19}),
+    ("organ", {"program": 19}),
+    ("electric piano", {"program": 4, "instrument": "electric piano"}),
+    ("guitar", {"program": 24}),
+    ("choir", {"program": 52}),
+    ("a warm pad", {"program": 89}),
+    ("pad", {"program": 88}),
+    ("harp", {"program": 46}),
+    ("a calm peaceful song", {"tempo_bpm": None, "key": None, "mode": None, "bars": None, "program": None}),
+])
+def test_parse_settings_table(text, expected):
+    settings = parse_settings(text)
+    for field, value in expected.items():
+        assert getattr(settings, field) == value, (text, field, settings)
+
+
+def test_everything_at_once():
+    s = parse_settings("Fast choir piece in E flat major, sixteen bars, at 150 bpm")
+    assert (s.tempo_bpm, s.key, s.mode, s.bars, s.program) == (150, "Eb", "major", 16, 52)
+
+
+@pytest.mark.parametrize("text, warning", [("at 400 bpm", "tempo 400 bpm ignored"), ("0 bars", "length 0 bars ignored"),
+                                           ("999 bars", "allowed 1..256 bars")])
+def test_out_of_range_values_are_ignored_with_a_warning(text, warning):
+    parsed = parse_settings_detailed(text)
+    assert parsed.settings.tempo_bpm is None and parsed.settings.bars is None
+    assert any(warning in w for w in parsed.warnings)
+
+
+def test_settings_spans_cover_the_settings_words():
+    text = "sad strings in D minor, 8 bars"
+    covered = "".join(text[a:b] + "|" for a, b in parse_settings_detailed(text).spans)
+    assert "strings" in covered and "D minor" in covered and "8 bars" in covered and "sad" not in covered
+
+
+def test_non_text_is_invalid_input():
+    with pytest.raises(InvalidInput, match="must be a string"):
+        parse_settings(None)  # type: ignore[arg-type]
+
+
+def test_gm_program_names():
+    assert len(GM_PROGRAM_NAMES) == 128 and len(set(GM_PROGRAM_NAMES)) == 128
+    assert GM_PROGRAM_NAMES[0] == "Acoustic Grand Piano" and GM_PROGRAM_NAMES[48] == "String Ensemble 1"
+    assert GM_PROGRAM_NAMES[127] == "Gunshot" and describe_program(19) == "Church Organ"
+    with pytest.raises(InvalidInput):
+        describe_program(128)
+
+
+# ------------------------------------------------------------------------------ class weights
+
+
+@dataclass(frozen=True)
+class Cls:
+    name: str
+    description: str
+    valence: float | None
+    arousal: float | None
+
+
+def test_weights_follow_distance_for_four_quadrants():
+    w = class_weights(0.5, 0.5, EMOPIA_CLASSES)
+    assert abs(sum(w.values()) - 1) < 1e-9 and max(w, key=w.get) == "Q1" and w["Q1"] > 0.6
+    assert w["Q3"] < w["Q2"] and abs(w["Q2"] - w["Q4"]) < 1e-9
+    uniform = class_weights(0.0, 0.0, EMOPIA_CLASSES)
+    assert max(uniform.values()) - min(uniform.values()) < 1e-9
+
+
+@pytest.mark.parametrize("classes", [
+    [Cls("bright", "happy", 0.6, 0.3), Cls("dim", "sad", -0.6, -0.3)],
+    [Cls(f"c{i}", "x", float(np.cos(i * 1.2566)), float(np.sin(i * 1.2566))) for i in range(5)],
+])
+def test_weights_work_for_two_or_five_classes(classes):
+    target = classes[1]
+    w = class_weights(target.valence, target.arousal, classes)
+    assert set(w) == {c.name for c in classes} and abs(sum(w.values()) - 1) < 1e-9
+    assert max(w, key=w.get) == target.name
+
+
+def test_classes_without_coordinates_need_embeddings():
+    with pytest.raises(InvalidInput, match="embeddings"):
+        class_weights(0.1, 0.1, [Cls("a", "happy", None, None), Cls("b", "sad", None, None)])
+
+
+# ------------------------------------------------------------------------------ MoodReader (real model)
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return MoodReader(EMOPIA_CLASSES)
+
+
+def best(mood):
+    return max(mood.class_weights, key=mood.class_weights.get)
+
+
+def test_hope_and_wonder_is_positive(reader):
+    mood = reader.read("I want a song that expresses hope and wonder")
+    assert mood.valence > 0.2 and {"hope", "wonder"} <= set(mood.keywords) and not mood.neutral
+
+
+def test_dark_and_tense_is_q2(reader):
+    mood = reader.read("play something dark and tense")
+    assert best(mood) == "Q2", mood
+    assert mood.valence < 0 and mood.arousal > 0
+
+
+def test_sad_and_slow_is_q3_and_slow(reader):
+    mood = reader.read("make it sad and slow")
+    assert best(mood) == "Q3" and mood.settings.tempo_bpm < 90
+    assert "slow" not in mood.keywords  # a setting, not a mood
+
+
+def test_calm_peaceful_piano_is_q4_and_piano(reader):
+    mood = reader.read("a calm peaceful piano piece")
+    assert best(mood) == "Q4" and mood.settings.program == 0
+    assert "piano" not in mood.keywords and "piece" not in mood.keywords
+
+
+def test_very_calm_is_calmer_than_calm(reader):
+    assert reader.read("very calm").arousal < reader.read("calm").arousal - 0.05
+
+
+def test_not_happy_is_less_pleasant_than_happy(reader):
+    happy, not_happy = reader.read("happy"), reader.read("not happy")
+    assert not_happy.valence < 0 < happy.valence
+
+
+def test_degree_words_weaken_the_mood(reader):
+    assert abs(reader.read("not too sad").valence) < abs(reader.read("sad").valence)
+    assert reader.read("slightly more energetic").arousal < reader.read("energetic").arousal
+    assert abs(reader.read("a little darker").valence) < abs(reader.read("dark").valence)
+
+
+@pytest.mark.parametrize("text", ["", "the", "🎵🎶😀", "   ", "something for my dog", "in D minor at 120 bpm"])
+def test_no_mood_gives_neutral_defaults(reader, text):
+    mood = reader.read(text)
+    assert mood.neutral and mood.valence == 0 and mood.arousal == 0 and mood.keywords == ()
+    assert len(set(mood.class_weights.values())) == 1
+
+
+def test_settings_survive_in_neutral_requests(reader):
+    mood = reader.read("in D minor at 120 bpm")
+    assert (mood.settings.key, mood.settings.mode, mood.settings.tempo_bpm) == ("D", "minor", 120)
+
+
+def test_ten_thousand_characters_are_handled_quickly(reader):
+    text = ("a calm evening by the lake, " * 400)[:10_000] + " in G major"
+    start = time.perf_counter()
+    mood = reader.read(text)
+    assert time.perf_counter() - start < 10  # generous: the machine is shared; bench has the real number
+    assert mood.settings.key == "G" and best(mood) == "Q4"
+    assert reader.read("x" * 10_000).neutral
+
+
+def test_non_string_request_is_invalid(reader):
+    with pytest.raises(InvalidInput, match="must be a string"):
+        reader.read(42)  # type: ignore[arg-type]
+
+
+def test_two_and_five_classes(reader):
+    two = MoodReader([Cls("up", "happy, bright", 0.6, 0.2), Cls("down", "sad, dark", -0.6, -0.2)])
+    assert best(two.read("a sad lonely song")) == "down"
+    five = MoodReader([MoodClass(f"c{i}", "", float(np.cos(i * 1.2566)), float(np.sin(i * 1.2566))) for i in range(5)])
+    w = five.read("happy").class_weights
+    assert len(w) == 5 and abs(sum(w.values()) - 1) < 1e-9 and max(w, key=w.get) == "c0"
+
+
+def test_classes_without_coordinates_use_their_descriptions():
+    reader = MoodReader([Cls("joy", "happy, joyful, cheerful", None, None),
+                         Cls("grief", "sad, mournful, sorrowful", None, None)])
+    assert best(reader.read("a sad mournful elegy")) == "grief"
+    assert best(reader.read("something cheerful and happy")) == "joy"
+
+
+@pytest.mark.parametrize("classes", [[], [Cls("a", "", 0, 0), Cls("a", "", 1, 1)], [Cls("a", "", 2.0, 0.0)]])
+def test_bad_classes_are_invalid(classes):
+    with pytest.raises(InvalidInput):
+        MoodReader(classes)
+
+
+def test_progress_is_reported():
+    seen = []
+    MoodReader(EMOPIA_CLASSES, progress=lambda stage, fraction: seen.append((stage, fraction)))
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+
+
+def test_cli_mood_json(capsys):
+    from assistant.cli import main
+
+    assert main(["mood", "a calm peaceful piano piece in D minor", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert max(result["class_weights"], key=result["class_weights"].get) == "Q4"
+    assert result["settings"]["program"] == 0 and result["settings"]["key"] == "D"
+    assert "calm" in result["keywords"]
+
+
+def test_cli_mood_text_and_warning(capsys):
+    from assistant.cli import main
+
+    assert main(["mood", "happy at 400 bpm"]) == 0
+    captured = capsys.readouterr()
+    assert "valence:" in captured.out and "tempo 400 bpm ignored" in captured.err

@@ -1,0 +1,279 @@
+"""Playback through real FluidSynth: offline renders, and live sound into PulseAudio's null sink
+recorded from its monitor (tests/support/daemons.py)."""
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.errors import DeviceUnavailable, InvalidInput
+from assistant.playback import FluidSynthPlayer, render_score_audio, score_events
+from assistant.score import Note, Score
+from tests.support.daemons import SPEAKER_RATE_HZ, SPEAKER_SINK
+from tests.support.spectrum import assert_pitches_sound, pitch_strengths
+
+C_MAJOR = [60, 64, 67]  # C4 E4 G4: 261.6, 329.6, 392.0 Hz
+PIANO, ORGAN = 0, 19  # the organ sustains at a constant level: good for level measurements
+RATE = 44100
+
+
+def chord_score(pitches=C_MAJOR, beats=4.0, tempo=120.0, program=PIANO, velocity=100) -> Score:
+    return Score(notes=tuple(Note(p, 0.0, beats, velocity, 0) for p in pitches), tempo_bpm=tempo,
+                 length_beats=beats, programs={0: program})
+
+
+def rms(signal: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(signal, dtype=np.float64)))) if signal.size else 0.0
+
+
+# ----------------------------------------------------------------------------- offline
+def test_offline_render_of_c_major_has_peaks_at_its_pitches():
+    audio = render_score_audio(chord_score())
+    assert audio.dtype == np.float32 and audio.ndim == 2 and audio.shape[1] == 2
+    assert audio.shape[0] == int(round((4 * 0.5 + 1.0) * RATE))  # 4 beats at 120 bpm + 1 s tail
+    body = audio[int(0.2 * RATE):int(1.8 * RATE)].mean(axis=1)
+    assert_pitches_sound(body, RATE, C_MAJOR)
+    freqs = np.fft.rfftfreq(body.size, 1 / RATE)
+    spectrum = np.abs(np.fft.rfft(body * np.hanning(body.size)))
+    strongest = sorted(freqs[np.argsort(spectrum)[-200:]])  # the strongest bins sit at the chord's fundamentals
+    for hz in (261.6, 329.6, 392.0):
+        assert any(abs(f - hz) < 2.0 for f in strongest), hz
+
+
+def test_offline_render_timing_and_mono():
+    """A note at beat 2 at 120 bpm starts at 1.0 s; mono output is the channel mean."""
+    score = Score(notes=(Note(69, 2.0, 1.0, 100, 0),), tempo_bpm=120.0, length_beats=4.0)
+    mono = render_score_audio(score, stereo=False, tail_seconds=0.5)
+    assert mono.ndim == 1 and mono.size == int(2.5 * RATE)
+    onset = int(np.argmax(np.abs(mono) > 0.01)) / RATE
+    assert 0.99 <= onset <= 1.02
+    assert rms(mono[:int(0.95 * RATE)]) < 1e-4  # silence before the note
+
+
+def test_offline_render_is_repeatable_and_follows_program():
+    a = render_score_audio(chord_score(program=ORGAN))
+    b = render_score_audio(chord_score(program=ORGAN))
+    c = render_score_audio(chord_score(program=PIANO))
+    assert np.max(np.abs(a - b)) < 1e-3  # same score, same sound (the synth is reused)
+    assert np.max(np.abs(a - c)) > 0.05  # another instrument sounds different
+
+
+def test_offline_render_refuses_bad_input():
+    with pytest.raises(InvalidInput, match="samplerate"):
+        render_score_audio(chord_score(), samplerate=10)
+    with pytest.raises(InvalidInput, match="program"):
+        render_score_audio(chord_score(program=128))
+    with pytest.raises(InvalidInput, match="Score"):
+        render_score_audio("not a score")
+
+
+def test_unloadable_soundfont_is_a_device_error(tmp_path):
+    broken = tmp_path / "broken.sf2"
+    broken.write_bytes(b"RIFF garbage" * 10)
+    with pytest.raises(DeviceUnavailable, match="could not load the SoundFont"):
+        render_score_audio(chord_score(), soundfont=broken)
+
+
+def test_events_close_notes_at_the_end_and_start_mid_note():
+    score = Score(notes=(Note(60, 0.0, 8.0, 90, 0), Note(62, 3.0, 1.0, 90, 1)), tempo_bpm=60.0, length_beats=4.0)
+    events = score_events(score, start_beats=2.0)
+    assert [(e.beats, e.kind, e.pitch) for e in events] == [(2.0, 1, 60), (3.0, 1, 62), (4.0, 0, 60), (4.0, 0, 62)]
+
+
+# ----------------------------------------------------------------------------- live
+class SpeakerTap:
+    """Records the speaker's monitor into a file (parec), readable at any time.
+
+    (The fixture's record_speaker() pipes parec's output and reads it only at the end, so
+    parec blocks once the 64 KB pipe is full: about 0.37 s at 44.1 kHz float32.)"""
+
+    def __init__(self, pulse_audio):
+        self._file = tempfile.NamedTemporaryFile(suffix=".f32", delete=False)
+        self.path = Path(self._file.name)
+        self._process = subprocess.Popen(
+            ["parec", f"--device={SPEAKER_SINK}.monitor", "--raw", "--format=float32le", "--channels=1",
+             f"--rate={SPEAKER_RATE_HZ}", "--latency-msec=20"], stdout=self._file, stderr=subprocess.DEVNULL,
+            env=pulse_audio.env)
+        deadline = time.monotonic() + 10
+        while self.path.stat().st_size < 4096 * 4 and time.monotonic() < deadline:
+            time.sleep(0.02)  # parec is connected and the stream runs
+        assert self.path.stat().st_size > 0, "parec recorded nothing"
+
+    def frames(self) -> int:
+        return self.path.stat().st_size // 4
+
+    def audio(self, start: int = 0, end: int | None = None) -> np.ndarray:
+        data = np.fromfile(self.path, dtype="<f4")
+        return data[start:end]
+
+    def close(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=5)
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+    def next_audio(self, seconds: float) -> np.ndarray:
+        """The next `seconds` of sound (waits for parec to write it)."""
+        start = self.frames()
+        wanted = int(seconds * SPEAKER_RATE_HZ)
+        deadline = time.monotonic() + seconds + 5.0
+        while self.frames() < start + wanted and time.monotonic() < deadline:
+            time.sleep(0.05)
+        audio = self.audio(start, start + wanted)
+        assert audio.size == wanted, f"parec delivered {audio.size} of {wanted} frames"
+        return audio
+
+    def level_now(self, seconds: float = 0.3) -> float:
+        """RMS of the next `seconds` of sound."""
+        return rms(self.next_audio(seconds))
+
+
+@pytest.fixture(scope="module")
+def player(pulse_audio):
+    with FluidSynthPlayer() as live:
+        assert live.wait_ready(timeout=120)
+        yield live
+
+
+@pytest.fixture
+def tap(pulse_audio, player):
+    player.stop()
+    speaker = SpeakerTap(pulse_audio)
+    yield speaker
+    player.stop()
+    speaker.close()
+
+
+def test_live_chord_sounds_at_its_pitches(player, tap):
+    start = tap.frames()
+    player.play(chord_score(beats=4.0, tempo=120.0))
+    time.sleep(1.8)
+    audio = tap.audio(start)
+    loud = np.flatnonzero(np.abs(audio) > 0.02)
+    assert loud.size, f"nothing was heard (peak {np.abs(audio).max() if audio.size else 0})"
+    onset = loud[0]
+    body = audio[onset + int(0.1 * SPEAKER_RATE_HZ):onset + int(1.2 * SPEAKER_RATE_HZ)]
+    assert body.size > 0.8 * SPEAKER_RATE_HZ
+    assert_pitches_sound(body, SPEAKER_RATE_HZ, C_MAJOR)
+
+
+def test_stop_silences_every_note(player, tap):
+    player.play(chord_score(pitches=[48, 60, 64, 67, 72], beats=60.0, program=ORGAN))  # would sound 30 s
+    time.sleep(0.6)
+    playing_level = tap.level_now(0.4)
+    assert player.is_playing
+    player.stop()
+    assert not player.is_playing
+    time.sleep(0.5)  # PulseAudio latency + what reverb leaves
+    after_level = tap.level_now(0.5)
+    assert playing_level > 0.02, playing_level
+    assert after_level < playing_level / 100, (playing_level, after_level)
+
+
+def test_set_volume_changes_the_level_while_playing(player, tap):
+    player.set_volume(0.8)
+    player.play(chord_score(beats=60.0, program=ORGAN))
+    time.sleep(0.6)
+    loud = tap.level_now(0.5)
+    player.set_volume(0.2)
+    time.sleep(0.4)
+    quiet = tap.level_now(0.5)
+    player.set_volume(0.8)
+    player.stop()
+    assert 0.15 < quiet / loud < 0.4, (loud, quiet)  # gain is linear: 0.2 / 0.8 = 0.25
+
+
+def test_set_program_changes_the_instrument_while_playing(player, tap):
+    """Organ then flute on the same held chord: the spectrum changes (the flute lacks the
+    organ's strong upper partials)."""
+    player.play(chord_score(pitches=[60], beats=60.0, program=ORGAN))
+    time.sleep(0.5)
+    organ = tap.next_audio(0.5)
+    player.set_program(0, 73)  # flute: only new notes use it, so play the chord again
+    player.play(chord_score(pitches=[60], beats=60.0, program=ORGAN))  # score says organ; set_program wins
+    time.sleep(0.5)
+    flute = tap.next_audio(0.5)
+    player.stop()
+    player.set_program(0, PIANO)
+    player._programs.clear()  # noqa: SLF001 - give the next tests the score's programs back
+
+    def upper_share(signal):
+        s = pitch_strengths(signal, SPEAKER_RATE_HZ, [60, 72, 79, 84, 88, 91])
+        return sum(s[p] for p in (72, 79, 84, 88, 91)) / s[60]
+
+    assert rms(organ) > 0.01 and rms(flute) > 0.01
+    assert abs(np.log(upper_share(organ) / upper_share(flute))) > np.log(1.5), (upper_share(organ), upper_share(flute))
+
+
+def test_position_callback_runs_on_the_player_thread_at_about_30_hz(player):
+    positions, threads, finished = [], set(), threading.Event()
+
+    def on_position(beats):
+        positions.append((time.monotonic(), beats))
+        threads.add(threading.get_ident())
+
+    player.on_position, player.on_finished = on_position, finished.set
+    try:
+        started = time.monotonic()
+        player.play(chord_score(beats=4.0, tempo=240.0))  # 1 s
+        assert time.monotonic() - started < 0.05  # the caller's thread is free at once
+        assert finished.wait(5.0)
+    finally:
+        player.on_position = player.on_finished = None
+    assert threading.get_ident() not in threads
+    beats = [b for _, b in positions]
+    assert beats == sorted(beats) and beats[0] < 0.2 and beats[-1] == pytest.approx(4.0)
+    rate = len(positions) / (positions[-1][0] - positions[0][0])
+    assert 20 <= rate <= 40, rate
+    assert not player.is_playing
+
+
+def test_loop_restarts_and_stop_ends_it(player, tap):
+    positions = []
+    player.on_position = positions.append
+    try:
+        player.play(chord_score(beats=2.0, tempo=240.0), loop=True)  # 0.5 s per pass
+        time.sleep(1.4)
+        assert player.is_playing
+        player.stop()
+    finally:
+        player.on_position = None
+    wraps = sum(1 for a, b in zip(positions, positions[1:]) if b < a)
+    assert wraps >= 2, positions
+    time.sleep(0.4)
+    assert tap.level_now(0.3) < 1e-3
+
+
+def test_play_from_a_later_beat_starts_there(player):
+    positions = []
+    player.on_position = positions.append
+    try:
+        player.play(chord_score(beats=8.0, tempo=240.0), start_beats=6.0)
+        time.sleep(0.3)
+    finally:
+        player.stop()
+        player.on_position = None
+    assert positions and positions[0] >= 6.0
+
+
+def test_bad_control_values_are_refused(player):
+    with pytest.raises(InvalidInput, match="volume"):
+        player.set_volume(1.5)
+    with pytest.raises(InvalidInput, match="channel"):
+        player.set_program(16, 0)
+    with pytest.raises(InvalidInput, match="program"):
+        player.set_program(0, 128)
+    with pytest.raises(InvalidInput, match="start_beats"):
+        player.play(chord_score(beats=4.0), start_beats=5.0)
+    assert not player.is_playing
+
+
+def test_no_pulseaudio_server_fails_at_construction(monkeypatch, tmp_path):
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path / 'no-such-server'}")
+    with pytest.raises(DeviceUnavailable, match="No audio output"):
+        FluidSynthPlayer()
