@@ -68,8 +68,8 @@ def _per_step(pattern: str, voices: int) -> float:
 
 
 def _step_choices(pattern: str, beats_per_bar: int) -> tuple[float, ...]:
-    if pattern == "pad":  # once a bar, twice a bar, every beat
-        return tuple(sorted({1.0 / beats_per_bar, 2.0 / beats_per_bar, 1.0}))
+    if pattern == "pad":  # every two bars, once a bar, twice a bar, every beat
+        return tuple(sorted({0.5 / beats_per_bar, 1.0 / beats_per_bar, 2.0 / beats_per_bar, 1.0}))
     if pattern == "arpeggio":
         return (2.0, 3.0, 4.0, 6.0)  # eighths, triplets, sixteenths, sextuplets
     return (1.0, 2.0, 3.0, 4.0)
@@ -79,6 +79,49 @@ def _bass_per_beat(pattern: str, notes_per_beat: float, beats_per_bar: int) -> f
     """Bass notes per beat: each bar and each chord change (assumed about one per bar more)."""
     per_bar = 2.0 if pattern != "pad" and notes_per_beat >= 2 and beats_per_bar % 2 == 0 else 1.0
     return 1.25 * per_bar / beats_per_bar
+
+
+def _bass_step(arrangement: Arrangement, beats_per_bar: int) -> float:
+    """Beats between bass notes inside a chord: a bar, or half a bar under busy patterns."""
+    busy = arrangement.pattern != "pad" and arrangement.notes_per_beat >= 2 and beats_per_bar % 2 == 0
+    return beats_per_bar / 2.0 if busy else float(beats_per_bar)
+
+
+def _chord_onsets(start: float, end: float, step: float) -> list[float]:
+    """Steps of the chord part inside one chord, counted from the chord's start."""
+    count = max(1, math.ceil((end - start) / step - 1e-9))
+    return [start + k * step for k in range(count)]
+
+
+def _bass_onsets(start: float, end: float, bass_step: float) -> list[float]:
+    """The chord change, then every bass step of the bar grid inside the chord."""
+    onsets = [start]
+    grid = math.floor(start / bass_step + 1e-9) * bass_step + bass_step
+    while grid < end - 1e-9:
+        onsets.append(grid)
+        grid += bass_step
+    return onsets
+
+
+def _notes_at_step(pattern: str, k: int, voices: int) -> int:
+    if pattern in ("pad", "pulse"):
+        return voices
+    if pattern == "broken":
+        return 1 if k % 2 == 0 else voices - 1
+    return 1
+
+
+def count_notes(progression: Progression, arrangement: Arrangement) -> int:
+    """How many notes render_score plays for this progression (voicings of ``voices`` notes)."""
+    step = 1.0 / arrangement.notes_per_beat
+    bass_step = _bass_step(arrangement, progression.beats_per_bar)
+    total = 0
+    for placed in progression.chords:
+        start, end = placed.start_beats, placed.end_beats
+        total += sum(_notes_at_step(arrangement.pattern, k, arrangement.voices)
+                     for k in range(len(_chord_onsets(start, end, step))))
+        total += len(_bass_onsets(start, end, bass_step))
+    return total
 
 
 def preferred_pattern(notes_per_second: float, note_length_s: float, legato: float) -> str:
@@ -98,12 +141,23 @@ def expected_notes_per_second(arrangement: Arrangement, tempo_bpm: float, beats_
 
 
 def arrangement_from_performance(performance: "PerformanceSample", program: int | None = None, *,
-                                 tempo_bpm: float | None = None, beats_per_bar: int = 4) -> Arrangement:
+                                 tempo_bpm: float | None = None, beats_per_bar: int = 4,
+                                 progression: Progression | None = None) -> Arrangement:
     """An arrangement whose notes per second, velocity, note length and register match a sample.
 
-    ``tempo_bpm`` is the tempo it will be played at (default: the sample's tempo).
+    ``tempo_bpm`` is the tempo it will be played at (default: the progression's, else the
+    sample's). With the ``progression`` it will play, the note rate is counted exactly (chord
+    changes add strikes); without, it is estimated from the pattern.
     """
-    tempo = float(tempo_bpm or performance.tempo_bpm)
+    if progression is not None:
+        beats_per_bar = progression.beats_per_bar
+    tempo = float(tempo_bpm or (progression.tempo_bpm if progression is not None else performance.tempo_bpm))
+
+    def rate_of(candidate: Arrangement) -> float:
+        if progression is None or progression.length_beats <= 0:
+            return expected_notes_per_second(candidate, tempo, beats_per_bar)
+        return count_notes(progression, candidate) / (progression.length_beats * 60.0 / tempo)
+
     target = max(0.5, float(performance.notes_per_second))
     note_length_s = max(0.05, float(performance.note_length_s))
     legato = float(getattr(performance, "legato", 0.0) or 0.0)
@@ -114,7 +168,7 @@ def arrangement_from_performance(performance: "PerformanceSample", program: int 
             for steps in _step_choices(pattern, beats_per_bar):
                 for voices in (3, 4):
                     candidate = Arrangement(pattern, steps, 64, 0.5, 64, voices=voices)
-                    rate = expected_notes_per_second(candidate, tempo, beats_per_bar)
+                    rate = rate_of(candidate)
                     # Fit first; among near-equal fits prefer 4 voices.
                     yield abs(math.log(rate / target)) + 0.02 * abs(voices - 4), pattern, steps, voices
 
@@ -156,32 +210,24 @@ def render_score(progression: Progression, arrangement: Arrangement, *, humanize
     bpb = progression.beats_per_bar
     voicings = voice_progression(progression, arrangement.register, arrangement.voices)
     step = 1.0 / arrangement.notes_per_beat
+    bass_step = _bass_step(arrangement, bpb)
     raw: list[tuple[int, float, float, float, int]] = []  # pitch, start, duration, accent, channel
     for placed, voicing in zip(progression.chords, voicings):
         start, end = placed.start_beats, placed.end_beats
         notes = voicing.notes
-        k = 0
-        while start + k * step < end - 1e-9:
-            onset = start + k * step
+        for k, onset in enumerate(_chord_onsets(start, end, step)):
             length = min(step * arrangement.note_length, end - onset)
             accent = _accent(onset, bpb)
             if arrangement.pattern in ("pad", "pulse"):
                 played = notes
-            elif arrangement.pattern == "broken":
+            elif arrangement.pattern == "broken":  # lowest voice, then the others together
                 played = notes[:1] if k % 2 == 0 else notes[1:]
             else:  # arpeggio: up through the voicing, restarting at each chord
                 played = (notes[k % len(notes)],)
             for pitch in played:
                 raw.append((pitch, onset, length, accent, CHORD_CHANNEL))
-            k += 1
         # Bass: at the chord change and on every bar (half bar for busy patterns) inside the chord.
-        bass_step = bpb / 2.0 if (arrangement.pattern != "pad" and arrangement.notes_per_beat >= 2
-                                  and bpb % 2 == 0) else float(bpb)
-        onsets = [start]
-        grid = math.floor(start / bass_step + 1e-9) * bass_step + bass_step
-        while grid < end - 1e-9:
-            onsets.append(grid)
-            grid += bass_step
+        onsets = _bass_onsets(start, end, bass_step)
         for onset, following in zip(onsets, onsets[1:] + [end]):
             raw.append((voicing.bass, onset, (following - onset) * 0.95, _accent(onset, bpb), BASS_CHANNEL))
 

@@ -156,8 +156,7 @@ class Composer:
             tempo = min(TEMPO_RANGE[1], max(TEMPO_RANGE[0], round(float(generation.performance.tempo_bpm))))
         progression = Progression.from_events(generation.events, tonic, generation.mode, tempo, bpb,
                                               locked=locked if locked_events else ())
-        arrangement = arrangement_from_performance(generation.performance, resolved.program, tempo_bpm=tempo,
-                                                   beats_per_bar=bpb)
+        arrangement = arrangement_from_performance(generation.performance, resolved.program, progression=progression)
         score = render_score(progression, arrangement)
         return ComposerResult(progression, arrangement, score, generation, seed)
 

@@ -91,7 +91,11 @@ def write_midi(score: Score, path: str | os.PathLike) -> Path:
     folder = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise InvalidInput(f"cannot write MIDI file {str(target)!r}: it is a folder; give a file path such as song.mid")
-    midi = score_to_midi(score)
+    try:
+        midi = score_to_midi(score)
+    except (ValueError, TypeError) as error:  # mido rejects out-of-range data bytes
+        raise InvalidInput(f"cannot write MIDI file {str(target)!r}: {error}; allowed: pitches and velocities "
+                           "0..127, channels 0..15, programs 0..127") from None
     try:
         handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as error:

@@ -193,8 +193,8 @@ class MidiPortPlayer:
             self.control_change(channel, CC_VOLUME, round(value * 127))
 
     def all_notes_off(self) -> None:
-        """Silence every channel: explicit note-offs for what we started (some synths ignore
-        CC123), sustain pedal up, all-notes-off and all-sound-off."""
+        """Release every note on every channel: explicit note-offs for what we started (some
+        synths ignore CC123), sustain pedal up, all-notes-off."""
         with self._lock:
             for channel, pitch in sorted(self._sounding):
                 self._send([NOTE_OFF_STATUS | channel, pitch, 0])
@@ -202,6 +202,12 @@ class MidiPortPlayer:
             for channel in range(CHANNELS):
                 self._send([CONTROL_STATUS | channel, CC_SUSTAIN, 0])
                 self._send([CONTROL_STATUS | channel, CC_ALL_NOTES_OFF, 0])
+
+    def all_sounds_off(self) -> None:
+        """Silence now (stop): all_notes_off() plus all-sound-off, which also cuts release tails."""
+        with self._lock:
+            self.all_notes_off()
+            for channel in range(CHANNELS):
                 self._send([CONTROL_STATUS | channel, CC_ALL_SOUND_OFF, 0])
 
     # -- standalone playback (same player thread as FluidSynthPlayer)
@@ -229,7 +235,7 @@ class MidiPortPlayer:
         if self._sequencer is not None:
             self._sequencer.stop()
         else:
-            self.all_notes_off()
+            self.all_sounds_off()
 
     @property
     def is_playing(self) -> bool:

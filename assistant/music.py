@@ -380,14 +380,12 @@ def voice_chords(chords: Sequence[Chord], register: float = 64.0, voices: int | 
             candidates = cache[key] = candidate_voicings(chord)
 
         def cost(notes: tuple[int, ...]) -> float:
-            size_cost = 0.0 if voices is None else 1.5 * abs(len(notes) - voices)
-            spread = notes[-1] - notes[0]
-            spread_cost = 0.15 * max(0, spread - 14)  # prefer hand-sized voicings
-            spread_cost += 1.0 * (len(set(chord.tones)) - len({n % 12 for n in notes}))  # prefer complete chords
-            if previous_notes is None:
-                return 2.0 * _register_cost(notes, register) + size_cost + spread_cost + 0.1 * (notes[0] % 12 != chord.root)
-            return (voice_movement(previous_notes, notes) + 0.6 * _register_cost(notes, register)
-                    + size_cost + spread_cost)
+            shape = 0.15 * max(0, notes[-1] - notes[0] - 14)  # prefer hand-sized spans
+            shape += 1.0 * (len(set(chord.tones)) - len({n % 12 for n in notes}))  # prefer complete chords
+            shape += 0.0 if voices is None else 1.5 * abs(len(notes) - voices)
+            if previous_notes is None:  # first chord: near the register, root position on ties
+                return 2.0 * _register_cost(notes, register) + shape + 0.1 * (notes[0] % 12 != chord.root)
+            return voice_movement(previous_notes, notes) + 0.6 * _register_cost(notes, register) + shape
 
         if voices is not None:  # keep the texture even: the asked-for size when the chord has one
             candidates = [n for n in candidates if len(n) == voices] or candidates

@@ -39,6 +39,13 @@ DRUM_CHANNEL = 9  # General MIDI percussion (bank 128 in FluidSynth)
 # competes for the CPU. A composing tool needs no live-instrument latency, so buffer more.
 AUDIO_PERIOD_FRAMES = 512
 AUDIO_PERIODS = 8  # 8 x 512 frames = 93 ms at 44.1 kHz
+LOOKAHEAD_SECONDS = 0.15  # FluidSynth gets notes this early, timestamped on its sample clock
+SCHEDULE_LEAD_SECONDS = 0.05  # first notes of a pass: time to hand them over before they are due
+# The synth's sample clock falls behind the wall clock when its audio thread misses deadlines
+# (PulseAudio then plays silence); beyond this lag the schedule jumps to catch up, so the sound
+# stays with the playhead. Normal jitter (render-ahead, up to the buffer) stays well below.
+DRIFT_LIMIT_MS = 150
+STOP_SETTLE_SECONDS = 0.02  # stop(): second silence after a render period (see ScoreSequencer.stop)
 
 
 def default_audio_driver() -> str:
@@ -175,18 +182,32 @@ class ScoreSequencer:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop and silence every sink (all notes off on every channel). Returns at once."""
+        """Stop and silence every sink (all notes off on every channel); returns within ~30 ms."""
         self._stop.set()
         with self._send_lock:
-            self._silence()
+            sinks = list(self._sinks())
+            for sink in sinks:
+                if _is_scheduled(sink):
+                    sink.cancel_scheduled()  # notes queued ahead in FluidSynth's sequencer
+            self._silence(sinks, hard=True)
+            if any(_is_scheduled(sink) for sink in sinks):
+                # An event the synth's sequencer was dispatching while we cancelled may land
+                # after the first silence: silence once more after a render period.
+                time.sleep(STOP_SETTLE_SECONDS)
+                self._silence([sink for sink in sinks if _is_scheduled(sink)], hard=True)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=2.0)  # it only waits on _stop, so this is quick
 
-    def _silence(self) -> None:
-        for sink in self._sinks():
+    @staticmethod
+    def _silence(sinks: Iterable[Sink], hard: bool) -> None:
+        """hard (stop): cut everything now; else (end of a pass) release notes naturally."""
+        for sink in sinks:
             try:
-                sink.all_notes_off()
+                if hard and hasattr(sink, "all_sounds_off"):
+                    sink.all_sounds_off()
+                else:
+                    sink.all_notes_off()
             except Exception:  # noqa: BLE001 - one broken port must not keep notes on elsewhere
                 pass
 
@@ -209,7 +230,7 @@ class ScoreSequencer:
                 break
             with self._send_lock:  # notes cut at the loop point (or the end) never hang
                 if not stop.is_set():
-                    self._silence()
+                    self._silence(self._sinks(), hard=False)
             if not loop:
                 finished = True
                 break
@@ -222,37 +243,73 @@ class ScoreSequencer:
 
     def _play_pass(self, events: list[NoteEvent], origin: float, end: float, seconds_per_beat: float,
                    stop: threading.Event) -> bool:
-        """One pass from origin to end; False when stopped."""
+        """One pass from origin to end; False when stopped.
+
+        Immediate sinks (MIDI ports) get each event when its time comes. Scheduled sinks
+        (FluidSynth) get it up to LOOKAHEAD_SECONDS early, stamped with its exact time on the
+        synth's sample clock, so their timing does not suffer when other Python threads hold the
+        GIL. With a scheduled sink everything (immediate sinks, playhead) runs SCHEDULE_LEAD_SECONDS
+        behind the clock so both stay in step."""
+        sinks = list(self._sinks())
+        scheduled = [sink for sink in sinks if _is_scheduled(sink)]
+        lead = SCHEDULE_LEAD_SECONDS if scheduled else 0.0
         t0 = time.monotonic()
+        start_ticks = {id(sink): sink.current_tick() for sink in scheduled}
+        base_ticks = {key: tick + int(lead * 1000) for key, tick in start_ticks.items()}
         period = 1.0 / POSITION_HZ
-        next_report = 0.0
-        index = 0
+        next_report = lead
+        index = ahead = 0  # next event for immediate / scheduled sinks
         total = (end - origin) * seconds_per_beat
+        at = [(event.beats - origin) * seconds_per_beat for event in events]  # seconds from t0
         while True:
             now = time.monotonic() - t0
             with self._send_lock:
                 if stop.is_set():
                     return False
                 sinks = list(self._sinks())
-                while index < len(events) and (events[index].beats - origin) * seconds_per_beat <= now:
+                immediate = [sink for sink in sinks if not _is_scheduled(sink)]
+                scheduled = [sink for sink in sinks if _is_scheduled(sink) and id(sink) in base_ticks]
+                if ahead < len(events) and at[ahead] <= now + LOOKAHEAD_SECONDS:
+                    for sink in scheduled:  # the synth's clock stalls when its audio thread starves
+                        lag_ms = now * 1000 - (sink.current_tick() - start_ticks[id(sink)])
+                        if lag_ms > DRIFT_LIMIT_MS:  # catch up with the wall clock (and the playhead)
+                            start_ticks[id(sink)] -= int(lag_ms)
+                            base_ticks[id(sink)] -= int(lag_ms)
+                while ahead < len(events) and at[ahead] <= now + LOOKAHEAD_SECONDS:
+                    event = events[ahead]
+                    for sink in scheduled:
+                        tick = base_ticks[id(sink)] + int(round(at[ahead] * 1000))
+                        if event.kind == NOTE_ON:
+                            sink.schedule_note_on(event.channel, event.pitch, event.velocity, tick)
+                        else:
+                            sink.schedule_note_off(event.channel, event.pitch, tick)
+                    ahead += 1
+                while index < len(events) and at[index] + lead <= now:
                     event = events[index]
-                    for sink in sinks:
+                    for sink in immediate:
                         if event.kind == NOTE_ON:
                             sink.note_on(event.channel, event.pitch, event.velocity)
                         else:
                             sink.note_off(event.channel, event.pitch)
                     index += 1
             if now >= next_report:
-                self._report(origin + min(now, total) / seconds_per_beat)
-                next_report = (int(now / period) + 1) * period  # no drift, no catch-up bursts
-            if index >= len(events) and now >= total:
+                self._report(origin + min(max(now - lead, 0.0), total) / seconds_per_beat)
+                next_report = lead + (int((now - lead) / period) + 1) * period  # no drift, no bursts
+            if index >= len(events) and ahead >= len(events) and now >= total + lead:
                 return True
-            upcoming = total
+            upcoming = [total + lead, next_report]
             if index < len(events):
-                upcoming = min(upcoming, (events[index].beats - origin) * seconds_per_beat)
-            wait = min(upcoming, next_report) - (time.monotonic() - t0)
+                upcoming.append(at[index] + lead)
+            if ahead < len(events):
+                upcoming.append(at[ahead] - LOOKAHEAD_SECONDS)
+            wait = min(upcoming) - (time.monotonic() - t0)
             if wait > 0 and stop.wait(wait):
                 return False
+
+
+def _is_scheduled(sink) -> bool:
+    """Sinks that take timestamped events (schedule_note_on/off, current_tick, cancel_scheduled)."""
+    return bool(getattr(sink, "scheduled", False))
 
 
 # --------------------------------------------------------------------------- FluidSynth
@@ -311,6 +368,8 @@ class _Synth:
         self._pins: OrderedDict[int, int] = OrderedDict()  # program -> pin channel (LRU order)
         self.frames_written = 0  # by write_float: offline renders align to FluidSynth's blocks
         self._pin_lock = threading.Lock()
+        self.sequencer = None  # FluidSynth's sequencer, once enable_sequencer() ran
+        self.scheduled = False  # True: the player hands notes over ahead, timestamped
 
     def load_soundfont(self) -> None:
         """Load the SoundFont (the slow part unless dynamic); DeviceUnavailable when unusable."""
@@ -353,10 +412,40 @@ class _Synth:
         self.synth.program_change(channel, program)
 
     def all_notes_off(self) -> None:
+        """Release every note (end of a pass): release tails ring out naturally."""
         for channel in range(PLAYED_CHANNELS):
             self.synth.cc(channel, 64, 0)  # sustain pedal up, or "off" notes would keep sounding
             self.synth.all_notes_off(channel)
-            self.synth.all_sounds_off(channel)  # cut release tails too: stop means silence now
+
+    def all_sounds_off(self) -> None:
+        """Silence now (stop): notes, release tails, sustain."""
+        self.all_notes_off()
+        for channel in range(PLAYED_CHANNELS):
+            self.synth.all_sounds_off(channel)
+
+    # -- timestamped events through FluidSynth's own sequencer (live playback)
+    def enable_sequencer(self) -> None:
+        """A sequencer driven by the synth's sample clock: events play sample-accurately however
+        late Python hands them over (within the lookahead)."""
+        self.sequencer = self.module.Sequencer(time_scale=1000, use_system_timer=False)
+        self.sequencer_dest = self.sequencer.register_fluidsynth(self.synth)
+        remove = self.module._fl.fluid_sequencer_remove_events
+        remove.argtypes = [ctypes.c_void_p, ctypes.c_short, ctypes.c_short, ctypes.c_int]
+        remove.restype = None
+        self._remove_events = remove
+        self.scheduled = True
+
+    def current_tick(self) -> int:
+        return int(self.sequencer.get_tick())  # milliseconds of rendered audio
+
+    def schedule_note_on(self, channel: int, pitch: int, velocity: int, tick: int) -> None:
+        self.sequencer.note_on(tick, channel, pitch, velocity, dest=self.sequencer_dest)
+
+    def schedule_note_off(self, channel: int, pitch: int, tick: int) -> None:
+        self.sequencer.note_off(tick, channel, pitch, dest=self.sequencer_dest)
+
+    def cancel_scheduled(self) -> None:
+        self._remove_events(self.sequencer.sequencer, -1, self.sequencer_dest, -1)
 
     def reset(self) -> None:
         """Silence and reset controllers, keeping loaded instruments (offline renders reuse a synth)."""
@@ -379,6 +468,9 @@ class _Synth:
         return out
 
     def delete(self) -> None:
+        if self.sequencer is not None:  # before the synth it is registered with
+            self.sequencer.delete()
+            self.sequencer = None
         self.synth.delete()
 
 
@@ -432,6 +524,7 @@ class FluidSynthPlayer:
             self._audio_driver = synth.module.new_fluid_audio_driver(synth.synth.settings, synth.synth.synth)
             if not self._audio_driver:
                 raise DeviceUnavailable(self._no_output_message())
+            synth.enable_sequencer()
         except BaseException:
             synth.delete()
             raise

@@ -2,7 +2,7 @@
 (key placement, voicing, arrangement, rendering, MIDI writing), and how well arrangements hit the
 sampled performance profile (notes per second, velocity).
 
-Run: .venv/bin/python bench/compose_speed.py   (about half a minute; uses the shipped models when present)
+Run: .venv/bin/python bench/compose_speed.py [MODEL_DIR]   (about half a minute; default: the shipped models)
 """
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ from assistant.music import Progression, voice_progression  # noqa: E402
 from models.vocabulary import QUALITIES, ChordEvent  # noqa: E402
 
 RUNS = 30
+# Model folder to measure with: the shipped one by default, or the first command-line argument.
+MODEL_DIR = sys.argv[1] if len(sys.argv) > 1 else None
 
 
 def median_ms(function, runs: int = RUNS) -> float:
@@ -77,12 +79,13 @@ def main() -> int:
         from assistant.mood import MusicalSettings
         from models.generation import generate
 
-        composer = Composer()
+        composer = Composer(MODEL_DIR)
         composer.compose({"Q1": 1.0}, MusicalSettings(bars=8), seed=0)  # warm-up: TensorFlow tracing
         weights = composer.model_set.validate_weights({"Q1": 0.7, "Q4": 0.3})
         total = median_ms(lambda: composer.compose(weights, MusicalSettings(bars=8), seed=rng.randrange(10**6)), 20)
         gen = median_ms(lambda: generate(composer.model_set, weights, bars=8, seed=rng.randrange(10**6)), 20)
-        lines += ["", "Composer.compose (shipped models, Q1 0.7 + Q4 0.3, 8 bars, no key given); median of 20 runs "
+        lines += ["", f"Composer.compose (model set {composer.model_set.name!r}, Q1 0.7 + Q4 0.3, 8 bars, no key given); "
+                  "median of 20 runs "
                   "after one warm-up call.", "", "| step | ms |", "|---|---|",
                   f"| models.generation.generate | {gen:.1f} |", f"| Composer.compose (all) | {total:.1f} |",
                   f"| music core share (difference) | {total - gen:.1f} |"]

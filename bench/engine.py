@@ -37,7 +37,7 @@ COMPOSE_REPEATS = 20  # compose timings (median)
 # music21 analyze('key') major share of the class's clips, from ../shared/data/README.md
 README_MAJOR_SHARE = {"Q1": 0.74, "Q2": 0.26, "Q3": 0.38, "Q4": 0.73}
 # JSB settings: chosen on the valid split by /tmp sweeps during development (see the report)
-JSB_CONFIG = dict(n_hidden=150, history=4, epochs=30, k=5, method="pcd", chains=8, gibbs_steps=100, burn_in=20,
+JSB_CONFIG = dict(n_hidden=150, history=4, epochs=30, k=5, method="pcd", chains=16, gibbs_steps=200, burn_in=50,
                   ais_frames=100, ais_betas=500, ais_particles=32)
 
 
@@ -113,53 +113,68 @@ def main() -> int:
     m = next_chord_metrics(MixtureNextChord(per_class_tri), val_seqs)
     rows.append(("trigram KN per class, Bayesian mixture", m, "class unknown"))
 
+    def class_known(models) -> "NextChordMetrics":
+        """Next-chord metrics when each val clip is scored by its own class's model (the label is known)."""
+        parts = [next_chord_metrics(models[c.label], [c.events]) for c in val_clips]
+        n = sum(k.events for k in parts)
+        return NextChordMetrics(sum(k.bits_per_chord * k.events for k in parts) / n,
+                                sum(k.top1_accuracy * k.events for k in parts) / n, n)
+
+    rows.append(("trigram KN, the clip's own class", class_known(per_class_tri), "class known (oracle)"))
     if model_set is not None:
         log("shipped CRBM next-chord")
         shipped = {c: CRBMNextChord(model_set.crbm(c), f"CRBM {c}") for c in model_set.class_names}
-        m = next_chord_metrics(MixtureNextChord(shipped), val_seqs)
-        rows.append(("CRBM, shipped models/emopia, Bayesian mixture of the class CRBMs", m, "class unknown"))
-        known = [next_chord_metrics(shipped[c.label], [c.events]) for c in val_clips]
-        n = sum(k.events for k in known)
-        rows.append(("CRBM, shipped, the clip's own class CRBM",
-                     NextChordMetrics(sum(k.bits_per_chord * k.events for k in known) / n,
-                                      sum(k.top1_accuracy * k.events for k in known) / n, n), "class known (oracle)"))
-        tri_known = [next_chord_metrics(per_class_tri[c.label], [c.events]) for c in val_clips]
-        rows.append(("trigram KN, the clip's own class", NextChordMetrics(
-            sum(k.bits_per_chord * k.events for k in tri_known) / n,
-            sum(k.top1_accuracy * k.events for k in tri_known) / n, n), "class known (oracle)"))
+        rows.append(("CRBM, shipped models/emopia, Bayesian mixture of the class CRBMs",
+                     next_chord_metrics(MixtureNextChord(shipped), val_seqs), "class unknown"))
+        rows.append(("CRBM, shipped, the clip's own class CRBM", class_known(shipped), "class known (oracle)"))
 
     # -- speed: train every class from scratch, the CRBM and the old demo side by side --------------
-    retrained = {}
+    retrained_set = None
     train_rows = []
+    train_total = demo_total = None
     try:
-        from models.crbm import CHORD_LAYOUT
-        from models.training import TrainingConfig, clip_sequences, train_crbm
+        from models.crbm import CHORD_LAYOUT, ConditionalRBM
+        from models.store import EMOPIA_CLASSES, model_set_from_class_models
+        from models.training import TrainingConfig, train_class_models
 
         fields = {f.name for f in dataclasses.fields(TrainingConfig)}
         config = TrainingConfig(**{k: v for k, v in hyper.items() if k in fields})
         if quick:
-            config = dataclasses.replace(config, epochs=1)
-        log(f"training every class from scratch: CRBM {config}")
+            config = dataclasses.replace(config, epochs=1, pretrain_epochs=min(1, getattr(config, "pretrain_epochs", 0)))
+        hyper = config.to_json()
+        log(f"training every class from scratch: {config}")
+        t0 = time.perf_counter()
+        class_models = train_class_models(train_by, config)
+        train_total = time.perf_counter() - t0
+        harmony_weight = model_set.harmony_weight if model_set is not None else 1.0
+        retrained_set = model_set_from_class_models(
+            name="emopia-retrained", layout=CHORD_LAYOUT.to_json(), hyperparameters=config.to_json(),
+            class_models=class_models, beats_per_bar=4, class_info=EMOPIA_CLASSES,
+            classification={"harmony_weight": harmony_weight})
+        demo_total = 0.0
         for c in labels:
-            t0 = time.perf_counter()
-            rbm, _ = train_crbm(clip_sequences(train_by[c]), CHORD_LAYOUT, config, label=c)
-            crbm_s = time.perf_counter() - t0
-            retrained[c] = CRBMNextChord(rbm, f"CRBM {c} retrained")
             t0 = time.perf_counter()
             WindowRBM(demo_config).fit([clip.events for clip in train_by[c]])
             demo_s = time.perf_counter() - t0
-            train_rows.append((c, sum(len(x.events) for x in train_by[c]), crbm_s, demo_s))
-            log(f"  {c}: CRBM {crbm_s:.1f} s, old demo RBM {demo_s:.1f} s")
-        m = next_chord_metrics(MixtureNextChord(retrained), val_seqs)
-        rows.append(("CRBM, retrained here with the shipped settings, Bayesian mixture", m, "class unknown"))
+            demo_total += demo_s
+            train_rows.append((c, class_models[c].n_events, class_models[c].report.seconds, demo_s))
+            log(f"  {c}: CRBM {class_models[c].report.seconds:.1f} s, old demo RBM {demo_s:.1f} s")
+        retrained = {c: CRBMNextChord(ConditionalRBM.from_weights(CHORD_LAYOUT, m.weights), f"CRBM {c} retrained")
+                     for c, m in class_models.items()}
+        rows.append(("CRBM, retrained here with the same settings, Bayesian mixture",
+                     next_chord_metrics(MixtureNextChord(retrained), val_seqs), "class unknown"))
+        rows.append(("CRBM, retrained here, the clip's own class CRBM", class_known(retrained), "class known (oracle)"))
     except Exception as exc:  # noqa: BLE001
         log(f"CRBM training not measured: {exc!r}")
         lines.append(f"CRBM training not measured: {exc!r}")
+    # Generation, classification and the composer use the shipped set; the retrained one stands in
+    # only where nothing is shipped yet (the section says which).
+    used_set, used_name = (model_set, "shipped models/emopia") if model_set is not None else (retrained_set, "retrained here (no shipped models/emopia)")
 
     lines += ["### Next-chord prediction on EMOPIA val (every chord of every clip, the first included)", "",
               "| model | bits/chord | top-1 | conditioning |", "|---|---|---|---|"]
     lines += [f"| {name} | {m.bits_per_chord:.3f} | {pct(m.top1_accuracy)} | {cond} |" for name, m, cond in rows]
-    lines += ["", f"Uniform over the {NUM_STATES} states: {np.log2(NUM_STATES):.3f} bits. CRBM settings (shipped config): "
+    lines += ["", f"Uniform over the {NUM_STATES} states: {np.log2(NUM_STATES):.3f} bits. CRBM training settings (the shipped config.json's, used for the retraining): "
               f"`{json.dumps(hyper)}`." if hyper else "", ""]
 
     # -- generated progressions -------------------------------------------------------------------
@@ -168,17 +183,17 @@ def main() -> int:
     try:
         from models.generation import generate
 
-        if model_set is None:
-            raise RuntimeError("no shipped model set")
+        if used_set is None:
+            raise RuntimeError("no model set")
         log("generating progressions")
-        for c in model_set.class_names:
-            generated[c] = [generate(model_set, {c: 1.0}, bars=8, beats_per_bar=4, seed=i)
+        for c in used_set.class_names:
+            generated[c] = [generate(used_set, {c: 1.0}, bars=8, beats_per_bar=4, seed=i)
                             for i in range(n_generated)]
     except Exception as exc:  # noqa: BLE001
         log(f"generation not measured: {exc!r}")
         lines.append(f"Generated-progression statistics not measured: {exc!r}")
     if generated:
-        lines += ["### Generated progressions (8 bars, seeds 0..%d per class) vs real val clips" % (n_generated - 1),
+        lines += [f"### Generated progressions (models.generation, {used_name}; 8 bars, seeds 0..{n_generated - 1} per class) vs real val clips",
                   "", "vocabulary = the chord states seen in the training events; diatonic = every pitch class in "
                   "the mode's scale (minor: natural or harmonic); cadence = last chord the tonic triad, preceded by "
                   "V, V7, vii(o) or IV/iv.", "",
@@ -211,9 +226,9 @@ def main() -> int:
         lines.append("")
 
     # -- classification ----------------------------------------------------------------------------
-    if model_set is not None:
+    if used_set is not None:
         log("classification")
-        scores = [model_set.log_likelihoods(clip.events, clip.performance) for clip in val_clips]
+        scores = [used_set.log_likelihoods(clip.events, clip.performance) for clip in val_clips]
         truth = [clip.label for clip in val_clips]
         tri_scores = []
         for clip in val_clips:
@@ -222,11 +237,11 @@ def main() -> int:
                 states = state_sequences([clip.events])[0]
                 row[c] = float(sequence_log2_probs(model, states)[np.arange(states.size), states].sum() * np.log(2))
             tri_scores.append(row)
-        lines += ["### Generative emotion classification of the val clips (uniform class prior)", "",
+        lines += [f"### Generative emotion classification of the val clips ({used_name}; uniform class prior)", "",
                   "| features | 4 classes | valence (Q1+Q4 vs Q2+Q3) | arousal (Q1+Q2 vs Q3+Q4) |", "|---|---|---|---|"]
         for name, rows_ in (("harmony (class CRBMs)", [{c: s.harmony for c, s in r.items()} for r in scores]),
                             ("performance (class Gaussian profiles)", [{c: s.performance for c, s in r.items()} for r in scores]),
-                            (f"combined (harmony weight {model_set.harmony_weight:g})", [{c: s.combined for c, s in r.items()} for r in scores]),
+                            (f"combined (harmony weight {used_set.harmony_weight:g})", [{c: s.combined for c, s in r.items()} for r in scores]),
                             ("harmony, trigram KN per class (baseline)", tri_scores)):
             acc = classification_accuracy(truth, rows_)
             lines.append(f"| {name} | {pct(acc.four_class)} | {pct(acc.valence)} | {pct(acc.arousal)} |")
@@ -237,13 +252,13 @@ def main() -> int:
         from assistant.composer import Composer
         from assistant.mood import MusicalSettings
 
-        if model_set is None:
-            raise RuntimeError("no shipped model set")
-        composer = Composer(model_set)
-        lines += [f"### Rendered accompaniment (assistant.composer, 8 bars, {compose_repeats} seeds per class) vs the class's training clips",
+        if used_set is None:
+            raise RuntimeError("no model set")
+        composer = Composer(used_set)
+        lines += [f"### Rendered accompaniment (assistant.composer with {used_name}, 8 bars, {compose_repeats} seeds per class) vs the class's training clips",
                   "", "| class | notes/s rendered (median) | notes/s clips (median) | velocity rendered (mean) | velocity clips (mean) |",
                   "|---|---|---|---|---|"]
-        for c in model_set.class_names:
+        for c in used_set.class_names:
             nps, vel = [], []
             for seed in range(compose_repeats):
                 result = composer.compose({c: 1.0}, MusicalSettings(bars=8), seed=seed)
@@ -258,7 +273,7 @@ def main() -> int:
         times = []
         for seed in range(compose_repeats + 1):
             t0 = time.perf_counter()
-            composer.compose({model_set.class_names[seed % len(model_set.class_names)]: 1.0}, MusicalSettings(bars=8), seed=seed)
+            composer.compose({used_set.class_names[seed % len(used_set.class_names)]: 1.0}, MusicalSettings(bars=8), seed=seed)
             times.append(time.perf_counter() - t0)
         compose_ms = 1000 * statistics.median(times[1:])  # the first call traces the TF functions
         first_ms = 1000 * times[0]
@@ -306,11 +321,11 @@ def main() -> int:
         lines.append(f"| fit {name} on all train events | {seconds:.1f} s |")
     if train_rows:
         for c, events, crbm_s, demo_s in train_rows:
-            lines.append(f"| train class {c} from scratch ({events} events): CRBM / old demo RBM / ratio | "
+            lines.append(f"| train class {c} ({events} events): class CRBM (after the pooled pre-training) / old demo RBM / ratio | "
                          f"{crbm_s:.1f} s / {demo_s:.1f} s / {crbm_s / demo_s:.2f}x |")
-        total_c = sum(r[2] for r in train_rows)
-        total_d = sum(r[3] for r in train_rows)
-        lines.append(f"| train all classes from scratch: CRBM / old demo RBM / ratio | {total_c:.1f} s / {total_d:.1f} s / {total_c / total_d:.2f}x |")
+        lines.append(f"| train all classes from scratch (models.training.train_class_models: pooled pre-training, class "
+                     f"CRBMs, side models) / old demo RBM per class / ratio | {train_total:.1f} s / {demo_total:.1f} s / "
+                     f"{train_total / demo_total:.2f}x |")
     if jsb is not None:
         lines.append(f"| JSB: train the binary CRBM ({jsb.train_frames} frames, {jsb_config['epochs']} epochs) | {jsb.train_seconds:.1f} s |")
     lines.append("")

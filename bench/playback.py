@@ -6,6 +6,7 @@ Run: .venv/bin/python bench/playback.py   (about a minute)
 """
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import threading
@@ -97,7 +98,7 @@ def timing_errors_ms(busy: bool) -> list[float]:
 
 
 def live_latency(pulse, player: FluidSynthPlayer, runs: int = 5) -> tuple[list[float], list[float]]:
-    """play() -> first sound and stop() -> silence, in ms, counted in recorded frames from the
+    """play() -> first sound and stop() -> quiet, in ms, counted in recorded frames from the
     frame count at the call (an upper bound: parec itself lags by its ~20 ms latency)."""
     from tests.test_playback import SpeakerTap
 
@@ -113,20 +114,68 @@ def live_latency(pulse, player: FluidSynthPlayer, runs: int = 5) -> tuple[list[f
             loud = np.flatnonzero(np.abs(tap.audio(mark, mark + 44100)) > 0.01)
             if loud.size:
                 onsets.append(1000 * loud[0] / 44100)
+            playing = float(np.sqrt(np.mean(np.square(tap.next_audio(0.2)))))
             mark = tap.frames()
             player.stop()
             tap.next_audio(1.0)
-            loud = np.flatnonzero(np.abs(tap.audio(mark, mark + 44100)) > 0.001)
-            stops.append(1000 * (loud[-1] + 1) / 44100 if loud.size else 0.0)
+            after = tap.audio(mark, mark + 44100)
+            window = 441  # 10 ms
+            levels = np.sqrt(np.mean(np.square(after[:after.size // window * window].reshape(-1, window)), axis=1))
+            quiet = np.flatnonzero(levels < playing / 10)  # 20 dB down: the notes are gone, reverb remains
+            silent = np.flatnonzero(levels < playing / 100)  # 40 dB down: the reverb has died too
+            stops.append((10.0 * quiet[0] if quiet.size else float("nan"),
+                          10.0 * silent[0] if silent.size else float("nan")))
     finally:
         tap.close()
     return onsets, stops
 
 
+def audio_onset_errors_ms(pulse, player: FluidSynthPlayer, busy: bool) -> list[float]:
+    """Inter-onset timing of what is heard: 24 staccato notes every 125 ms, recorded from the
+    sink's monitor; error of each onset against the first onset + n x 125 ms."""
+    from tests.test_playback import SpeakerTap
+
+    step = 0.125
+    notes = tuple(Note(72, i * 0.5, 0.1, 110, 0) for i in range(24))  # eighths at 240 bpm
+    score = Score(notes=notes, tempo_bpm=240.0, length_beats=12.5, programs={0: 115})  # woodblock
+    tap = SpeakerTap(pulse)
+    stop_busy = threading.Event()
+
+    def burn():
+        while not stop_busy.is_set():
+            sum(i * i for i in range(10_000))
+
+    burner = threading.Thread(target=burn, daemon=True)
+    try:
+        if busy:
+            burner.start()
+        tap.next_audio(0.2)
+        mark = tap.frames()
+        player.play(score)
+        tap.next_audio(3.8)
+        audio = tap.audio(mark, mark + int(3.8 * 44100))
+    finally:
+        stop_busy.set()
+        player.stop()
+        tap.close()
+    envelope = np.abs(audio)
+    threshold = 0.2 * envelope.max()
+    onsets, last = [], -10**9
+    for i in np.flatnonzero(envelope > threshold):
+        if i - last > int(0.06 * 44100):
+            onsets.append(i / 44100)
+        last = i
+    if len(onsets) != len(notes):
+        raise RuntimeError(f"found {len(onsets)} onsets, expected {len(notes)}: {np.round(onsets, 3)}")
+    return [1000 * (t - onsets[0] - n * step) for n, t in enumerate(onsets)]
+
+
 def main() -> int:
     lines = []
     path = find_soundfont()
-    lines.append(f"SoundFont: `{path.name}` ({path.stat().st_size / 1e6:.0f} MB).\n")
+    load = os.getloadavg()
+    lines.append(f"SoundFont: `{path.name}` ({path.stat().st_size / 1e6:.0f} MB). Machine load average at start: "
+                 f"{load[0]:.1f} on {os.cpu_count()} cores (a shared machine: timings below include that).\n")
 
     # -- loading
     before = rss_mb()
@@ -176,8 +225,8 @@ def main() -> int:
               f"| later (median of 3; includes 3 s flush) | {warm:.2f} | {seconds / warm:.0f} |", ""]
 
     # -- timing accuracy of the player thread
-    lines += ["Player thread timing: lateness of each note-on against the ideal clock (8 bars at 240 bpm, "
-              "176 notes), ms:\n", "| condition | median | 95th pct | max |", "|---|---|---|---|"]
+    lines += ["Player thread timing (what a MIDI port gets; FluidSynth gets notes ahead, see below): "
+              f"lateness of each note-on against the ideal clock (8 bars at 240 bpm, {len(score.notes)} notes), ms:\n", "| condition | median | 95th pct | max |", "|---|---|---|---|"]
     for busy in (False, True):
         errors = timing_errors_ms(busy)
         lines.append(f"| {'busy Python thread competing for the GIL' if busy else 'idle process'} | "
@@ -202,6 +251,12 @@ def main() -> int:
             calls.append(1000 * (time.perf_counter() - t))
             player.stop()
         onsets, stops = live_latency(pulse, player)
+        heard = {}
+        for busy in (False, True):
+            try:
+                heard[busy] = audio_onset_errors_ms(pulse, player, busy)
+            except RuntimeError as error:  # dropouts merged or hid onsets
+                heard[busy] = str(error)
         player.close()
     finally:
         PulseAudio.deactivate(previous)
@@ -213,8 +268,22 @@ def main() -> int:
               f"| `play()` call returns (median of 20, caller's thread) | {statistics.median(calls):.2f} ms |",
               f"| play() -> sound in the sink's monitor (median of {len(onsets)}) | "
               f"{statistics.median(onsets):.0f} ms |" if onsets else "| play() -> sound | not measured |",
-              f"| stop() -> silence in the sink's monitor (median of {len(stops)}) | "
-              f"{statistics.median(stops):.0f} ms |" if stops else "| stop() -> silence | not measured |"]
+              f"| stop() -> 20 dB quieter / 40 dB quieter (reverb gone), median of {len(stops)} | "
+              f"{statistics.median(q for q, _ in stops):.0f} / {statistics.median(z for _, z in stops):.0f} ms |", "",
+              "Heard timing through FluidSynth (sequencer on the sample clock): 24 woodblock notes every "
+              "125 ms recorded from the sink's monitor; onset error against the ideal grid, ms:\n",
+              "| condition | median abs | max abs |", "|---|---|---|"]
+    for busy, errors in heard.items():
+        condition = 'busy Python thread competing for the GIL' if busy else 'idle process'
+        if isinstance(errors, str):
+            lines.append(f"| {condition} | not measurable: {errors.split(':')[0]} (audio dropouts) | |")
+        else:
+            lines.append(f"| {condition} | {statistics.median(np.abs(errors)):.2f} | {max(np.abs(errors)):.2f} |")
+    lines += ["", "FluidSynth's notes are stamped on its sample clock, so the GIL cannot delay them (sub-ms "
+              "errors when the audio thread gets its CPU). What still shifts heard onsets is the audio thread "
+              "itself missing deadlines on a loaded machine: PulseAudio plays silence and later notes move, "
+              "until the player re-anchors after 150 ms of lag (DRIFT_LIMIT_MS). Rows with errors of tens of "
+              "ms are such dropouts; compare the machine load above."]
     body = "\n".join(lines)
     print(body)
     write_section("Playback: FluidSynth, offline render, player timing", body, "bench/playback.py")

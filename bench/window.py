@@ -108,10 +108,14 @@ def measure_memory(app, regenerations: int) -> dict:
     scratch = Path(tempfile.mkdtemp(prefix="moodchords-bench-"))
     before = rss_mb()
     window = make_window(app, scratch)
-    loaded = {"done": False}
+    loaded = {"done": False, "error": None}
     window.loadFinished.connect(lambda: loaded.update(done=True))
+    window.loadFailed.connect(lambda message: loaded.update(error=message))
     started = time.perf_counter()
-    run_until(app, lambda: loaded["done"], 600)
+    run_until(app, lambda: loaded["done"] or loaded["error"], 600)
+    if loaded["error"]:
+        window.shutdown()
+        raise RuntimeError(loaded["error"])
     load_s = time.perf_counter() - started
     after_load = rss_mb()
     shown = []
@@ -147,8 +151,13 @@ def measure_speech_to_note(app, runs: int = 3) -> list[float]:
         scratch = Path(tempfile.mkdtemp(prefix="moodchords-bench-"))
         window = make_window(app, scratch, Devices(player=_open_player, microphone=_open_microphone),
                              history=False)
-        run_until(app, lambda: window.speech_ready and window.microphone is not None and window.player is not None,
-                  600)
+        failed = []
+        window.loadFailed.connect(failed.append)
+        run_until(app, lambda: failed or (window.speech_ready and window.microphone is not None
+                                          and window.player is not None), 600)
+        if failed:
+            window.shutdown()
+            raise RuntimeError(failed[0])
         results = []
         for _ in range(runs):
             shown = []

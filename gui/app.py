@@ -35,10 +35,10 @@ def _midi_outputs() -> Sequence[str]:
     return list_midi_outputs()
 
 
-def _open_midi_port(port: str | None) -> Any:
+def _open_midi_port(port: str | None, on_position: Callable[[float], None], on_finished: Callable[[], None]) -> Any:
     from assistant.midi_ports import MidiPortPlayer
 
-    return MidiPortPlayer(port) if port else MidiPortPlayer()
+    return MidiPortPlayer(port, on_position=on_position, on_finished=on_finished)
 
 
 def _instrument_names() -> Sequence[str]:

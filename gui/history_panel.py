@@ -32,11 +32,19 @@ def record_title(record: Any) -> str:
 
 
 def record_details(record: Any) -> str:
-    chords = _field(record, "chord_names") or _field(record, "chords") or ()
-    if isinstance(chords, str):
-        chords = chords.split()
-    names = [str(getattr(chord, "name", chord)) for chord in chords]
-    key_name = _field(record, "key_name") or ""
+    """When, the key and the first chords, from a history record's stored progression."""
+    progression = _field(record, "progression") or (_field(record, "payload") or {}).get("progression") or {}
+    key_name, names = "", []
+    if isinstance(progression, dict) and "tonic" in progression:
+        from assistant.music import Chord, key_spelling, tonic_name  # noqa: PLC0415 (names only)
+
+        try:
+            mode = progression.get("mode")
+            key_name = f"{tonic_name(progression['tonic'], mode)} {mode}"
+            spelling = key_spelling(progression["tonic"], mode)
+            names = [Chord(c["root"], c["quality"], c["bass"], spelling).name for c in progression.get("chords", ())]
+        except (KeyError, TypeError, ValueError):
+            pass  # an older or foreign record: show what we can
     parts = [part for part in (_when(_field(record, "created_at")), key_name,
                                " ".join(names[:6]) + (" …" if len(names) > 6 else "")) if part]
     return "  ·  ".join(parts)

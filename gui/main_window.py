@@ -44,8 +44,8 @@ class Devices:
     microphone: Callable[[str | None], Any] | None = None
     # () -> names of the MIDI output ports
     midi_outputs: Callable[[], Sequence[str]] | None = None
-    # (port name, or None for a new virtual port "moodchords") -> a MidiPortPlayer-like object
-    midi_port: Callable[[str | None], Any] | None = None
+    # (port name or None for a new virtual port "moodchords", on_position, on_finished) -> a MidiPortPlayer
+    midi_port: Callable[[str | None, Callable[[float], None], Callable[[], None]], Any] | None = None
     # () -> the 128 General MIDI instrument names
     instrument_names: Callable[[], Sequence[str]] | None = None
 
@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
     compositionShown = Signal(object)  # a Composition is on screen (tests and benchmarks wait on it)
     errorShown = Signal(str)  # an error dialog was shown with this message
     loadFinished = Signal()  # the composer (and, if available, speech) models are loaded
+    loadFailed = Signal(str)  # the composer could not be loaded (the message says why)
 
     def __init__(self, assistant: Any, *, history: Any = None, devices: Devices | None = None,
                  settings: WindowSettings | None = None, drag_folder: Path | None = None,
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self._busy_state: str | None = None  # "transcribing" / "composing" while a job runs
         self._load_failed = False  # the composer could not be loaded
         self._regenerating = False  # the pending composition is a new take of the one on screen
+        self._midi_outputs_listed = False  # the MIDI output ports have been listed
 
         self.setWindowTitle("moodchords")
         self.setWindowIcon(app_icon())
@@ -309,6 +311,7 @@ class MainWindow(QMainWindow):
                               "Fix: reinstall moodchords (make setup) or pass --model-dir.")
         self.request_bar.set_status(f"The composer could not be loaded: {message}", theme.LISTENING.name())
         self._disable_microphone(f"The models could not be loaded: {message}")
+        self.loadFailed.emit(message)
 
     def _finished_load_speech(self, name: str, result: Any) -> None:
         self.speech_ready = True
@@ -365,17 +368,19 @@ class MainWindow(QMainWindow):
 
     def _finished_midi_outputs(self, name: str, ports: list[str]) -> None:
         output = self.transport.output
+        chosen_meanwhile = output.currentIndex() != 0  # the user picked the virtual port already
         output.blockSignals(True)
         for port in ports:
             output.addItem(port, port)
-        wanted = self.settings.midi_output
-        index = output.findData(wanted) if wanted else 0
-        output.setCurrentIndex(max(index, 0))
+        if not chosen_meanwhile:
+            wanted = self.settings.midi_output
+            output.setCurrentIndex(max(output.findData(wanted) if wanted else 0, 0))
         output.blockSignals(False)
+        self._midi_outputs_listed = True
         if not ports:
             output.setToolTip("No MIDI output ports found; choose the virtual port “moodchords” and connect your "
                               "DAW to it (JACK: start jackd, or `a2jmidid` for ALSA).")
-        if output.currentData() is not None:
+        if output.currentData() is not None and not chosen_meanwhile:
             self._output_changed(output.currentIndex())
 
     def _failed_midi_outputs(self, name: str, message: str, error: BaseException) -> None:
@@ -747,7 +752,8 @@ class MainWindow(QMainWindow):
             return
         factory = self.devices.midi_port
         port = None if choice == VIRTUAL_PORT else choice
-        self.io_worker.submit(self._next_job("midi_port"), lambda progress: factory(port))
+        self.io_worker.submit(self._next_job("midi_port"), lambda progress: factory(
+            port, self.playback.on_position, self.playback.on_finished))
 
     @staticmethod
     def _close_quietly(output: Any) -> None:
@@ -860,15 +866,20 @@ class MainWindow(QMainWindow):
         self.history_panel.set_records(records, select=select)
 
     def restore_from_history(self, record_id: str) -> None:
-        from assistant.history import composition_from_record  # noqa: PLC0415 (lazy: optional module)
+        from assistant import pipeline  # noqa: PLC0415
 
         try:
             record = self.history.get(record_id)
-            composition = composition_from_record(record)
-        except USER_ERRORS + (OSError, KeyError, ValueError) as error:
-            self.show_error("Could not restore", str(error))
+            if record is None:
+                raise KeyError(f"composition {record_id} is no longer in the history")
+            composition = pipeline.composition_from_payload(record.id, record.created_at, record.payload)
+        except USER_ERRORS + (OSError, KeyError, ValueError, TypeError) as error:
+            self.refresh_history()
+            self.show_error("Could not restore", str(error).strip("'\""))
             return
-        self.show_composition(composition, locked=set(getattr(composition.progression, "locked_indices", ())))
+        self._compose_job = None  # what is restored wins over a pending composition
+        self._clear_busy()
+        self.show_composition(composition, locked=set(composition.progression.locked_indices))
         self.request_bar.set_status("Restored from history: Regenerate for a new take on it")
 
     def delete_from_history(self, record_id: str) -> None:

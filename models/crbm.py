@@ -228,13 +228,22 @@ class ConditionalRBM(tf.Module):
         hidden_term = tf.reduce_sum(tf.nn.softplus(states_w[None, :, :] + bh[:, None, :]), axis=2)
         return visible_term + hidden_term
 
-    @tf.function(reduce_retracing=True)
     def log_prob_all_states(self, u: tf.Tensor) -> tf.Tensor:
         """Exact log p(s | u) over all S states, (B, S) (softmax layout)."""
+        self._require_enumerable()
+        return self._log_prob_all_states(tf.convert_to_tensor(u, tf.float32))
+
+    @tf.function(reduce_retracing=True)
+    def _log_prob_all_states(self, u: tf.Tensor) -> tf.Tensor:
         return tf.nn.log_softmax(self._negative_free_energy_all(u), axis=1)
+
+    def _require_enumerable(self) -> None:
+        if self._states is None:
+            raise InvalidModelInput("binary layout has no enumerable states; allowed: softmax layout")
 
     def log_likelihood(self, v: tf.Tensor, u: tf.Tensor, chunk: int = 128) -> tf.Tensor:
         """Exact log p(v | u) for one-hot rows v, (B,) (softmax layout); chunked to bound memory."""
+        self._require_enumerable()
         v = tf.convert_to_tensor(v, tf.float32)
         u = tf.convert_to_tensor(u, tf.float32)
         parts = []

@@ -29,7 +29,8 @@ from models.store import ModelSet
 from models.vocabulary import QUALITIES, QUALITY_BY_NAME, ChordEvent
 
 MAX_BARS = 64
-LOOKAHEAD_CANDIDATES = 32  # top-K candidates re-weighted by the following fixed chords
+LOOKAHEAD_CANDIDATES = 8  # top-K candidates re-weighted by the following fixed chords
+LOOKAHEAD_MASS = 0.995  # ... or fewer: those that cover this much of the step's probability
 TONIC = {"major": 0, "minor": 9}  # key-normalised tonic pitch class (C major / A minor frame)
 TONIC_QUALITIES = {"major": ("maj", "maj7", "add9"), "minor": ("min", "min7")}
 MODES = ("major", "minor")
@@ -80,6 +81,7 @@ class _Experts:
         self.b, self.c, self.A, self.B = (tf.constant(stack(k)) for k in ("b", "c", "A", "B"))
         self.states = tf.constant(states)
         self._subsets: dict[tuple[int, ...], tuple] = {}
+        self._concrete = None
         spec = tf.TensorSpec
         self._logits = tf.function(self._mixed_logits, input_signature=[
             spec([None, None], tf.float32), spec([None], tf.float32), spec([None, self.n_states, None], tf.float32),
@@ -96,13 +98,16 @@ class _Experts:
 
     def logits(self, u: np.ndarray, weights: np.ndarray, temperature: float) -> np.ndarray:
         """(N, S) mixed logits for N histories; classes with weight 0 are skipped."""
+        tf = self.tf
         active = tuple(int(i) for i in np.flatnonzero(weights > 0))
         if active not in self._subsets:
             idx = list(active)
-            gather = lambda t: self.tf.gather(t, idx)  # noqa: E731
+            gather = lambda t: tf.gather(t, idx)  # noqa: E731
             self._subsets[active] = (gather(self.states_w), gather(self.b), gather(self.c), gather(self.A), gather(self.B))
-        w = self.tf.constant(weights[list(active)] / temperature, self.tf.float32)
-        out = self._logits(self.tf.constant(u, self.tf.float32), w, *self._subsets[active])
+        if self._concrete is None:  # calling the concrete function skips the per-call signature binding
+            self._concrete = self._logits.get_concrete_function()
+        w = tf.constant(weights[list(active)] / temperature, tf.float32)
+        out = self._concrete(tf.constant(u, tf.float32), w, *self._subsets[active])
         return out.numpy().astype(np.float64)
 
     def history_vector(self, previous: Sequence[int]) -> np.ndarray:
@@ -266,6 +271,8 @@ def generate(
         if chain:
             candidates = np.argsort(log_p)[::-1][:LOOKAHEAD_CANDIDATES]
             candidates = candidates[np.isfinite(log_p[candidates])]
+            covered = np.cumsum(np.exp(log_p[candidates]))
+            candidates = candidates[:int(np.searchsorted(covered, LOOKAHEAD_MASS)) + 1]
             score = log_p[candidates] + _lookahead(experts, states, candidates, chain, w_vec, temperature)
             probs = np.exp(score - score.max())
             states.append(int(candidates[rng.choice(len(candidates), p=probs / probs.sum())]))

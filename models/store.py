@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -68,7 +69,7 @@ class ClassParameters:
 class ClassLikelihood:
     """How well one clip fits one class (natural-log units)."""
 
-    harmony: float  # sum over the clip's chords of log p(chord | history) under the class CRBM
+    harmony: float  # sum over the clip's chords of log p(chord | history) under the class CRBM (+ log P(mode))
     performance: float  # log density of the clip's performance features under the class profile
     combined: float  # harmony_weight * harmony + performance (the classifier's score)
 
@@ -137,8 +138,9 @@ class ModelSet:
         return self._crbms[name]
 
     # -- classification ----------------------------------------------------------------------
-    def harmony_log_likelihoods(self, events: Sequence[ChordEvent]) -> dict[str, float]:
-        """Per class: sum_t log p(event_t | previous events) under the class CRBM (exact)."""
+    def harmony_log_likelihoods(self, events: Sequence[ChordEvent], mode: str | None = None) -> dict[str, float]:
+        """Per class: sum_t log p(event_t | previous events) under the class CRBM (exact), plus
+        log P(mode | class) from the class's major share when the clip's mode is given."""
         if not events:
             raise InvalidModelInput("no chord events to score; allowed: at least one ChordEvent")
         import tensorflow as tf
@@ -148,7 +150,14 @@ class ModelSet:
         visible = chord_visible(events)
         u = tf.constant(history_matrix(visible, self.history))
         v = tf.constant(visible)
-        return {name: float(tf.reduce_sum(self.crbm(name).log_likelihood(v, u))) for name in self.class_names}
+        out = {name: float(tf.reduce_sum(self.crbm(name).log_likelihood(v, u))) for name in self.class_names}
+        if mode is not None:
+            if mode not in ("major", "minor"):
+                raise InvalidModelInput(f"mode {mode!r} not allowed; allowed: 'major', 'minor' or None")
+            for name in out:
+                share = min(max(self.parameters[name].major_share, 0.01), 0.99)  # never log(0)
+                out[name] += math.log(share if mode == "major" else 1.0 - share)
+        return out
 
     def performance_log_likelihoods(self, performance) -> dict[str, float]:
         """Per class: log density of the clip's performance features under the class profile."""
@@ -157,9 +166,10 @@ class ModelSet:
         x = performance_vector(performance)
         return {name: gaussian_log_pdf(x, p.profile_mean, p.profile_cov) for name, p in self.parameters.items()}
 
-    def log_likelihoods(self, events: Sequence[ChordEvent], performance) -> dict[str, ClassLikelihood]:
-        """Per class harmony and performance log-likelihoods and the weighted sum."""
-        harmony = self.harmony_log_likelihoods(events)
+    def log_likelihoods(self, events: Sequence[ChordEvent], performance, mode: str | None = None) -> dict[str, ClassLikelihood]:
+        """Per class harmony (chords, + mode when given) and performance log-likelihoods and
+        their weighted sum (harmony_weight chosen by cross-validation on the training data)."""
+        harmony = self.harmony_log_likelihoods(events, mode)
         perf = self.performance_log_likelihoods(performance)
         return {
             name: ClassLikelihood(harmony[name], perf[name], self.harmony_weight * harmony[name] + perf[name])
@@ -209,7 +219,7 @@ def _read_class(path: Path, entry: dict, config: dict) -> ClassParameters:
             weights = {k: np.asarray(data[k], np.float32) for k in PARAMETER_NAMES}
     except FileNotFoundError:
         raise ModelFileError(f"model file {file} not found") from None
-    except (KeyError, OSError, ValueError, EOFError) as exc:
+    except (KeyError, OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ModelFileError(f"model file {file} is corrupt: {exc}") from None
     for key, shape in shapes.items():
         if weights[key].shape != shape or not np.all(np.isfinite(weights[key])):

@@ -50,18 +50,18 @@ RHYTHM_PSEUDOCOUNT = 0.5  # Laplace-style smoothing, spread like the class's ove
 class TrainingConfig:
     """Hyperparameters of one class CRBM (defaults chosen on EMOPIA val: bench/crbm_sweep.py)."""
 
-    n_hidden: int = 64  # binary hidden units
+    n_hidden: int = 32  # binary hidden units
     history: int = 4  # previous chord events the model conditions on
     method: str = "cd"  # "cd" (CD-k), "pcd" (persistent CD) or "exact" (exact gradient, softmax layout)
     k: int = 5  # Gibbs sweeps per update (CD-k / PCD)
-    epochs: int = 30  # passes over the class's training events
+    epochs: int = 5  # passes over the class's training events (after the pooled pretraining)
     batch_size: int = 64  # global minibatch (split over the replicas)
     learning_rate: float = 0.05  # initial step size; decays linearly to 10 % of it
     momentum_initial: float = 0.5  # momentum during the first `momentum_switch_epoch` epochs
     momentum_final: float = 0.9  # momentum afterwards
     momentum_switch_epoch: int = 3
     weight_decay: float = 1e-4  # L2 coefficient on W, A, B
-    pretrain_epochs: int = 0  # epochs of one pooled CRBM on all classes' clips, the start of every class model
+    pretrain_epochs: int = 60  # epochs of one pooled CRBM on all classes' clips, the start of every class model
     seed: int = 0  # initial weights, shuffling and sampling
 
     def validate(self) -> "TrainingConfig":
@@ -398,7 +398,7 @@ def score_clips(model_set, clips: Sequence) -> ClipScores:
     for clip in clips:
         if not clip.events or clip.label not in names:
             continue
-        h = model_set.harmony_log_likelihoods(clip.events)
+        h = model_set.harmony_log_likelihoods(clip.events, clip.mode)
         p = model_set.performance_log_likelihoods(clip.performance)
         harmony.append([h[n] for n in names])
         perf.append([p[n] for n in names])

@@ -38,9 +38,13 @@ def pulse_audio():
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def jack_server():
-    """A private JACK server with the dummy driver, active in os.environ (rtmidi's JACK API)."""
+    """A private JACK server with the dummy driver, active in os.environ (rtmidi's JACK API).
+
+    Module-scoped on purpose: PortAudio (sounddevice) opens a JACK client when it initialises
+    while a JACK server is reachable, and aborts at exit if that server has gone away; keeping
+    JACK to the modules that need it keeps the other tests' PortAudio JACK-free."""
     server = Jack().start()
     previous = server.activate()
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.arrangement import (
-    PATTERNS, Arrangement, arrangement_from_performance, bass_program_for, expected_notes_per_second,
+    PATTERNS, Arrangement, arrangement_from_performance, bass_program_for, count_notes, expected_notes_per_second,
     render_score, rendered_profile,
 )
 from assistant.errors import InvalidInput
@@ -131,3 +131,25 @@ def test_bad_arrangements_name_the_value(kwargs, word):
     with pytest.raises(InvalidInput, match="allowed") as error:
         Arrangement(**values)
     assert word in str(error.value)
+
+
+@pytest.mark.parametrize("pattern, steps, voices", [("pad", 0.125, 3), ("pad", 1.0, 4), ("pulse", 2.0, 3),
+                                                    ("broken", 3.0, 4), ("arpeggio", 6.0, 4)])
+def test_count_notes_is_what_render_plays(pattern, steps, voices):
+    prog = progression(100)
+    arrangement = Arrangement(pattern, steps, 64, 0.9, 64, voices=voices)
+    assert count_notes(prog, arrangement) == len(render_score(prog, arrangement).notes)
+
+
+def test_with_the_progression_the_rate_is_fitted_exactly():
+    # Sparse playing at a fast tempo over quick chord changes: each change is a strike, so the
+    # pattern must be chosen knowing the chords.
+    busy_changes = Progression.from_events([ChordEvent(r, 0, r, 2) for r in (0, 5, 7, 9) * 4], 0, "major", 150)
+    sample = PerformanceSample(tempo_bpm=150, notes_per_second=3.0, velocity=50, note_length_s=0.9, register=60,
+                               legato=0.7)
+    fitted = arrangement_from_performance(sample, progression=busy_changes)
+    rate, _ = rendered_profile(render_score(busy_changes, fitted))
+    assert abs(rate - 3.0) / 3.0 < 0.15, (fitted, rate)
+    blind = arrangement_from_performance(sample)
+    blind_rate, _ = rendered_profile(render_score(busy_changes, blind))
+    assert abs(rate - 3.0) <= abs(blind_rate - 3.0)

@@ -44,6 +44,7 @@ BAD_ARGUMENTS = [
     (["--emotion", "Q1", "--tempo", "fast"], "'fast'"),
     (["--emotion", "Q1", "--program", "128"], "128"),
     (["--emotion", "Q1", "--temperature", "0"], "'0'"),
+    (["--emotion", "Q1", "--temperature", "11"], "'11'"),
     ([], "no mood given"),
 ]
 

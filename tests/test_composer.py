@@ -182,3 +182,22 @@ def test_composing_eight_bars_is_fast(composer):
         composer.compose({"Q1": 0.7, "Q4": 0.3}, MusicalSettings(bars=8), seed=seed)
         times.append(time.perf_counter() - start)
     assert sorted(times)[2] < 0.5, times  # generous on a shared 2-core machine; bench/compose_speed.py measures
+
+
+def test_long_pieces_are_composed_in_phrases(composer):
+    from models.generation import MAX_BARS
+
+    bars = MAX_BARS + 16
+    first = composer.compose({"Q2": 1.0}, MusicalSettings(bars=bars, key="C#m"), seed=4)
+    assert first.progression.length_beats == bars * 4 and first.progression.key_name == "C# minor"
+    assert first.score.length_beats == bars * 4
+    last = len(first.progression.chords) - 1
+    again = composer.compose({"Q2": 1.0}, None, seed=5, previous=first.progression, locked=frozenset({2, last}))
+    assert [c.duration_beats for c in again.progression.chords] == [c.duration_beats for c in first.progression.chords]
+    assert again.progression.chords[last].chord == first.progression.chords[last].chord
+
+
+def test_three_four_time(composer):
+    result = composer.compose({"Q4": 1.0}, MusicalSettings(bars=6, beats_per_bar=3, tempo_bpm=84), seed=2)
+    assert result.progression.beats_per_bar == 3 == result.score.beats_per_bar
+    assert result.progression.length_beats == 18 and result.score.tempo_bpm == 84

@@ -116,9 +116,45 @@ def test_regenerate_changes_unlocked_chords_and_keeps_locked_ones(qtbot, loaded_
     window.shutdown()
 
 
+@needs_history
+def test_history_survives_closing_and_reopening(qtbot, tmp_path):
+    from assistant.history import HistoryRecord, HistoryStore
+    from assistant.pipeline import composition_to_payload
+    from tests.gui_support import hand_made_composition
+
+    path = tmp_path / "history.sqlite3"
+    assistant = Assistant(output_dir=tmp_path / "out")
+    store = HistoryStore(path)
+    composition = hand_made_composition(text="a stormy night by the sea")
+    store.add(HistoryRecord(request_text=composition.request_text, payload=composition_to_payload(composition),
+                            id=composition.id, created_at=composition.created_at))
+    window = make_window(qtbot, assistant, tmp_path, history=store, autoload=False)
+    window.refresh_history()
+    assert window.history_panel.record_ids() == [composition.id]
+    assert "D major" in window.history_panel.list.item(0).text()
+    window.close()
+    store.close()
+
+    again_store = HistoryStore(path)  # a new session on the same file
+    again = make_window(qtbot, assistant, tmp_path, history=again_store, autoload=False)
+    again.refresh_history()
+    assert again.history_panel.record_ids() == [composition.id]
+    item = again.history_panel.list.item(0)
+    with qtbot.waitSignal(again.compositionShown, timeout=10_000) as blocker:
+        again.history_panel.list.itemClicked.emit(item)
+    restored = blocker.args[0]
+    assert restored.chord_names == composition.chord_names
+    assert again.request_bar.request_edit.text() == "a stormy night by the sea"
+    again.history_panel.list.setCurrentItem(item)
+    again.history_panel.delete_button.click()
+    qtbot.waitUntil(lambda: again.history_panel.record_ids() == [], timeout=5000)
+    assert HistoryStore(path).list(10) == []
+    again.shutdown()
+
+
 @needs_pipeline
 @needs_history
-def test_history_survives_closing_and_reopening(qtbot, loaded_assistant, tmp_path):
+def test_each_composition_is_committed_to_the_history_as_it_is_made(qtbot, loaded_assistant, tmp_path):
     from assistant.history import HistoryStore
 
     path = tmp_path / "history.sqlite3"
@@ -126,20 +162,10 @@ def test_history_survives_closing_and_reopening(qtbot, loaded_assistant, tmp_pat
     try:
         window = make_window(qtbot, loaded_assistant, tmp_path, history=loaded_assistant.history)
         composition = compose_by_typing(qtbot, window)
-        assert window.history_panel.record_ids()[0] == composition.id
-        window.close()
-        loaded_assistant.history = HistoryStore(path)  # a new session on the same file
-        again = make_window(qtbot, loaded_assistant, tmp_path, history=loaded_assistant.history)
-        assert composition.id in again.history_panel.record_ids()
-        item = again.history_panel.list.item(again.history_panel.record_ids().index(composition.id))
-        with qtbot.waitSignal(again.compositionShown, timeout=10_000) as blocker:
-            again.history_panel.list.itemClicked.emit(item)
-        assert blocker.args[0].chord_names == composition.chord_names
-        again.history_panel.list.setCurrentItem(item)
-        again.history_panel.delete_button.click()
-        qtbot.waitUntil(lambda: composition.id not in again.history_panel.record_ids(), timeout=5000)
-        assert composition.id not in [r.id if hasattr(r, "id") else r["id"] for r in HistoryStore(path).list(50)]
-        again.shutdown()
+        records = HistoryStore(path).list(10)  # another connection sees it: committed
+        assert len(records) == 1 and records[0].request_text == composition.request_text
+        assert window.history_panel.record_ids() == [records[0].id]
+        window.shutdown()
     finally:
         loaded_assistant.history = None
 
@@ -237,4 +263,40 @@ def test_play_moves_the_playhead_through_fluidsynth(qtbot, pulse_audio, tmp_path
     assert window.playing and window.player.is_playing
     window.transport.stop_button.click()
     assert window.piano_roll.canvas.playhead_beats is None and not window.playing
+    window.shutdown()
+
+
+def test_virtual_midi_port_plays_the_score(qtbot, jack_server, tmp_path):
+    import rtmidi
+
+    from gui.app import _midi_outputs, _open_midi_port
+    from gui.main_window import VIRTUAL_PORT
+    from tests.gui_support import hand_made_composition
+
+    assistant = Assistant(output_dir=tmp_path / "out")
+    devices = Devices(midi_outputs=_midi_outputs, midi_port=_open_midi_port)
+    window = make_window(qtbot, assistant, tmp_path, devices=devices, autoload=False)
+    window.start_background_loading()
+    output = window.transport.output
+    qtbot.waitUntil(lambda: window._midi_outputs_listed, timeout=20_000)
+    output.setCurrentIndex(output.findData(VIRTUAL_PORT))
+    qtbot.waitUntil(lambda: window.midi_player is not None, timeout=20_000)
+    listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "gui-test-listener")  # a DAW, as far as we care
+    ports = listener.get_ports()
+    ours = [index for index, name in enumerate(ports) if "moodchords" in name]
+    assert ours, ports
+    listener.open_port(ours[0], "in")
+    time.sleep(0.2)  # JACK connects on its next cycle
+    window.show_composition(hand_made_composition())
+    assert window.transport.play_button.isEnabled()  # no synth here: the MIDI port alone plays
+    window.transport.play_button.click()
+    qtbot.waitUntil(lambda: (window.piano_roll.canvas.playhead_beats or 0.0) > 1.0, timeout=10_000)
+    assert window.midi_player.is_playing
+    window.transport.stop_button.click()
+    assert not window.midi_player.is_playing
+    received = []
+    while (message := listener.get_message()) is not None:
+        received.append(message[0])
+    listener.delete()
+    assert any(m[0] & 0xF0 == 0x90 and m[2] > 0 for m in received), received[:10]  # note-ons arrived
     window.shutdown()

@@ -174,3 +174,10 @@ def test_overlapping_and_doubled_notes_still_close(tmp_path):
     assert [(n.pitch, n.start_beats, n.duration_beats) for n in back.notes if n.channel == 0] == [
         (60, 0.0, 1.0), (60, 1.0, 2.0)]
     assert back.markers[0].text == "C#mdim"
+
+
+def test_out_of_range_notes_are_invalid_input(tmp_path):
+    score = Score((Note(130, 0.0, 1.0, 80, 0),), 120.0, 4.0)
+    with pytest.raises(InvalidInput, match="0..127"):
+        write_midi(score, tmp_path / "bad.mid")
+    assert _leftovers(tmp_path) == []

@@ -82,12 +82,20 @@ def test_all_notes_off_reaches_every_channel(listener):
         listener.connect_to("moodchords:moodchords")
         port.note_on(3, 67, 90)
         port.all_notes_off()
-        messages = [m for m, _ in listener.receive(2 + 16 * 3)]
+        messages = [m for m, _ in listener.receive(2 + 16 * 2)]
     assert messages[0] == [NOTE_ON | 3, 67, 90]
     assert messages[1] == [NOTE_OFF | 3, 67, 0]  # explicit off for what was sounding
     for channel in range(16):
         assert [CONTROL | channel, 123, 0] in messages  # all notes off
         assert [CONTROL | channel, 64, 0] in messages  # sustain up
+
+
+def test_all_sounds_off_also_cuts_release_tails(listener):
+    with MidiPortPlayer() as port:
+        listener.connect_to("moodchords:moodchords")
+        port.all_sounds_off()
+        messages = [m for m, _ in listener.receive(16 * 3)]
+    assert all([CONTROL | channel, 120, 0] in messages for channel in range(16))
 
 
 def test_existing_port_by_name_and_listing(listener):
@@ -111,7 +119,7 @@ def test_standalone_play_sends_timed_notes(listener):
     with MidiPortPlayer() as port:
         listener.connect_to("moodchords:moodchords")
         port.play(score())
-        received = listener.receive(8 + 48, timeout=3.0)  # + the final all-notes-off CCs
+        received = listener.receive(8 + 32, timeout=3.0)  # + the closing sustain-up and all-notes-off CCs
         assert not port.is_playing
     notes = [(m, dt) for m, dt in received if m[0] & 0xF0 in (NOTE_ON, NOTE_OFF)]
     assert [m for m, _ in received[:2]] == [[PROGRAM | 0, 48], [PROGRAM | 1, 32]]
@@ -142,8 +150,8 @@ def test_fluidsynth_player_drives_the_port_without_audio(listener):
     with FluidSynthPlayer(midi_out=port, audio=False) as player:
         player.set_volume(0.5)  # CC7 64 on every channel
         player.play(score())
-        # CC7 x16, programs, CC7 x16 again at play, 6 notes, 48 closing CCs
-        received = [m for m, _ in listener.receive(16 + 2 + 16 + 6 + 48, timeout=3.0)]
+        # CC7 x16, programs, CC7 x16 again at play, 6 notes, 32 closing CCs
+        received = [m for m, _ in listener.receive(16 + 2 + 16 + 6 + 32, timeout=3.0)]
     port.close()
     assert [CONTROL | 0, 7, 64] in received
     assert [NOTE_ON | 0, 60, 100] in received and [NOTE_OFF | 1, 36, 0] in received
@@ -156,7 +164,7 @@ def test_audio_and_port_together(listener, pulse_audio):
     with FluidSynthPlayer(midi_out=port) as player:
         assert player.wait_ready(timeout=120)
         player.play(score())
-        received = [m for m, _ in listener.receive(2 + 16 + 6 + 48, timeout=3.0)]
+        received = [m for m, _ in listener.receive(2 + 16 + 6 + 32, timeout=3.0)]
     port.close()
     assert [NOTE_ON | 0, 60, 100] in received and [NOTE_ON | 0, 64, 80] in received
 

@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     parser.add_argument("--tempo", metavar="BPM", help="tempo 20..300 BPM (default: from the emotion)")
     parser.add_argument("--seed", metavar="N", help="random seed (same seed, same result)")
     parser.add_argument("--temperature", metavar="T", default="1.0",
-                        help="sampling temperature > 0; lower is safer, higher more adventurous (default 1.0)")
+                        help="sampling temperature 0.05..10; lower is safer, higher more adventurous (default 1.0)")
     parser.add_argument("--program", metavar="N", help="General MIDI program 0..127 for the chords (default 0, piano)")
     parser.add_argument("--model", metavar="DIR", help="model folder (default: the shipped EMOPIA models)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -110,9 +110,9 @@ def run(args) -> int:
     bars = _number("bars", args.bars, int, "a whole number 1..256")
     tempo = _number("tempo", args.tempo, float, "20..300 BPM")
     seed = _number("seed", args.seed, int, "a whole number")
-    temperature = _number("temperature", args.temperature, float, "a number > 0, e.g. 0.8")
-    if temperature is not None and temperature <= 0:
-        raise InvalidInput(f"temperature {args.temperature!r} not allowed; allowed: a number > 0, e.g. 0.8")
+    temperature = _number("temperature", args.temperature, float, "0.05..10, e.g. 0.8")
+    if temperature is not None and not 0.05 <= temperature <= 10:  # the generator's range
+        raise InvalidInput(f"temperature {args.temperature!r} not allowed; allowed: 0.05..10, e.g. 0.8")
     program = _number("program", args.program, int, "General MIDI program 0..127")
     explicit = MusicalSettings(tempo_bpm=tempo, key=args.key, mode=args.mode, bars=bars, program=program)
     resolve_settings(explicit)  # reject bad values before loading anything
@@ -151,7 +151,7 @@ def run(args) -> int:
             "key": progression.key_name,
             "tempo_bpm": progression.tempo_bpm,
             "beats_per_bar": progression.beats_per_bar,
-            "bars": progression.length_beats / progression.beats_per_bar,
+            "bars": round(progression.length_beats / progression.beats_per_bar, 3),
             "emotion": {name: round(w, 6) for name, w in weights.items()},
             "arrangement": {"pattern": result.arrangement.pattern, "program": result.arrangement.program,
                             "notes_per_beat": result.arrangement.notes_per_beat,

@@ -58,6 +58,7 @@ class PulseAudio:
         self.env = dict(os.environ, XDG_RUNTIME_DIR=str(self.runtime_dir), PULSE_SERVER=self.server,
                         HOME=str(self.runtime_dir))
         self.process: subprocess.Popen | None = None
+        self._room_tone: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 10.0) -> "PulseAudio":
         if not shutil.which("pulseaudio"):
@@ -81,12 +82,31 @@ class PulseAudio:
             if subprocess.run(["pactl", "info"], env=self.env, capture_output=True).returncode == 0:
                 subprocess.run(["pactl", "set-default-sink", SPEAKER_SINK], env=self.env, check=True)
                 subprocess.run(["pactl", "set-default-source", MIC_SOURCE], env=self.env, check=True)
+                self._start_room_tone()
                 return self
             time.sleep(0.1)
         self.stop()
         raise RuntimeError("pulseaudio did not start in time")
 
+    def _start_room_tone(self, timeout_s: float = 10.0) -> None:
+        """Keep digital silence flowing into the microphone, as a real microphone always
+        delivers samples; without it the virtual source is idle until something plays."""
+        self._room_tone = subprocess.Popen(
+            ["pacat", "--playback", f"--device={MIC_FEED_SINK}", "--raw", "--format=s16le", "--channels=1",
+             "--rate=16000", "--latency-msec=50", "/dev/zero"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            inputs = subprocess.run(["pactl", "list", "short", "sink-inputs"], env=self.env, capture_output=True,
+                                    text=True).stdout
+            if inputs.strip():
+                return
+            time.sleep(0.1)
+        raise RuntimeError("pacat did not start feeding the virtual microphone")
+
     def stop(self) -> None:
+        if self._room_tone is not None:
+            _stop(self._room_tone)
+            self._room_tone = None
         if self.process is not None:
             _stop(self.process)
             self.process = None

@@ -1,0 +1,60 @@
+"""``moodchords classify FILE.mid...``: which emotion class each MIDI file fits best.
+
+Per file and class: the harmony log-likelihood (the file's key-normalised chords under the class
+CRBM, plus the log-probability of its mode), the performance log-likelihood (its playing
+statistics under the class profile) and their weighted sum (the model's harmony_weight); the
+predicted class is the argmax. Unusable files get a one-line error; exit 2 when every file fails.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("classify", help="score MIDI files under each emotion class model",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="+", metavar="FILE.mid", help="MIDI files to classify")
+    parser.add_argument("--model", default=None, help="model folder (default: the shipped models/emopia)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text lines")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from models.dataset import ClipError, load_clip
+    from models.errors import InvalidModelInput
+    from models.store import load_model_set
+
+    model_set = load_model_set(args.model)
+    results, failures = [], 0
+    for name in args.files:
+        try:
+            clip = load_clip(name)
+            if not clip.events:
+                raise ClipError(f"{name}: no chords recognised")
+            scores = model_set.log_likelihoods(clip.events, clip.performance, mode=clip.mode)
+        except (ClipError, InvalidModelInput, OSError) as error:
+            failures += 1
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            results.append({"file": name, "error": message})
+            if not args.json:
+                print(f"moodchords classify: error: {message}", file=sys.stderr)
+            continue
+        best = max(scores, key=lambda c: scores[c].combined)
+        results.append({
+            "file": name, "predicted": best, "mode": clip.mode, "chords": len(clip.events),
+            "classes": {c: {"harmony": round(s.harmony, 4), "performance": round(s.performance, 4),
+                            "combined": round(s.combined, 4)} for c, s in scores.items()},
+        })
+        if not args.json:
+            described = {c.name: c.description for c in model_set.classes}
+            parts = "  ".join(f"{c}: {s.combined:9.2f}" for c, s in scores.items())
+            print(f"{name}: {best} ({described[best]})   {parts}")
+    if args.json:
+        print(json.dumps({"model": str(model_set.path), "harmony_weight": model_set.harmony_weight,
+                          "results": results}, indent=1))
+    return 2 if failures == len(args.files) else 0

@@ -1,0 +1,197 @@
+"""The conditional RBM and its training (tiny models, synthetic data, seconds)."""
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from models.crbm import (CHORD_LAYOUT, ConditionalRBM, VisibleLayout, chord_from_state, chord_state_index,  # noqa: E402
+                         history_matrix, state_matrix, states_to_visible, visible_to_states)
+from models.errors import InvalidModelInput  # noqa: E402
+from models.training import TrainingConfig, score_sequences, train_crbm  # noqa: E402
+
+SMALL = VisibleLayout.softmax((4, 3, 2))  # 24 states
+
+
+def _random_rbm(layout=SMALL, hidden=4, history=2, scale=1.0, seed=3) -> ConditionalRBM:
+    rng = np.random.default_rng(seed)
+    d, u = layout.n_visible, history * (layout.n_visible + 1)
+    weights = {"W": rng.normal(0, scale, (d, hidden)), "b": rng.normal(0, scale, d), "c": rng.normal(0, scale, hidden),
+               "A": rng.normal(0, scale, (u, d)), "B": rng.normal(0, scale, (u, hidden))}
+    return ConditionalRBM(layout, hidden, history, weights=weights)
+
+
+def _markov_sequences(n_seq=60, length=16, seed=0, layout=SMALL) -> list[np.ndarray]:
+    """Sequences of a sparse first-order Markov chain over the layout's states."""
+    rng = np.random.default_rng(seed)
+    s = layout.n_states
+    successors = {i: rng.choice(s, size=2, replace=False) for i in range(s)}
+    out = []
+    for _ in range(n_seq):
+        state = [int(rng.integers(s))]
+        for _ in range(length - 1):
+            state.append(int(successors[state[-1]][0 if rng.random() < 0.8 else 1]))
+        out.append(states_to_visible(layout, np.asarray(state)))
+    return out
+
+
+def test_chord_state_index_round_trip():
+    for state in range(CHORD_LAYOUT.n_states):
+        assert chord_state_index(chord_from_state(state)) == state
+    states = np.arange(CHORD_LAYOUT.n_states)
+    assert np.array_equal(visible_to_states(CHORD_LAYOUT, state_matrix(CHORD_LAYOUT)), states)
+    assert state_matrix(CHORD_LAYOUT).sum(axis=1).tolist() == [3.0] * len(states)  # one unit per group
+
+
+def test_history_matrix_marks_steps_before_the_start():
+    visible = states_to_visible(SMALL, np.asarray([0, 5, 7]))
+    u = history_matrix(visible, 2).reshape(3, 2, SMALL.n_visible + 1)
+    assert u[0, 0, -1] == 1 and u[0, 1, -1] == 1  # nothing before the first step
+    assert u[1, 0, -1] == 0 and np.array_equal(u[1, 0, :-1], visible[0]) and u[1, 1, -1] == 1
+    assert np.array_equal(u[2, 1, :-1], visible[0]) and np.array_equal(u[2, 0, :-1], visible[1])
+
+
+def test_free_energy_matches_brute_force_sum_over_hidden_states():
+    rbm = _random_rbm()
+    v = tf.constant(states_to_visible(SMALL, np.asarray([3, 17])))
+    u = tf.constant(np.random.default_rng(1).random((2, rbm.n_conditioning)).astype(np.float32))
+    weights = rbm.get_weights()
+    for row in range(2):
+        vv, uu = v.numpy()[row].astype(np.float64), u.numpy()[row].astype(np.float64)
+        total = 0.0
+        for h in itertools.product((0, 1), repeat=rbm.n_hidden):
+            h = np.asarray(h, np.float64)
+            energy = -vv @ (weights["b"] + uu @ weights["A"]) - h @ (weights["c"] + uu @ weights["B"]) - vv @ weights["W"] @ h
+            total += math.exp(-energy)
+        assert float(rbm.free_energy(v, u)[row]) == pytest.approx(-math.log(total), rel=1e-4, abs=1e-4)
+
+
+def test_exact_log_likelihood_normalises_over_all_states():
+    rbm = _random_rbm(scale=1.5)
+    u = tf.constant(np.random.default_rng(2).random((5, rbm.n_conditioning)).astype(np.float32))
+    log_p = rbm.log_prob_all_states(u).numpy()
+    assert log_p.shape == (5, SMALL.n_states)
+    assert np.allclose(np.exp(log_p).sum(axis=1), 1.0, atol=1e-5)
+    assert log_p.std() > 0.5  # not uniform: the test would catch a constant
+    # log_likelihood of each state agrees with the enumeration
+    states = state_matrix(SMALL)
+    uu = tf.repeat(u[:1], SMALL.n_states, axis=0)
+    ll = rbm.log_likelihood(tf.constant(states), uu, chunk=7).numpy()
+    assert np.allclose(ll, log_p[0], atol=1e-4)
+
+
+def test_exact_sampling_follows_the_enumerated_distribution():
+    rbm = _random_rbm(scale=1.0)
+    u = np.zeros((4000, rbm.n_conditioning), np.float32)
+    u[:, SMALL.n_visible::SMALL.n_visible + 1] = 1.0  # "before the start" flags
+    expected = np.exp(rbm.log_prob_all_states(tf.constant(u[:1])).numpy()[0])
+    draws = visible_to_states(SMALL, rbm.sample_next(u, seed=5))
+    observed = np.bincount(draws, minlength=SMALL.n_states) / len(draws)
+    assert np.abs(observed - expected).max() < 0.03
+
+
+def test_cd_training_lowers_the_exact_nll():
+    sequences = _markov_sequences()
+    before = score_sequences(ConditionalRBM(SMALL, 16, 1), sequences).nll_bits_per_chord
+    rbm, report = train_crbm(sequences, SMALL, TrainingConfig(n_hidden=16, history=1, k=1, epochs=30,
+                                                             batch_size=32, learning_rate=0.1, pretrain_epochs=0))
+    after = score_sequences(rbm, sequences)
+    # The chain has ~1 bit of entropy per step; uniform is log2(24) = 4.6 bits, chance top-1 1/24.
+    assert before > 4.0
+    assert after.nll_bits_per_chord < 2.8
+    assert after.top1_accuracy > 0.45
+    assert report.final_epoch == 30 and report.replicas == 1
+
+
+def test_pcd_and_exact_methods_also_learn():
+    sequences = _markov_sequences(n_seq=30)
+    for method in ("pcd", "exact"):
+        rbm, _ = train_crbm(sequences, SMALL, TrainingConfig(n_hidden=8, history=1, k=1, epochs=15, method=method,
+                                                             batch_size=32, learning_rate=0.1, pretrain_epochs=0))
+        assert score_sequences(rbm, sequences).nll_bits_per_chord < 3.5, method
+
+
+def test_binary_layout_gibbs_and_training():
+    # Frames alternate between two fixed 10-bit patterns; the CRBM should predict the next one.
+    layout = VisibleLayout.binary(10)
+    a = np.asarray([1, 1, 0, 0, 1, 0, 0, 0, 1, 0], np.float32)
+    b = 1 - a
+    sequences = [np.stack([a if t % 2 == 0 else b for t in range(12)]) for _ in range(40)]
+    rbm, report = train_crbm(sequences, layout, TrainingConfig(n_hidden=8, history=1, k=1, epochs=40, batch_size=32,
+                                                               learning_rate=0.1, pretrain_epochs=0))
+    u = history_matrix(np.stack([a, b]), 1)[1:]  # previous frame = a -> expect b
+    sample = rbm.sample_next(np.repeat(u, 20, axis=0), seed=1, steps=30)
+    assert set(np.unique(sample)) <= {0.0, 1.0}
+    assert (sample == b).mean() > 0.9
+    with pytest.raises(InvalidModelInput):
+        rbm.log_prob_all_states(tf.constant(u))  # not enumerable
+
+
+def test_checkpoint_and_resume_give_the_uninterrupted_result(tmp_path):
+    sequences = _markov_sequences(n_seq=20)
+    config = TrainingConfig(n_hidden=6, history=2, k=2, epochs=4, batch_size=16, pretrain_epochs=0, method="pcd")
+    full, _ = train_crbm(sequences, SMALL, config)
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt_in_epoch_3(message: str, fraction: float) -> None:
+        if "epoch 3/4" in message:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train_crbm(sequences, SMALL, config, checkpoint_dir=tmp_path, progress=interrupt_in_epoch_3)
+    assert sorted(p.name for p in tmp_path.glob("ckpt-*.index")) == ["ckpt-1.index", "ckpt-2.index"]
+    resumed, report = train_crbm(sequences, SMALL, config, checkpoint_dir=tmp_path, resume=True)
+    assert report.epochs_run == 2 and report.final_epoch == 4
+    for name, value in full.get_weights().items():
+        assert np.allclose(value, resumed.get_weights()[name], atol=1e-5), name
+    fresh, _ = train_crbm(sequences, SMALL, config, checkpoint_dir=tmp_path, resume=False)  # ignores checkpoints
+    assert np.allclose(fresh.get_weights()["W"], full.get_weights()["W"], atol=1e-5)
+
+
+def test_bad_configs_are_refused():
+    with pytest.raises(InvalidModelInput, match="method"):
+        TrainingConfig(method="sgd").validate()
+    with pytest.raises(InvalidModelInput, match="exact"):
+        train_crbm([np.zeros((3, 10), np.float32)], VisibleLayout.binary(10), TrainingConfig(method="exact"))
+
+
+MIRRORED_SCRIPT = r"""
+import json, sys, numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+sys.path.insert(0, sys.argv[1])
+from tests.test_crbm import SMALL, _markov_sequences
+from models.crbm import ConditionalRBM
+from models.training import TrainingConfig, score_sequences, train_crbm
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+sequences = _markov_sequences()
+before = score_sequences(ConditionalRBM(SMALL, 16, 1), sequences).nll_bits_per_chord
+rbm, report = train_crbm(sequences, SMALL, TrainingConfig(n_hidden=16, history=1, k=1, epochs=30, batch_size=32,
+                                                         learning_rate=0.1, pretrain_epochs=0), strategy=strategy)
+after = score_sequences(rbm, sequences)
+print(json.dumps({"replicas": report.replicas, "before": before, "after": after.nll_bits_per_chord,
+                  "top1": after.top1_accuracy, "mirrored": type(rbm.W).__name__}))
+"""
+
+
+@pytest.mark.slow
+def test_training_inside_a_mirrored_strategy_over_two_logical_cpus():
+    # Logical devices must be configured before TensorFlow initialises: a fresh interpreter.
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, str(root)], capture_output=True, text=True,
+                          timeout=300, cwd=root)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert "Mirrored" in result["mirrored"]
+    assert result["before"] > 4.0 and result["after"] < 2.8 and result["top1"] > 0.45

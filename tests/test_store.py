@@ -1,0 +1,151 @@
+"""Model folders: save/load round trip, file errors, class-weight validation, load time."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from models.crbm import CHORD_LAYOUT  # noqa: E402
+from models.errors import InvalidModelInput, ModelFileError  # noqa: E402
+from models.performance import PerformanceFeatures  # noqa: E402
+from models.store import (EMOPIA_CLASSES, default_model_dir, load_model_set, model_set_from_class_models,  # noqa: E402
+                          save_model_set)
+from models.training import TrainingConfig, train_class_models  # noqa: E402
+from models.vocabulary import ChordEvent  # noqa: E402
+
+
+@dataclass(frozen=True)
+class SyntheticClip:
+    path: Path
+    label: str
+    events: tuple
+    mode: str
+    performance: PerformanceFeatures
+
+
+def synthetic_clips(seed: int = 0, per_class: int = 12) -> dict[str, list[SyntheticClip]]:
+    """Two classes: 'up' (major, I-IV-V-I, loud and dense) and 'down' (minor, i-iv-v, soft and sparse)."""
+    rng = np.random.default_rng(seed)
+    major = [ChordEvent(0, 0, 0, 2.0), ChordEvent(5, 0, 5, 2.0), ChordEvent(7, 2, 7, 2.0), ChordEvent(0, 0, 0, 2.0)]
+    minor = [ChordEvent(9, 1, 9, 4.0), ChordEvent(2, 1, 2, 2.0), ChordEvent(4, 1, 4, 2.0), ChordEvent(9, 1, 9, 4.0)]
+    out: dict[str, list[SyntheticClip]] = {"up": [], "down": []}
+    for label, chords, mode, loud in (("up", major, "major", 1.0), ("down", minor, "minor", 0.0)):
+        for i in range(per_class):
+            events = tuple(chords * 3)
+            perf = PerformanceFeatures(
+                notes_per_second=float(np.exp(rng.normal(2.0 if loud else 1.3, 0.2))), mean_velocity=float(rng.normal(80 if loud else 50, 5)),
+                mean_note_length_s=float(np.exp(rng.normal(-0.3 if loud else 0.3, 0.2))), mean_pitch=float(rng.normal(62, 3)),
+                pitch_std=float(rng.normal(10, 1)), tempo_bpm=float(rng.normal(120, 10)), pedal_share=float(rng.uniform(0.5, 0.9)),
+                legato=float(rng.uniform(0.2, 0.6)), velocity_std=float(rng.normal(10, 2)), polyphony=float(rng.uniform(2, 4)),
+                notes_per_beat=2.0)
+            out[label].append(SyntheticClip(Path(f"{label}_song{i // 2}_{i % 2}.mid"), label, events, mode, perf))
+    return out
+
+
+TINY = TrainingConfig(n_hidden=8, history=2, k=1, epochs=3, pretrain_epochs=3, batch_size=16, learning_rate=0.1)
+
+
+@pytest.fixture(scope="module")
+def tiny_model_set():
+    clips = synthetic_clips()
+    models = train_class_models(clips, TINY)
+    return model_set_from_class_models(name="tiny", layout=CHORD_LAYOUT.to_json(), hyperparameters=TINY.to_json(),
+                                       class_models=models, class_info={"up": ("bright", 0.5, 0.5)}), clips
+
+
+def test_save_load_round_trip(tmp_path, tiny_model_set):
+    model_set, clips = tiny_model_set
+    out = save_model_set(model_set, tmp_path / "tiny")
+    assert sorted(p.name for p in out.iterdir()) == ["class_down.npz", "class_up.npz", "config.json"]
+    loaded = load_model_set(out)
+    assert loaded.class_names == ("down", "up")
+    assert loaded.classes[1].description == "bright" and loaded.classes[1].valence == 0.5
+    assert loaded.classes[0].description == "down" and loaded.classes[0].valence is None  # user data: no coordinates
+    for name in model_set.class_names:
+        for key, value in model_set.parameters[name].weights.items():
+            assert np.array_equal(value, loaded.parameters[name].weights[key])
+    clip = clips["up"][0]
+    before = model_set.log_likelihoods(clip.events, clip.performance, mode=clip.mode)
+    after = loaded.log_likelihoods(clip.events, clip.performance, mode=clip.mode)
+    assert before == after
+    # the class models tell the classes apart on their own data
+    assert after["up"].combined > after["down"].combined
+    down = loaded.log_likelihoods(clips["down"][0].events, clips["down"][0].performance)
+    assert down["down"].harmony > down["up"].harmony
+    assert down["down"].performance > down["up"].performance
+
+
+def test_save_replaces_an_existing_folder_atomically(tmp_path, tiny_model_set):
+    model_set, _ = tiny_model_set
+    out = tmp_path / "m"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    save_model_set(model_set, out)
+    assert not (out / "stale.txt").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left
+
+
+@pytest.mark.parametrize("damage, file_name", [
+    ("delete_config", "config.json"), ("corrupt_config", "config.json"), ("delete_weights", "class_up.npz"),
+    ("corrupt_weights", "class_up.npz"), ("wrong_shape", "class_up.npz"), ("missing_entry", "config.json"),
+])
+def test_missing_or_corrupt_files_name_the_file(tmp_path, tiny_model_set, damage, file_name):
+    model_set, _ = tiny_model_set
+    out = save_model_set(model_set, tmp_path / "tiny")
+    config = out / "config.json"
+    if damage == "delete_config":
+        config.unlink()
+    elif damage == "corrupt_config":
+        config.write_text("{not json")
+    elif damage == "delete_weights":
+        (out / "class_up.npz").unlink()
+    elif damage == "corrupt_weights":
+        (out / "class_up.npz").write_bytes(b"PK\x03\x04 garbage")
+    elif damage == "wrong_shape":
+        np.savez(out / "class_up.npz", W=np.zeros((2, 2)), b=np.zeros(2), c=np.zeros(2), A=np.zeros((2, 2)), B=np.zeros((2, 2)))
+    elif damage == "missing_entry":
+        data = json.loads(config.read_text())
+        del data["classes"][0]["performance_profile"]
+        config.write_text(json.dumps(data))
+    with pytest.raises(ModelFileError, match=file_name.replace(".", r"\.")):
+        load_model_set(out)
+
+
+def test_missing_folder_is_a_model_file_error(tmp_path):
+    with pytest.raises(ModelFileError, match="nowhere"):
+        load_model_set(tmp_path / "nowhere")
+
+
+def test_validate_weights(tiny_model_set):
+    model_set, _ = tiny_model_set
+    assert model_set.validate_weights({"up": 3, "down": 1}) == {"down": 0.25, "up": 0.75}
+    assert model_set.validate_weights({"up": 2}) == {"down": 0.0, "up": 1.0}
+    with pytest.raises(InvalidModelInput, match=r"'sideways'.*\['down', 'up'\]"):
+        model_set.validate_weights({"sideways": 1})
+    with pytest.raises(InvalidModelInput, match=r"-1.*'up'"):
+        model_set.validate_weights({"up": -1, "down": 2})
+    with pytest.raises(InvalidModelInput, match="sum to zero"):
+        model_set.validate_weights({"up": 0, "down": 0})
+    with pytest.raises(InvalidModelInput, match="nan"):
+        model_set.validate_weights({"up": float("nan")})
+    with pytest.raises(InvalidModelInput, match="not a number"):
+        model_set.validate_weights({"up": "lots"})
+
+
+@pytest.mark.skipif(not (default_model_dir() / "config.json").is_file(), reason="shipped model not trained yet")
+def test_shipped_model_loads_fast_and_has_emopia_classes():
+    started = time.perf_counter()
+    model_set = load_model_set()
+    seconds = time.perf_counter() - started
+    assert seconds < 1.0
+    assert [(c.name, c.description, c.valence, c.arousal) for c in model_set.classes] == [
+        (name, *EMOPIA_CLASSES[name]) for name in ("Q1", "Q2", "Q3", "Q4")]
+    assert (default_model_dir() / "MODEL_CARD.md").read_text().count("CC BY-NC-SA 4.0") >= 1
+    total = sum(p.stat().st_size for p in default_model_dir().iterdir())
+    assert total < 8_000_000
