@@ -71,7 +71,7 @@ def _step_choices(pattern: str, beats_per_bar: int) -> tuple[float, ...]:
     if pattern == "pad":  # every two bars, once a bar, twice a bar, every beat
         return tuple(sorted({0.5 / beats_per_bar, 1.0 / beats_per_bar, 2.0 / beats_per_bar, 1.0}))
     if pattern == "arpeggio":
-        return (2.0, 3.0, 4.0, 6.0)  # eighths, triplets, sixteenths, sextuplets
+        return (1.0, 2.0, 3.0, 4.0, 6.0)  # quarters, eighths, triplets, sixteenths, sextuplets
     return (1.0, 2.0, 3.0, 4.0)
 
 

@@ -70,7 +70,8 @@ def resolve_settings(settings: MusicalSettings | None) -> ResolvedSettings:
         try:
             tempo = float(tempo)
         except (TypeError, ValueError):
-            raise InvalidInput(f"tempo {tempo!r} not allowed; allowed: {TEMPO_RANGE[0]:g}..{TEMPO_RANGE[1]:g} BPM") from None
+            raise InvalidInput(f"tempo {tempo!r} not allowed; "
+                               f"allowed: {TEMPO_RANGE[0]:g}..{TEMPO_RANGE[1]:g} BPM") from None
         if not TEMPO_RANGE[0] <= tempo <= TEMPO_RANGE[1]:  # also rejects NaN
             raise InvalidInput(f"tempo {settings.tempo_bpm!r} BPM not allowed; allowed: "
                                f"{TEMPO_RANGE[0]:g}..{TEMPO_RANGE[1]:g} BPM")
@@ -145,7 +146,8 @@ class Composer:
                     locked_events = {i: events[i] for i in sorted(locked)}
             elif locked:
                 raise InvalidInput("locked chords need the same length and mode as before "
-                                   f"({previous.length_beats / bpb:g} bars, {previous.mode}); unlock them to change these")
+                                   f"({previous.length_beats / bpb:g} bars, {previous.mode}); "
+                                   "unlock them to change these")
         elif locked:
             raise InvalidInput(f"locked chords {sorted(locked)} need a previous progression to keep them from")
 

@@ -74,7 +74,8 @@ def score_to_midi(score: Score) -> mido.MidiFile:
                     continue
                 previous[1][0] = start
             off = [end, 2, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)]
-            events += [[start, 3, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity)], off]
+            on = [start, 3, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity)]
+            events += [on, off]
             last[note.pitch] = (start, off)
         midi.tracks.append(_timed_track([tuple(e) for e in events], end_tick))
     return midi
@@ -128,7 +129,8 @@ def read_score(path: str | os.PathLike) -> Score:
     try:
         midi = mido.MidiFile(source)
     except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
-        raise InvalidInput(f"cannot read MIDI file {str(source)!r}: {error}; expected a Standard MIDI File (.mid)") from None
+        raise InvalidInput(f"cannot read MIDI file {str(source)!r}: {error}; "
+                           "allowed: a Standard MIDI File (.mid)") from None
     per_beat = float(midi.ticks_per_beat)
     tempo_bpm, beats_per_bar = 120.0, 4
     tempo_seen = signature_seen = False

@@ -142,7 +142,9 @@ class Assistant:
         """Load the composer models, the language model and (if `speech`) the speech model."""
         progress = progress or _no_progress
         progress("Loading the composer models", 0.0)
-        _ = self.composer
+        composer = self.composer
+        # One throw-away sample traces TensorFlow's functions now, not on the first request.
+        composer.compose({c.name: 1.0 for c in composer.classes}, MusicalSettings(bars=2), seed=0)
         progress("Loading the language model", 0.2)
         _ = self.mood_reader
         if speech:
@@ -243,48 +245,54 @@ def composition_summary(composition: Composition) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Persistence: a Composition as plain JSON data (the history store keeps it; restore rebuilds it)
+# Persistence: a Composition as a history record of plain JSON data (restore re-renders the score)
 
-def composition_to_payload(composition: Composition) -> dict[str, Any]:
+PAYLOAD_VERSION = 1
+
+
+def to_history_record(composition: Composition):
+    from assistant.history import HistoryRecord
+
     progression = composition.progression
-    return {
-        "version": 1,
-        "request_text": composition.request_text,
-        "transcript": composition.transcript,
-        "mood": {**dataclasses.asdict(composition.mood), "keywords": list(composition.mood.keywords)},
-        "settings": dataclasses.asdict(composition.settings),
-        "progression": {
+    mood = dataclasses.asdict(composition.mood)
+    mood["keywords"] = list(composition.mood.keywords)
+    midi_bytes = None
+    if composition.midi_path is not None and composition.midi_path.is_file():
+        midi_bytes = composition.midi_path.read_bytes()  # survives the file's deletion
+    return HistoryRecord(
+        id=composition.id, created_at=composition.created_at, request_text=composition.request_text,
+        transcript=composition.transcript, keywords=tuple(composition.mood.keywords), mood=mood,
+        settings=dataclasses.asdict(composition.settings),
+        progression={
             "tonic": progression.tonic, "mode": progression.mode, "tempo_bpm": progression.tempo_bpm,
-            "beats_per_bar": progression.beats_per_bar,
-            "chords": [{"root": p.chord.root, "quality": p.chord.quality, "bass": p.chord.bass,
+            "beats_per_bar": progression.beats_per_bar, "key": progression.key_name,
+            "chords": [{"root": p.chord.root, "quality": p.chord.quality, "bass": p.chord.bass, "name": p.chord.name,
                         "start_beats": p.start_beats, "duration_beats": p.duration_beats, "locked": p.locked}
                        for p in progression.chords],
         },
-        "arrangement": dataclasses.asdict(composition.arrangement),
-        "seed": composition.seed,
-        "midi_path": str(composition.midi_path) if composition.midi_path else None,
-        "timings": composition.timings,
-    }
+        seed=composition.seed, midi_path=str(composition.midi_path) if composition.midi_path else None,
+        midi_bytes=midi_bytes,
+        payload={"version": PAYLOAD_VERSION, "arrangement": dataclasses.asdict(composition.arrangement),
+                 "timings": composition.timings})
 
 
-def composition_from_payload(id: str, created_at: float, payload: dict[str, Any]) -> Composition:
-    """Rebuild a Composition from composition_to_payload's data (the score is re-rendered)."""
+def from_history_record(record) -> Composition:
+    """Rebuild a Composition from a history record written by to_history_record."""
     from assistant.arrangement import Arrangement, render_score
     from assistant.music import Chord, PlacedChord, Progression, key_spelling
 
-    p = payload["progression"]
+    p = record.progression
     spelling = key_spelling(p["tonic"], p["mode"])
     chords = tuple(PlacedChord(Chord(c["root"], c["quality"], c["bass"], spelling), c["start_beats"],
                                c["duration_beats"], c["locked"]) for c in p["chords"])
     progression = Progression(chords, p["tonic"], p["mode"], p["tempo_bpm"], p["beats_per_bar"])
-    arrangement = Arrangement(**payload["arrangement"])
-    mood_data = dict(payload["mood"])
-    mood_data["settings"] = MusicalSettings(**mood_data["settings"])
-    mood_data["keywords"] = tuple(mood_data["keywords"])
-    mood = Mood(**mood_data)
-    midi_path = Path(payload["midi_path"]) if payload.get("midi_path") else None
-    return Composition(id=id, created_at=created_at, request_text=payload["request_text"],
-                       transcript=payload["transcript"], mood=mood, settings=MusicalSettings(**payload["settings"]),
-                       progression=progression, arrangement=arrangement,
-                       score=render_score(progression, arrangement), seed=payload["seed"], midi_path=midi_path,
-                       timings=dict(payload.get("timings", {})))
+    arrangement = Arrangement(**record.payload["arrangement"])
+    mood_fields = dict(record.mood)
+    mood_fields["settings"] = MusicalSettings(**mood_fields["settings"])
+    mood_fields["keywords"] = tuple(mood_fields["keywords"])
+    return Composition(
+        id=record.id, created_at=record.created_at, request_text=record.request_text,
+        transcript=record.transcript, mood=Mood(**mood_fields), settings=MusicalSettings(**record.settings),
+        progression=progression, arrangement=arrangement, score=render_score(progression, arrangement),
+        seed=record.seed, midi_path=Path(record.midi_path) if record.midi_path else None,
+        timings=dict(record.payload.get("timings", {})))

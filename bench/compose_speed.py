@@ -2,7 +2,7 @@
 (key placement, voicing, arrangement, rendering, MIDI writing), and how well arrangements hit the
 sampled performance profile (notes per second, velocity).
 
-Run: .venv/bin/python bench/compose_speed.py [MODEL_DIR]   (about half a minute; default: the shipped models)
+Run: .venv/bin/python bench/compose_speed.py [MODEL_DIR]   (about a minute; default: the shipped models)
 """
 from __future__ import annotations
 
@@ -82,26 +82,56 @@ def main() -> int:
         composer = Composer(MODEL_DIR)
         composer.compose({"Q1": 1.0}, MusicalSettings(bars=8), seed=0)  # warm-up: TensorFlow tracing
         weights = composer.model_set.validate_weights({"Q1": 0.7, "Q4": 0.3})
-        total = median_ms(lambda: composer.compose(weights, MusicalSettings(bars=8), seed=rng.randrange(10**6)), 20)
-        gen = median_ms(lambda: generate(composer.model_set, weights, bars=8, seed=rng.randrange(10**6)), 20)
-        lines += ["", f"Composer.compose (model set {composer.model_set.name!r}, Q1 0.7 + Q4 0.3, 8 bars, no key given); "
-                  "median of 20 runs "
-                  "after one warm-up call.", "", "| step | ms |", "|---|---|",
-                  f"| models.generation.generate | {gen:.1f} |", f"| Composer.compose (all) | {total:.1f} |",
-                  f"| music core share (difference) | {total - gen:.1f} |"]
-    except Exception as error:  # no shipped models / generator yet: say so in the results
+        generation_ms, core_ms, total_ms = [], [], []
+        for seed in range(20):  # compose, then the same steps as Composer.compose timed apart (same seed)
+            start = time.perf_counter()
+            composer.compose(weights, MusicalSettings(bars=8), seed=seed)
+            total_ms.append(1000 * (time.perf_counter() - start))
+            start = time.perf_counter()
+            generation = generate(composer.model_set, weights, bars=8, seed=seed)
+            middle = time.perf_counter()
+            placed = Progression.from_events(generation.events, 7, generation.mode, 96)
+            render_score(placed, arrangement_from_performance(generation.performance, progression=placed))
+            generation_ms.append(1000 * (middle - start))
+            core_ms.append(1000 * (time.perf_counter() - middle))
+        lines += ["", f"Composer.compose (model set {composer.model_set.name!r}, Q1 0.7 + Q4 0.3, 8 bars, no key "
+                  "given); median of 20 runs after one warm-up call.", "", "| step | ms |", "|---|---|",
+                  f"| Composer.compose (all) | {statistics.median(total_ms):.1f} |",
+                  f"| models.generation.generate | {statistics.median(generation_ms):.1f} |",
+                  f"| music core: key placement + arrangement fit + voicing + render | "
+                  f"{statistics.median(core_ms):.2f} |"]
+        lines += ["", "Arrangement fit on the model's own performance samples: 25 compositions per class "
+                  "(8 bars, tempo from the sample), rendered notes/s vs the sample's.", "",
+                  "| class | patterns | sample notes/s (mean) | rendered notes/s (mean) | median abs. error | "
+                  "worst abs. error | mean velocity error |", "|---|---|---|---|---|---|---|"]
+        for name in composer.model_set.class_names:
+            patterns, targets, rendered, errors, velocity_errors = {}, [], [], [], []
+            for seed in range(25):
+                result = composer.compose({name: 1.0}, MusicalSettings(bars=8), seed=seed)
+                sample = result.generation.performance
+                rate, velocity = rendered_profile(result.score)
+                patterns[result.arrangement.pattern] = patterns.get(result.arrangement.pattern, 0) + 1
+                targets.append(sample.notes_per_second)
+                rendered.append(rate)
+                errors.append(abs(rate - sample.notes_per_second) / sample.notes_per_second)
+                velocity_errors.append(velocity - sample.velocity)
+            mix = ", ".join(f"{k} {v}" for k, v in sorted(patterns.items(), key=lambda kv: -kv[1]))
+            lines.append(f"| {name} | {mix} | {statistics.mean(targets):.2f} | {statistics.mean(rendered):.2f} | "
+                         f"{100 * statistics.median(errors):.0f} % | {100 * max(errors):.0f} % | "
+                         f"{statistics.mean(velocity_errors):+.2f} |")
+    except Exception as error:  # no shipped models / generator: say so in the results
         lines += ["", f"Composer.compose not measured: {type(error).__name__}: {error}"]
 
-    lines += ["", "Arrangement fit: rendered notes/s and mean velocity vs the performance sample "
-              "(same 8 bars, tempo = the sample's).", "",
+    lines += ["", "Arrangement fit for hand-set samples (the 8 random bars above, tempo = the sample's; "
+              "progression-aware fit).", "",
               "| sample (tempo, notes/s, velocity, note s, legato) | pattern | steps/beat | voices | rendered notes/s | "
               "rendered velocity |", "|---|---|---|---|---|---|"]
     for values in ((66, 4.3, 54, 0.8, 60, 0.6), (80, 4.3, 54, 0.7, 60, 0.5), (96, 4.3, 54, 0.5, 62, 0.3),
                    (100, 8.0, 78, 0.3, 64, 0.3), (120, 9.0, 78, 0.25, 64, 0.2), (140, 10.0, 80, 0.2, 66, 0.1)):
         sample = sample_like(*values)
-        arrangement = arrangement_from_performance(sample)
-        rendered = render_score(Progression.from_events(events, 2, "minor", sample.tempo_bpm), arrangement)
-        rate, velocity = rendered_profile(rendered)
+        placed = Progression.from_events(events, 2, "minor", sample.tempo_bpm)
+        arrangement = arrangement_from_performance(sample, progression=placed)
+        rate, velocity = rendered_profile(render_score(placed, arrangement))
         lines.append(f"| {values[0]} BPM, {values[1]}, {values[2]}, {values[3]}, {values[5]} | {arrangement.pattern} | "
                      f"{arrangement.notes_per_beat:g} | {arrangement.voices} | {rate:.2f} | {velocity:.1f} |")
     write_section("Composing: music core and Composer.compose", "\n".join(lines), "bench/compose_speed.py")

@@ -17,7 +17,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-START, END = "<!-- crbm:start -->", "<!-- crbm:end -->"
 
 
 def machine() -> str:
@@ -32,12 +31,14 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start"
 
 
-def write_section(text: str) -> None:
+def write_section(text: str, key: str = "crbm") -> None:
+    """Replace this script's section of bench/RESULTS.md (between <!-- key:start/end --> markers)."""
+    start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
     results = ROOT / "bench" / "RESULTS.md"
     old = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    block = f"{START}\n{text.rstrip()}\n{END}"
-    if START in old and END in old:
-        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
+    block = f"{start}\n{text.rstrip()}\n{end}"
+    if start in old and end in old:
+        new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
     else:
         new = old.rstrip() + "\n\n" + block + "\n"
     tmp = results.with_name(f".{results.name}.tmp-{os.getpid()}")

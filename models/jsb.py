@@ -233,7 +233,8 @@ def ais_log_likelihood(rbm, v: np.ndarray, u: np.ndarray, betas: int, particles:
 
     Base model: the same dynamic visible biases, no couplings (log Z_0 = sum softplus(bv) + H log 2);
     intermediate p_k(v) ~ exp(v.bv) prod_j (1 + exp(beta_k (vW + bh)_j)); transitions: one block-Gibbs
-    sweep at beta_k. log Z is the log-mean of the importance weights (unbiased Z, conservative log Z)."""
+    sweep at beta_k. log Z is the log-mean of the importance weights: Z is unbiased, but log Z is
+    underestimated on average (Jensen), so the log-likelihood estimate is, if anything, optimistic."""
     import tensorflow as tf
 
     if betas < 2 or particles < 1:

@@ -30,6 +30,9 @@ from models.errors import InvalidModelInput, ModelFileError
 from models.vocabulary import QUALITIES, ChordEvent
 
 FORMAT = "moodchords-crbm-set/1"
+#: Performance features the classifier scores (the marginal of each class's profile Gaussian);
+#: chosen by 5-fold song-grouped cross-validation on EMOPIA train (bench/crbm_classify.py).
+CLASSIFICATION_PERFORMANCE_FEATURES = ("notes_per_second", "mean_velocity", "mean_note_length_s", "mean_pitch", "legato")
 CONFIG_FILE = "config.json"
 CARD_FILE = "MODEL_CARD.md"
 PARAMETER_NAMES = ("W", "b", "c", "A", "B")  # same order as models.crbm.PARAMETER_NAMES
@@ -161,10 +164,13 @@ class ModelSet:
 
     def performance_log_likelihoods(self, performance) -> dict[str, float]:
         """Per class: log density of the clip's performance features under the class profile."""
-        from models.training import gaussian_log_pdf, performance_vector
+        from models.training import PROFILE_FEATURES, gaussian_log_pdf, performance_vector
 
         x = performance_vector(performance)
-        return {name: gaussian_log_pdf(x, p.profile_mean, p.profile_cov) for name, p in self.parameters.items()}
+        wanted = self.config.get("classification", {}).get("performance_features") or [f for f, _ in PROFILE_FEATURES]
+        idx = [i for i, (f, _) in enumerate(PROFILE_FEATURES) if f in wanted]
+        return {name: gaussian_log_pdf(x[idx], p.profile_mean[idx], p.profile_cov[np.ix_(idx, idx)])
+                for name, p in self.parameters.items()}
 
     def log_likelihoods(self, events: Sequence[ChordEvent], performance, mode: str | None = None) -> dict[str, ClassLikelihood]:
         """Per class harmony (chords, + mode when given) and performance log-likelihoods and
@@ -293,7 +299,8 @@ def model_set_from_class_models(*, name: str, layout: dict, hyperparameters: dic
     config = {
         "format": FORMAT, "name": name, "layout": layout, "qualities": [q.name for q in QUALITIES],
         "beats_per_bar": beats_per_bar, "hyperparameters": hyperparameters, "classes": classes,
-        "classification": classification or {"harmony_weight": 1.0},
+        "classification": {"harmony_weight": 1.0, "performance_features": list(CLASSIFICATION_PERFORMANCE_FEATURES),
+                           **(classification or {})},
         "training_data": training_data or {}, "validation": validation or {},
     }
     return ModelSet(Path(path), config, parameters)

@@ -151,3 +151,35 @@ def test_mixture_of_class_models_is_a_proper_sequential_mixture():
     total_a = sum(a.log2_probs_next(seq[:t])[seq[t]] for t in range(10))
     total_b = sum(b.log2_probs_next(seq[:t])[seq[t]] for t in range(10))
     assert log2p[np.arange(10), seq].sum() == pytest.approx(np.log2(0.5 * 2 ** total_a + 0.5 * 2 ** total_b))
+
+
+def test_music21_mode_of_rendered_chords():
+    from models.evaluation import music21_major_share, music21_mode
+
+    c_major = [chord(0, beats=2), chord(5, beats=2), chord(7, DOM7, beats=2), chord(0, beats=2)]
+    a_minor = [chord(9, MIN, beats=2), chord(2, MIN, beats=2), chord(4, MAJ, beats=2), chord(9, MIN, beats=2)]
+    assert music21_mode(c_major) == "major"
+    assert music21_mode(a_minor) == "minor"
+    assert music21_major_share([c_major, a_minor, c_major]) == pytest.approx(2 / 3)
+    with pytest.raises(InvalidModelInput, match="empty"):
+        music21_mode([])
+
+
+def test_crbm_adapter_uses_the_same_state_order_as_the_crbm():
+    """A small real (untrained, random) CRBM: the adapter's distribution is the CRBM's exact one."""
+    import tensorflow as tf
+
+    from models.crbm import CHORD_LAYOUT, ConditionalRBM, chord_state_index, chord_visible, history_matrix
+    from models.evaluation import CRBMNextChord
+
+    assert all(chord_state_index(state_event(s)) == s for s in range(0, NUM_STATES, 7))
+    rbm = ConditionalRBM(CHORD_LAYOUT, n_hidden=8, history=2, seed=3)
+    rbm.W.assign(rbm.W * 100.0)  # make the distribution far from uniform
+    seq = markov_sequences(1, 6, seed=9)[0]
+    adapter = CRBMNextChord(rbm)
+    log2p = adapter.log2_probs_sequence(np.array([state_index(e) for e in seq]))
+    assert np.allclose(np.exp2(log2p).sum(axis=1), 1.0, atol=1e-4)
+    visible = chord_visible(seq)
+    exact = rbm.log_likelihood(tf.constant(visible), tf.constant(history_matrix(visible, 2))).numpy() / np.log(2)
+    assert np.allclose(log2p[np.arange(6), [state_index(e) for e in seq]], exact, atol=1e-3)
+    assert np.allclose(adapter.log2_probs_next(seq[:3]), log2p[3], atol=1e-4)

@@ -27,3 +27,8 @@ def test_speaker_recording_hears_what_is_played(pulse_audio):
 def test_jack_server_lists_ports(jack_server):
     out = subprocess.run(["jack_lsp"], env=jack_server.env, capture_output=True, text=True, check=True).stdout
     assert "system:playback_1" in out  # the dummy driver's ports: the server is up and answering
+
+
+def test_speaker_recording_keeps_every_second(pulse_audio):
+    audio = pulse_audio.record_speaker(2.0)  # silence is recorded too: the length is what counts
+    assert audio.size >= 1.6 * 44100

@@ -67,7 +67,8 @@ def parse_emotion(text: str) -> dict[str, float]:
                                "allowed: a finite number >= 0, e.g. Q1=0.7")
         weights[name] = weight
     if sum(weights.values()) <= 0:
-        raise InvalidInput(f"emotion weights {text!r} sum to zero; allowed: at least one weight > 0, e.g. Q1=0.7,Q4=0.3")
+        raise InvalidInput(f"emotion weights {text!r} sum to zero; "
+                           "allowed: at least one weight > 0, e.g. Q1=0.7,Q4=0.3")
     return weights
 
 

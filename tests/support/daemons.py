@@ -31,19 +31,24 @@ def _stop(process: subprocess.Popen, timeout_s: float = 5.0) -> None:
 
 
 class SpeakerRecording:
-    """Records the speaker sink's monitor (float32 mono) until stop()."""
+    """Records the speaker sink's monitor (float32 mono) until stop(). parec writes to a file:
+    a pipe read only at the end would fill (64 KB, ~0.4 s) and stall the recorder."""
 
-    def __init__(self, env: dict[str, str], rate_hz: int = SPEAKER_RATE_HZ):
+    def __init__(self, env: dict[str, str], directory: Path, rate_hz: int = SPEAKER_RATE_HZ):
         self.rate_hz = rate_hz
+        self._path = directory / f"speaker-{uuid.uuid4().hex}.raw"
+        self._file = open(self._path, "wb")
         self._process = subprocess.Popen(
             ["parec", f"--device={SPEAKER_SINK}.monitor", "--raw", "--format=float32le",
              "--channels=1", f"--rate={rate_hz}", "--latency-msec=20"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+            stdout=self._file, stderr=subprocess.DEVNULL, env=env,
         )
 
     def stop(self) -> np.ndarray:
         _stop(self._process)
-        data = self._process.stdout.read()
+        self._file.close()
+        data = self._path.read_bytes()
+        self._path.unlink(missing_ok=True)
         usable = len(data) - len(data) % 4
         return np.frombuffer(data[:usable], dtype="<f4").astype(np.float32)
 
@@ -58,7 +63,7 @@ class PulseAudio:
         self.env = dict(os.environ, XDG_RUNTIME_DIR=str(self.runtime_dir), PULSE_SERVER=self.server,
                         HOME=str(self.runtime_dir))
         self.process: subprocess.Popen | None = None
-        self._room_tone: subprocess.Popen | None = None
+        self._room_tone: list[subprocess.Popen] = []
 
     def start(self, timeout_s: float = 10.0) -> "PulseAudio":
         if not shutil.which("pulseaudio"):
@@ -89,24 +94,26 @@ class PulseAudio:
         raise RuntimeError("pulseaudio did not start in time")
 
     def _start_room_tone(self, timeout_s: float = 10.0) -> None:
-        """Keep digital silence flowing into the microphone, as a real microphone always
-        delivers samples; without it the virtual source is idle until something plays."""
-        self._room_tone = subprocess.Popen(
-            ["pacat", "--playback", f"--device={MIC_FEED_SINK}", "--raw", "--format=s16le", "--channels=1",
-             "--rate=16000", "--latency-msec=50", "/dev/zero"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        """Keep digital silence flowing into both null sinks. A real microphone always delivers
+        samples and a real sound card always runs; an idle null sink's monitor delivers nothing."""
+        self._room_tone = [
+            subprocess.Popen(["pacat", "--playback", f"--device={sink}", "--raw", "--format=s16le", "--channels=1",
+                              "--rate=16000", "--latency-msec=50", "/dev/zero"], env=self.env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for sink in (MIC_FEED_SINK, SPEAKER_SINK)]
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             inputs = subprocess.run(["pactl", "list", "short", "sink-inputs"], env=self.env, capture_output=True,
                                     text=True).stdout
-            if inputs.strip():
+            if len(inputs.strip().splitlines()) >= len(self._room_tone):
                 return
             time.sleep(0.1)
-        raise RuntimeError("pacat did not start feeding the virtual microphone")
+        raise RuntimeError("pacat did not start feeding the null sinks")
 
     def stop(self) -> None:
-        if self._room_tone is not None:
-            _stop(self._room_tone)
-            self._room_tone = None
+        for process in self._room_tone:
+            _stop(process)
+        self._room_tone = []
         if self.process is not None:
             _stop(self.process)
             self.process = None
@@ -148,7 +155,7 @@ class PulseAudio:
 
     # ----- the speaker
     def start_speaker_recording(self) -> SpeakerRecording:
-        return SpeakerRecording(self.env)
+        return SpeakerRecording(self.env, self.runtime_dir)
 
     def record_speaker(self, seconds: float) -> np.ndarray:
         """Record the speaker's monitor for `seconds` (float32 mono, SPEAKER_RATE_HZ)."""
