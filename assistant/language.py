@@ -265,12 +265,13 @@ class MoodClass:
     arousal: float | None  # -1..1, None when the class has no coordinates
 
 
-#: EMOPIA's Russell quadrants, used only until the installed models provide their own classes.
+#: EMOPIA's Russell quadrants as the shipped models/emopia/config.json describes them (descriptions
+#: from the dataset's README), used only when no installed model set can be loaded.
 EMOPIA_CLASSES: tuple[MoodClass, ...] = (
-    MoodClass("Q1", "happy, excited, joyful, energetic", 0.5, 0.5),
-    MoodClass("Q2", "tense, angry, dark, anxious, agitated", -0.5, 0.5),
-    MoodClass("Q3", "sad, gloomy, melancholic, depressed", -0.5, -0.5),
-    MoodClass("Q4", "calm, peaceful, tender, relaxed", 0.5, -0.5),
+    MoodClass("Q1", "happy, excited", 0.6, 0.6),
+    MoodClass("Q2", "tense, angry", -0.6, 0.6),
+    MoodClass("Q3", "sad, gloomy", -0.6, -0.6),
+    MoodClass("Q4", "calm, tender", 0.6, -0.6),
 )
 
 
@@ -290,7 +291,7 @@ def default_classes() -> tuple:
 
 #: Softmax temperature for distance weights, as a fraction of the typical squared spacing between
 #: neighbouring classes. 0.5: a request exactly at a class centre gives that class ~0.78 and each
-#: unit-spaced neighbour ~0.1 (EMOPIA quadrants at +-0.5); a request at the origin is uniform.
+#: neighbour ~0.1 (any square layout, e.g. EMOPIA's quadrants at +-0.6); at the origin: uniform.
 DISTANCE_TEMPERATURE = 0.5
 #: Softmax temperature for description-similarity weights (cosine similarity units): a 0.1 higher
 #: similarity gives e^2 ~ 7 times the weight.
@@ -399,7 +400,10 @@ def modifier_factor(text: str, tokens, position: int) -> tuple[float, bool]:
 # --------------------------------------------------------------------------------------------
 # The reader
 
-MAX_EMBED_CHARS = 1000  # longer requests are truncated for keywords/embedding (settings see all)
+MAX_EMBED_CHARS = 1000  # longer requests are truncated for keywords (settings see all of it)
+#: Characters of the request embedded as a sentence (~60 tokens). Batched with the short keyword
+#: sentences, a longer request pads every row to its length: a 1,000-character request took 0.8 s.
+MAX_SENTENCE_CHARS = 300
 TOP_KEYWORDS = 6  # keywords taken from the extractor per request
 MAX_CANDIDATES = 16  # candidate words KeyBERT embeds per request (the first ones of a long text)
 #: A keyword that is neither a rated mood word nor a class descriptor counts as a mood word when
@@ -488,9 +492,9 @@ class MoodReader:
     def extractor_name(self) -> str:
         return self._extractor.name
 
-    def _neutral(self, settings: MusicalSettings) -> Mood:
+    def _neutral(self, settings: MusicalSettings, warnings: tuple[str, ...] = ()) -> Mood:
         uniform = 1.0 / len(self.classes)
-        return Mood(0.0, 0.0, {c.name: uniform for c in self.classes}, (), settings, neutral=True)
+        return Mood(0.0, 0.0, {c.name: uniform for c in self.classes}, (), settings, neutral=True, warnings=warnings)
 
     def is_mood_word(self, word: str, probability: float) -> bool:
         """Rated mood words and class descriptor words always count; others by the detector."""
@@ -510,20 +514,22 @@ class MoodReader:
         head = mask_spans(text, parsed.spans)[:MAX_EMBED_CHARS]
         candidates = candidate_words(head)
         if not candidates:
-            return self._neutral(parsed.settings)
+            return self._neutral(parsed.settings, parsed.warnings)
         request_vector = None
         if self._extractor.name == "keybert":  # KeyBERT ranks by embeddings; batch them in one call
             candidates = candidates[:MAX_CANDIDATES]
-            encoded = np.asarray(self._model.encode([head, *candidates], normalize_embeddings=True), dtype=np.float64)
+            encoded = np.asarray(self._model.encode([head[:MAX_SENTENCE_CHARS], *candidates],
+                                                    normalize_embeddings=True), dtype=np.float64)
             request_vector = encoded[0]
             ranked = self._extractor.rank(head, candidates, encoded[0], encoded[1:], TOP_KEYWORDS)
         else:
             ranked = self._extractor.rank(head, candidates, None, None, TOP_KEYWORDS)
         keywords = [word for word, _ in ranked]
         if not keywords:
-            return self._neutral(parsed.settings)
+            return self._neutral(parsed.settings, parsed.warnings)
         # One model call for the request (if not done yet) and the templated keywords.
-        texts = ([] if request_vector is not None else [head]) + [t.format(w) for t in TEMPLATES for w in keywords]
+        texts = ([] if request_vector is not None else [head[:MAX_SENTENCE_CHARS]])
+        texts += [t.format(w) for t in TEMPLATES for w in keywords]
         encoded = np.asarray(self._model.encode(texts, normalize_embeddings=True), dtype=np.float64)
         if request_vector is None:
             request_vector, encoded = encoded[0], encoded[1:]
@@ -545,7 +551,7 @@ class MoodReader:
             mood_words.append(word)
             weighted.append((np.clip(point * factor, -1.0, 1.0), max(float(chance), 0.5)))
         if not mood_words:
-            return self._neutral(parsed.settings)
+            return self._neutral(parsed.settings, parsed.warnings)
         weights = np.array([w for _, w in weighted])
         point = (np.stack([p for p, _ in weighted]) * weights[:, None]).sum(axis=0) / weights.sum()
         if not any_negation and SENTENCE_WEIGHT > 0:
@@ -553,7 +559,8 @@ class MoodReader:
             point = (1.0 - SENTENCE_WEIGHT) * point + SENTENCE_WEIGHT * sentence_point
         valence, arousal = (float(np.clip(x, -1.0, 1.0)) for x in point)
         weights_by_class = class_weights(valence, arousal, self.classes, request_vector, self._descriptions)
-        return Mood(valence, arousal, weights_by_class, tuple(mood_words), parsed.settings, neutral=False)
+        return Mood(valence, arousal, weights_by_class, tuple(mood_words), parsed.settings, neutral=False,
+                    warnings=parsed.warnings)
 
 
 def describe_program(program: int | None) -> str:

@@ -38,3 +38,4 @@ class Mood:
     keywords: tuple[str, ...] = ()  # mood words found in the request
     settings: MusicalSettings = field(default_factory=MusicalSettings)  # explicit settings in the request
     neutral: bool = False  # True when the text carried no mood (defaults were used)
+    warnings: tuple[str, ...] = ()  # explicit values that were ignored, e.g. "400 bpm is outside 20-300"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import threading
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -27,11 +28,7 @@ ENGINES = ("openai-whisper", "faster-whisper")
 #: Models whose weights are installed (offline). Standard openai-whisper names ("small.en", ...)
 #: are also accepted and fetched the way each library does, which needs internet.
 MODELS = ("tiny.en", "base")
-# Chosen by bench/speech.py (bench/RESULTS.md, "Speech", 24 espeak-ng requests, 2-core CPU under
-# load): faster-whisper tiny.en had both the lowest WER (27.5 % vs 31.5 % openai-whisper tiny.en,
-# 28.7-30.3 % base) and the lowest latency (median 1.31 s vs 1.58 s; base 3-6x slower). No
-# configuration met the goals (WER < 10 %, < 0.8 s): espeak-ng's synthetic voice is hard for these
-# small models. openai-whisper stays available (engine="openai-whisper").
+# DEFAULTS_CHOSEN_BY_BENCH (see the comment above DEFAULT_DECODING)
 DEFAULT_ENGINE = "faster-whisper"
 DEFAULT_MODEL = "tiny.en"
 
@@ -42,6 +39,31 @@ LOGPROB_THRESHOLD = -1.0      # no-speech probability is high AND the text is im
 HARD_LOGPROB_THRESHOLD = -1.5  # ...or the text is very improbable whatever no_speech_prob says
 COMPRESSION_THRESHOLD = 2.4   # repetitive text ("the the the ...") is a decoding failure
 MIN_SPEECH_S = 0.15           # Silero VAD must hear at least this much speech
+
+
+#: Context for the decoder: Whisper continues the style and vocabulary of the text it is given
+#: as "previous" text, so a generic music request makes music words likelier ("piano piece", not
+#: "beast"). Deliberately generic: no key or number that a real request should not be pulled to
+#: (a prompt naming "D minor" turned a spoken "G major" into "D major" in the bench).
+MUSIC_PROMPT = "Play something calm and peaceful on the piano. Make it sad, dark and slow, eight bars in a minor key."
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    """How Whisper searches for the text (both engines)."""
+    beam_size: int = 5                 # hypotheses kept per step; 1 = greedy
+    patience: float = 1.0              # beam search: stop after patience * beam_size finished hypotheses
+    length_penalty: float | None = None  # None = Whisper's default (plain mean log-probability)
+    initial_prompt: str | None = MUSIC_PROMPT  # previous-text context; None = no prompt
+    prompt_guard: bool = True          # redo without the prompt when the prompted text loops or parrots it
+    suppress_blank: bool = True        # no blank/EOT as the first token
+
+
+# DEFAULTS_CHOSEN_BY_BENCH
+DEFAULT_DECODING = DecodeSettings()
+#: faster-whisper weights precision on CPU ("int8" | "float32"); see the bench.
+FASTER_WHISPER_COMPUTE_TYPE = "float32"
+COMPUTE_TYPES = ("float32", "int8")
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,26 @@ def _check_audio(audio) -> np.ndarray:
     return np.clip(audio, -1.0, 1.0)
 
 
+def _looks_looped(text: str) -> bool:
+    """A decoding failure typical of prompted Whisper: a word or phrase of 1-3 words repeated three
+    or more times in a row ("happy, happy, happy, ...")."""
+    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+    for n in (1, 2, 3):
+        for start in range(len(words) - 3 * n + 1):
+            gram = words[start:start + n]
+            if words[start + n:start + 2 * n] == gram and words[start + 2 * n:start + 3 * n] == gram:
+                return True
+    return False
+
+
+def _parrots(text: str, prompt: str, run: int = 6) -> bool:
+    """True when the text copies `run` or more consecutive words of the prompt (the decoder
+    continued the prompt instead of transcribing)."""
+    said = re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+    given = " " + " ".join(re.sub(r"[^a-z0-9' ]+", " ", prompt.lower()).split()) + " "
+    return any(" " + " ".join(said[i:i + run]) + " " in given for i in range(len(said) - run + 1))
+
+
 def _torch_threads() -> int:
     # Half the cores, at most 4: Whisper's small decoder ops gain little from more threads, and
     # OpenMP threads that compete with other busy processes for a core spin and stall (measured on
@@ -108,9 +150,10 @@ class _Decoded:
 class Transcriber:
     """A loaded Whisper model (one engine, one model size). Thread-safe: calls are serialised."""
 
-    def __init__(self, engine: str, model: str, backend):
+    def __init__(self, engine: str, model: str, backend, decoding: DecodeSettings = DEFAULT_DECODING):
         self.engine = engine    # "openai-whisper" | "faster-whisper"
         self.model = model      # model name ("tiny.en")
+        self.decoding = decoding  # search settings used when transcribe() is given none
         self._backend = backend
         self._lock = threading.Lock()
 
@@ -118,9 +161,11 @@ class Transcriber:
     def english_only(self) -> bool:
         return self.model.endswith(".en")
 
-    def transcribe(self, audio: np.ndarray) -> Transcript:
+    def transcribe(self, audio: np.ndarray, decoding: DecodeSettings | None = None) -> Transcript:
         """Text of float32 mono 16 kHz audio. Silence, noise, or speech in another language than
-        English give an empty text and no_speech=True (with the reason in ``rejected``)."""
+        English give an empty text and no_speech=True (with the reason in ``rejected``).
+        ``decoding`` overrides the search settings for this call (the bench compares them)."""
+        decoding = decoding or self.decoding
         started = time.perf_counter()
         audio = _check_audio(audio)
         audio_seconds = audio.size / SAMPLE_RATE
@@ -136,7 +181,7 @@ class Transcriber:
         if speech_seconds(audio) < MIN_SPEECH_S:
             return result(rejected="no speech")
         with self._lock:
-            decoded = [self._backend.decode(window) for window in self._windows(audio)]
+            decoded = [self._decode(window, decoding) for window in self._windows(audio)]
         language = decoded[0].language
         kept = []
         for part in decoded:
@@ -152,6 +197,21 @@ class Transcriber:
             return result(language=language, rejected=f"language {language}", decoded=worst)
         return result(text=text, language=language, rejected="unclear", decoded=worst)
 
+    def _decode(self, window: np.ndarray, decoding: DecodeSettings) -> _Decoded:
+        part = self._backend.decode(window, decoding)
+        if decoding.initial_prompt and decoding.prompt_guard and (
+                _looks_looped(part.text) or _compression_ratio(part.text) > COMPRESSION_THRESHOLD
+                or _parrots(part.text, decoding.initial_prompt)):
+            # The prompt led the decoder astray: the unprompted text is the honest answer.
+            part = self._backend.decode(window, replace(decoding, initial_prompt=None))
+        return part
+
+    def warm_up(self) -> None:
+        """One short decode so that the first real request does not pay for allocations."""
+        rng = np.random.default_rng(0)
+        with self._lock:
+            self._backend.decode((rng.standard_normal(SAMPLE_RATE) * 0.01).astype(np.float32), self.decoding)
+
     @staticmethod
     def _windows(audio: np.ndarray):
         step = WINDOW_SECONDS * SAMPLE_RATE
@@ -162,13 +222,14 @@ class Transcriber:
 
 
 class _OpenAIWhisperBackend:
-    def __init__(self, model_name: str, progress: Progress | None):
+    def __init__(self, model_name: str, progress: Progress | None, threads: int, compute_type: str):
         import torch
         import whisper
 
         from assistant import whisper_convert
 
-        torch.set_num_threads(_torch_threads())
+        torch.set_num_threads(threads)
+        self._threads = threads
         if model_name in whisper_convert.PACKAGED_MODELS:
             checkpoint = whisper_convert.ensure_openai_checkpoint(model_name, progress)
             if progress:
@@ -188,21 +249,27 @@ class _OpenAIWhisperBackend:
         self._torch = torch
         self._whisper = whisper
 
-    def decode(self, audio: np.ndarray) -> _Decoded:
+    def decode(self, audio: np.ndarray, decoding: DecodeSettings) -> _Decoded:
         whisper = self._whisper
+        if self._torch.get_num_threads() != self._threads:  # torch's setting is per process
+            self._torch.set_num_threads(self._threads)
         padded = whisper.pad_or_trim(self._torch.from_numpy(audio))
         mel = whisper.log_mel_spectrogram(padded, n_mels=self.model.dims.n_mels)
         options = whisper.DecodingOptions(
             task="transcribe",
             language="en" if self.english_only else None,  # multilingual: detect, then judge
-            temperature=0.0, without_timestamps=True, fp16=False)
+            temperature=0.0, without_timestamps=True, fp16=False,  # fp32: CPUs have no fast fp16
+            beam_size=decoding.beam_size if decoding.beam_size > 1 else None,
+            patience=decoding.patience if decoding.beam_size > 1 else None,
+            length_penalty=decoding.length_penalty, prompt=decoding.initial_prompt,
+            suppress_blank=decoding.suppress_blank)
         with self._torch.inference_mode():
             out = whisper.decode(self.model, mel, options)
         return _Decoded(out.text, out.language or "en", float(out.avg_logprob), float(out.no_speech_prob))
 
 
 class _FasterWhisperBackend:
-    def __init__(self, model_name: str, progress: Progress | None):
+    def __init__(self, model_name: str, progress: Progress | None, threads: int, compute_type: str):
         from faster_whisper import WhisperModel
 
         from assistant import whisper_convert
@@ -211,10 +278,10 @@ class _FasterWhisperBackend:
             folder = whisper_convert.ensure_ctranslate2_model(model_name, progress)
             if progress:
                 progress(f"loading Whisper {model_name} (faster-whisper)", 0.5)
-            self.model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=_torch_threads())
+            self.model = WhisperModel(str(folder), device="cpu", compute_type=compute_type, cpu_threads=threads)
         else:
             try:
-                self.model = WhisperModel(model_name, device="cpu", compute_type="int8", cpu_threads=_torch_threads())
+                self.model = WhisperModel(model_name, device="cpu", compute_type=compute_type, cpu_threads=threads)
             except Exception as error:  # noqa: BLE001 - huggingface_hub offline errors
                 raise DeviceUnavailable(
                     f"Whisper model {model_name!r} is not installed and could not be downloaded ({error}); "
@@ -222,9 +289,11 @@ class _FasterWhisperBackend:
                 ) from None
         self.english_only = not self.model.model.is_multilingual
 
-    def decode(self, audio: np.ndarray) -> _Decoded:
+    def decode(self, audio: np.ndarray, decoding: DecodeSettings) -> _Decoded:
         segments, info = self.model.transcribe(
-            audio, language="en" if self.english_only else None, beam_size=1, best_of=1,
+            audio, language="en" if self.english_only else None, beam_size=decoding.beam_size, best_of=1,
+            patience=decoding.patience, length_penalty=decoding.length_penalty or 1.0,
+            initial_prompt=decoding.initial_prompt, suppress_blank=decoding.suppress_blank,
             temperature=0.0, condition_on_previous_text=False, without_timestamps=True,
             vad_filter=False, no_speech_threshold=None, log_prob_threshold=None,
             compression_ratio_threshold=None)
@@ -239,7 +308,7 @@ class _FasterWhisperBackend:
 
 
 _BACKENDS = {"openai-whisper": _OpenAIWhisperBackend, "faster-whisper": _FasterWhisperBackend}
-_loaded: dict[tuple[str, str], Transcriber] = {}
+_loaded: dict[tuple, Transcriber] = {}
 _load_lock = threading.Lock()
 
 
@@ -253,20 +322,30 @@ def _standard_names() -> list[str]:
 
 
 def load_transcriber(engine: str = DEFAULT_ENGINE, model: str = DEFAULT_MODEL,
-                     progress: Progress | None = None) -> Transcriber:
+                     progress: Progress | None = None, *, threads: int | None = None,
+                     compute_type: str | None = None) -> Transcriber:
     """The Transcriber for (engine, model), loaded once per process (first call converts the
-    weights if needed: a few seconds)."""
+    weights if needed: a few seconds) and warmed up with one short decode.
+    threads: CPU threads for the model (None = half the cores); compute_type: faster-whisper
+    weight precision ("int8" | "float32"; None = FASTER_WHISPER_COMPUTE_TYPE)."""
     if engine not in ENGINES:
         raise InvalidInput(f"speech engine {engine!r} is unknown; available engines = {list(ENGINES)}")
     if model not in MODELS and model not in _standard_names():
         raise InvalidInput(
             f"Whisper model {model!r} not found; available models = {list(MODELS)} (installed) "
             f"or, with internet, {[m for m in _standard_names() if m not in MODELS]}")
-    key = (engine, model)
+    threads = threads or _torch_threads()
+    compute_type = compute_type or FASTER_WHISPER_COMPUTE_TYPE
+    if compute_type not in COMPUTE_TYPES:
+        raise InvalidInput(f"compute type {compute_type!r} is not allowed; available = {list(COMPUTE_TYPES)}")
+    key = (engine, model, threads, compute_type if engine == "faster-whisper" else "float32")
     with _load_lock:
         if key not in _loaded:
-            backend = _BACKENDS[engine](model, progress)
+            backend = _BACKENDS[engine](model, progress, threads, compute_type)
             _loaded[key] = Transcriber(engine, model, backend)
+            if progress:
+                progress(f"warming up Whisper {model}", 0.9)
+            _loaded[key].warm_up()
             if progress:
                 progress(f"Whisper {model} ready", 1.0)
         return _loaded[key]

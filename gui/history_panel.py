@@ -33,18 +33,10 @@ def record_title(record: Any) -> str:
 
 def record_details(record: Any) -> str:
     """When, the key and the first chords, from a history record's stored progression."""
-    progression = _field(record, "progression") or (_field(record, "payload") or {}).get("progression") or {}
-    key_name, names = "", []
-    if isinstance(progression, dict) and "tonic" in progression:
-        from assistant.music import Chord, key_spelling, tonic_name  # noqa: PLC0415 (names only)
-
-        try:
-            mode = progression.get("mode")
-            key_name = f"{tonic_name(progression['tonic'], mode)} {mode}"
-            spelling = key_spelling(progression["tonic"], mode)
-            names = [Chord(c["root"], c["quality"], c["bass"], spelling).name for c in progression.get("chords", ())]
-        except (KeyError, TypeError, ValueError):
-            pass  # an older or foreign record: show what we can
+    progression = _field(record, "progression") or {}
+    key_name = progression.get("key", "") if isinstance(progression, dict) else ""
+    chords = progression.get("chords", ()) if isinstance(progression, dict) else ()
+    names = [str(chord.get("name", "")) for chord in chords if isinstance(chord, dict) and chord.get("name")]
     parts = [part for part in (_when(_field(record, "created_at")), key_name,
                                " ".join(names[:6]) + (" …" if len(names) > 6 else "")) if part]
     return "  ·  ".join(parts)
@@ -65,6 +57,7 @@ class HistoryPanel(QWidget):
         self.list.setWordWrap(True)
         self.list.setTextElideMode(Qt.ElideRight)
         self.list.setVerticalScrollMode(QListWidget.ScrollPerPixel)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.delete_button = QPushButton("Delete")
         self.delete_button.setToolTip("Remove the selected composition from the history (Del)")
         self.delete_button.setEnabled(False)

@@ -97,6 +97,8 @@ class MainWindow(QMainWindow):
         self._load_failed = False  # the composer could not be loaded
         self._regenerating = False  # the pending composition is a new take of the one on screen
         self._midi_outputs_listed = False  # the MIDI output ports have been listed
+        self._mic_unavailable: str | None = None  # button text while the microphone cannot be used
+        self._instrument_names: list[str] = []  # General MIDI names, index = program
 
         self.setWindowTitle("moodchords")
         self.setWindowIcon(app_icon())
@@ -345,7 +347,10 @@ class MainWindow(QMainWindow):
 
     # devices
     def _finished_instruments(self, name: str, names: list[str]) -> None:
+        self._instrument_names = list(names)
         self.transport.set_instruments(names)
+        if self.composition is not None:
+            self.summary.setText(self._summary_text(self.composition))
         self.transport.select_program(self.settings.program)
 
     def _failed_instruments(self, name: str, message: str, error: BaseException) -> None:
@@ -361,6 +366,7 @@ class MainWindow(QMainWindow):
 
     def _finished_microphone(self, name: str, microphone: Any) -> None:
         self.microphone = microphone
+        self._mic_unavailable = None
         self._update_microphone()
 
     def _failed_microphone(self, name: str, message: str, error: BaseException) -> None:
@@ -410,9 +416,10 @@ class MainWindow(QMainWindow):
 
     def _disable_microphone(self, reason: str) -> None:
         self.microphone = None if "speech" not in reason else self.microphone
+        self._mic_unavailable = "No microphone" if self.microphone is None else "Speech unavailable"
         button = self.request_bar.mic_button
         button.setEnabled(False)
-        button.set_look("unavailable", "No microphone" if self.microphone is None else "Speech unavailable")
+        button.set_look("unavailable", self._mic_unavailable)
         button.setToolTip(reason)
 
     def _disable_midi_out(self, reason: str) -> None:
@@ -542,11 +549,9 @@ class MainWindow(QMainWindow):
         if progression is not None:
             bars = progression.length_beats / max(progression.beats_per_bar, 1)
             parts += [progression.key_name, f"{round(progression.tempo_bpm)} bpm", f"{bars:g} bars"]
-        program = composition.score.programs.get(0) if composition.score.programs else None
-        instrument = self.transport.instrument.itemText(self.transport.instrument.findData(program)) \
-            if program is not None and self.transport.instrument.findData(program) > 0 else None
-        if instrument:
-            parts.append(instrument.split("  ", 1)[-1].strip())
+        program = (composition.score.programs or {}).get(CHORD_CHANNEL)
+        if program is not None and 0 <= program < len(self._instrument_names):
+            parts.append(self._instrument_names[program])
         arrangement = getattr(composition, "arrangement", None)
         if arrangement is not None and getattr(arrangement, "pattern", None):
             parts.append(f"{arrangement.pattern} pattern")
@@ -632,10 +637,11 @@ class MainWindow(QMainWindow):
 
     def _set_idle_look(self) -> None:
         button = self.request_bar.mic_button
-        if self.microphone is not None and self.speech_ready:
+        if self._mic_unavailable:
+            button.set_look("unavailable", self._mic_unavailable)
+            button.setEnabled(False)
+        elif self.microphone is not None and self.speech_ready:
             button.set_look("idle")
-        elif self.microphone is None and button.property("look") == "unavailable":
-            pass
         else:
             button.set_look("loading", "Loading speech…" if self.microphone is not None else "Starting…")
             button.setEnabled(False)
@@ -872,7 +878,7 @@ class MainWindow(QMainWindow):
             record = self.history.get(record_id)
             if record is None:
                 raise KeyError(f"composition {record_id} is no longer in the history")
-            composition = pipeline.composition_from_payload(record.id, record.created_at, record.payload)
+            composition = pipeline.from_history_record(record)
         except USER_ERRORS + (OSError, KeyError, ValueError, TypeError) as error:
             self.refresh_history()
             self.show_error("Could not restore", str(error).strip("'\""))

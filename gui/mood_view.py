@@ -111,7 +111,7 @@ class WeightBars(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.Antialiasing)
         painter.setFont(QFont(self.font().family(), 9))
-        label_width = 150 if any(desc for _, desc, _ in self.rows) else 40
+        label_width = 128 if any(desc for _, desc, _ in self.rows) else 40
         best = max((weight for *_, weight in self.rows), default=0.0)
         for index, (name, description, weight) in enumerate(self.rows):
             top = index * self.ROW

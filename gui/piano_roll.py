@@ -196,9 +196,14 @@ class PianoRollCanvas(QWidget):
             painter.drawRoundedRect(rect, radius, radius)
 
     def _paint_chord_lane(self, painter: QPainter) -> None:
-        font = QFont(self.font().family(), 10)
-        font.setBold(True)
-        painter.setFont(font)
+        # Chord names never lose letters silently ("Dm…" would read as D minor): the font steps
+        # down, slash chords go on two lines, and only then is a name cut (the tooltip has it all).
+        family = self.font().family()
+        fonts = []
+        for size in (10, 8, 7):
+            font = QFont(family, size)
+            font.setBold(True)
+            fonts.append(font)
         for index, span in enumerate(self.spans):
             rect = self.chord_rect(index)
             if span.locked:
@@ -210,14 +215,33 @@ class PianoRollCanvas(QWidget):
                 painter.setBrush(QColor("#2a3040"))
                 painter.setPen(QPen(QColor("#3d4658"), 1))
             painter.drawRoundedRect(rect, 7, 7)
-            text_rect = rect.adjusted(6, 0, -4, 0)
-            if span.locked and rect.width() > 40:
-                self._paint_padlock(painter, QPointF(rect.left() + 12, rect.center().y()))
-                text_rect = rect.adjusted(22, 0, -4, 0)
+            text_rect = rect.adjusted(5, 0, -3, 0)
+            if span.locked:
+                if rect.width() > 70:  # room for the padlock inside the pill
+                    self._paint_padlock(painter, QPointF(rect.left() + 12, rect.center().y()))
+                    text_rect = rect.adjusted(22, 0, -3, 0)
+                else:  # narrow chord: the padlock sits just under its pill
+                    self._paint_padlock(painter, QPointF(rect.right() - 8, CHORD_LANE_HEIGHT + RULER_HEIGHT / 2))
             painter.setPen(theme.LOCKED if span.locked else theme.TEXT)
+            self._draw_chord_name(painter, span.name, text_rect, fonts)
+
+    @staticmethod
+    def _draw_chord_name(painter: QPainter, name: str, rect: QRectF, fonts: list[QFont]) -> None:
+        for font in fonts:
+            painter.setFont(font)
+            if painter.fontMetrics().horizontalAdvance(name) <= rect.width():
+                painter.drawText(rect, Qt.AlignVCenter | Qt.AlignLeft, name)
+                return
+        if "/" in name:
+            upper, bass = name.split("/", 1)
+            painter.setFont(fonts[-1])
             metrics = painter.fontMetrics()
-            text = metrics.elidedText(span.name, Qt.ElideRight, int(text_rect.width()))
-            painter.drawText(text_rect, Qt.AlignVCenter | Qt.AlignLeft, text)
+            if metrics.horizontalAdvance(upper) <= rect.width():
+                painter.drawText(rect, Qt.AlignVCenter | Qt.AlignLeft, f"{upper}\n/{bass}")
+                return
+        painter.setFont(fonts[-1])
+        painter.drawText(rect, Qt.AlignVCenter | Qt.AlignLeft,
+                         painter.fontMetrics().elidedText(name, Qt.ElideRight, int(rect.width())))
 
     @staticmethod
     def _paint_padlock(painter: QPainter, centre: QPointF) -> None:
@@ -257,7 +281,14 @@ class PianoRollCanvas(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position()
-        over_chord = self.chord_at(pos) is not None
+        chord = self.chord_at(pos)
+        over_chord = chord is not None
+        if over_chord:
+            span = self.spans[chord]
+            self.setToolTip(f"{span.name}: " + ("locked, click to unlock" if span.locked
+                                                 else "click to lock (Regenerate keeps it)"))
+        else:
+            self.setToolTip("Drag the notes into your DAW" if self.score is not None and self.score.notes else "")
         self.setCursor(Qt.PointingHandCursor if over_chord else
                        (Qt.OpenHandCursor if self.score is not None and self.score.notes else Qt.ArrowCursor))
         if self._press_pos is not None and event.buttons() & Qt.LeftButton:

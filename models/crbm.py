@@ -26,15 +26,21 @@ API for other engineers (evaluation, generation):
     rbm.free_energy(v, u)                       # (B,) float32
     rbm.log_prob_all_states(u)                  # (B, S) exact log p(s | u), softmax layout only
     rbm.log_likelihood(v, u)                    # (B,) exact log p(v | u), softmax layout only
+    rbm.pseudo_log_likelihood(v, u)             # (B,) binary layout: sum_i log p(v_i | v_-i, u)
     rbm.gibbs(v0, u, steps, seed)               # (B, D) sample after `steps` Gibbs sweeps
     rbm.sample_next(u, seed, steps)             # exact (softmax) or Gibbs (binary) next step
     rbm.get_weights() / ConditionalRBM.from_weights(layout, dict)   # numpy round trip
-All tensors are float32; hot paths are ``tf.function``s with fixed ranks.
+    models.training.train_crbm(sequences, layout, TrainingConfig(...), strategy=...)  # CD-k / PCD / exact
+    StackedExperts(layout, [weights, ...])      # several chord CRBMs for mixed sampling / scoring
+All tensors are float32; hot paths are ``tf.function``s with fixed ranks. For binary frames
+(e.g. JSB, ``VisibleLayout.binary(88)``) call ``train_crbm`` directly and set ``epochs`` (the
+default 5 is the class models' fine-tuning after pooled pretraining; ``pretrain_epochs`` is used
+only by ``train_class_models``) and ``k`` (CD-k); sample with ``sample_next(u, seed, steps=50+)``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -257,6 +263,24 @@ class ConditionalRBM(tf.Module):
         neg_f_v = -self._free_energy(v, u)
         return neg_f_v - tf.reduce_logsumexp(neg_f, axis=1)
 
+    def pseudo_log_likelihood(self, v: tf.Tensor, u: tf.Tensor) -> tf.Tensor:
+        """Pseudo-log-likelihood sum_i log p(v_i | v_-i, u) per row, (B,) (binary layout; for the
+        softmax layout use the exact log_likelihood). Costs D free-energy evaluations."""
+        if self.layout.kind != "binary":
+            raise InvalidModelInput("pseudo_log_likelihood is for the binary layout; use log_likelihood for softmax groups")
+        return self._pseudo_log_likelihood(tf.convert_to_tensor(v, tf.float32), tf.convert_to_tensor(u, tf.float32))
+
+    @tf.function(reduce_retracing=True)
+    def _pseudo_log_likelihood(self, v: tf.Tensor, u: tf.Tensor) -> tf.Tensor:
+        bv, bh = self.dynamic_biases(u)
+        hidden_in = bh + tf.matmul(v, self.W)  # (B, H)
+        base = tf.reduce_sum(v * bv, axis=1) + tf.reduce_sum(tf.nn.softplus(hidden_in), axis=1)  # -F(v)
+        sign = 1.0 - 2.0 * v  # flipping bit i adds sign_i to v_i
+        flipped_hidden = hidden_in[:, None, :] + sign[:, :, None] * self.W[None, :, :]  # (B, D, H)
+        flipped = base[:, None] + sign * bv + tf.reduce_sum(tf.nn.softplus(flipped_hidden), axis=2) \
+            - tf.reduce_sum(tf.nn.softplus(hidden_in), axis=1)[:, None]  # -F(v with bit i flipped)
+        return tf.reduce_sum(tf.math.log_sigmoid(base[:, None] - flipped), axis=1)
+
     # -- sampling -----------------------------------------------------------------------------
     def hidden_probabilities(self, v: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
         return tf.sigmoid(bh + tf.matmul(v, self.W))
@@ -361,3 +385,82 @@ def chord_visible(events) -> np.ndarray:
     """(T, D) one-hot CHORD_LAYOUT rows for a sequence of ChordEvents."""
     states = np.asarray([chord_state_index(e) for e in events], np.int64)
     return states_to_visible(CHORD_LAYOUT, states)
+
+
+class StackedExperts:
+    """Several softmax-layout CRBMs of the same shape stacked into constant tensors, for fast
+    exact mixed sampling and per-class scoring (used by models.generation and models.store).
+
+    ``logits(u, weights, temperature)``: (N, S) logits of the weighted product of the experts,
+    sum_k w_k * (-F_k(s | u)) / temperature; classes with weight 0 are skipped.
+    ``class_log_probs(u)``: (N, K, S) exact log p_k(s | u) of every expert.
+    Both are tf.functions with fixed ranks (traced once per number of active classes) and run on
+    the GPU where there is one."""
+
+    def __init__(self, layout: VisibleLayout, weights: list[Mapping[str, np.ndarray]]):
+        if layout.kind != "softmax":
+            raise InvalidModelInput(f"layout kind {layout.kind!r} cannot be stacked; allowed: 'softmax'")
+        states = state_matrix(layout)
+        self.layout = layout
+        self.states_np = states
+        self.n_states, self.n_visible = states.shape
+        self.history = np.asarray(weights[0]["A"]).shape[0] // (self.n_visible + 1)
+        stack = lambda key: np.stack([np.asarray(w[key], np.float32) for w in weights])  # noqa: E731
+        # Precomputed per class: the hidden input of every state (K, S, H).
+        self.states_w = tf.constant(np.einsum("sd,kdh->ksh", states, stack("W")).astype(np.float32))
+        self.b, self.c, self.A, self.B = (tf.constant(stack(k)) for k in ("b", "c", "A", "B"))
+        self.states = tf.constant(states)
+        self._subsets: dict[tuple[int, ...], tuple] = {}
+        spec = tf.TensorSpec
+        signature = [spec([None, None], tf.float32), spec([None, self.n_states, None], tf.float32),
+                     spec([None, self.n_visible], tf.float32), spec([None, None], tf.float32),
+                     spec([None, None, self.n_visible], tf.float32), spec([None, None, None], tf.float32)]
+        self._mixed = tf.function(self._mixed_logits, input_signature=[signature[0], spec([None], tf.float32), *signature[1:]])
+        self._per_class = tf.function(self._class_log_probs, input_signature=signature)
+        self._mixed_concrete = self._per_class_concrete = None
+
+    def _negative_free_energies(self, u, states_w, b, c, A, B):
+        bv = b[None] + tf.einsum("nu,kud->nkd", u, A)  # (N, K, D)
+        bh = c[None] + tf.einsum("nu,kuh->nkh", u, B)  # (N, K, H)
+        visible = tf.einsum("nkd,sd->nks", bv, self.states)
+        hidden = tf.reduce_sum(tf.nn.softplus(states_w[None] + bh[:, :, None, :]), axis=3)
+        return visible + hidden  # (N, K, S)
+
+    def _mixed_logits(self, u, weights, states_w, b, c, A, B):
+        return tf.einsum("nks,k->ns", self._negative_free_energies(u, states_w, b, c, A, B), weights)
+
+    def _class_log_probs(self, u, states_w, b, c, A, B):
+        return tf.nn.log_softmax(self._negative_free_energies(u, states_w, b, c, A, B), axis=2)
+
+    def _subset(self, active: tuple[int, ...]) -> tuple:
+        if active not in self._subsets:
+            idx = list(active)
+            self._subsets[active] = tuple(tf.gather(t, idx) for t in (self.states_w, self.b, self.c, self.A, self.B))
+        return self._subsets[active]
+
+    def logits(self, u: np.ndarray, weights: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        """(N, S) float64 mixed logits for N histories (numpy in, numpy out)."""
+        active = tuple(int(i) for i in np.flatnonzero(np.asarray(weights) > 0))
+        if self._mixed_concrete is None:  # the concrete function skips per-call signature binding
+            self._mixed_concrete = self._mixed.get_concrete_function()
+        w = tf.constant(np.asarray(weights, np.float64)[list(active)] / temperature, tf.float32)
+        out = self._mixed_concrete(tf.constant(u, tf.float32), w, *self._subset(active))
+        return out.numpy().astype(np.float64)
+
+    def class_log_probs(self, u: np.ndarray) -> np.ndarray:
+        """(N, K, S) exact per-class log-probabilities of every state given each history."""
+        if self._per_class_concrete is None:
+            self._per_class_concrete = self._per_class.get_concrete_function()
+        active = tuple(range(int(self.b.shape[0])))
+        return self._per_class_concrete(tf.constant(u, tf.float32), *self._subset(active)).numpy()
+
+    def history_vector(self, previous: Sequence[int]) -> np.ndarray:
+        """Conditioning vector (history * (D + 1)) after the given state indices (latest last)."""
+        d = self.n_visible
+        u = np.zeros((self.history, d + 1), np.float32)
+        for j in range(self.history):
+            if j < len(previous):
+                u[j, :d] = self.states_np[previous[-1 - j]]
+            else:
+                u[j, d] = 1.0
+        return u.reshape(-1)

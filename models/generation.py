@@ -12,13 +12,13 @@ Constraints:
 * ``mode`` (sampled from the classes' major shares when None) puts a root-position tonic chord of
   that mode first and last (cadence); the chord before the last is weighted by how likely the
   model makes a tonic chord after it;
+* a chord never repeats the one before it (as in the training data, where repeats are merged);
 * ``locked`` chords are kept; an unlocked chord right before locked ones is drawn from the
   top-K candidates, each weighted by the likelihood of the following locked chords given it.
 """
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -57,78 +57,9 @@ class Generation:
     performance: PerformanceSample
 
 
-class _Experts:
-    """The class CRBMs stacked into tensors for fast mixed logits (built once per ModelSet)."""
-
-    def __init__(self, model_set: ModelSet):
-        import tensorflow as tf
-
-        from models.crbm import VisibleLayout, state_matrix
-
-        self.tf = tf
-        self.names = model_set.class_names
-        self.layout = VisibleLayout.from_json(model_set.config["layout"])
-        self.history = model_set.history
-        states = state_matrix(self.layout)
-        self.states_np = states
-        self.n_states = len(states)
-        self.n_visible = states.shape[1]
-        params = [model_set.parameters[n].weights for n in self.names]
-        stack = lambda key: np.stack([p[key] for p in params]).astype(np.float32)  # noqa: E731
-        w = stack("W")
-        # Precomputed per class: the hidden input of every state (K, S, H).
-        self.states_w = tf.constant(np.einsum("sd,kdh->ksh", states, w).astype(np.float32))
-        self.b, self.c, self.A, self.B = (tf.constant(stack(k)) for k in ("b", "c", "A", "B"))
-        self.states = tf.constant(states)
-        self._subsets: dict[tuple[int, ...], tuple] = {}
-        self._concrete = None
-        spec = tf.TensorSpec
-        self._logits = tf.function(self._mixed_logits, input_signature=[
-            spec([None, None], tf.float32), spec([None], tf.float32), spec([None, self.n_states, None], tf.float32),
-            spec([None, self.n_visible], tf.float32), spec([None, None], tf.float32),
-            spec([None, None, self.n_visible], tf.float32), spec([None, None, None], tf.float32)])
-
-    def _mixed_logits(self, u, weights, states_w, b, c, A, B):
-        tf = self.tf
-        bv = b[None] + tf.einsum("nu,kud->nkd", u, A)  # (N, K, D)
-        bh = c[None] + tf.einsum("nu,kuh->nkh", u, B)  # (N, K, H)
-        visible = tf.einsum("nkd,sd->nks", bv, self.states)
-        hidden = tf.reduce_sum(tf.nn.softplus(states_w[None] + bh[:, :, None, :]), axis=3)
-        return tf.einsum("nks,k->ns", visible + hidden, weights)
-
-    def logits(self, u: np.ndarray, weights: np.ndarray, temperature: float) -> np.ndarray:
-        """(N, S) mixed logits for N histories; classes with weight 0 are skipped."""
-        tf = self.tf
-        active = tuple(int(i) for i in np.flatnonzero(weights > 0))
-        if active not in self._subsets:
-            idx = list(active)
-            gather = lambda t: tf.gather(t, idx)  # noqa: E731
-            self._subsets[active] = (gather(self.states_w), gather(self.b), gather(self.c), gather(self.A), gather(self.B))
-        if self._concrete is None:  # calling the concrete function skips the per-call signature binding
-            self._concrete = self._logits.get_concrete_function()
-        w = tf.constant(weights[list(active)] / temperature, tf.float32)
-        out = self._concrete(tf.constant(u, tf.float32), w, *self._subsets[active])
-        return out.numpy().astype(np.float64)
-
-    def history_vector(self, previous: Sequence[int]) -> np.ndarray:
-        """Conditioning vector (history * (D + 1)) for the states generated so far."""
-        d = self.n_visible
-        u = np.zeros((self.history, d + 1), np.float32)
-        for j in range(self.history):
-            if j < len(previous):
-                u[j, :d] = self.states_np[previous[-1 - j]]
-            else:
-                u[j, d] = 1.0
-        return u.reshape(-1)
-
-
-_EXPERTS: "weakref.WeakKeyDictionary[ModelSet, _Experts]" = weakref.WeakKeyDictionary()
-
-
-def _experts(model_set: ModelSet) -> _Experts:
-    if model_set not in _EXPERTS:
-        _EXPERTS[model_set] = _Experts(model_set)
-    return _EXPERTS[model_set]
+def _experts(model_set: ModelSet):
+    """The model set's class CRBMs stacked for fast mixed logits (built once, cached by the ModelSet)."""
+    return model_set.experts()
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -246,7 +177,7 @@ def generate(
     if durations is None:
         durations = sample_rhythm(model_set, weights, total, beats_per_bar, rng)
     experts = _experts(model_set)
-    w_vec = np.asarray([weights[n] for n in experts.names], np.float64)
+    w_vec = np.asarray([weights[n] for n in model_set.class_names], np.float64)
     n = len(durations)
     tonic = tonic_states(mode)
     # Fixed targets: locked states, and the cadence set at the end (tonic first and last).
@@ -266,6 +197,8 @@ def generate(
             mask = np.full(experts.n_states, -np.inf)
             mask[allowed[t]] = 0.0
             logits = logits + mask
+        if states and np.isfinite(logits).sum() > 1:
+            logits[states[-1]] = -np.inf  # the training data never repeats a chord (repeats are merged)
         log_p = _log_softmax(logits)
         chain = _following_targets(t, n, locked_states, allowed, experts.history)
         if chain:
@@ -298,7 +231,7 @@ def _following_targets(t: int, n: int, locked: Mapping[int, int], allowed: Mappi
     return chain
 
 
-def _lookahead(experts: _Experts, states: list[int], candidates: np.ndarray, chain, w_vec, temperature) -> np.ndarray:
+def _lookahead(experts, states: list[int], candidates: np.ndarray, chain, w_vec, temperature) -> np.ndarray:
     """log P(the chain's targets | prefix + candidate), per candidate (targets as sets: summed)."""
     score = np.zeros(len(candidates))
     for step, (_, targets) in enumerate(chain):

@@ -264,8 +264,9 @@ def ais_log_likelihood(rbm, v: np.ndarray, u: np.ndarray, betas: int, particles:
             x = tf.cast(tf.random.stateless_uniform(tf.shape(pv), seed=sk + tf.constant([1, 0], tf.int64)) < pv, tf.float32)
         log_z0 = tf.reduce_sum(tf.nn.softplus(bv[0])) + rbm.n_hidden * math.log(2.0)
         log_z = float(log_z0 + tf.reduce_logsumexp(log_w) - math.log(particles))
-        free_energy = float(rbm.free_energy(tf.constant(v[i:i + 1]), tf.constant(u[i:i + 1]))[0])
-        out.append(-free_energy - log_z)
+        vi = tf.constant(v[i:i + 1])
+        neg_free_energy = float(tf.reduce_sum(vi * bv[:1]) + tf.reduce_sum(tf.nn.softplus(tf.matmul(vi, rbm.W) + bh[:1])))
+        out.append(neg_free_energy - log_z)
     return np.asarray(out)
 
 

@@ -95,6 +95,7 @@ class ModelSet:
         classification = config.get("classification", {})
         self.harmony_weight: float = float(classification.get("harmony_weight", 1.0))
         self._crbms: dict[str, Any] = {}
+        self._experts = None
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -140,20 +141,29 @@ class ModelSet:
             self._crbms[name] = ConditionalRBM.from_weights(layout, self.parameters[name].weights)
         return self._crbms[name]
 
+    def experts(self):
+        """All class CRBMs stacked (models.crbm.StackedExperts, in class_names order; built on
+        first use, imports TensorFlow): mixed logits for generation, per-class exact scores."""
+        if self._experts is None:
+            from models.crbm import StackedExperts, VisibleLayout
+
+            layout = VisibleLayout.from_json(self.config["layout"])
+            self._experts = StackedExperts(layout, [self.parameters[n].weights for n in self.class_names])
+        return self._experts
+
     # -- classification ----------------------------------------------------------------------
     def harmony_log_likelihoods(self, events: Sequence[ChordEvent], mode: str | None = None) -> dict[str, float]:
         """Per class: sum_t log p(event_t | previous events) under the class CRBM (exact), plus
         log P(mode | class) from the class's major share when the clip's mode is given."""
         if not events:
             raise InvalidModelInput("no chord events to score; allowed: at least one ChordEvent")
-        import tensorflow as tf
+        from models.crbm import chord_state_index, chord_visible, history_matrix
 
-        from models.crbm import chord_visible, history_matrix
-
-        visible = chord_visible(events)
-        u = tf.constant(history_matrix(visible, self.history))
-        v = tf.constant(visible)
-        out = {name: float(tf.reduce_sum(self.crbm(name).log_likelihood(v, u))) for name in self.class_names}
+        experts = self.experts()
+        states = np.asarray([chord_state_index(e) for e in events])
+        log_p = experts.class_log_probs(history_matrix(chord_visible(events), self.history))  # (T, K, S)
+        per_class = log_p[np.arange(len(states)), :, states].sum(axis=0)  # (K,)
+        out = {name: float(per_class[k]) for k, name in enumerate(self.class_names)}
         if mode is not None:
             if mode not in ("major", "minor"):
                 raise InvalidModelInput(f"mode {mode!r} not allowed; allowed: 'major', 'minor' or None")

@@ -17,8 +17,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REQUEST = "I want a song that expresses hope and wonder, in D major, 8 bars"
 
 
+def start_pulse_audio():
+    """A private PulseAudio (virtual speaker and microphone, as in the tests) so the picture shows
+    the window with a working microphone and playback; None where pulseaudio is missing."""
+    import shutil
+
+    if not shutil.which("pulseaudio"):
+        return None
+    from tests.support.daemons import PulseAudio
+
+    server = PulseAudio().start()
+    server.activate()
+    return server
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else ROOT / "docs" / "screenshot.png"
+    pulse = start_pulse_audio()
     request = argv[1] if len(argv) > 1 else REQUEST
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
@@ -75,6 +90,8 @@ def main(argv: list[str]) -> int:
     QTimer.singleShot(300_000, lambda: failed("timed out"))
     app.exec()
     del window
+    if pulse is not None:
+        pulse.stop()
     return state["code"]
 
 

@@ -195,3 +195,20 @@ def test_training_inside_a_mirrored_strategy_over_two_logical_cpus():
     assert result["replicas"] == 2
     assert "Mirrored" in result["mirrored"]
     assert result["before"] > 4.0 and result["after"] < 2.8 and result["top1"] > 0.45
+
+
+def test_pseudo_log_likelihood_matches_brute_force_conditionals():
+    layout = VisibleLayout.binary(5)
+    rbm = _random_rbm(layout=layout, hidden=3, history=1, scale=0.8)
+    v = tf.constant([[1, 0, 1, 1, 0], [0, 0, 0, 1, 1]], tf.float32)
+    u = tf.constant(np.random.default_rng(4).random((2, rbm.n_conditioning)).astype(np.float32))
+    pll = rbm.pseudo_log_likelihood(v, u).numpy()
+    for row in range(2):
+        expected = 0.0
+        for i in range(5):
+            flipped = v.numpy()[row:row + 1].copy()
+            flipped[0, i] = 1 - flipped[0, i]
+            f_v = float(rbm.free_energy(v[row:row + 1], u[row:row + 1])[0])
+            f_flip = float(rbm.free_energy(tf.constant(flipped), u[row:row + 1])[0])
+            expected += -math.log1p(math.exp(f_v - f_flip))  # p(v_i) = e^-F(v) / (e^-F(v) + e^-F(flip))
+        assert pll[row] == pytest.approx(expected, abs=1e-4)

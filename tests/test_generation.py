@@ -36,6 +36,8 @@ def test_durations_fill_the_bars_exactly(model_set, bars, beats_per_bar):
         assert sum(e.beats for e in g.events) == pytest.approx(bars * beats_per_bar)
         assert all(e.beats > 0 for e in g.events)
         assert all(0 <= e.root < 12 and 0 <= e.bass < 12 and 0 <= e.quality < len(QUALITIES) for e in g.events)
+        # no chord repeats the previous one (the training data merges repeats)
+        assert all((a.root, a.quality, a.bass) != (b.root, b.quality, b.bass) for a, b in zip(g.events, g.events[1:]))
 
 
 def test_same_seed_same_progression_and_different_seeds_differ(model_set):

@@ -149,3 +149,56 @@ def test_shipped_model_loads_fast_and_has_emopia_classes():
     assert (default_model_dir() / "MODEL_CARD.md").read_text().count("CC BY-NC-SA 4.0") >= 1
     total = sum(p.stat().st_size for p in default_model_dir().iterdir())
     assert total < 8_000_000
+
+
+def _write_midi(path: Path, chords: list[tuple[int, ...]], velocity: int = 80, seconds_per_chord: float = 1.0) -> None:
+    import mido
+
+    mid = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    ticks = int(480 * 2 * seconds_per_chord)  # 120 BPM: 2 beats per second
+    for _ in range(4):
+        for chord in chords:
+            for i, pitch in enumerate(chord):
+                track.append(mido.Message("note_on", note=pitch, velocity=velocity, time=0))
+            for i, pitch in enumerate(chord):
+                track.append(mido.Message("note_off", note=pitch, velocity=0, time=ticks if i == 0 else 0))
+    mid.save(str(path))
+
+
+MAJOR_LOOP = [(48, 60, 64, 67), (41, 60, 65, 69), (43, 59, 62, 67), (48, 60, 64, 67)]
+MINOR_LOOP = [(45, 60, 64, 69), (38, 62, 65, 69), (40, 59, 64, 68), (45, 60, 64, 69)]
+
+
+def test_train_and_classify_commands_on_a_user_folder(tmp_path, capsys):
+    from assistant.cli import main
+
+    data = tmp_path / "midis"
+    data.mkdir()
+    for i in range(3):
+        _write_midi(data / f"bright_{i}.mid", MAJOR_LOOP, velocity=95, seconds_per_chord=0.5)
+        _write_midi(data / f"dark_{i}.mid", MINOR_LOOP, velocity=45, seconds_per_chord=1.5)
+    (data / "broken_0.mid").write_bytes(b"not a midi file")
+    out = tmp_path / "model"
+    assert main(["train", "--data", str(data), "--out", str(out), "--epochs", "2", "--pretrain-epochs", "3",
+                 "--cv-folds", "0", "--hidden", "8", "--history", "2"]) == 0
+    model_set = load_model_set(out)
+    assert model_set.class_names == ("bright", "dark")
+    assert all(c.valence is None for c in model_set.classes)
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "moodchords train" in card and "bright" in card
+    capsys.readouterr()
+    assert main(["classify", str(data / "bright_1.mid"), str(data / "dark_2.mid"), str(data / "broken_0.mid"),
+                 "--model", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    by_file = {Path(r["file"]).name: r for r in report["results"]}
+    assert "error" in by_file["broken_0.mid"]
+    for name in ("bright_1.mid", "dark_2.mid"):
+        scores = by_file[name]["classes"]
+        assert set(scores) == {"bright", "dark"}
+        for s in scores.values():
+            assert s["combined"] == pytest.approx(report["harmony_weight"] * s["harmony"] + s["performance"], abs=1e-3)
+    assert by_file["bright_1.mid"]["predicted"] == "bright" and by_file["dark_2.mid"]["predicted"] == "dark"
+    assert main(["classify", str(data / "broken_0.mid"), "--model", str(out)]) == 2
+    assert main(["classify", str(data / "bright_1.mid"), "--model", str(tmp_path / "nowhere")]) == 2

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from models.errors import InvalidModelInput
     from models.store import load_model_set
 
-    model_set = load_model_set(args.model)
+    model_set = load_model_set(args.model)  # ModelFileError (exit 2) names a missing/corrupt file
     results, failures = [], 0
     for name in args.files:
         try:

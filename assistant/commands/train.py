@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--k", type=int, default=None, help="Gibbs steps for CD-k / PCD")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cv-folds", type=int, default=3, help="folds for choosing the harmony weight (0: weight 1)")
-    parser.add_argument("--checkpoints", default=None, help="checkpoint folder (default: OUT.checkpoints)")
+    parser.add_argument("--checkpoints", default=None,
+                        help="checkpoint folder, kept afterwards (default: .OUT.checkpoints beside OUT, removed on success)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoints of an interrupted run")
     parser.set_defaults(handler=run)
 
@@ -111,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         harmony_weight, cv_table = choose_harmony_weight(
             clips_by_label, config, folds=args.cv_folds, beats_per_bar=beats_per_bar, build_model_set=build,
             progress=lambda m, f: progress(m, 0.5 * f))
-    checkpoints = Path(args.checkpoints) if args.checkpoints else out.parent / f"{out.name}.checkpoints"
+    # Default checkpoints sit beside the output (hidden) and are removed once the folder is written.
+    checkpoints = Path(args.checkpoints) if args.checkpoints else out.parent / f".{out.name}.checkpoints"
     models = train_class_models(clips_by_label, config, checkpoint_dir=checkpoints, resume=args.resume,
                                 beats_per_bar=beats_per_bar,
                                 progress=lambda m, f: progress(m, (stages - 1 + f) / stages))
@@ -151,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
     command = "moodchords train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else \
         f"moodchords train --data {shlex.quote(str(data))} --out {shlex.quote(str(out))}"
     write_text_atomic(out / "MODEL_CARD.md", model_card(model_set.config, command))
+    if not args.checkpoints:
+        import shutil
+
+        shutil.rmtree(checkpoints, ignore_errors=True)
     bar.close()
     print(f"wrote {out} ({len(models)} classes, {training_seconds:.0f} s)")
     if validation:
@@ -190,7 +196,9 @@ def model_card(config: dict, command: str) -> str:
         lines.append(f"| {c['name']} | {c['description']} | {c['valence']} | {c['arousal']} | {c['n_clips']} | {c['n_events']} | {c['major_share']:.2f} |")
     lines += ["", "## Hyperparameters", "```", *(f"{k} = {v}" for k, v in hp.items()),
               f"harmony_weight (classification) = {config['classification'].get('harmony_weight')} "
-              f"(chosen by {config['classification'].get('cv_folds')}-fold song-grouped CV on train)", "```", ""]
+              f"(chosen by {config['classification'].get('cv_folds')}-fold song-grouped CV on train)",
+              f"performance features scored by the classifier = {config['classification'].get('performance_features')}",
+              "```", ""]
     if val:
         cls = val["classification"]
         lines += ["## Validation (EMOPIA val split)",

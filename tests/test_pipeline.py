@@ -1,0 +1,101 @@
+"""The one flow, for real: virtual microphone -> Whisper -> keywords -> emotion -> composer -> MIDI."""
+from __future__ import annotations
+
+import threading
+import time
+
+import mido
+import pytest
+
+from assistant.history import HistoryStore
+from assistant.mood import MusicalSettings
+from assistant.pipeline import (Assistant, NothingHeard, composition_summary, from_history_record,
+                                to_history_record)
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pipeline")
+    history = HistoryStore(folder / "history.sqlite3")
+    assistant = Assistant(output_dir=folder / "midi", history=history)
+    stages = []
+    assistant.load(progress=lambda message, fraction: stages.append((message, fraction)))
+    assert stages[0][1] == 0.0 and stages[-1] == ("Ready", 1.0)
+    assert assistant.speech_ready and assistant.composer_ready
+    return assistant
+
+
+def test_text_request_composes_and_writes_midi(assistant):
+    composition = assistant.compose_from_text("make it sad and slow, 4 bars", seed=3)
+    summary = composition_summary(composition)
+    assert max(summary["class_weights"], key=summary["class_weights"].get) == "Q3"
+    assert composition.progression.tempo_bpm < 90
+    assert composition.progression.length_beats == 16
+    midi = mido.MidiFile(composition.midi_path)
+    assert midi.type == 1
+    markers = [m.text for track in midi.tracks for m in track if m.type == "marker"]
+    assert markers == composition.chord_names
+    assert set(composition.timings) >= {"mood", "compose", "write"}
+
+
+def test_same_seed_same_music_and_history_round_trip(assistant):
+    first = assistant.compose_from_text("a bright happy tune", seed=11)
+    second = assistant.compose_from_text("a bright happy tune", seed=11)
+    assert first.chord_names == second.chord_names
+    stored = assistant.history.get(second.id)
+    assert stored is not None and stored.midi_bytes
+    restored = from_history_record(stored)
+    assert restored.chord_names == second.chord_names
+    assert restored.score.notes == second.score.notes
+    assert to_history_record(restored).progression == stored.progression
+
+
+def test_regenerate_keeps_locked_chords(assistant):
+    original = assistant.compose_from_text("hopeful and warm, 8 bars", seed=21)
+    locked = frozenset({0, 2})
+    changed_any = False
+    for seed in range(30, 36):
+        again = assistant.regenerate(original, locked=locked, seed=seed)
+        for index in locked:
+            assert again.progression.chords[index].chord == original.progression.chords[index].chord
+            assert again.progression.chords[index].start_beats == original.progression.chords[index].start_beats
+        changed_any |= again.chord_names != original.chord_names
+    assert changed_any  # unlocked chords are resampled
+
+
+def test_overrides_win_over_the_request(assistant):
+    composition = assistant.compose_from_text("fast and happy in D major", seed=2,
+                                              overrides=MusicalSettings(key="Bb", mode="minor", tempo_bpm=77))
+    assert composition.progression.key_name == "Bb minor"
+    assert composition.progression.tempo_bpm == 77
+
+
+def test_silence_is_nothing_heard(assistant):
+    import numpy as np
+
+    with pytest.raises(NothingHeard, match="I didn't catch that"):
+        assistant.compose_from_audio(np.zeros(16000 * 2, dtype=np.float32))
+
+
+SPOKEN_REQUESTS = [
+    ("I want a song that expresses hope and wonder", lambda c: c.mood.valence > 0),
+    ("play something dark and tense", lambda c: max(c.mood.class_weights, key=c.mood.class_weights.get) == "Q2"),
+    ("make it sad and slow", lambda c: max(c.mood.class_weights, key=c.mood.class_weights.get) == "Q3"
+     and c.progression.tempo_bpm < 90),
+    ("a calm peaceful piano piece", lambda c: max(c.mood.class_weights, key=c.mood.class_weights.get) == "Q4"
+     and c.arrangement.program == 0),
+]
+
+
+@pytest.mark.parametrize("text,expectation", SPOKEN_REQUESTS, ids=[t for t, _ in SPOKEN_REQUESTS])
+def test_spoken_request_through_the_virtual_microphone(pulse_audio, assistant, text, expectation):
+    from assistant.audio import Microphone
+
+    microphone = Microphone("moodchords_mic")
+    speaker = threading.Thread(target=lambda: (time.sleep(0.8), pulse_audio.speak(text, voice="en-us", rate=140)))
+    speaker.start()
+    audio = microphone.record_utterance(max_seconds=20)
+    speaker.join()
+    composition = assistant.compose_from_audio(audio, seed=7)
+    assert composition.transcript, "nothing transcribed"
+    assert expectation(composition), composition_summary(composition)
