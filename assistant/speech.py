@@ -113,15 +113,18 @@ def _check_audio(audio) -> np.ndarray:
 
 
 def _looks_looped(text: str) -> bool:
-    """A decoding failure typical of prompted Whisper: a word or phrase of 1-3 words repeated three
-    or more times in a row ("happy, happy, happy, ...")."""
+    """A decoding failure typical of Whisper (more so with a prompt, or on speech it cannot
+    understand): a word or short phrase (1-3 words) three or more times in a row ("happy, happy,
+    happy"), or a phrase of 4+ words said twice ("I hope you enjoyed the video and I hope you
+    enjoyed the video"); people asking for music do neither."""
     words = re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
     for n in (1, 2, 3):
         for start in range(len(words) - 3 * n + 1):
             gram = words[start:start + n]
             if words[start + n:start + 2 * n] == gram and words[start + 2 * n:start + 3 * n] == gram:
                 return True
-    return False
+    four_grams = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
+    return len(set(four_grams)) < len(four_grams)
 
 
 def _parrots(text: str, prompt: str, run: int = 6) -> bool:
@@ -188,6 +191,8 @@ class Transcriber:
             if part.no_speech_prob > NO_SPEECH_PROB and part.avg_logprob < LOGPROB_THRESHOLD:
                 continue
             if part.avg_logprob < HARD_LOGPROB_THRESHOLD or _compression_ratio(part.text) > COMPRESSION_THRESHOLD:
+                continue
+            if _looks_looped(part.text):  # even without the prompt: a hallucination, not speech
                 continue
             kept.append(part.text.strip())
         text = " ".join(t for t in kept if t).strip()

@@ -108,6 +108,11 @@ def main() -> int:
         "| case | median ms | p90 ms | chords |", "|---|---|---|---|",
         *(f"| {t} | {m:.1f} | {p:.1f} | {c:.1f} |" for t, m, p, c in rows), "",
     ]
+    data = config.get("training_data", {})
+    if data.get("seconds"):
+        lines.append(f"- Training (`moodchords train`, all {len(names)} classes from scratch incl. loading the data, "
+                     f"{config['classification'].get('cv_folds')}-fold CV for the harmony weight, validation): "
+                     f"{data['seconds']:.0f} s (recorded in config.json).")
     if val:
         cls = val["classification"]
         lines += [

@@ -19,15 +19,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench.crbm import machine, write_section  # noqa: E402
 
-DEFAULT_GRID = [
-    {},  # the shipped defaults (models.training.TrainingConfig)
-    {"pretrain_epochs": 0, "epochs": 40},  # no pooled pretraining
-    {"k": 1},  # CD-1 instead of CD-5
-    {"method": "pcd"},  # persistent CD
-    {"n_hidden": 64},
-    {"history": 2},
-    {"history": 8},
-    {"pretrain_epochs": 100, "epochs": 3},
+OLD = {"k": 5, "epochs": 5, "pretrain_epochs": 60}  # the first defaults the grid started from
+DEFAULT_GRID = [  # each entry overrides models.training.TrainingConfig(); {} = the shipped defaults
+    OLD,
+    {**OLD, "pretrain_epochs": 0, "epochs": 40},  # no pooled pretraining
+    {**OLD, "k": 1},  # CD-1 instead of CD-5
+    {**OLD, "method": "pcd"},  # persistent CD
+    {**OLD, "n_hidden": 64},
+    {**OLD, "history": 2},
+    {**OLD, "history": 8},
+    {**OLD, "pretrain_epochs": 100, "epochs": 3},
+    {"k": 5, "pretrain_epochs": 100, "epochs": 1},
+    {"k": 5, "pretrain_epochs": 100, "epochs": 3, "weight_decay": 0.001},
+    {"pretrain_epochs": 100, "epochs": 3, "n_hidden": 64},
+    {"method": "exact", "pretrain_epochs": 15, "epochs": 2},  # exact log-likelihood gradient
+    {},  # shipped: CD-1, 32 hidden, history 4, 150 pooled epochs + 3 per class
 ]
 
 

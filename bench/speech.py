@@ -189,8 +189,6 @@ def sweep_settings():
             ("beam 5, no prompt", replace(plain, beam_size=5)),
             ("greedy + prompt", replace(d, beam_size=1)),
             ("beam 2 + prompt", replace(d, beam_size=2)),
-            ("beam 5 + prompt, patience 2", replace(d, patience=2.0)),
-            ("beam 5 + prompt, no guard", replace(d, prompt_guard=False)),
             ("default", d)]
 
 

@@ -93,7 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     apply_theme(app)
     window = build_window()
     window.show()
-    return int(app.exec())
+    code = int(app.exec())
+    from gui.workers import threads_still_running
+
+    if threads_still_running():  # closed while a model was loading: Qt must not tear that thread down
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    del window  # before the QApplication goes, so Qt never sees orphaned widgets
+    return code
 
 
 if __name__ == "__main__":

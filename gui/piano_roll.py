@@ -334,7 +334,8 @@ class PianoKeys(QWidget):
         for pitch in range(low, high + 1):
             y = self.canvas.y_of(pitch) + offset
             black = pitch % 12 in (1, 3, 6, 8, 10)
-            painter.fillRect(QRectF(KEYBOARD_WIDTH - 14, y, 14, row), QColor("#0f1114" if black else "#cfd3da"))
+            painter.fillRect(QRectF(KEYBOARD_WIDTH - 14, y + 0.5, 14, max(row - 1.0, 1.0)),
+                             QColor("#0f1114" if black else "#cfd3da"))
             if pitch % 12 == 0 or (row >= 13 and not black):
                 painter.setPen(theme.TEXT if pitch % 12 == 0 else theme.TEXT_DIM)
                 painter.drawText(QRectF(0, y, KEYBOARD_WIDTH - 17, row), Qt.AlignVCenter | Qt.AlignRight,

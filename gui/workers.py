@@ -149,3 +149,8 @@ class WorkerThread:
 
 
 _STILL_RUNNING: list[WorkerThread] = []
+
+
+def threads_still_running() -> bool:
+    """True when a window closed while one of its jobs (a model load) was still running."""
+    return any(worker.thread.isRunning() for worker in _STILL_RUNNING)

@@ -72,7 +72,7 @@ class ClassParameters:
 class ClassLikelihood:
     """How well one clip fits one class (natural-log units)."""
 
-    harmony: float  # sum over the clip's chords of log p(chord | history) under the class CRBM (+ log P(mode))
+    harmony: float  # chords under the class CRBM + durations under its rhythm table (+ log P(mode)), nats
     performance: float  # log density of the clip's performance features under the class profile
     combined: float  # harmony_weight * harmony + performance (the classifier's score)
 
@@ -152,9 +152,25 @@ class ModelSet:
         return self._experts
 
     # -- classification ----------------------------------------------------------------------
+    def rhythm_log_likelihood(self, name: str, events: Sequence[ChordEvent]) -> float:
+        """log P(the chord durations | class) under the class's harmonic-rhythm table (durations
+        quantised to half beats, given the onset's position in the bar)."""
+        params = self.parameters[name]
+        table = params.rhythm_probabilities
+        n_pos, n_dur = table.shape
+        step = params.rhythm_durations[0]
+        onset, total = 0.0, 0.0
+        for event in events:
+            d = min(max(int(round(event.beats / step)), 1), n_dur)
+            pos = int(round((onset % self.beats_per_bar) / step)) % n_pos
+            total += math.log(max(table[pos, d - 1], 1e-12))
+            onset += event.beats
+        return total
+
     def harmony_log_likelihoods(self, events: Sequence[ChordEvent], mode: str | None = None) -> dict[str, float]:
-        """Per class: sum_t log p(event_t | previous events) under the class CRBM (exact), plus
-        log P(mode | class) from the class's major share when the clip's mode is given."""
+        """Per class, the log-likelihood of the clip's harmony: sum_t log p(chord_t | previous chords)
+        under the class CRBM (exact) + log P(durations) under the class's harmonic-rhythm table
+        + log P(mode | class) from the class's major share when the clip's mode is given."""
         if not events:
             raise InvalidModelInput("no chord events to score; allowed: at least one ChordEvent")
         from models.crbm import chord_state_index, chord_visible, history_matrix
@@ -163,7 +179,8 @@ class ModelSet:
         states = np.asarray([chord_state_index(e) for e in events])
         log_p = experts.class_log_probs(history_matrix(chord_visible(events), self.history))  # (T, K, S)
         per_class = log_p[np.arange(len(states)), :, states].sum(axis=0)  # (K,)
-        out = {name: float(per_class[k]) for k, name in enumerate(self.class_names)}
+        out = {name: float(per_class[k]) + self.rhythm_log_likelihood(name, events)
+               for k, name in enumerate(self.class_names)}
         if mode is not None:
             if mode not in ("major", "minor"):
                 raise InvalidModelInput(f"mode {mode!r} not allowed; allowed: 'major', 'minor' or None")
@@ -328,6 +345,9 @@ def save_model_set(model_set: ModelSet, out_dir: str | Path) -> Path:
             with open(tmp / entry["weights_file"], "wb") as fh:
                 np.savez_compressed(fh, **{k: np.asarray(weights[k], np.float32) for k in PARAMETER_NAMES})
         (tmp / CONFIG_FILE).write_text(json.dumps(model_set.config, indent=1), encoding="utf-8")
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a shipped model folder is readable by all
+        for file in tmp.iterdir():
+            os.chmod(file, 0o644)
         if out.exists():
             old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
             os.replace(out, old / out.name)
@@ -349,6 +369,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

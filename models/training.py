@@ -53,15 +53,15 @@ class TrainingConfig:
     n_hidden: int = 32  # binary hidden units
     history: int = 4  # previous chord events the model conditions on
     method: str = "cd"  # "cd" (CD-k), "pcd" (persistent CD) or "exact" (exact gradient, softmax layout)
-    k: int = 5  # Gibbs sweeps per update (CD-k / PCD)
-    epochs: int = 5  # passes over the class's training events (after the pooled pretraining)
+    k: int = 1  # Gibbs sweeps per update (CD-k / PCD)
+    epochs: int = 3  # passes over the class's training events (after the pooled pretraining)
     batch_size: int = 64  # global minibatch (split over the replicas)
     learning_rate: float = 0.05  # initial step size; decays linearly to 10 % of it
     momentum_initial: float = 0.5  # momentum during the first `momentum_switch_epoch` epochs
     momentum_final: float = 0.9  # momentum afterwards
     momentum_switch_epoch: int = 3
     weight_decay: float = 1e-4  # L2 coefficient on W, A, B
-    pretrain_epochs: int = 60  # epochs of one pooled CRBM on all classes' clips, the start of every class model
+    pretrain_epochs: int = 150  # epochs of one pooled CRBM on all classes' clips, the start of every class model
     seed: int = 0  # initial weights, shuffling and sampling
 
     def validate(self) -> "TrainingConfig":
@@ -457,3 +457,15 @@ def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: Traini
     table = {w: classification_accuracy(pooled, w)["classes"] for w in HARMONY_WEIGHT_GRID}
     best = max(HARMONY_WEIGHT_GRID, key=lambda w: (table[w], -abs(w - 1.0)))
     return best, table
+
+
+def default_strategy() -> tf.distribute.Strategy:
+    """MultiWorkerMirroredStrategy when TF_CONFIG describes a cluster, MirroredStrategy over several
+    local GPUs, else the default (single-device) strategy; the training code is the same for all."""
+    import os
+
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()

@@ -33,7 +33,7 @@ fi
 
 # ---------------------------------------------------------------- SoundFont into assets/
 sf_dir=assets/soundfonts
-if ! ls "$sf_dir"/*.sf2 "$sf_dir"/*.sf3 >/dev/null 2>&1; then
+if ! find -L "$sf_dir" -maxdepth 1 \( -name '*.sf2' -o -name '*.sf3' \) -type f | grep -q .; then
   for candidate in /usr/share/sounds/sf3/MuseScore_General_Lite.sf3 /usr/share/sounds/sf3/MuseScore_General.sf3 \
                    /usr/share/sounds/sf2/FluidR3_GM.sf2 /usr/share/sounds/sf2/default-GM.sf2; do
     if [ -e "$candidate" ]; then

@@ -188,3 +188,23 @@ def test_settings_are_remembered(tmp_path):
     assert (again.program, again.volume, again.loop, again.input_device) == (48, 0.5, True, "moodchords_mic")
     again.program = None
     assert again.program is None
+
+
+def test_mic_button_click_toggles_and_hold_is_push_to_talk(qtbot):
+    from gui.request_bar import HOLD_MS, MicButton
+
+    button = MicButton()
+    qtbot.addWidget(button)
+    events: list[str] = []
+    button.startRequested.connect(lambda: (events.append("start"), setattr(button, "recording", True)))
+    button.stopRequested.connect(lambda: (events.append("stop"), setattr(button, "recording", False)))
+    button.press()
+    button.release()  # a quick click: keeps recording
+    assert events == ["start"] and button.recording
+    button.press()  # the second click ends it
+    button.release()
+    assert events == ["start", "stop"]
+    button.press()
+    qtbot.wait(HOLD_MS + 100)
+    button.release()  # held: releasing ends it
+    assert events == ["start", "stop", "start", "stop"]

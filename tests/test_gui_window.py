@@ -259,7 +259,7 @@ def test_play_moves_the_playhead_through_fluidsynth(qtbot, pulse_audio, tmp_path
     window.show_composition(hand_made_composition())
     assert window.transport.play_button.isEnabled()
     window.transport.play_button.click()
-    qtbot.waitUntil(lambda: (window.piano_roll.canvas.playhead_beats or 0.0) > 6.0, timeout=15_000)
+    qtbot.waitUntil(lambda: (window.piano_roll.canvas.playhead_beats or 0.0) > 2.0, timeout=15_000)
     assert window.playing and window.player.is_playing
     window.transport.stop_button.click()
     assert window.piano_roll.canvas.playhead_beats is None and not window.playing

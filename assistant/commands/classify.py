@@ -1,7 +1,7 @@
 """``moodchords classify FILE.mid...``: which emotion class each MIDI file fits best.
 
 Per file and class: the harmony log-likelihood (the file's key-normalised chords under the class
-CRBM, plus the log-probability of its mode), the performance log-likelihood (its playing
+CRBM, their durations under the class's harmonic-rhythm table, and the log-probability of its mode), the performance log-likelihood (its playing
 statistics under the class profile) and their weighted sum (the model's harmony_weight); the
 predicted class is the argmax. Unusable files get a one-line error; exit 2 when every file fails.
 """

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from models.errors import InvalidModelInput
     from models.store import EMOPIA_CLASSES, model_set_from_class_models, save_model_set, write_text_atomic
     from models.training import (TrainingConfig, choose_harmony_weight, classification_accuracy, clip_sequences,
-                                 score_clips, score_sequences, train_class_models)
+                                 default_strategy, score_clips, score_sequences, train_class_models)
 
     started = time.perf_counter()
     data, out = Path(args.data), Path(args.out)
@@ -106,15 +106,16 @@ def run(args: argparse.Namespace) -> int:
         return model_set_from_class_models(name=out.name, layout=CHORD_LAYOUT.to_json(), hyperparameters=config.to_json(),
                                            class_models=models, beats_per_bar=beats_per_bar, class_info=class_info, **extra)
 
+    strategy = default_strategy()  # several GPUs / machines when present; this CPU: the default strategy
     stages = 2 if args.cv_folds > 1 else 1
     harmony_weight, cv_table = 1.0, {}
     if args.cv_folds > 1:
         harmony_weight, cv_table = choose_harmony_weight(
-            clips_by_label, config, folds=args.cv_folds, beats_per_bar=beats_per_bar, build_model_set=build,
+            clips_by_label, config, folds=args.cv_folds, beats_per_bar=beats_per_bar, build_model_set=build, strategy=strategy,
             progress=lambda m, f: progress(m, 0.5 * f))
     # Default checkpoints sit beside the output (hidden) and are removed once the folder is written.
     checkpoints = Path(args.checkpoints) if args.checkpoints else out.parent / f".{out.name}.checkpoints"
-    models = train_class_models(clips_by_label, config, checkpoint_dir=checkpoints, resume=args.resume,
+    models = train_class_models(clips_by_label, config, checkpoint_dir=checkpoints, resume=args.resume, strategy=strategy,
                                 beats_per_bar=beats_per_bar,
                                 progress=lambda m, f: progress(m, (stages - 1 + f) / stages))
     classification = {"harmony_weight": harmony_weight, "cv_folds": args.cv_folds,
@@ -149,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     training_seconds = time.perf_counter() - started
     model_set.config["validation"] = validation
     model_set.config["training_data"]["seconds"] = round(training_seconds, 1)
+    model_set.config["training_data"]["strategy"] = f"{type(strategy).__name__} ({strategy.num_replicas_in_sync} replicas)"
     save_model_set(model_set, out)
     command = "moodchords train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else \
         f"moodchords train --data {shlex.quote(str(data))} --out {shlex.quote(str(out))}"
@@ -209,13 +211,14 @@ def model_card(config: dict, command: str) -> str:
                                              for k, v in val["per_class"].items()),
                   f"- Generative classification of {val['clips']} val clips (argmax over classes):", "",
                   "| scores used | 4 classes | valence | arousal |", "|---|---|---|---|"]
-        for key, title in (("harmony_only", "harmony (CRBM) only"), ("performance_only", "performance profile only"),
+        for key, title in (("harmony_only", "harmony only (CRBM chords + rhythm + mode)"), ("performance_only", "performance profile only"),
                            ("combined", "combined")):
             r = cls[key]
             lines.append(f"| {title} | {r['classes']:.3f} | {r.get('valence', float('nan')):.3f} | {r.get('arousal', float('nan')):.3f} |")
         lines.append("")
     lines += ["## Reproduce", "```", command, "```",
-              f"Training took {data.get('seconds', '?')} s on the machine that produced it (2-core CPU, no GPU).", "",
+              f"Training took {data.get('seconds', '?')} s on the machine that produced it (2-core CPU, no GPU; "
+              f"tf.distribute {data.get('strategy', '?')}).", "",
               "## Limits",
               "- Chords come from an automatic recogniser on transcribed piano audio (melody and passing notes blur them);"
               " keys are estimated (Krumhansl), so some clips are normalised to the wrong tonic.",
