@@ -37,7 +37,7 @@ def write_section(text: str, key: str = "crbm") -> None:
     results = ROOT / "bench" / "RESULTS.md"
     old = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
     block = f"{start}\n{text.rstrip()}\n{end}"
-    if start in old and end in old:
+    if start in old and end in old and old.index(start) < old.index(end):
         new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
     else:
         new = old.rstrip() + "\n\n" + block + "\n"

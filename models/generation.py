@@ -243,6 +243,32 @@ def _lookahead(experts, states: list[int], candidates: np.ndarray, chain, w_vec,
 
 
 # --------------------------------------------------------------------------------------------
+#: How much of a density difference shows as tempo (the rest as notes per beat): 0 = all classes
+#: at the corpus tempo, 1 = every class at the corpus's notes per beat. 0.75 puts the EMOPIA
+#: quadrants' medians near 135 / 160 / 85 / 83 BPM (Q1..Q4), ballad-to-uptempo pop tempos.
+TEMPO_DENSITY_EXPONENT = 0.75
+
+
+def tempo_for_density(model_set: ModelSet, notes_per_second: float) -> float:
+    """The tempo (BPM) a performance of this density is played at.
+
+    Why not the tracked tempo: tempo tracked from note onsets is ambiguous by octaves (a slow
+    piece reads as its double time), and on EMOPIA it does not separate the classes at all
+    (medians 109-115 BPM in every quadrant), while note density does (4.3 vs 8-10 notes/s).
+    So tempo follows density around the corpus's typical tempo and density (geometric means
+    over the class profiles): sparse, calm classes come out slow, dense ones fast.
+    """
+    from models.training import PROFILE_FEATURES
+
+    names = [feature for feature, _ in PROFILE_FEATURES]
+    density, tempo = names.index("notes_per_second"), names.index("tempo_bpm")
+    means = [params.profile_mean for params in model_set.parameters.values()]
+    log_density0 = float(np.mean([m[density] for m in means]))  # both features are stored as logs
+    log_tempo0 = float(np.mean([m[tempo] for m in means]))
+    log_tempo = log_tempo0 + TEMPO_DENSITY_EXPONENT * (math.log(max(notes_per_second, 1e-3)) - log_density0)
+    return float(np.clip(math.exp(log_tempo), 50.0, 180.0))
+
+
 def sample_performance(model_set: ModelSet, class_weights: Mapping[str, float],
                        rng: np.random.Generator | None = None) -> PerformanceSample:
     """One draw from the weighted mixture of the classes' performance Gaussians."""
@@ -258,7 +284,7 @@ def sample_performance(model_set: ModelSet, class_weights: Mapping[str, float],
     for (feature, transform), value in zip(PROFILE_FEATURES, x):
         values[feature] = math.exp(value) if transform == "log" else float(value)
     return PerformanceSample(
-        tempo_bpm=float(np.clip(values["tempo_bpm"], 40.0, 220.0)),
+        tempo_bpm=tempo_for_density(model_set, values["notes_per_second"]),
         notes_per_second=float(np.clip(values["notes_per_second"], 0.5, 30.0)),
         velocity=float(np.clip(values["mean_velocity"], 1.0, 127.0)),
         note_length_s=float(np.clip(values["mean_note_length_s"], 0.05, 4.0)),

@@ -123,3 +123,20 @@ def test_shipped_model_generates():
     shipped = load_model_set()
     g = generate(shipped, {"Q1": 0.7, "Q4": 0.3}, bars=8, seed=3)
     assert sum(e.beats for e in g.events) == pytest.approx(32)
+
+
+def test_sampled_tempo_follows_arousal_on_the_shipped_models():
+    """Tempo comes from density (tracked EMOPIA tempos do not separate the classes): the calm,
+    sparse classes must come out clearly slower than the excited ones."""
+    import numpy as np
+
+    from models.generation import sample_performance
+    from models.store import load_model_set
+
+    model_set = load_model_set()
+    medians = {}
+    for name in ("Q1", "Q2", "Q3", "Q4"):
+        rng = np.random.default_rng(1)
+        medians[name] = float(np.median([sample_performance(model_set, {name: 1.0}, rng).tempo_bpm
+                                         for _ in range(200)]))
+    assert max(medians["Q3"], medians["Q4"]) < 100 < min(medians["Q1"], medians["Q2"]), medians
