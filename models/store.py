@@ -74,7 +74,47 @@ class ClassLikelihood:
 
     harmony: float  # chords under the class CRBM + durations under its rhythm table (+ log P(mode)), nats
     performance: float  # log density of the clip's performance features under the class profile
-    combined: float  # harmony_weight * harmony + performance (the classifier's score)
+    combined: float  # the classifier's score (see combined_scores)
+
+
+def quadrant_signs(coordinates: Sequence[tuple[float | None, float | None]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Valence and arousal signs per class, when every class has both coordinates and the classes
+    lie on both sides of both axes (Russell's quadrants); else None."""
+    if not coordinates or any(v is None or a is None or v == 0 or a == 0 for v, a in coordinates):
+        return None
+    valence = np.sign(np.asarray([v for v, _ in coordinates], np.float64))
+    arousal = np.sign(np.asarray([a for _, a in coordinates], np.float64))
+    if len(set(valence)) < 2 or len(set(arousal)) < 2:
+        return None
+    return valence, arousal
+
+
+def combined_scores(harmony: np.ndarray, performance: np.ndarray,
+                    coordinates: Sequence[tuple[float | None, float | None]], harmony_weight: float) -> np.ndarray:
+    """Classifier scores (clips x classes) from harmony and performance log-likelihoods.
+
+    Quadrant classes: the valence side is read from the harmony alone and the arousal side from
+    the performance alone, score(c) = log sum_{c': same valence} e^H(c') + log sum_{c': same
+    arousal} e^P(c') (+ a tie-break for classes sharing a quadrant). Measured on EMOPIA: valence
+    lives in the harmony (mode) and arousal in the performance, and each part adds noise to the
+    other axis, so one weighted sum cannot serve both (bench/RESULTS.md). Other classes: the
+    weighted sum harmony_weight * H + P.
+    """
+    harmony = np.atleast_2d(np.asarray(harmony, np.float64))
+    performance = np.atleast_2d(np.asarray(performance, np.float64))
+    weighted = harmony_weight * harmony + performance
+    signs = quadrant_signs(coordinates)
+    if signs is None:
+        return weighted
+    from scipy.special import logsumexp
+
+    valence, arousal = signs
+    columns = []
+    for index in range(harmony.shape[1]):
+        same_valence = logsumexp(harmony[:, valence == valence[index]], axis=1)
+        same_arousal = logsumexp(performance[:, arousal == arousal[index]], axis=1)
+        columns.append(same_valence + same_arousal + 1e-6 * weighted[:, index])
+    return np.stack(columns, axis=1)
 
 
 class ModelSet:
@@ -200,14 +240,20 @@ class ModelSet:
                 for name, p in self.parameters.items()}
 
     def log_likelihoods(self, events: Sequence[ChordEvent], performance, mode: str | None = None) -> dict[str, ClassLikelihood]:
-        """Per class harmony (chords, + mode when given) and performance log-likelihoods and
-        their weighted sum (harmony_weight chosen by cross-validation on the training data)."""
+        """Per class harmony (chords, + mode when given) and performance log-likelihoods and the
+        classifier's score (combined_scores: factorised for quadrant classes, else the weighted sum
+        with harmony_weight chosen by cross-validation on the training data)."""
         harmony = self.harmony_log_likelihoods(events, mode)
         perf = self.performance_log_likelihoods(performance)
-        return {
-            name: ClassLikelihood(harmony[name], perf[name], self.harmony_weight * harmony[name] + perf[name])
-            for name in self.class_names
-        }
+        names = self.class_names
+        combined = combined_scores([[harmony[n] for n in names]], [[perf[n] for n in names]],
+                                   self.coordinates, self.harmony_weight)[0]
+        return {name: ClassLikelihood(harmony[name], perf[name], float(combined[i])) for i, name in enumerate(names)}
+
+    @property
+    def coordinates(self) -> list[tuple[float | None, float | None]]:
+        """(valence, arousal) per class, in class order (None where unknown)."""
+        return [(c.valence, c.arousal) for c in self.classes]
 
 
 def default_model_dir() -> Path:

@@ -410,12 +410,19 @@ HARMONY_WEIGHT_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 
 
 
 def classification_accuracy(scores: ClipScores, harmony_weight: float | None, class_info: Mapping | None = None) -> dict:
-    """Accuracy of argmax(harmony_weight * harmony + performance) (None: harmony alone), and of
-    valence / arousal (sign of the predicted class's coordinate) when the classes have them."""
+    """Accuracy of the argmax of the classifier's score (models.store.combined_scores; harmony
+    alone when harmony_weight is None, performance alone when it is 0), and of valence / arousal
+    (sign of the predicted class's coordinate) when the classes have them."""
+    from models.store import combined_scores
+
+    coordinates = [(None, None) if class_info is None or n not in class_info else (class_info[n][1], class_info[n][2])
+                   for n in scores.class_names]
     if harmony_weight is None:
         total = scores.harmony
+    elif harmony_weight == 0:
+        total = scores.performance
     else:
-        total = harmony_weight * scores.harmony + scores.performance
+        total = combined_scores(scores.harmony, scores.performance, coordinates, harmony_weight)
     predicted = total.argmax(axis=1)
     out = {"classes": float(np.mean(predicted == scores.truth)), "n": int(len(scores.truth))}
     for axis, pos in (("valence", 1), ("arousal", 2)):

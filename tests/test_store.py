@@ -202,3 +202,18 @@ def test_train_and_classify_commands_on_a_user_folder(tmp_path, capsys):
     assert by_file["bright_1.mid"]["predicted"] == "bright" and by_file["dark_2.mid"]["predicted"] == "dark"
     assert main(["classify", str(data / "broken_0.mid"), "--model", str(out)]) == 2
     assert main(["classify", str(data / "bright_1.mid"), "--model", str(tmp_path / "nowhere")]) == 2
+
+
+def test_quadrant_classes_read_valence_from_harmony_and_arousal_from_performance():
+    import numpy as np
+
+    from models.store import combined_scores
+
+    coordinates = [(0.6, 0.6), (-0.6, 0.6), (-0.6, -0.6), (0.6, -0.6)]  # Q1..Q4
+    harmony = np.log([[0.45, 0.05, 0.05, 0.45]])  # says: positive valence, nothing about arousal
+    performance = np.log([[0.1, 0.6, 0.2, 0.1]])  # says: high arousal (Q2 most of all)
+    scores = combined_scores(harmony, performance, coordinates, harmony_weight=0.2)
+    assert scores.argmax() == 0  # Q1: positive (harmony) and aroused (performance)
+    weighted = combined_scores(harmony, performance, [(None, None)] * 4, harmony_weight=0.2)
+    np.testing.assert_allclose(weighted, 0.2 * harmony + performance)
+    assert weighted.argmax() == 1  # the plain sum lets the performance pick Q2
