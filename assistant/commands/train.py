@@ -212,7 +212,7 @@ def model_card(config: dict, command: str) -> str:
                   f"- Generative classification of {val['clips']} val clips (argmax over classes):", "",
                   "| scores used | 4 classes | valence | arousal |", "|---|---|---|---|"]
         for key, title in (("harmony_only", "harmony only (CRBM chords + rhythm + mode)"), ("performance_only", "performance profile only"),
-                           ("combined", "combined")):
+                           ("combined", "combined (quadrant classes: valence from harmony, arousal from performance)")):
             r = cls[key]
             lines.append(f"| {title} | {r['classes']:.3f} | {r.get('valence', float('nan')):.3f} | {r.get('arousal', float('nan')):.3f} |")
         lines.append("")
