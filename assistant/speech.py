@@ -28,7 +28,12 @@ ENGINES = ("openai-whisper", "faster-whisper")
 #: Models whose weights are installed (offline). Standard openai-whisper names ("small.en", ...)
 #: are also accepted and fetched the way each library does, which needs internet.
 MODELS = ("tiny.en", "base")
-# DEFAULTS_CHOSEN_BY_BENCH (see the comment above DEFAULT_DECODING)
+# Chosen by bench/speech.py (bench/RESULTS.md "Speech", 40 espeak-ng requests, both engines and
+# models side by side in one run). Rule: the most accurate setup whose latency can meet the goal
+# (end of speech -> emotion < 0.8 s). With beam 5 + the music prompt: faster-whisper base 14.0 % WER
+# but 1.5 s even at load average 1.6; openai-whisper base 16.1 %, 2.2 s; openai-whisper tiny.en
+# 20.1 %, 1.2 s; faster-whisper tiny.en 21.1 %, 0.95 s at load 4.5 and ~0.45 s at load 1.5 -> the
+# only one under 0.8 s. Choose "base" in the settings for accuracy when latency matters less.
 DEFAULT_ENGINE = "faster-whisper"
 DEFAULT_MODEL = "tiny.en"
 
@@ -59,9 +64,13 @@ class DecodeSettings:
     suppress_blank: bool = True        # no blank/EOT as the first token
 
 
-# DEFAULTS_CHOSEN_BY_BENCH
+# Chosen by bench/speech.py (faster-whisper tiny.en): greedy without prompt 29.8 % WER; beam 5
+# alone 26.8 %; greedy + prompt 23.1 %; beam 2 + prompt 22.4 %; beam 5 + prompt 21.1 % (held-out
+# requests 24.8 % -> 20.7 %) for ~+0.05-0.1 s. Temperature fallback stays off (a second decode
+# costs a full window); the prompt guard replaces it for the failure the prompt brings.
 DEFAULT_DECODING = DecodeSettings()
-#: faster-whisper weights precision on CPU ("int8" | "float32"); see the bench.
+#: faster-whisper weight precision on CPU: float32 22.4 % -> 21.1 % WER vs int8 (bench), same
+#: weights as openai-whisper runs (it is always fp32 on CPU); int8 is somewhat faster.
 FASTER_WHISPER_COMPUTE_TYPE = "float32"
 COMPUTE_TYPES = ("float32", "int8")
 

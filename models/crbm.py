@@ -6,7 +6,10 @@ The model of one time step given the previous ``history`` steps:
 
 ``v`` is the current step's visible vector, ``h`` the binary hidden units and ``u`` the
 concatenated history (``history`` slots of ``n_visible + 1`` units: the step's visible vector and
-a "before the start" flag, so that the first steps of a sequence are modelled too). ``A`` and
+a "before the start" flag, so that the first steps of a sequence are modelled too), then, for
+the softmax layout, the one-hot of the *joint* state of the ``joint_history`` most recent steps
+(S units each: per-group slots shift the next step's biases additively, group by group, while a
+joint one-hot gives every previous state its own bias vectors, as a bigram table does). ``A`` and
 ``B`` are the autoregressive (directed) weights from the history into the visible and hidden
 biases. Free energy: F(v | u) = -v.(b + u A) - sum_j softplus(c_j + (u B)_j + (v W)_j).
 
@@ -22,7 +25,8 @@ Two visible layouts share this class:
 
 API for other engineers (evaluation, generation):
     rbm = ConditionalRBM(layout, n_hidden=64, history=4)
-    u = rbm.history_matrix(visible_rows)        # (T, history*(D+1)) for one sequence (numpy)
+    u = rbm.history_matrix(visible_rows)        # (T, U) conditioning rows of one sequence (numpy)
+    ConditionalRBM(layout, 32, history=4, joint_history=1)  # + the joint one-hot of the previous state
     rbm.free_energy(v, u)                       # (B,) float32
     rbm.log_prob_all_states(u)                  # (B, S) exact log p(s | u), softmax layout only
     rbm.log_likelihood(v, u)                    # (B,) exact log p(v | u), softmax layout only
@@ -149,19 +153,66 @@ def history_matrix(visible: np.ndarray, history: int) -> np.ndarray:
     return out.reshape(steps, history * (d + 1))
 
 
+def conditioning_width(layout: VisibleLayout, history: int, joint_history: int = 0) -> int:
+    """Width of the conditioning vector u: ``history`` per-group slots of D + 1 units and
+    ``joint_history`` joint one-hots of S units (see ``conditioning_matrix``)."""
+    joint = layout.n_states * joint_history if joint_history else 0
+    return history * (layout.n_visible + 1) + joint
+
+
+def conditioning_matrix(visible: np.ndarray, history: int, joint_history: int = 0,
+                        layout: VisibleLayout | None = None) -> np.ndarray:
+    """(T, conditioning_width) inputs for a sequence of T visible rows (numpy).
+
+    The per-group slots of ``history_matrix``, then, for the ``joint_history`` most recent steps,
+    the one-hot of the step's *joint* state (all S = 12 * Q * 12 chord states; zeros before the
+    start). The per-group slots feed the biases additively (root, quality and bass of the
+    previous chord each shift the next chord's biases on their own); the joint one-hot gives every
+    previous chord its own bias vectors - the previous-chord -> next-chord table a bigram holds,
+    still as directed weights into the visible and hidden biases (Taylor & Hinton)."""
+    base = history_matrix(visible, history)
+    if not joint_history:
+        return base
+    if layout is None or layout.kind != "softmax":
+        raise InvalidModelInput("joint history needs a softmax layout (enumerable states); allowed: joint_history=0 for binary")
+    steps = base.shape[0]
+    states = visible_to_states(layout, visible) if steps else np.zeros(0, np.int64)
+    joint = np.zeros((steps, joint_history, layout.n_states), np.float32)
+    for j in range(joint_history):
+        lag = j + 1
+        if lag < steps:
+            joint[np.arange(lag, steps), j, states[:-lag]] = 1.0
+    return np.concatenate([base, joint.reshape(steps, -1)], axis=1)
+
+
+def infer_history(layout: VisibleLayout, n_conditioning: int) -> tuple[int, int]:
+    """(history, joint_history) of a conditioning width (unique for joint_history < 13 with the
+    chord layout: 39 * h + 2016 * j)."""
+    slot = layout.n_visible + 1
+    for joint in range(0, 13 if layout.kind == "softmax" else 1):
+        rest = n_conditioning - joint * (layout.n_states if joint else 0)
+        if rest >= 0 and rest % slot == 0:
+            return rest // slot, joint
+    raise InvalidModelInput(f"conditioning width {n_conditioning} fits no history for layout {layout}")
+
+
 class ConditionalRBM(tf.Module):
     """A conditional RBM with binary hidden units; see the module docstring for the API."""
 
     def __init__(self, layout: VisibleLayout, n_hidden: int, history: int, seed: int = 0,
-                 weights: Mapping[str, np.ndarray] | None = None, name: str | None = None):
+                 weights: Mapping[str, np.ndarray] | None = None, name: str | None = None, joint_history: int = 0):
         super().__init__(name=name)
-        if n_hidden < 1 or history < 0:
-            raise InvalidModelInput(f"n_hidden={n_hidden}, history={history}; allowed: n_hidden >= 1, history >= 0")
+        if n_hidden < 1 or history < 0 or joint_history < 0:
+            raise InvalidModelInput(f"n_hidden={n_hidden}, history={history}, joint_history={joint_history}; "
+                                    "allowed: n_hidden >= 1, history >= 0, joint_history >= 0")
+        if joint_history and layout.kind != "softmax":
+            raise InvalidModelInput(f"joint_history={joint_history} needs a softmax layout; allowed for binary: 0")
         self.layout = layout
         self.n_hidden = int(n_hidden)
         self.history = int(history)
+        self.joint_history = int(joint_history)
         self.n_visible = layout.n_visible
-        self.n_conditioning = self.history * (self.n_visible + 1)
+        self.n_conditioning = conditioning_width(layout, self.history, self.joint_history)
         d, h, u = self.n_visible, self.n_hidden, self.n_conditioning
         if weights is None:
             rng = np.random.default_rng(seed)
@@ -199,11 +250,12 @@ class ConditionalRBM(tf.Module):
     @classmethod
     def from_weights(cls, layout: VisibleLayout, weights: Mapping[str, np.ndarray]) -> "ConditionalRBM":
         w = np.asarray(weights["W"])
-        history = np.asarray(weights["A"]).shape[0] // (layout.n_visible + 1)
-        return cls(layout, n_hidden=w.shape[1], history=history, weights=weights)
+        history, joint_history = infer_history(layout, np.asarray(weights["A"]).shape[0])
+        return cls(layout, n_hidden=w.shape[1], history=history, weights=weights, joint_history=joint_history)
 
     def history_matrix(self, visible: np.ndarray) -> np.ndarray:
-        return history_matrix(visible, self.history)
+        """The conditioning rows u of one sequence (per-group slots + joint one-hots)."""
+        return conditioning_matrix(visible, self.history, self.joint_history, self.layout)
 
     @property
     def states(self) -> tf.Tensor:
@@ -404,7 +456,7 @@ class StackedExperts:
         self.layout = layout
         self.states_np = states
         self.n_states, self.n_visible = states.shape
-        self.history = np.asarray(weights[0]["A"]).shape[0] // (self.n_visible + 1)
+        self.history, self.joint_history = infer_history(layout, np.asarray(weights[0]["A"]).shape[0])
         stack = lambda key: np.stack([np.asarray(w[key], np.float32) for w in weights])  # noqa: E731
         # Precomputed per class: the hidden input of every state (K, S, H).
         self.states_w = tf.constant(np.einsum("sd,kdh->ksh", states, stack("W")).astype(np.float32))
@@ -463,4 +515,14 @@ class StackedExperts:
                 u[j, :d] = self.states_np[previous[-1 - j]]
             else:
                 u[j, d] = 1.0
-        return u.reshape(-1)
+        if not self.joint_history:
+            return u.reshape(-1)
+        joint = np.zeros((self.joint_history, self.n_states), np.float32)
+        for j in range(min(self.joint_history, len(previous))):
+            joint[j, previous[-1 - j]] = 1.0
+        return np.concatenate([u.reshape(-1), joint.reshape(-1)])
+
+    @property
+    def context(self) -> int:
+        """How many previous steps the conditioning sees."""
+        return max(self.history, self.joint_history)

@@ -200,7 +200,7 @@ def generate(
         if states and np.isfinite(logits).sum() > 1:
             logits[states[-1]] = -np.inf  # the training data never repeats a chord (repeats are merged)
         log_p = _log_softmax(logits)
-        chain = _following_targets(t, n, locked_states, allowed, experts.history)
+        chain = _following_targets(t, n, locked_states, allowed, experts.context)
         if chain:
             candidates = np.argsort(log_p)[::-1][:LOOKAHEAD_CANDIDATES]
             candidates = candidates[np.isfinite(log_p[candidates])]

@@ -131,6 +131,7 @@ class ModelSet:
         )
         self.parameters = parameters
         self.history: int = int(config["hyperparameters"]["history"])
+        self.joint_history: int = int(config["hyperparameters"].get("joint_history", 0))  # older folders: none
         self.n_hidden: int = int(config["hyperparameters"]["n_hidden"])
         classification = config.get("classification", {})
         self.harmony_weight: float = float(classification.get("harmony_weight", 1.0))
@@ -213,11 +214,12 @@ class ModelSet:
         + log P(mode | class) from the class's major share when the clip's mode is given."""
         if not events:
             raise InvalidModelInput("no chord events to score; allowed: at least one ChordEvent")
-        from models.crbm import chord_state_index, chord_visible, history_matrix
+        from models.crbm import CHORD_LAYOUT, chord_state_index, chord_visible, conditioning_matrix
 
         experts = self.experts()
         states = np.asarray([chord_state_index(e) for e in events])
-        log_p = experts.class_log_probs(history_matrix(chord_visible(events), self.history))  # (T, K, S)
+        u = conditioning_matrix(chord_visible(events), self.history, self.joint_history, CHORD_LAYOUT)
+        log_p = experts.class_log_probs(u)  # (T, K, S)
         per_class = log_p[np.arange(len(states)), :, states].sum(axis=0)  # (K,)
         out = {name: float(per_class[k]) + self.rhythm_log_likelihood(name, events)
                for k, name in enumerate(self.class_names)}
@@ -290,9 +292,12 @@ def _read_class(path: Path, entry: dict, config: dict) -> ClassParameters:
     file = path / entry["weights_file"]
     layout_d = int(sum(config["layout"]["group_sizes"]))
     history = int(config["hyperparameters"]["history"])
+    joint_history = int(config["hyperparameters"].get("joint_history", 0))
+    n_states = int(np.prod(config["layout"]["group_sizes"]))
     hidden = int(config["hyperparameters"]["n_hidden"])
+    width = history * (layout_d + 1) + joint_history * n_states  # models.crbm.conditioning_width
     shapes = {"W": (layout_d, hidden), "b": (layout_d,), "c": (hidden,),
-              "A": (history * (layout_d + 1), layout_d), "B": (history * (layout_d + 1), hidden)}
+              "A": (width, layout_d), "B": (width, hidden)}
     try:
         with np.load(file, allow_pickle=False) as data:
             weights = {k: np.asarray(data[k], np.float32) for k in PARAMETER_NAMES}

@@ -26,7 +26,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from models.crbm import (CHORD_LAYOUT, ConditionalRBM, VisibleLayout, chord_visible, history_matrix,
+from models.crbm import (CHORD_LAYOUT, ConditionalRBM, VisibleLayout, chord_visible, conditioning_matrix,
                          visible_to_states)
 from models.errors import InvalidModelInput
 
@@ -51,7 +51,8 @@ class TrainingConfig:
     """Hyperparameters of one class CRBM (defaults chosen on EMOPIA val: bench/crbm_sweep.py)."""
 
     n_hidden: int = 32  # binary hidden units
-    history: int = 4  # previous chord events the model conditions on
+    history: int = 4  # previous chord events the model conditions on (per-group one-hots: root, quality, bass)
+    joint_history: int = 0  # most recent events also given as the one-hot of their joint state (softmax layout)
     method: str = "cd"  # "cd" (CD-k), "pcd" (persistent CD) or "exact" (exact gradient, softmax layout)
     k: int = 1  # Gibbs sweeps per update (CD-k / PCD)
     epochs: int = 3  # passes over the class's training events (after the pooled pretraining)
@@ -61,6 +62,7 @@ class TrainingConfig:
     momentum_final: float = 0.9  # momentum afterwards
     momentum_switch_epoch: int = 3
     weight_decay: float = 1e-4  # L2 coefficient on W, A, B
+    joint_weight_decay: float | None = None  # L2 on the joint-state rows of A, B (None: weight_decay)
     pretrain_epochs: int = 150  # epochs of one pooled CRBM on all classes' clips, the start of every class model
     seed: int = 0  # initial weights, shuffling and sampling
 
@@ -72,6 +74,8 @@ class TrainingConfig:
                 raise InvalidModelInput(f"{name}={getattr(self, name)} not allowed; allowed: >= 1")
         if self.history < 0:
             raise InvalidModelInput(f"history={self.history} not allowed; allowed: >= 0")
+        if self.joint_history < 0:
+            raise InvalidModelInput(f"joint_history={self.joint_history} not allowed; allowed: >= 0")
         if not self.learning_rate > 0:
             raise InvalidModelInput(f"learning_rate={self.learning_rate} not allowed; allowed: > 0")
         return self
@@ -92,15 +96,17 @@ class TrainingReport:
     replicas: int  # replicas in sync (strategy.num_replicas_in_sync)
 
 
-def sequences_to_rows(sequences: Sequence[np.ndarray], history: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stack sequences of visible rows into (v, u) training rows (each sequence its own history)."""
+def sequences_to_rows(sequences: Sequence[np.ndarray], history: int, joint_history: int = 0,
+                      layout: VisibleLayout | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Stack sequences of visible rows into (v, u) training rows (each sequence its own history;
+    u as models.crbm.conditioning_matrix)."""
     vs, us = [], []
     for seq in sequences:
         seq = np.asarray(seq, np.float32)
         if len(seq) == 0:
             continue
         vs.append(seq)
-        us.append(history_matrix(seq, history))
+        us.append(conditioning_matrix(seq, history, joint_history, layout))
     if not vs:
         raise InvalidModelInput("no training rows: every sequence is empty; allowed: at least one non-empty sequence")
     return np.concatenate(vs), np.concatenate(us)
@@ -127,12 +133,14 @@ def train_crbm(
         raise InvalidModelInput("method 'exact' needs the softmax layout; allowed for binary: ['cd', 'pcd']")
     strategy = strategy or tf.distribute.get_strategy()
     started = time.perf_counter()
-    v_all, u_all = sequences_to_rows(sequences, config.history)
+    if config.joint_history and layout.kind != "softmax":
+        raise InvalidModelInput(f"joint_history={config.joint_history} needs the softmax layout; allowed for binary: 0")
+    v_all, u_all = sequences_to_rows(sequences, config.history, config.joint_history, layout)
     n_rows = len(v_all)
     replicas = strategy.num_replicas_in_sync
     with strategy.scope():
         rbm = ConditionalRBM(layout, config.n_hidden, config.history, seed=config.seed, weights=initial_weights,
-                             name=f"crbm_{label}" if label else None)
+                             name=f"crbm_{label}" if label else None, joint_history=config.joint_history)
         if initial_weights is not None:
             pass  # e.g. the pooled model: keep its biases
         elif layout.kind == "binary":  # start the visible biases at the data's log-odds (Hinton's guide)
@@ -159,6 +167,12 @@ def train_crbm(
     particles = particles_var.numpy()
 
     decayed = (True, False, False, True, True)  # weight decay on W, A, B only
+    # Per-row L2 of A and B: the joint-state rows (sparse one-hots) may get their own coefficient.
+    row_decay = np.full((rbm.n_conditioning, 1), config.weight_decay, np.float32)
+    if config.joint_history and config.joint_weight_decay is not None:
+        row_decay[config.history * (layout.n_visible + 1):] = config.joint_weight_decay
+    row_decay = tf.constant(row_decay)
+    decay_of = (tf.constant(config.weight_decay), None, None, row_decay, row_decay)
     method, k = config.method, config.k
 
     @tf.function(reduce_retracing=True)
@@ -175,10 +189,10 @@ def train_crbm(
         stats, v_negative, error = strategy.run(replica_fn, args=(v, u, v_start))
         stats = [strategy.reduce(tf.distribute.ReduceOp.SUM, s, axis=None) for s in stats]
         error = strategy.reduce(tf.distribute.ReduceOp.SUM, error, axis=None)
-        for param, vel, grad, decay in zip(rbm.parameters, velocity, stats, decayed):
+        for param, vel, grad, decay, coefficient in zip(rbm.parameters, velocity, stats, decayed, decay_of):
             step = grad / n_global
             if decay:
-                step = step - config.weight_decay * param
+                step = step - coefficient * param
             vel.assign(momentum * vel + lr * step)
             param.assign_add(vel)
         return v_negative, error
@@ -242,7 +256,7 @@ class SequenceScores:
 
 def score_sequences(rbm: ConditionalRBM, sequences: Sequence[np.ndarray]) -> SequenceScores:
     """Exact NLL (bits/chord) and top-1 next-chord accuracy of a softmax-layout CRBM."""
-    v, u = sequences_to_rows(sequences, rbm.history)
+    v, u = sequences_to_rows(sequences, rbm.history, rbm.joint_history, rbm.layout)
     total_nll, hits = 0.0, 0
     for start in range(0, len(v), 256):
         log_p = rbm.log_prob_all_states(tf.constant(u[start:start + 256])).numpy()

@@ -22,7 +22,7 @@ def register(subparsers) -> None:
     parser.add_argument("--history", type=int, help="previous frames the CRBM conditions on (default 4)")
     parser.add_argument("--k", type=int, help="Gibbs sweeps per CD update (default 5)")
     parser.add_argument("--chains", type=int, help="Gibbs chains per predicted frame (default 16)")
-    parser.add_argument("--gibbs-steps", type=int, help="sweeps per prediction chain (default 200)")
+    parser.add_argument("--gibbs-steps", type=int, help="sweeps per prediction chain, the first quarter burn-in (default 200)")
     parser.add_argument("--ais-frames", type=int,
                         help="frames for the AIS next-frame log-likelihood estimate (default 0: skip)")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
@@ -48,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
             flag = {"n_hidden": "hidden", "gibbs_steps": "gibbs-steps", "ais_frames": "ais-frames"}.get(name, name)
             raise InvalidInput(f"--{flag} {value} is not allowed; use an integer >= {low}")
     config = dataclasses.replace(JsbConfig(), **{k: v for k, v in overrides.items() if v is not None})
-    if config.burn_in >= config.gibbs_steps:
-        config = dataclasses.replace(config, burn_in=config.gibbs_steps // 5)
+    if args.gibbs_steps is not None:  # keep the default's proportion: a quarter of the sweeps is burn-in
+        config = dataclasses.replace(config, burn_in=min(config.burn_in, config.gibbs_steps // 4))
     splits = load_jsb(args.data)
     result = evaluate_crbm_on_jsb(splits, args.train_split, args.split, config,
                                   progress=None if args.json else _progress)

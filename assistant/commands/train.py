@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="epochs of the pooled all-class CRBM every class model starts from (0: none)")
     parser.add_argument("--hidden", type=int, default=None, help="hidden units per CRBM")
     parser.add_argument("--history", type=int, default=None, help="previous chords the CRBM conditions on")
+    parser.add_argument("--joint-history", type=int, default=None,
+                        help="most recent chords also given to the CRBM as the one-hot of their joint state (0: none)")
     parser.add_argument("--method", choices=("cd", "pcd", "exact"), default=None, help="learning rule")
     parser.add_argument("--k", type=int, default=None, help="Gibbs steps for CD-k / PCD")
     parser.add_argument("--seed", type=int, default=0)
@@ -63,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     data, out = Path(args.data), Path(args.out)
     config = TrainingConfig()
     overrides = {k: v for k, v in (("epochs", args.epochs), ("n_hidden", args.hidden), ("history", args.history),
+                                   ("joint_history", args.joint_history),
                                    ("method", args.method), ("k", args.k),
                                    ("pretrain_epochs", args.pretrain_epochs)) if v is not None}
     config = replace(config, seed=args.seed, **overrides).validate()
@@ -137,10 +140,17 @@ def run(args: argparse.Namespace) -> int:
             total_hits += scores.top1_accuracy * scores.n_chords
             total_n += scores.n_chords
         clip_scores = score_clips(model_set, [c for cs in val_by_label.values() for c in cs])
+        # Class unknown: the Bayesian mixture of the class CRBMs (the posterior over classes follows the chords).
+        from models.evaluation import CRBMNextChord, MixtureNextChord, next_chord_metrics
+
+        mixture = next_chord_metrics(MixtureNextChord({label: CRBMNextChord(model_set.crbm(label)) for label in models}),
+                                     [c.events for cs in val_by_label.values() for c in cs])
         validation = {
             "split": "EMOPIA val_clip.csv", "clips": int(len(clip_scores.truth)),
             "nll_bits_per_chord": round(total_bits / total_n, 4), "top1_accuracy": round(total_hits / total_n, 4),
             "per_class": per_class,
+            "mixture_nll_bits_per_chord": round(mixture.bits_per_chord, 4),
+            "mixture_top1_accuracy": round(mixture.top1_accuracy, 4),
             "classification": {
                 "harmony_only": classification_accuracy(clip_scores, None, class_info),
                 "performance_only": classification_accuracy(clip_scores, 0.0, class_info),
@@ -163,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {out} ({len(models)} classes, {training_seconds:.0f} s)")
     if validation:
         c = validation["classification"]["combined"]
-        print(f"val: {validation['nll_bits_per_chord']:.3f} bits/chord, top-1 {validation['top1_accuracy']:.3f}, "
+        print(f"val: {validation['nll_bits_per_chord']:.3f} bits/chord own class, "
+              f"{validation['mixture_nll_bits_per_chord']:.3f} class mixture, top-1 {validation['top1_accuracy']:.3f}, "
               f"classes {c['classes']:.3f}" + (f", valence {c['valence']:.3f}, arousal {c['arousal']:.3f}" if "valence" in c else ""))
     return 0
 
@@ -179,7 +190,9 @@ def model_card(config: dict, command: str) -> str:
         "One conditional RBM (Taylor & Hinton) per emotion class over key-normalised chord events "
         "(softmax groups: root relative to the key, chord quality, bass interval above the root; "
         f"{config['layout']['group_sizes']} -> all states enumerable, exact likelihood and sampling), "
-        "conditioned on the previous chords; beside each, a Gaussian performance profile, a harmonic-rhythm "
+        f"conditioned on the previous {hp['history']} chords (root, quality and bass one-hots feeding the visible and hidden "
+        f"biases through directed weights" + (f", plus the joint one-hot of the last {hp['joint_history']} chord state(s)"
+                                             if hp.get("joint_history") else "") + "); beside each, a Gaussian performance profile, a harmonic-rhythm "
         "table (chord durations given the position in the bar) and the share of major-key clips. "
         "Generation samples from the weighted product of the class experts.", "",
         "## Training data",
@@ -207,6 +220,8 @@ def model_card(config: dict, command: str) -> str:
                   f"- Exact next-chord NLL: **{val['nll_bits_per_chord']:.3f} bits per chord** (each class model on its own "
                   f"class's val clips; {sum(p['chords'] for p in val['per_class'].values())} chords); top-1 next-chord accuracy "
                   f"**{val['top1_accuracy']:.3f}**.",
+                  *([f"- Class unknown (Bayesian mixture of the class models, uniform prior): **{val['mixture_nll_bits_per_chord']:.3f} "
+                     f"bits per chord**, top-1 {val['mixture_top1_accuracy']:.3f}."] if "mixture_nll_bits_per_chord" in val else []),
                   "- Per class: " + ", ".join(f"{k} {v['nll_bits_per_chord']:.3f} bits / top-1 {v['top1_accuracy']:.3f}"
                                              for k, v in val["per_class"].items()),
                   f"- Generative classification of {val['clips']} val clips (argmax over classes):", "",
