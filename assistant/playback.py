@@ -35,6 +35,7 @@ PIN_CHANNELS = 16  # extra FluidSynth channels holding loaded instruments (see m
 MAX_GAIN = 1.0  # FluidSynth master gain at volume 1.0: a 4-note chord + bass stays below clipping
 DEFAULT_VOLUME = 0.8  # 0..1
 DRUM_CHANNEL = 9  # General MIDI percussion (bank 128 in FluidSynth)
+DEFAULT_PROGRAM = 0  # acoustic grand piano: loaded with the SoundFont, the instrument most scores use
 # Audio buffering: FluidSynth's default (16 x 64 frames = 23 ms) clicks as soon as other work
 # competes for the CPU. A composing tool needs no live-instrument latency, so buffer more.
 AUDIO_PERIOD_FRAMES = 512
@@ -342,9 +343,9 @@ class _Synth:
     """One FluidSynth synthesizer with a SoundFont, instrument pinning, a Sink interface.
 
     dynamic=True loads an instrument's samples at its first program change (fast start, small
-    memory; offline renders). dynamic=False decompresses the whole SoundFont in load_soundfont()
-    (seconds, ~200 MB), after which program changes are instant: live playback, where a sample
-    load would hold FluidSynth's lock and block the caller's thread meanwhile.
+    memory; what the live player and offline renders use; a first program change takes up to
+    ~1.5 s, so callers make it off the UI thread). dynamic=False decompresses the whole
+    SoundFont in load_soundfont() (seconds, ~200 MB), after which program changes are instant.
     """
 
     def __init__(self, soundfont: str | Path | None, samplerate: int, gain: float, extra: dict | None = None,
@@ -491,9 +492,12 @@ class FluidSynthPlayer:
     replaced by, with audio=False) a MIDI port.
 
     Construction opens the audio output and checks the SoundFont (fast; DeviceUnavailable when
-    either is missing, so the window can disable playback), then decompresses the SoundFont on
-    a background thread (a few seconds). play() before that returns at once too; the sound
-    starts when loading is done. Callbacks run on the player thread, never the caller's.
+    either is missing, so the window can disable playback), then, on a background thread, opens
+    the SoundFont with on-demand samples and loads the instruments in use (the piano, ~1.5 s).
+    Only instruments that are used get decompressed: ~100 MB less resident memory than the
+    whole SoundFont (bench/RESULTS.md). play() before that returns at once too; the sound starts
+    when loading is done. A new instrument loads on the player thread (play) or on a helper
+    thread (set_program), never the caller's. Callbacks run on the player thread.
     """
 
     def __init__(self, soundfont: str | Path | None = None, driver: str | None = None,
@@ -515,7 +519,7 @@ class FluidSynthPlayer:
         if not audio:
             self._loaded.set()
             return
-        synth = _Synth(soundfont, samplerate, self._volume * MAX_GAIN, dynamic=False)
+        synth = _Synth(soundfont, samplerate, self._volume * MAX_GAIN, dynamic=True)
         try:
             _quick_check_soundfont(synth)
             synth.synth.setting("audio.driver", self.driver)
@@ -538,6 +542,10 @@ class FluidSynthPlayer:
         except DeviceUnavailable as error:
             self.load_error = error
             return
+        with self._state_lock:
+            programs = {DEFAULT_PROGRAM, *self._programs.values()}
+        for program in programs:  # decompress now, not at the first note
+            self._synth.load_program(program)
         with self._state_lock:
             self._synth.set_gain(self._volume * MAX_GAIN)
             for channel, program in self._programs.items():
@@ -643,7 +651,13 @@ class FluidSynthPlayer:
             self._programs[channel] = program
             sinks = self._sinks()  # without the synth while loading: _load applies it
         for sink in sinks:
-            sink.program_change(channel, program)
+            if sink is self._synth:
+                # A first use decompresses the instrument's samples (up to ~1.5 s): not on the
+                # caller's (UI) thread.
+                threading.Thread(target=sink.program_change, args=(channel, program), daemon=True,
+                                 name="moodchords-program-loader").start()
+            else:
+                sink.program_change(channel, program)
 
     def set_volume(self, volume: float) -> None:
         """Master volume 0..1, also while playing (FluidSynth's gain; CC7 on a MIDI port)."""

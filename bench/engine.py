@@ -229,7 +229,7 @@ def main() -> int:
     # -- classification ----------------------------------------------------------------------------
     if used_set is not None:
         log("classification")
-        scores = [used_set.log_likelihoods(clip.events, clip.performance) for clip in val_clips]
+        scores = [used_set.log_likelihoods(clip.events, clip.performance, clip.mode) for clip in val_clips]
         truth = [clip.label for clip in val_clips]
         tri_scores = []
         for clip in val_clips:
@@ -240,9 +240,9 @@ def main() -> int:
             tri_scores.append(row)
         lines += [f"### Generative emotion classification of the val clips ({used_name}; uniform class prior)", "",
                   "| features | 4 classes | valence (Q1+Q4 vs Q2+Q3) | arousal (Q1+Q2 vs Q3+Q4) |", "|---|---|---|---|"]
-        for name, rows_ in (("harmony (class CRBMs)", [{c: s.harmony for c, s in r.items()} for r in scores]),
+        for name, rows_ in (("harmony (class CRBMs: chords + rhythm + mode)", [{c: s.harmony for c, s in r.items()} for r in scores]),
                             ("performance (class Gaussian profiles)", [{c: s.performance for c, s in r.items()} for r in scores]),
-                            (f"combined (harmony weight {used_set.harmony_weight:g})", [{c: s.combined for c, s in r.items()} for r in scores]),
+                            ("combined (models.store.combined_scores: quadrant classes read valence from harmony, arousal from performance)", [{c: s.combined for c, s in r.items()} for r in scores]),
                             ("harmony, trigram KN per class (baseline)", tri_scores)):
             acc = classification_accuracy(truth, rows_)
             lines.append(f"| {name} | {pct(acc.four_class)} | {pct(acc.valence)} | {pct(acc.arousal)} |")

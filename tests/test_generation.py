@@ -22,7 +22,9 @@ TONIC_MINOR = {(9, q) for q in (1, 4)}  # Am, Am7
 
 @pytest.fixture(scope="module")
 def model_set():
-    config = TrainingConfig(n_hidden=8, history=2, k=1, epochs=5, pretrain_epochs=10, batch_size=16, learning_rate=0.1)
+    # joint_history=1: the CRBMs also see the previous chord's joint one-hot (the shipped conditioning)
+    config = TrainingConfig(n_hidden=8, history=2, joint_history=1, k=1, epochs=5, pretrain_epochs=10, batch_size=16,
+                            learning_rate=0.1)
     models = train_class_models(synthetic_clips(), config)
     return model_set_from_class_models(name="tiny", layout=CHORD_LAYOUT.to_json(), hyperparameters=config.to_json(),
                                        class_models=models)

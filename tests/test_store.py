@@ -81,6 +81,38 @@ def test_save_load_round_trip(tmp_path, tiny_model_set):
     assert down["down"].performance > down["up"].performance
 
 
+def test_joint_history_model_round_trip_and_exact_harmony(tmp_path):
+    """A model set whose CRBMs also see the joint one-hot of the previous chord: saved, checked
+    (the weight shapes follow joint_history), loaded, and scored exactly like its CRBMs."""
+    import tensorflow as tf
+
+    from dataclasses import replace
+
+    from models.crbm import chord_visible
+
+    clips = synthetic_clips(per_class=4)
+    config = replace(TINY, joint_history=1, joint_weight_decay=1e-3)
+    models = train_class_models(clips, config)
+    assert models["up"].weights["A"].shape == (2 * (CHORD_LAYOUT.n_visible + 1) + CHORD_LAYOUT.n_states, CHORD_LAYOUT.n_visible)
+    model_set = model_set_from_class_models(name="joint", layout=CHORD_LAYOUT.to_json(), hyperparameters=config.to_json(),
+                                            class_models=models)
+    loaded = load_model_set(save_model_set(model_set, tmp_path / "joint"))
+    assert loaded.joint_history == 1 and loaded.crbm("up").joint_history == 1
+    clip = clips["down"][0]
+    harmony = loaded.harmony_log_likelihoods(clip.events)
+    rbm = loaded.crbm("down")
+    visible = chord_visible(clip.events)
+    exact = float(tf.reduce_sum(rbm.log_likelihood(tf.constant(visible), tf.constant(rbm.history_matrix(visible)))))
+    assert harmony["down"] == pytest.approx(exact + loaded.rhythm_log_likelihood("down", clip.events), abs=1e-3)
+    assert harmony["down"] > harmony["up"]
+    # A folder whose config claims no joint history no longer matches the weights: a clear file error.
+    data = json.loads((tmp_path / "joint" / "config.json").read_text())
+    data["hyperparameters"]["joint_history"] = 0
+    (tmp_path / "joint" / "config.json").write_text(json.dumps(data))
+    with pytest.raises(ModelFileError, match="class_down.npz"):
+        load_model_set(tmp_path / "joint")
+
+
 def test_save_replaces_an_existing_folder_atomically(tmp_path, tiny_model_set):
     model_set, _ = tiny_model_set
     out = tmp_path / "m"
