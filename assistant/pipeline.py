@@ -138,18 +138,25 @@ class Assistant:
     def composer_ready(self) -> bool:
         return self._composer is not None and self._mood_reader is not None
 
-    def load(self, progress: Progress | None = None, speech: bool = True) -> None:
-        """Load the composer models, the language model and (if `speech`) the speech model."""
+    def load(self, progress: Progress | None = None, speech: bool = True, composer: bool = True) -> None:
+        """Load the speech model (if `speech`), then the composer and language models (if
+        `composer`). Speech comes first: it is small (~1-2 s) and is what "ready to listen" needs;
+        the user is still speaking while TensorFlow and the language model load."""
         progress = progress or _no_progress
-        progress("Loading the composer models", 0.0)
-        composer = self.composer
-        # One throw-away sample traces TensorFlow's functions now, not on the first request.
-        composer.compose({c.name: 1.0 for c in composer.classes}, MusicalSettings(bars=2), seed=0)
-        progress("Loading the language model", 0.2)
-        _ = self.mood_reader
-        if speech:
-            progress("Loading the speech model", 0.5)
-            _ = self.transcriber
+        steps = (["speech"] if speech else []) + (["composer", "language"] if composer else [])
+        for index, step in enumerate(steps):
+            fraction = index / len(steps)
+            if step == "speech":
+                progress("Loading the speech model", fraction)
+                _ = self.transcriber
+            elif step == "composer":
+                progress("Loading the composer models", fraction)
+                loaded = self.composer
+                # One throw-away sample traces TensorFlow's functions now, not on the first request.
+                loaded.compose({c.name: 1.0 for c in loaded.classes}, MusicalSettings(bars=2), seed=0)
+            else:
+                progress("Loading the language model", fraction)
+                _ = self.mood_reader
         progress("Ready", 1.0)
 
     # ------------------------------------------------------------------ stages

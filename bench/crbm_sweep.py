@@ -19,22 +19,27 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench.crbm import machine, write_section  # noqa: E402
 
-OLD = {"k": 5, "epochs": 5, "pretrain_epochs": 60}  # the first defaults the grid started from
+#: The previous shipped setting (per-group history only: root, quality and bass one-hots of the
+#: previous 4 chords, 32 hidden units); the rows below change it one step at a time.
+PER_GROUP = {"n_hidden": 32, "joint_history": 0, "joint_weight_decay": None}
 DEFAULT_GRID = [  # each entry overrides models.training.TrainingConfig(); {} = the shipped defaults
-    OLD,
-    {**OLD, "pretrain_epochs": 0, "epochs": 40},  # no pooled pretraining
-    {**OLD, "k": 1},  # CD-1 instead of CD-5
-    {**OLD, "method": "pcd"},  # persistent CD
-    {**OLD, "n_hidden": 64},
-    {**OLD, "history": 2},
-    {**OLD, "history": 8},
-    {**OLD, "pretrain_epochs": 100, "epochs": 3},
-    {"k": 5, "pretrain_epochs": 100, "epochs": 1},
-    {"k": 5, "pretrain_epochs": 100, "epochs": 3, "weight_decay": 0.001},
-    {"pretrain_epochs": 100, "epochs": 3, "n_hidden": 64},
-    {"method": "exact", "pretrain_epochs": 15, "epochs": 2},  # exact log-likelihood gradient
-    {},  # shipped: CD-1, 32 hidden, history 4, 150 pooled epochs + 3 per class
+    PER_GROUP,
+    {**PER_GROUP, "n_hidden": 64},  # more hidden units alone
+    {**PER_GROUP, "joint_history": 1},  # + joint one-hot of the previous chord, L2 1e-4 like the rest
+    {**PER_GROUP, "joint_history": 1, "joint_weight_decay": 0.01},  # ... with a stronger L2 on its rows
+    {"joint_history": 1},  # 64 hidden, joint one-hot of the previous chord only
+    {"joint_history": 1, "joint_weight_decay": 0.01},
+    {"joint_history": 2, "joint_weight_decay": 0.01},
+    {"pretrain_epochs": 200},
+    {},  # shipped: 64 hidden, history 4 per group + joint one-hots of the last 2 chords (L2 0.003 on them)
 ]
+CHOICE = ("The per-group history feeds each previous chord's root, quality and bass into the biases on their own, "
+          "so it cannot hold a previous-chord -> next-chord table; the joint one-hot of the previous chord(s) can, and with "
+          "a stronger L2 on those sparse rows (they fall back to the per-group weights for rare chords, like a back-off) "
+          "and 64 hidden units it beats the pooled Kneser-Ney bigram, with the class unknown (mixture) and known (own class).")
+NOTES = ("Earlier rounds of this sweep (per-group history only): pooled pretraining on all classes plus a short "
+         "per-class fine-tune is what matters (-0.6 bits against 40 epochs per class from scratch); CD-1 is as good as "
+         "CD-5 and faster; persistent CD and the exact gradient were worse at equal time; history 8 overfits.")
 
 
 def main() -> int:
@@ -89,6 +94,7 @@ def main() -> int:
         row = f"| {name} | {mixture.bits_per_chord:.3f} | {bits / n:.3f} | {hits / n:.3f} | {seconds:.0f} |"
         lines.append(row)
         print(row, flush=True)
+    lines += ["", "Shipped (`{}`): " + json.dumps(TrainingConfig().to_json()) + ". " + CHOICE, "", NOTES]
     text = "\n".join(lines) + "\n"
     if write:
         write_section(text, key="crbm-sweep")

@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self.microphone: Any = None
         self.composer_ready = False
         self.speech_ready = False
+        self._loads_ended = 0  # speech and composer loads that have ended (loaded or failed)
         self.playing = False
         self._recording = False
         self._compose_job: str | None = None  # name of the compose job whose result we want
@@ -254,8 +255,10 @@ class MainWindow(QMainWindow):
             self._disable_midi_out("MIDI output is not available in this build.")
         if self.history is not None:
             self.refresh_history()
+        # Speech first: the microphone is ready in a second or two, while the user speaks the
+        # composer and language models load (bench/RESULTS.md, "Start-up and latency").
+        self.pipeline_worker.submit("load_speech", lambda progress: self.assistant.load(progress, composer=False))
         self.pipeline_worker.submit("load_composer", lambda progress: self.assistant.load(progress, speech=False))
-        self.pipeline_worker.submit("load_speech", lambda progress: self.assistant.load(progress, speech=True))
 
     # ------------------------------------------------------------------------------ jobs
     def _next_job(self, kind: str) -> str:
@@ -267,7 +270,7 @@ class MainWindow(QMainWindow):
         if kind in ("load_composer", "load_speech"):
             if self._load_failed:
                 return
-            base, span = (0, 50) if kind == "load_composer" else (50, 50)
+            base, span = (0, 30) if kind == "load_speech" else (30, 70)
             self.load_progress.setValue(int(base + span * fraction))
             if fraction < 1.0:
                 self.load_label.setText(message + "…")
@@ -297,10 +300,23 @@ class MainWindow(QMainWindow):
     def _finished_load_composer(self, name: str, result: Any) -> None:
         self.composer_ready = True
         self.request_bar.compose_button.setEnabled(True)
-        self.request_bar.set_status("Ready: type a mood and press Enter" +
-                                    ("" if self.speech_ready else " (speech model still loading…)"))
         self._update_transport()
         self.request_bar.request_edit.setFocus()
+        if not self._busy_state:
+            self.request_bar.set_status(self._ready_text() if self.speech_ready else
+                                        "Ready: type a mood and press Enter")
+        self._loading_ended()
+
+    def _loading_ended(self) -> None:
+        """Both loads (speech first, then the composer) have ended: say so once."""
+        self._loads_ended += 1
+        if self._loads_ended < 2 or self._load_failed:
+            return
+        self.load_progress.setValue(100)
+        if self.speech_ready:
+            self.load_label.setText("Models ready")
+        QTimer.singleShot(2500, self._hide_load_progress)
+        self.loadFinished.emit()
 
     def _failed_load_composer(self, name: str, message: str, error: BaseException) -> None:
         self._load_failed = True
@@ -317,24 +333,20 @@ class MainWindow(QMainWindow):
 
     def _finished_load_speech(self, name: str, result: Any) -> None:
         self.speech_ready = True
-        self.load_progress.setValue(100)
-        self.load_label.setText("Models ready")
-        QTimer.singleShot(2500, self._hide_load_progress)
         self._update_microphone()
-        if self.composer_ready and not self._busy_state:
-            self.request_bar.set_status(self._ready_text())
-        self.loadFinished.emit()
+        if not self.composer_ready and not self._busy_state:
+            self.request_bar.set_status("Ready to listen: hold Space (or the button) and say a mood; "
+                                        "the composer is still loading")
+        self._loading_ended()
 
     def _failed_load_speech(self, name: str, message: str, error: BaseException) -> None:
-        if not self.composer_ready:
-            return  # the composer failure already explained it
-        self.load_progress.setValue(100)
         self.load_label.setText("Speech model unavailable")
         self.load_label.setToolTip(message)
         self._disable_microphone(f"The speech model could not be loaded: {message}\n"
                                  "Fix: choose another model size in the settings, or reinstall (make setup).")
-        self.request_bar.set_status("Ready: type a mood and press Enter (speech is unavailable)")
-        self.loadFinished.emit()
+        if self.composer_ready:
+            self.request_bar.set_status("Ready: type a mood and press Enter (speech is unavailable)")
+        self._loading_ended()
 
     def _hide_load_progress(self) -> None:
         self.load_progress.hide()

@@ -159,14 +159,20 @@ class JsbConfig:
 
     n_hidden: int = 150  # binary hidden units
     history: int = 4  # previous frames the CRBM conditions on
-    epochs: int = 30  # training passes over the train frames
+    epochs: int = 30  # training passes over the (augmented) train frames
     k: int = 5  # Gibbs sweeps per CD update
-    method: str = "pcd"  # "cd" or "pcd" (PCD was best on valid: 20.7 % vs CD-5 20.2 %, CD-1 19.4 %)
-    learning_rate: float = 0.05  # initial learning rate (models.training decays it linearly)
+    method: str = "pcd"  # "cd" or "pcd"
+    learning_rate: float = 0.05  # initial learning rate (decays linearly to 10 %)
     batch_size: int = 64  # frames per update
+    weight_decay: float = 1e-4  # L2 on W, A, B
+    transpose: int = 0  # augment: every transposition by -transpose..+transpose semitones that stays in range
+    copy_init: float = 0.0  # initial A weight from a key in the previous frame to the same key
+    sparsity_target: float = 0.1  # target mean hidden activity
+    sparsity_cost: float = 0.0  # strength of the sparsity push (0: off)
     chains: int = 16  # Gibbs chains per predicted frame
-    gibbs_steps: int = 200  # sweeps per chain (4 x 60 chains gave 20.8 %, 16 x 200 gave 21.6 %)
+    gibbs_steps: int = 200  # sweeps per chain
     burn_in: int = 50  # sweeps discarded before averaging the mean-field marginals
+    chain_start: str = "previous"  # chains start at the previous frame, or "bias" (a draw from the dynamic biases)
     ais_frames: int = 0  # frames for the AIS log-likelihood estimate (0: skip it)
     ais_betas: int = 1000  # intermediate distributions of AIS
     ais_particles: int = 64  # AIS runs per frame
@@ -194,38 +200,195 @@ class JsbResult:
     config: JsbConfig
 
 
-def crbm_marginals(rbm, u: np.ndarray, chains: int, steps: int, burn_in: int, seed: int,
-                   batch_rows: int = 4096) -> np.ndarray:
-    """Estimated p(v_i = 1 | u) for every history row u: mean over ``chains`` block-Gibbs chains of
-    the mean-field visible probabilities of every sweep after ``burn_in``. Returns (B, D) float64."""
+# -- training (a loop of its own: the binary layout's recipe, on ConditionalRBM's variables) ------
+def transposed_rolls(chorales: Sequence[Chorale], pitch_range: PitchRange,
+                     shifts: Sequence[int]) -> list[np.ndarray]:
+    """Piano rolls of every chorale transposed by every shift (semitones) that keeps all of its
+    pitches inside the range; shift 0 is always kept (its out-of-range notes dropped)."""
+    out = []
+    for chorale in chorales:
+        pitches = [p for step in chorale for p in step]
+        low, high = (min(pitches), max(pitches)) if pitches else (pitch_range.low, pitch_range.high)
+        for shift in shifts:
+            if shift == 0 or (pitch_range.low <= low + shift and high + shift <= pitch_range.high):
+                moved = tuple(tuple(p + shift for p in step) for step in chorale)
+                out.append(piano_roll(moved, pitch_range)[0])
+    return out
+
+
+def train_jsb_crbm(rolls: Sequence[np.ndarray], config: "JsbConfig", progress: Progress | None = None):
+    """CD-k / PCD training of a binary-layout ConditionalRBM on piano rolls; returns (rbm, rows).
+
+    Why not models.training.train_crbm: this loop runs a whole epoch inside one tf.function (the
+    augmented data has ~10x the rows), starts the previous frame's A-diagonal at ``copy_init``
+    (the "keys tend to be held" prior), and adds a hidden sparsity target."""
+    import tensorflow as tf
+
+    from models.crbm import ConditionalRBM, VisibleLayout, history_matrix
+
+    d = rolls[0].shape[1]
+    v_all = np.concatenate([np.asarray(r, np.float32) for r in rolls])
+    u_all = np.concatenate([history_matrix(r, config.history) for r in rolls])
+    n_rows = len(v_all)
+    rbm = ConditionalRBM(VisibleLayout.binary(d), config.n_hidden, config.history, seed=config.seed)
+    mean = np.clip(v_all.mean(axis=0), 1e-3, 1 - 1e-3)
+    rbm.b.assign(np.log(mean / (1 - mean)).astype(np.float32))
+    if config.history > 0 and config.copy_init:
+        a = rbm.A.numpy()
+        a[np.arange(d), np.arange(d)] += config.copy_init
+        rbm.A.assign(a)
+    velocity = [tf.Variable(tf.zeros_like(p)) for p in rbm.parameters]
+    particles = tf.Variable(v_all)
+    v_tf, u_tf = tf.constant(v_all), tf.constant(u_all)
+    decayed = (True, False, False, True, True)
+    batch, k, persistent = config.batch_size, config.k, config.method == "pcd"
+    n_batches = n_rows // batch
+    sparsity, sparsity_cost = config.sparsity_target, config.sparsity_cost
+    q = tf.Variable(tf.fill([config.n_hidden], sparsity))  # running mean hidden activity
+
+    @tf.function
+    def run_epoch(order, lr, momentum, seed):
+        error = tf.constant(0.0)
+        for i in tf.range(n_batches):
+            idx = order[i * batch:(i + 1) * batch]
+            v, u = tf.gather(v_tf, idx), tf.gather(u_tf, idx)
+            start = tf.gather(particles, idx) if persistent else v
+            s = tf.stack([seed, tf.cast(i, tf.int64)])
+            stats, v_neg, err = rbm.cd_statistics(v, u, start, k, s)
+            if persistent:
+                particles.scatter_nd_update(idx[:, None], v_neg)
+            if sparsity_cost > 0:  # Lee et al. / Hinton's guide: push the mean activity towards the target
+                _, bh = rbm.dynamic_biases(u)
+                active = tf.reduce_mean(rbm.hidden_probabilities(v, bh), axis=0)
+                q.assign(0.9 * q + 0.1 * active)
+                push = sparsity_cost * (sparsity - q) * float(batch)
+                stats[2] = stats[2] + push
+                stats[0] = stats[0] + tf.reduce_mean(v, axis=0)[:, None] * push[None, :]
+            for param, vel, grad, decay in zip(rbm.parameters, velocity, stats, decayed):
+                step = grad / float(batch)
+                if decay:
+                    step = step - config.weight_decay * param
+                vel.assign(momentum * vel + lr * step)
+                param.assign_add(vel)
+            error += err
+        return error / float(n_batches * batch)
+
+    for epoch in range(config.epochs):
+        order = tf.constant(np.random.default_rng([config.seed, epoch]).permutation(n_rows).astype(np.int64))
+        lr = config.learning_rate * (1.0 - 0.9 * epoch / max(1, config.epochs))
+        momentum = 0.5 if epoch < min(3, config.epochs // 4 + 1) else 0.9
+        error = float(run_epoch(order, tf.constant(lr, tf.float32), tf.constant(momentum, tf.float32),
+                                tf.constant(config.seed * 100003 + epoch, tf.int64)))
+        if progress is not None:
+            progress(f"epoch {epoch + 1}/{config.epochs} recon {error:.3f}", (epoch + 1) / config.epochs)
+    return rbm, n_rows
+
+
+# -- inference ----------------------------------------------------------------------------------
+def previous_frames(u: np.ndarray, n_visible: int) -> np.ndarray:
+    """The previous frame of each conditioning row (slot 0; zeros before the start)."""
+    return np.asarray(u[:, :n_visible], np.float32)
+
+
+def gibbs_marginals(rbm, u: np.ndarray, chains: int, steps: int, burn_in: int, seed: int,
+                    start: str = "previous", batch_rows: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Estimated p(v_i = 1 | u) for every history row: mean over ``chains`` block-Gibbs chains of
+    the mean-field visible probabilities of every sweep after ``burn_in``; chains start at the
+    previous frame ("previous") or a draw from the dynamic visible biases ("bias").
+    Also returns, per row, the lowest-free-energy frame any chain visited (a MAP candidate).
+    Returns ((B, D) float64, (B, D) float32)."""
     import tensorflow as tf
 
     if steps <= burn_in or chains < 1:
         raise InvalidModelInput(f"gibbs steps {steps}, burn-in {burn_in}, chains {chains}; allowed: steps > burn_in, chains >= 1")
-    out = []
+    if start not in ("previous", "bias"):
+        raise InvalidModelInput(f"chain start {start!r}; allowed: ['previous', 'bias']")
+    d = rbm.n_visible
+    out, best = [], []
     rows_per_batch = max(1, batch_rows // chains)
-    for start in range(0, len(u), rows_per_batch):
-        ub = tf.constant(np.repeat(np.asarray(u[start:start + rows_per_batch], np.float32), chains, axis=0))
-        out.append(_marginals_batch(rbm, ub, steps, burn_in,
-                                    tf.constant([seed, start], tf.int64)).numpy().reshape(-1, chains, rbm.n_visible).mean(1))
-    return np.concatenate(out).astype(np.float64)
+    for lo in range(0, len(u), rows_per_batch):
+        ub = np.repeat(np.asarray(u[lo:lo + rows_per_batch], np.float32), chains, axis=0)
+        v0 = previous_frames(ub, d)
+        marg, mode = _gibbs_batch(rbm, tf.constant(ub), tf.constant(v0), steps, burn_in,
+                                  tf.constant([seed, lo], tf.int64), start == "previous")
+        n = len(ub) // chains
+        out.append(marg.numpy().reshape(n, chains, d).mean(1))
+        energy = mode[1].numpy().reshape(n, chains)
+        best.append(mode[0].numpy().reshape(n, chains, d)[np.arange(n), energy.argmin(1)])
+    return np.concatenate(out).astype(np.float64), np.concatenate(best)
 
 
-def _marginals_batch(rbm, u, steps: int, burn_in: int, seed):
+def _gibbs_batch(rbm, u, v_prev, steps: int, burn_in: int, seed, from_previous: bool):
     import tensorflow as tf
 
-    bv, bh = rbm.dynamic_biases(u)
-    v = tf.cast(tf.random.stateless_uniform(tf.shape(bv), seed=seed) < tf.sigmoid(bv), tf.float32)
-    total = tf.zeros_like(bv)
-    for step in range(steps):
-        s = seed + tf.constant([0, 1], tf.int64) * (2 * step + 1) * 7919
-        ph = rbm.hidden_probabilities(v, bh)
-        h = tf.cast(tf.random.stateless_uniform(tf.shape(ph), seed=s) < ph, tf.float32)
-        pv = tf.sigmoid(rbm.visible_logits(h, bv))
-        if step >= burn_in:
-            total += pv
-        v = tf.cast(tf.random.stateless_uniform(tf.shape(pv), seed=s + tf.constant([1, 0], tf.int64)) < pv, tf.float32)
-    return total / float(steps - burn_in)
+    @tf.function
+    def run(u, v_prev, seed):
+        bv, bh = rbm.dynamic_biases(u)
+        if from_previous:
+            v = v_prev
+        else:
+            v = tf.cast(tf.random.stateless_uniform(tf.shape(bv), seed=seed) < tf.sigmoid(bv), tf.float32)
+        total = tf.zeros_like(bv)
+        best_v = v
+        best_f = _free_energy(rbm, v, bv, bh)
+        for step in tf.range(steps):
+            s = seed + tf.cast(tf.stack([0, 2 * step + 1]), tf.int64) * 7919
+            ph = rbm.hidden_probabilities(v, bh)
+            h = tf.cast(tf.random.stateless_uniform(tf.shape(ph), seed=s) < ph, tf.float32)
+            pv = tf.sigmoid(rbm.visible_logits(h, bv))
+            if step >= burn_in:
+                total += pv
+            v = tf.cast(tf.random.stateless_uniform(tf.shape(pv), seed=s + tf.constant([1, 0], tf.int64)) < pv, tf.float32)
+            f = _free_energy(rbm, v, bv, bh)
+            better = f < best_f
+            best_v = tf.where(better[:, None], v, best_v)
+            best_f = tf.minimum(f, best_f)
+        return total / float(steps - burn_in), (best_v, best_f)
+
+    return run(u, v_prev, seed)
+
+
+def _free_energy(rbm, v, bv, bh):
+    import tensorflow as tf
+
+    return -tf.reduce_sum(v * bv, axis=1) - tf.reduce_sum(tf.nn.softplus(bh + tf.matmul(v, rbm.W)), axis=1)
+
+
+def mean_field_marginals(rbm, u: np.ndarray, iterations: int = 50, damping: float = 0.5) -> np.ndarray:
+    """Mean-field fixed point m = sigmoid(bv + W sigmoid(bh + m W)), started at the previous frame
+    (damped updates). A deterministic, cheaper stand-in for the marginals. Returns (B, D) float64."""
+    import tensorflow as tf
+
+    bv, bh = rbm.dynamic_biases(tf.constant(np.asarray(u, np.float32)))
+    m = tf.constant(previous_frames(u, rbm.n_visible))
+    for _ in range(iterations):
+        m = damping * m + (1 - damping) * tf.sigmoid(rbm.visible_logits(rbm.hidden_probabilities(m, bh), bv))
+    return m.numpy().astype(np.float64)
+
+
+def icm_mode(rbm, u: np.ndarray, v0: np.ndarray, sweeps: int = 5) -> np.ndarray:
+    """Iterated conditional modes on the free energy F(v | u) from v0: flip, in every sweep, each
+    key whose flip lowers F given the others (one key at a time, in order). A local MAP frame."""
+    import tensorflow as tf
+
+    bv, bh = rbm.dynamic_biases(tf.constant(np.asarray(u, np.float32)))
+    v = tf.constant(np.asarray(v0, np.float32))
+    w = rbm.W
+    d = rbm.n_visible
+    for _ in range(sweeps):
+        changed = False
+        for i in range(d):
+            act = bh + tf.matmul(v, w)  # (B, H)
+            sign = 1.0 - 2.0 * v[:, i]
+            delta = sign * bv[:, i] + tf.reduce_sum(tf.nn.softplus(act + sign[:, None] * w[i][None, :]) - tf.nn.softplus(act), axis=1)
+            flip = delta > 0  # -F rises
+            if bool(tf.reduce_any(flip)):
+                changed = True
+                v = tf.tensor_scatter_nd_update(tf.transpose(v), [[i]], [tf.where(flip, 1.0 - v[:, i], v[:, i])])
+                v = tf.transpose(v)
+        if not changed:
+            break
+    return v.numpy()
 
 
 def ais_log_likelihood(rbm, v: np.ndarray, u: np.ndarray, betas: int, particles: int, seed: int) -> np.ndarray:
