@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -16,34 +15,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(ROOT / "bench"))
+import common  # noqa: E402
 
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start"
+    return f"{common.machine()}, load average {os.getloadavg()[0]:.1f} at start"
 
 
 def write_section(text: str, key: str = "crbm") -> None:
-    """Replace this script's section of bench/RESULTS.md (between <!-- key:start/end --> markers)."""
-    start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
-    results = ROOT / "bench" / "RESULTS.md"
-    old = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    block = f"{start}\n{text.rstrip()}\n{end}"
-    if start in old and end in old and old.index(start) < old.index(end):
-        new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip() + "\n\n" + block + "\n"
-    tmp = results.with_name(f".{results.name}.tmp-{os.getpid()}")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, results)
+    """Replace this script's section of bench/RESULTS.md; `text` starts with its "## title" line."""
+    title, _, body = text.strip().partition("\n")
+    common.write_section(title.removeprefix("## ").strip(), body.strip(), script=f"bench/{key.replace('-', '_')}.py")
 
 
 def main() -> int:

@@ -1,10 +1,10 @@
-"""The composer engine measured end to end on EMOPIA (train on train, report val) and JSB (valid).
+"""The composer engine measured end to end on EMOPIA (train on train, report val).
 
 Next-chord NLL (bits/chord, over the full 12*Q*12 state space) and top-1 of the old demo's windowed
 RBM, unigram, bigram/trigram Kneser-Ney and the CRBM (the shipped models/emopia and the same
 settings retrained here from scratch); statistics of generated progressions vs real val ones;
 music21 key-mode shares; generative emotion classification; notes per second and velocity of the
-rendered accompaniment vs the class profile; JSB next-frame ACC; and speed (compose, load, train,
+rendered accompaniment vs the class profile; and speed (compose, load, train,
 with the old demo's training measured side by side in the same run).
 
 Run: .venv/bin/python bench/engine.py  (about 15-30 minutes on 2 cores; `make bench` runs it).
@@ -30,16 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_section  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
-JSB_FILE = DATA / "jsb" / "jsb-chorales-quarter.json"
 SCRIPT = "bench/engine.py"
 GENERATED_PER_CLASS = 50  # progressions of 8 bars generated per class
 COMPOSE_REPEATS = 20  # compose timings (median)
 # music21 analyze('key') major share of the class's clips, from ../shared/data/README.md
 README_MAJOR_SHARE = {"Q1": 0.74, "Q2": 0.26, "Q3": 0.38, "Q4": 0.73}
-# JSB settings: chosen on the valid split (the test split is not here); the sweep is listed in
-# docs/notes-for-crbm.md (every setting tried gave 19-22 % ACC)
-JSB_CONFIG = dict(n_hidden=150, history=4, epochs=30, k=5, method="pcd", chains=16, gibbs_steps=200, burn_in=50,
-                  ais_frames=100, ais_betas=500, ais_particles=32)
 
 
 def log(message: str) -> None:
@@ -67,7 +62,6 @@ def main() -> int:
     demo_config = WindowRBMConfig(epochs=1) if quick else WindowRBMConfig()
     n_generated = 3 if quick else GENERATED_PER_CLASS
     compose_repeats = 3 if quick else COMPOSE_REPEATS
-    jsb_config = dict(JSB_CONFIG, epochs=1, chains=2, gibbs_steps=10, burn_in=2, ais_frames=3, ais_betas=20) if quick else JSB_CONFIG
 
     lines: list[str] = []
     uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
@@ -291,26 +285,7 @@ def main() -> int:
             fresh.crbm(c)
         load_ms = 1000 * (time.perf_counter() - t0)
 
-    # -- JSB ------------------------------------------------------------------------------------------
-    jsb = None
-    if JSB_FILE.is_file():
-        log("JSB chorales")
-        from models.jsb import JsbConfig, evaluate_crbm_on_jsb, load_jsb
-
-        jsb = evaluate_crbm_on_jsb(load_jsb(JSB_FILE), "train", "valid", JsbConfig(**jsb_config))
-        lines += ["### JSB chorales (quarter notes), trained on train, evaluated on valid", "",
-                  "| model | expected next-frame ACC | next-frame log-likelihood (nats/frame) |", "|---|---|---|",
-                  f"| CRBM, binary-frame layout ({jsb.pitch_high - jsb.pitch_low + 1} keys {jsb.pitch_low}..{jsb.pitch_high}) | "
-                  f"{pct(jsb.acc)} | {jsb.log_likelihood:.2f} ± {jsb.log_likelihood_stderr:.2f} (AIS, {jsb.log_likelihood_frames} random frames, "
-                  f"{jsb.config.ais_betas} betas x {jsb.config.ais_particles} runs) |" if jsb.log_likelihood is not None else
-                  f"| CRBM | {pct(jsb.acc)} | not estimated |",
-                  f"| CRBM marginals rounded at 0.5 (hard prediction, not the paper's expected ACC) | {pct(jsb.thresholded_acc)} | - |",
-                  f"| copy the previous frame | {pct(jsb.copy_previous_acc)} | - |",
-                  f"| independent keys at training frequencies | {pct(jsb.frequency_acc)} | - |",
-                  "| paper, test split: RBM / RNN-RBM / RNN-NADE (HF) | 4.47 % / 33.12 % / 32.50 % | -7.43 / -7.27 / -5.56 |", "",
-                  f"{jsb.frames} valid frames in {jsb.chorales} chorales; settings `{json.dumps(jsb_config)}`; "
-                  f"training {jsb.train_seconds:.0f} s, marginals {jsb.predict_seconds:.0f} s. ACC = E[TP]/(E[TP]+E[FP]+E[FN]) "
-                  "summed over frames, from Gibbs-estimated marginals (mean-field per sweep, averaged over chains).", ""]
+    # JSB chorales: bench/jsb.py (its own section)
 
     # -- speed table ------------------------------------------------------------------------------------
     lines += ["### Speed", "", "| what | time |", "|---|---|"]
@@ -327,14 +302,12 @@ def main() -> int:
         lines.append(f"| train all classes from scratch (models.training.train_class_models: pooled pre-training, class "
                      f"CRBMs, side models) / old demo RBM per class / ratio | {train_total:.1f} s / {demo_total:.1f} s / "
                      f"{train_total / demo_total:.2f}x |")
-    if jsb is not None:
-        lines.append(f"| JSB: train the binary CRBM ({jsb.train_frames} frames, {jsb_config['epochs']} epochs) | {jsb.train_seconds:.1f} s |")
     lines.append("")
     if quick:
         print("\n".join(lines))
         log("quick run: bench/RESULTS.md not written")
         return 0
-    write_section("Composer engine: CRBM vs baselines, generation, classification, JSB, speed", "\n".join(lines), SCRIPT)
+    write_section("Composer engine: CRBM vs baselines, generation, classification, speed", "\n".join(lines), SCRIPT)
     print("\n".join(lines))
     log("done")
     return 0

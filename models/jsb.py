@@ -183,8 +183,10 @@ class JsbConfig:
 class JsbResult:
     """The JSB evaluation of one trained CRBM, with the simple baselines beside it."""
 
-    acc: float  # expected next-frame ACC of the CRBM on the evaluated split, 0..1
-    thresholded_acc: float  # ACC of the CRBM's marginals rounded at 0.5 (a hard prediction; not the paper's metric)
+    acc: float  # the paper's metric: expected next-frame ACC from the Gibbs-estimated marginals, 0..1
+    mean_field_acc: float  # expected ACC of the mean-field fixed point's marginals (an approximation, not the paper's)
+    thresholded_acc: float  # ACC of the Gibbs marginals rounded at 0.5 (a hard prediction, not the paper's metric)
+    map_acc: float  # ACC of an approximate most likely frame (best free energy the chains visited + ICM; not the paper's)
     copy_previous_acc: float  # ACC of "repeat the previous frame"
     frequency_acc: float  # ACC of independent keys at their training frequencies
     log_likelihood: float | None  # mean next-frame log-likelihood (nats per frame, AIS), or None
@@ -192,11 +194,11 @@ class JsbResult:
     log_likelihood_frames: int  # frames in the AIS estimate (0: not estimated)
     frames: int  # predicted frames of the evaluated split
     chorales: int  # chorales of the evaluated split
-    train_frames: int  # training frames
+    train_frames: int  # training frames (after transposition)
     pitch_low: int  # lowest visible key (MIDI)
     pitch_high: int  # highest visible key (MIDI)
     train_seconds: float  # wall-clock training time
-    predict_seconds: float  # wall-clock time of the marginal estimation
+    predict_seconds: float  # wall-clock time of the marginal estimation (+ mean field + ICM)
     config: JsbConfig
 
 
@@ -293,59 +295,56 @@ def previous_frames(u: np.ndarray, n_visible: int) -> np.ndarray:
 def gibbs_marginals(rbm, u: np.ndarray, chains: int, steps: int, burn_in: int, seed: int,
                     start: str = "previous", batch_rows: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """Estimated p(v_i = 1 | u) for every history row: mean over ``chains`` block-Gibbs chains of
-    the mean-field visible probabilities of every sweep after ``burn_in``; chains start at the
-    previous frame ("previous") or a draw from the dynamic visible biases ("bias").
-    Also returns, per row, the lowest-free-energy frame any chain visited (a MAP candidate).
-    Returns ((B, D) float64, (B, D) float32)."""
+    the mean-field visible probabilities of every sweep after ``burn_in`` (Rao-Blackwellised);
+    chains start at the previous frame ("previous") or a draw from the dynamic visible biases
+    ("bias"). Also returns, per row, the lowest-free-energy frame any chain visited (a MAP
+    candidate). Returns ((B, D) float64 marginals, (B, D) float32 frames)."""
     import tensorflow as tf
 
-    if steps <= burn_in or chains < 1:
-        raise InvalidModelInput(f"gibbs steps {steps}, burn-in {burn_in}, chains {chains}; allowed: steps > burn_in, chains >= 1")
-    if start not in ("previous", "bias"):
-        raise InvalidModelInput(f"chain start {start!r}; allowed: ['previous', 'bias']")
+    if steps <= burn_in or chains < 1 or burn_in < 0:
+        raise InvalidModelInput(f"gibbs steps {steps}, burn-in {burn_in}, chains {chains}; "
+                                "allowed: steps > burn_in >= 0, chains >= 1")
+    if start not in CHAIN_STARTS:
+        raise InvalidModelInput(f"chain start {start!r}; allowed: {list(CHAIN_STARTS)}")
     d = rbm.n_visible
+    run = tf.function(lambda ub, sb: _gibbs_batch(rbm, ub, steps, burn_in, sb, start == "previous"),
+                      reduce_retracing=True)
     out, best = [], []
     rows_per_batch = max(1, batch_rows // chains)
     for lo in range(0, len(u), rows_per_batch):
         ub = np.repeat(np.asarray(u[lo:lo + rows_per_batch], np.float32), chains, axis=0)
-        v0 = previous_frames(ub, d)
-        marg, mode = _gibbs_batch(rbm, tf.constant(ub), tf.constant(v0), steps, burn_in,
-                                  tf.constant([seed, lo], tf.int64), start == "previous")
+        marg, mode, energy = run(tf.constant(ub), tf.constant([seed, lo], tf.int64))
         n = len(ub) // chains
         out.append(marg.numpy().reshape(n, chains, d).mean(1))
-        energy = mode[1].numpy().reshape(n, chains)
-        best.append(mode[0].numpy().reshape(n, chains, d)[np.arange(n), energy.argmin(1)])
+        energy = energy.numpy().reshape(n, chains)
+        best.append(mode.numpy().reshape(n, chains, d)[np.arange(n), energy.argmin(1)])
     return np.concatenate(out).astype(np.float64), np.concatenate(best)
 
 
-def _gibbs_batch(rbm, u, v_prev, steps: int, burn_in: int, seed, from_previous: bool):
+CHAIN_STARTS = ("previous", "bias")
+
+
+def _gibbs_batch(rbm, u, steps: int, burn_in: int, seed, from_previous: bool):
     import tensorflow as tf
 
-    @tf.function
-    def run(u, v_prev, seed):
-        bv, bh = rbm.dynamic_biases(u)
-        if from_previous:
-            v = v_prev
-        else:
-            v = tf.cast(tf.random.stateless_uniform(tf.shape(bv), seed=seed) < tf.sigmoid(bv), tf.float32)
-        total = tf.zeros_like(bv)
-        best_v = v
-        best_f = _free_energy(rbm, v, bv, bh)
-        for step in tf.range(steps):
-            s = seed + tf.cast(tf.stack([0, 2 * step + 1]), tf.int64) * 7919
-            ph = rbm.hidden_probabilities(v, bh)
-            h = tf.cast(tf.random.stateless_uniform(tf.shape(ph), seed=s) < ph, tf.float32)
-            pv = tf.sigmoid(rbm.visible_logits(h, bv))
-            if step >= burn_in:
-                total += pv
-            v = tf.cast(tf.random.stateless_uniform(tf.shape(pv), seed=s + tf.constant([1, 0], tf.int64)) < pv, tf.float32)
-            f = _free_energy(rbm, v, bv, bh)
-            better = f < best_f
-            best_v = tf.where(better[:, None], v, best_v)
-            best_f = tf.minimum(f, best_f)
-        return total / float(steps - burn_in), (best_v, best_f)
-
-    return run(u, v_prev, seed)
+    bv, bh = rbm.dynamic_biases(u)
+    if from_previous:  # the previous frame is history slot 0 (zeros before the start)
+        v = u[:, :rbm.n_visible]
+    else:
+        v = tf.cast(tf.random.stateless_uniform(tf.shape(bv), seed=seed) < tf.sigmoid(bv), tf.float32)
+    total = tf.zeros_like(bv)
+    best_v, best_f = v, _free_energy(rbm, v, bv, bh)
+    for step in tf.range(steps):
+        s = seed + tf.cast(tf.stack([0, 2 * step + 1]), tf.int64) * 7919
+        ph = rbm.hidden_probabilities(v, bh)
+        h = tf.cast(tf.random.stateless_uniform(tf.shape(ph), seed=s) < ph, tf.float32)
+        pv = tf.sigmoid(rbm.visible_logits(h, bv))
+        total += tf.cast(step >= burn_in, tf.float32) * pv
+        v = tf.cast(tf.random.stateless_uniform(tf.shape(pv), seed=s + tf.constant([1, 0], tf.int64)) < pv, tf.float32)
+        f = _free_energy(rbm, v, bv, bh)
+        best_v = tf.where((f < best_f)[:, None], v, best_v)
+        best_f = tf.minimum(f, best_f)
+    return total / float(steps - burn_in), best_v, best_f
 
 
 def _free_energy(rbm, v, bv, bh):
@@ -437,39 +436,52 @@ def evaluate_crbm_on_jsb(splits: Mapping[str, Sequence[Chorale]], train_split: s
                          split: str = "valid", config: JsbConfig = JsbConfig(), *,
                          progress: Progress | None = None) -> JsbResult:
     """Train the CRBM (binary-frame layout) on ``train_split`` and evaluate next-frame ACC on ``split``."""
-    from models.crbm import VisibleLayout, history_matrix
-    from models.training import TrainingConfig, train_crbm
+    from models.crbm import history_matrix
 
+    if config.method not in ("cd", "pcd"):
+        raise InvalidModelInput(f"method {config.method!r} not allowed; allowed: ['cd', 'pcd']")
+    if config.chain_start not in CHAIN_STARTS:
+        raise InvalidModelInput(f"chain start {config.chain_start!r}; allowed: {list(CHAIN_STARTS)}")
+    for name in ("n_hidden", "epochs", "k", "batch_size", "chains"):
+        if getattr(config, name) < 1:
+            raise InvalidModelInput(f"{name}={getattr(config, name)} not allowed; allowed: >= 1")
+    if config.history < 0 or config.transpose < 0 or not config.learning_rate > 0:
+        raise InvalidModelInput(f"history={config.history}, transpose={config.transpose}, learning_rate="
+                                f"{config.learning_rate}; allowed: history >= 0, transpose >= 0, learning_rate > 0")
+    if config.gibbs_steps <= config.burn_in or config.burn_in < 0:
+        raise InvalidModelInput(f"gibbs steps {config.gibbs_steps}, burn-in {config.burn_in}; allowed: steps > burn-in >= 0")
     train = select_split(splits, train_split)
     evaluated = select_split(splits, split)
     pitch_range = PitchRange.of(train)
-    train_rolls = [piano_roll(c, pitch_range)[0] for c in train]
-    train_cfg = TrainingConfig(n_hidden=config.n_hidden, history=config.history, method=config.method, k=config.k,
-                               epochs=config.epochs, batch_size=config.batch_size,
-                               learning_rate=config.learning_rate, seed=config.seed).validate()
+    train_rolls = transposed_rolls(train, pitch_range, range(-config.transpose, config.transpose + 1))
+    if sum(len(r) for r in train_rolls) < config.batch_size:
+        raise InvalidModelInput(f"{sum(len(r) for r in train_rolls)} training frames; need at least batch_size="
+                                f"{config.batch_size}")
     started = time.perf_counter()
 
     def train_progress(message: str, fraction: float) -> None:
         if progress is not None:
-            progress(f"training: {message}", 0.7 * fraction)
+            progress(f"training: {message}", 0.6 * fraction)
 
-    rbm, report = train_crbm(train_rolls, VisibleLayout.binary(pitch_range.size), train_cfg, progress=train_progress,
-                             label="jsb")
+    rbm, train_rows = train_jsb_crbm(train_rolls, config, progress=train_progress)
     train_seconds = time.perf_counter() - started
 
-    frequency = np.concatenate(train_rolls).mean(axis=0)
+    frequency = np.concatenate([piano_roll(c, pitch_range)[0] for c in train]).mean(axis=0)
     started = time.perf_counter()
     rolls = [piano_roll(c, pitch_range) for c in evaluated]
     v_all = np.concatenate([roll for roll, _ in rolls])
     u_all = np.concatenate([history_matrix(roll, config.history) for roll, _ in rolls])
     missed = sum(m for _, m in rolls)
     if progress is not None:
-        progress(f"estimating marginals of {len(v_all)} frames", 0.7)
-    probs = crbm_marginals(rbm, u_all, config.chains, config.gibbs_steps, config.burn_in, seed=config.seed)
-    crbm_counts = expected_counts(probs, v_all, missed)
-    hard_counts = expected_counts((probs > 0.5).astype(np.float64), v_all, missed)
-    copy_counts = expected_counts(np.concatenate([copy_previous(roll) for roll, _ in rolls]), v_all, missed)
-    freq_counts = expected_counts(np.broadcast_to(frequency, v_all.shape), v_all, missed)
+        progress(f"estimating marginals of {len(v_all)} frames", 0.6)
+    probs, best = gibbs_marginals(rbm, u_all, config.chains, config.gibbs_steps, config.burn_in, config.seed,
+                                  config.chain_start)
+    mean_field = mean_field_marginals(rbm, u_all)
+    if progress is not None:
+        progress("iterated conditional modes from the best visited frames", 0.8)
+    mode = icm_mode(rbm, u_all, best)
+    acc = lambda p: expected_counts(p, v_all, missed).accuracy  # noqa: E731
+    copy_acc = acc(np.concatenate([copy_previous(roll) for roll, _ in rolls]))
     frames = len(v_all)
     predict_seconds = time.perf_counter() - started
 
@@ -486,8 +498,10 @@ def evaluate_crbm_on_jsb(splits: Mapping[str, Sequence[Chorale]], train_split: s
     if progress is not None:
         progress("done", 1.0)
     return JsbResult(
-        acc=crbm_counts.accuracy, thresholded_acc=hard_counts.accuracy, copy_previous_acc=copy_counts.accuracy, frequency_acc=freq_counts.accuracy,
+        acc=acc(probs), mean_field_acc=acc(mean_field), thresholded_acc=acc((probs > 0.5).astype(np.float64)),
+        map_acc=acc(mode.astype(np.float64)), copy_previous_acc=copy_acc,
+        frequency_acc=acc(np.broadcast_to(frequency, v_all.shape)),
         log_likelihood=ll, log_likelihood_stderr=stderr, log_likelihood_frames=n_ais, frames=frames,
-        chorales=len(evaluated), train_frames=report.n_rows, pitch_low=pitch_range.low, pitch_high=pitch_range.high,
+        chorales=len(evaluated), train_frames=train_rows, pitch_low=pitch_range.low, pitch_high=pitch_range.high,
         train_seconds=train_seconds, predict_seconds=predict_seconds, config=config,
     )

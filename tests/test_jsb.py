@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from models.errors import InvalidModelInput
-from models.jsb import PitchRange, copy_previous, expected_counts, load_jsb, piano_roll
+from models.jsb import (PitchRange, copy_previous, expected_counts, gibbs_marginals, icm_mode, load_jsb,
+                        mean_field_marginals, piano_roll, transposed_rolls)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +59,37 @@ def test_loader_on_tiny_json(tmp_path):
         load_jsb(tmp_path / "missing.json")
 
 
+def test_transposed_rolls_stay_in_range():
+    pitch_range = PitchRange(60, 67)
+    chorale = ((60, 64), (62,), ())
+    rolls = transposed_rolls([chorale], pitch_range, range(-2, 3))
+    # -2, -1 leave the range (58, 59); 0, +1, +2 fit (the highest pitch 64 + 2 = 66 <= 67)
+    assert len(rolls) == 3
+    assert [tuple(np.flatnonzero(r[0])) for r in rolls] == [(0, 4), (1, 5), (2, 6)]
+    assert all(r.shape == (3, 8) and r[2].sum() == 0 for r in rolls)
+
+
+def test_marginal_estimators_on_an_uncoupled_crbm():
+    """With W = 0 the frame's keys are independent given the history: every estimator must return
+    sigmoid(dynamic visible bias), and the most likely frame is the keys with a positive bias."""
+    from models.crbm import ConditionalRBM, VisibleLayout, history_matrix
+
+    d, history = 6, 1
+    rng = np.random.default_rng(0)
+    u_width = history * (d + 1)
+    weights = {"W": np.zeros((d, 4)), "b": rng.normal(0, 1.5, d), "c": np.zeros(4),
+               "A": rng.normal(0, 1.0, (u_width, d)), "B": rng.normal(0, 1.0, (u_width, 4))}
+    rbm = ConditionalRBM(VisibleLayout.binary(d), 4, history, weights=weights)
+    u = history_matrix((rng.random((5, d)) < 0.5).astype(np.float32), history)
+    exact = 1 / (1 + np.exp(-(weights["b"] + u @ weights["A"])))
+    gibbs, best = gibbs_marginals(rbm, u, chains=8, steps=30, burn_in=5, seed=1)
+    assert np.allclose(gibbs, exact, atol=1e-5)  # Rao-Blackwellised: exact when the keys are independent
+    assert np.allclose(mean_field_marginals(rbm, u), exact, atol=1e-5)
+    assert np.array_equal(icm_mode(rbm, u, best), (exact > 0.5).astype(np.float32))
+    with pytest.raises(InvalidModelInput, match="chain start"):
+        gibbs_marginals(rbm, u, chains=2, steps=4, burn_in=1, seed=0, start="zeros")
+
+
 def synthetic_chorales(n: int, length: int, seed: int) -> list[list[list[int]]]:
     """Four voices walking through I-IV-V-I in C: highly predictable frames."""
     cycle = [[48, 64, 67, 72], [53, 65, 69, 72], [55, 62, 67, 71], [48, 64, 67, 72]]
@@ -76,11 +108,15 @@ def test_eval_jsb_cli_on_tiny_synthetic_json(tmp_path):
     data.write_text(json.dumps({"train": synthetic_chorales(12, 16, 1), "valid": synthetic_chorales(4, 16, 2)}))
     done = run_cli("--data", str(data), "--train-split", "train", "--split", "valid", "--json",
                    "--epochs", "3", "--hidden", "8", "--history", "2", "--chains", "2", "--gibbs-steps", "10",
-                   "--ais-frames", "3")
+                   "--ais-frames", "3", "--transpose", "1", "--method", "cd", "--chain-start", "bias")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert 0.0 <= result["acc"] <= 1.0
     assert result["frames"] == 4 * 16 and result["chorales"] == 4
+    # every synthetic chorale spans the whole range 48..72, so no transposition by +-1 fits
+    assert result["train_frames"] == 12 * 16
+    for rule in ("mean_field_acc", "thresholded_acc", "map_acc"):
+        assert 0.0 <= result[rule] <= 1.0
     assert result["pitch_low"] == 48 and result["pitch_high"] == 72
     assert 0.0 <= result["copy_previous_acc"] <= 1.0
     assert result["log_likelihood_frames"] == 3 and result["log_likelihood"] < 0

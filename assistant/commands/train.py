@@ -27,6 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--history", type=int, default=None, help="previous chords the CRBM conditions on")
     parser.add_argument("--joint-history", type=int, default=None,
                         help="most recent chords also given to the CRBM as the one-hot of their joint state (0: none)")
+    parser.add_argument("--joint-weight-decay", type=float, default=None,
+                        help="L2 coefficient on the joint-state weights (default: the general weight decay)")
     parser.add_argument("--method", choices=("cd", "pcd", "exact"), default=None, help="learning rule")
     parser.add_argument("--k", type=int, default=None, help="Gibbs steps for CD-k / PCD")
     parser.add_argument("--seed", type=int, default=0)
@@ -63,9 +65,10 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     data, out = Path(args.data), Path(args.out)
-    config = TrainingConfig()
+    config = TrainingConfig.for_chords()
     overrides = {k: v for k, v in (("epochs", args.epochs), ("n_hidden", args.hidden), ("history", args.history),
                                    ("joint_history", args.joint_history),
+                                   ("joint_weight_decay", args.joint_weight_decay),
                                    ("method", args.method), ("k", args.k),
                                    ("pretrain_epochs", args.pretrain_epochs)) if v is not None}
     config = replace(config, seed=args.seed, **overrides).validate()

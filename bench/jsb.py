@@ -1,0 +1,77 @@
+"""The CRBM (binary-frame layout) on the JSB chorales: train on train, next-frame ACC on valid.
+
+Writes the section "JSB chorales" of bench/RESULTS.md. The settings are models.jsb.JsbConfig's
+defaults (chosen on valid; the sweep is in docs/notes-for-crbm.md) plus an AIS log-likelihood
+estimate on 100 random frames.
+
+Run: .venv/bin/python bench/jsb.py  (about 2-4 minutes on 2 shared cores; `--quick` for a smoke
+run that writes nothing). Skips with a message when ../shared/data/jsb is absent.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_section  # noqa: E402
+
+JSB_FILE = ROOT.parent / "shared" / "data" / "jsb" / "jsb-chorales-quarter.json"
+SCRIPT = "bench/jsb.py"
+AIS = dict(ais_frames=100, ais_betas=500, ais_particles=32)
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def main() -> int:
+    if not JSB_FILE.is_file():
+        print(f"bench/jsb.py: skipped: JSB chorales not found at {JSB_FILE}")
+        return 0
+    from models.jsb import JsbConfig, evaluate_crbm_on_jsb, load_jsb
+
+    quick = "--quick" in sys.argv
+    overrides = dict(epochs=1, chains=2, gibbs_steps=10, burn_in=2, ais_frames=3, ais_betas=20) if quick else AIS
+    config = dataclasses.replace(JsbConfig(), **overrides)
+    started = time.perf_counter()
+    r = evaluate_crbm_on_jsb(load_jsb(JSB_FILE), "train", "valid", config,
+                             progress=lambda m, f: print(f"[jsb {f:4.0%}] {m}", file=sys.stderr, flush=True))
+    total = time.perf_counter() - started
+    ll = (f"{r.log_likelihood:.2f} ± {r.log_likelihood_stderr:.2f} (AIS, {r.log_likelihood_frames} random frames, "
+          f"{config.ais_betas} betas x {config.ais_particles} runs)") if r.log_likelihood is not None else "not estimated"
+    changed = {k: v for k, v in dataclasses.asdict(config).items()}
+    lines = [
+        "Trained on train, evaluated on valid (the test split is not in ../shared/data). "
+        "ACC = E[TP]/(E[TP]+E[FP]+E[FN]) summed over all frames, the first of each chorale included.", "",
+        "| model / prediction rule | next-frame ACC | next-frame log-likelihood (nats/frame) |", "|---|---|---|",
+        f"| CRBM ({r.pitch_high - r.pitch_low + 1} keys {r.pitch_low}..{r.pitch_high}), **expected ACC from the "
+        f"Gibbs-estimated marginals (the paper's metric)** | **{pct(r.acc)}** | {ll} |",
+        f"| CRBM, expected ACC from the mean-field fixed point (approximate marginals) | {pct(r.mean_field_acc)} | - |",
+        f"| CRBM, Gibbs marginals rounded at 0.5 (hard prediction, not the paper's metric) | {pct(r.thresholded_acc)} | - |",
+        f"| CRBM, approximate most likely frame: lowest free energy visited by the chains, then ICM (hard, not the "
+        f"paper's metric) | {pct(r.map_acc)} | - |",
+        f"| copy the previous frame | {pct(r.copy_previous_acc)} | - |",
+        f"| independent keys at training frequencies | {pct(r.frequency_acc)} | - |",
+        "| paper, test split: RBM / RNN-RBM / RNN-NADE (HF) | 4.47 % / 33.12 % / 32.50 % | -7.43 / -7.27 / -5.56 |", "",
+        f"{r.frames} valid frames in {r.chorales} chorales; {r.train_frames} training frames. Settings "
+        f"`{json.dumps(changed)}`. Training {r.train_seconds:.0f} s, prediction (Gibbs + mean field + ICM) "
+        f"{r.predict_seconds:.0f} s, whole run {total:.0f} s, while other work shared the CPU.", "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if quick:
+        print("quick run: bench/RESULTS.md not written", file=sys.stderr)
+        return 0
+    write_section("JSB chorales", text, SCRIPT)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
