@@ -69,9 +69,10 @@ class DecodeSettings:
 # requests 24.8 % -> 20.7 %) for ~+0.05-0.1 s. Temperature fallback stays off (a second decode
 # costs a full window); the prompt guard replaces it for the failure the prompt brings.
 DEFAULT_DECODING = DecodeSettings()
-#: faster-whisper weight precision on CPU: float32 22.4 % -> 21.1 % WER vs int8 (bench), same
-#: weights as openai-whisper runs (it is always fp32 on CPU); int8 is somewhat faster.
-FASTER_WHISPER_COMPUTE_TYPE = "float32"
+#: faster-whisper weight precision on CPU: int8 quantises the weights at load, ~100 MB less
+#: resident memory (the window's 1.5 GB budget) and somewhat faster, for 22.4 % WER against
+#: float32's 21.1 % on the 40-request bench (bench/RESULTS.md, "Threads and precision").
+FASTER_WHISPER_COMPUTE_TYPE = "int8"
 COMPUTE_TYPES = ("float32", "int8")
 
 

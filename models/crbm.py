@@ -47,9 +47,9 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
-import tensorflow as tf
 
 from models.errors import InvalidModelInput
+from models.tf_runtime import tf
 from models.vocabulary import QUALITIES, ChordEvent
 
 PARAMETER_NAMES = ("W", "b", "c", "A", "B")

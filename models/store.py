@@ -90,15 +90,19 @@ def quadrant_signs(coordinates: Sequence[tuple[float | None, float | None]]) -> 
 
 
 def combined_scores(harmony: np.ndarray, performance: np.ndarray,
-                    coordinates: Sequence[tuple[float | None, float | None]], harmony_weight: float) -> np.ndarray:
+                    coordinates: Sequence[tuple[float | None, float | None]], harmony_weight: float,
+                    valence_bias_per_chord: float = 0.0, n_chords: Sequence[int] | None = None) -> np.ndarray:
     """Classifier scores (clips x classes) from harmony and performance log-likelihoods.
 
     Quadrant classes: the valence side is read from the harmony alone and the arousal side from
     the performance alone, score(c) = log sum_{c': same valence} e^H(c') + log sum_{c': same
     arousal} e^P(c') (+ a tie-break for classes sharing a quadrant). Measured on EMOPIA: valence
     lives in the harmony (mode) and arousal in the performance, and each part adds noise to the
-    other axis, so one weighted sum cannot serve both (bench/RESULTS.md). Other classes: the
-    weighted sum harmony_weight * H + P.
+    other axis, so one weighted sum cannot serve both (bench/RESULTS.md). valence_bias_per_chord
+    (nats per chord, chosen by cross-validation on the training clips) is added to the harmony of
+    the positive-valence classes for each of the clip's n_chords: it corrects the class models'
+    systematic lean towards one side, and grows with the evidence like the likelihoods do.
+    Other classes: the weighted sum harmony_weight * H + P.
     """
     harmony = np.atleast_2d(np.asarray(harmony, np.float64))
     performance = np.atleast_2d(np.asarray(performance, np.float64))
@@ -109,6 +113,9 @@ def combined_scores(harmony: np.ndarray, performance: np.ndarray,
     from scipy.special import logsumexp
 
     valence, arousal = signs
+    if valence_bias_per_chord and n_chords is not None:
+        chords = np.asarray(n_chords, np.float64).reshape(-1, 1)
+        harmony = harmony + valence_bias_per_chord * chords * (valence > 0)[None, :]
     columns = []
     for index in range(harmony.shape[1]):
         same_valence = logsumexp(harmony[:, valence == valence[index]], axis=1)
@@ -135,6 +142,7 @@ class ModelSet:
         self.n_hidden: int = int(config["hyperparameters"]["n_hidden"])
         classification = config.get("classification", {})
         self.harmony_weight: float = float(classification.get("harmony_weight", 1.0))
+        self.valence_bias_per_chord: float = float(classification.get("valence_bias_per_chord", 0.0))
         self._crbms: dict[str, Any] = {}
         self._experts = None
 
@@ -249,7 +257,8 @@ class ModelSet:
         perf = self.performance_log_likelihoods(performance)
         names = self.class_names
         combined = combined_scores([[harmony[n] for n in names]], [[perf[n] for n in names]],
-                                   self.coordinates, self.harmony_weight)[0]
+                                   self.coordinates, self.harmony_weight, self.valence_bias_per_chord,
+                                   [len(events)])[0]
         return {name: ClassLikelihood(harmony[name], perf[name], float(combined[i])) for i, name in enumerate(names)}
 
     @property

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
-import tensorflow as tf
 
 from models.crbm import (CHORD_LAYOUT, ConditionalRBM, VisibleLayout, chord_visible, conditioning_matrix,
                          visible_to_states)
 from models.errors import InvalidModelInput
+from models.tf_runtime import tf
 
 Progress = Callable[[str, float], None]
 
@@ -412,27 +412,31 @@ class ClipScores:
     harmony: np.ndarray  # sum of log p(chord | history) per clip and class (nats)
     performance: np.ndarray  # log density of the performance features per clip and class
     truth: np.ndarray  # index of each clip's true class
+    n_chords: np.ndarray | None = None  # chord events per clip (the valence bias scales with it)
 
 
 def score_clips(model_set, clips: Sequence) -> ClipScores:
     """Harmony and performance log-likelihoods of labelled clips under every class of a ModelSet."""
     names = model_set.class_names
-    harmony, perf, truth = [], [], []
+    harmony, perf, truth, n_chords = [], [], [], []
     for clip in clips:
         if not clip.events or clip.label not in names:
             continue
+        n_chords.append(len(clip.events))
         h = model_set.harmony_log_likelihoods(clip.events, clip.mode)
         p = model_set.performance_log_likelihoods(clip.performance)
         harmony.append([h[n] for n in names])
         perf.append([p[n] for n in names])
         truth.append(names.index(clip.label))
-    return ClipScores(tuple(names), np.asarray(harmony), np.asarray(perf), np.asarray(truth))
+    return ClipScores(tuple(names), np.asarray(harmony), np.asarray(perf), np.asarray(truth), np.asarray(n_chords))
 
 
 HARMONY_WEIGHT_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+VALENCE_BIAS_GRID = tuple(round(0.01 * i, 2) for i in range(-10, 11))  # nats per chord
 
 
-def classification_accuracy(scores: ClipScores, harmony_weight: float | None, class_info: Mapping | None = None) -> dict:
+def classification_accuracy(scores: ClipScores, harmony_weight: float | None, class_info: Mapping | None = None,
+                            valence_bias_per_chord: float = 0.0) -> dict:
     """Accuracy of the argmax of the classifier's score (models.store.combined_scores; harmony
     alone when harmony_weight is None, performance alone when it is 0), and of valence / arousal
     (sign of the predicted class's coordinate) when the classes have them."""
@@ -445,7 +449,8 @@ def classification_accuracy(scores: ClipScores, harmony_weight: float | None, cl
     elif harmony_weight == 0:
         total = scores.performance
     else:
-        total = combined_scores(scores.harmony, scores.performance, coordinates, harmony_weight)
+        total = combined_scores(scores.harmony, scores.performance, coordinates, harmony_weight,
+                                valence_bias_per_chord, scores.n_chords)
     predicted = total.argmax(axis=1)
     out = {"classes": float(np.mean(predicted == scores.truth)), "n": int(len(scores.truth))}
     for axis, pos in (("valence", 1), ("arousal", 2)):
@@ -464,15 +469,16 @@ def song_of(clip) -> str:
 
 def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: TrainingConfig, *, folds: int = 3,
                           strategy=None, progress: Progress | None = None, beats_per_bar: int = 4,
-                          build_model_set=None) -> tuple[float, dict]:
+                          build_model_set=None, class_info: Mapping | None = None) -> tuple[float, dict]:
     """Harmony-vs-performance weight by song-grouped k-fold cross-validation on the training clips.
 
-    build_model_set(class_models) -> ModelSet. Returns (weight, {weight: cv accuracy})."""
+    build_model_set(class_models) -> ModelSet. Returns (weight, {weight: cv accuracy}); the pooled
+    out-of-fold scores are in the table under "scores" for further choices (choose_valence_bias)."""
     all_clips = [c for label in sorted(clips_by_label) for c in clips_by_label[label] if c.events]
     songs = sorted({song_of(c) for c in all_clips})
     rng = np.random.default_rng(config.seed)
     fold_of = {s: i % folds for i, s in enumerate(rng.permutation(songs))}
-    harmony, perf, truth = [], [], []
+    harmony, perf, truth, n_chords = [], [], [], []
     names = None
     for fold in range(folds):
         train = {label: [c for c in clips_by_label[label] if c.events and fold_of[song_of(c)] != fold]
@@ -483,9 +489,25 @@ def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: Traini
         scores = score_clips(build_model_set(models), held)
         names = scores.class_names
         harmony.append(scores.harmony), perf.append(scores.performance), truth.append(scores.truth)
-    pooled = ClipScores(names, np.concatenate(harmony), np.concatenate(perf), np.concatenate(truth))
-    table = {w: classification_accuracy(pooled, w)["classes"] for w in HARMONY_WEIGHT_GRID}
+        n_chords.append(scores.n_chords)
+    pooled = ClipScores(names, np.concatenate(harmony), np.concatenate(perf), np.concatenate(truth),
+                        np.concatenate(n_chords))
+    table = {w: classification_accuracy(pooled, w, class_info)["classes"] for w in HARMONY_WEIGHT_GRID}
     best = max(HARMONY_WEIGHT_GRID, key=lambda w: (table[w], -abs(w - 1.0)))
+    return best, {**table, "scores": pooled}
+
+
+def choose_valence_bias(pooled: ClipScores, harmony_weight: float, class_info: Mapping | None) -> tuple[float, dict]:
+    """The valence bias (nats per chord, models.store.combined_scores) that maximises the
+    out-of-fold class accuracy, then the valence accuracy, nearest 0 on ties. 0 when the classes
+    are not quadrants. Returns (bias, {bias: (class accuracy, valence accuracy)})."""
+    table = {}
+    for bias in VALENCE_BIAS_GRID:
+        accuracy = classification_accuracy(pooled, harmony_weight, class_info, bias)
+        if "valence" not in accuracy:
+            return 0.0, {}
+        table[bias] = (accuracy["classes"], accuracy["valence"])
+    best = max(VALENCE_BIAS_GRID, key=lambda b: (table[b][0], table[b][1], -abs(b)))
     return best, table
 
 

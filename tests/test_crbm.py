@@ -276,3 +276,16 @@ def test_joint_history_fits_a_joint_state_chain_that_per_group_conditioning_cann
     assert chain_bits < 1.3
     assert joint_bits < chain_bits + 0.5, (joint_bits, chain_bits)
     assert per_group_bits > joint_bits + 1.0, (per_group_bits, joint_bits)
+
+
+def test_tensorflow_is_imported_without_keras_and_keras_still_loads_on_demand():
+    """models.tf_runtime keeps Keras (and scikit-learn through it) out of TensorFlow's import:
+    ~100 MB of the window's memory budget. tf.keras must still work for whoever asks."""
+    script = ("import sys; import models.crbm; from models.tf_runtime import tf; "
+              "print('keras' in sys.modules, 'sklearn' in sys.modules); "
+              "print(float(tf.reduce_sum(tf.ones([2, 3])))); "
+              "print(type(tf.keras.layers.Dense(2)).__name__)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          cwd=str(Path(__file__).resolve().parent.parent))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "False", "6.0", "Dense"]

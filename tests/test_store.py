@@ -249,3 +249,28 @@ def test_quadrant_classes_read_valence_from_harmony_and_arousal_from_performance
     weighted = combined_scores(harmony, performance, [(None, None)] * 4, harmony_weight=0.2)
     np.testing.assert_allclose(weighted, 0.2 * harmony + performance)
     assert weighted.argmax() == 1  # the plain sum lets the performance pick Q2
+
+
+def test_valence_bias_per_chord_moves_the_valence_decision_in_proportion_to_the_chords():
+    import numpy as np
+
+    from models.store import combined_scores
+    from models.training import ClipScores, choose_valence_bias
+
+    coordinates = [(0.6, 0.6), (-0.6, 0.6), (-0.6, -0.6), (0.6, -0.6)]
+    # Two clips whose harmony leans negative by 0.05 nats per chord (10 and 40 chords).
+    harmony = np.array([[-10.5, -10.0, -10.0, -10.5], [-42.0, -40.0, -40.0, -42.0]])
+    performance = np.log([[0.6, 0.1, 0.1, 0.2], [0.6, 0.1, 0.1, 0.2]])  # high arousal
+    plain = combined_scores(harmony, performance, coordinates, 1.0)
+    assert list(plain.argmax(axis=1)) == [1, 1]  # Q2: negative valence
+    biased = combined_scores(harmony, performance, coordinates, 1.0, valence_bias_per_chord=0.06, n_chords=[10, 40])
+    assert list(biased.argmax(axis=1)) == [0, 0]  # +0.06 per chord outweighs -0.05 per chord for both
+    weak = combined_scores(harmony, performance, coordinates, 1.0, valence_bias_per_chord=0.04, n_chords=[10, 40])
+    assert list(weak.argmax(axis=1)) == [1, 1]
+
+    # choose_valence_bias finds a bias in the grid that labels both clips right when they are Q1.
+    class_info = {name: (name, v, a) for name, (v, a) in zip(["Q1", "Q2", "Q3", "Q4"], coordinates)}
+    pooled = ClipScores(("Q1", "Q2", "Q3", "Q4"), harmony, performance, np.array([0, 0]), np.array([10, 40]))
+    bias, table = choose_valence_bias(pooled, 1.0, class_info)
+    assert 0.05 < bias <= 0.1 and table[bias] == (1.0, 1.0) and table[0.0] == (0.0, 0.0)
+    assert choose_valence_bias(pooled, 1.0, None) == (0.0, {})

@@ -53,14 +53,14 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from tqdm import tqdm
 
-    import tensorflow as tf
+    from models.tf_runtime import tf
 
     tf.get_logger().setLevel("ERROR")
     from models.crbm import CHORD_LAYOUT, ConditionalRBM
     from models.dataset import emopia_split, load_folder
     from models.errors import InvalidModelInput
     from models.store import EMOPIA_CLASSES, model_set_from_class_models, save_model_set, write_text_atomic
-    from models.training import (TrainingConfig, choose_harmony_weight, classification_accuracy, clip_sequences,
+    from models.training import (TrainingConfig, choose_harmony_weight, choose_valence_bias, classification_accuracy, clip_sequences,
                                  default_strategy, score_clips, score_sequences, train_class_models)
 
     started = time.perf_counter()
@@ -114,18 +114,20 @@ def run(args: argparse.Namespace) -> int:
 
     strategy = default_strategy()  # several GPUs / machines when present; this CPU: the default strategy
     stages = 2 if args.cv_folds > 1 else 1
-    harmony_weight, cv_table = 1.0, {}
+    harmony_weight, cv_table, valence_bias, bias_table = 1.0, {}, 0.0, {}
     if args.cv_folds > 1:
         harmony_weight, cv_table = choose_harmony_weight(
             clips_by_label, config, folds=args.cv_folds, beats_per_bar=beats_per_bar, build_model_set=build, strategy=strategy,
-            progress=lambda m, f: progress(m, 0.5 * f))
+            progress=lambda m, f: progress(m, 0.5 * f), class_info=class_info or None)
+        valence_bias, bias_table = choose_valence_bias(cv_table.pop("scores"), harmony_weight, class_info or None)
     # Default checkpoints sit beside the output (hidden) and are removed once the folder is written.
     checkpoints = Path(args.checkpoints) if args.checkpoints else out.parent / f".{out.name}.checkpoints"
     models = train_class_models(clips_by_label, config, checkpoint_dir=checkpoints, resume=args.resume, strategy=strategy,
                                 beats_per_bar=beats_per_bar,
                                 progress=lambda m, f: progress(m, (stages - 1 + f) / stages))
-    classification = {"harmony_weight": harmony_weight, "cv_folds": args.cv_folds,
-                      "cv_accuracy_by_weight": {str(k): round(v, 4) for k, v in cv_table.items()}}
+    classification = {"harmony_weight": harmony_weight, "valence_bias_per_chord": valence_bias, "cv_folds": args.cv_folds,
+                      "cv_accuracy_by_weight": {str(k): round(v, 4) for k, v in cv_table.items()},
+                      "cv_accuracy_by_valence_bias": {str(k): [round(a, 4) for a in v] for k, v in bias_table.items()}}
     validation: dict = {}
     model_set = build(models, classification=classification, training_data=data_info)
     if val is not None:
@@ -157,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
             "classification": {
                 "harmony_only": classification_accuracy(clip_scores, None, class_info),
                 "performance_only": classification_accuracy(clip_scores, 0.0, class_info),
-                "combined": classification_accuracy(clip_scores, harmony_weight, class_info),
+                "combined": classification_accuracy(clip_scores, harmony_weight, class_info, valence_bias),
             },
         }
     training_seconds = time.perf_counter() - started
@@ -215,6 +217,8 @@ def model_card(config: dict, command: str) -> str:
     lines += ["", "## Hyperparameters", "```", *(f"{k} = {v}" for k, v in hp.items()),
               f"harmony_weight (classification) = {config['classification'].get('harmony_weight')} "
               f"(chosen by {config['classification'].get('cv_folds')}-fold song-grouped CV on train)",
+              f"valence_bias_per_chord (classification, nats) = {config['classification'].get('valence_bias_per_chord', 0.0)} "
+              "(same CV: added per chord to the positive-valence classes' harmony score)",
               f"performance features scored by the classifier = {config['classification'].get('performance_features')}",
               "```", ""]
     if val:

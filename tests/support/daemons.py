@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -51,6 +52,67 @@ class SpeakerRecording:
         self._path.unlink(missing_ok=True)
         usable = len(data) - len(data) % 4
         return np.frombuffer(data[:usable], dtype="<f4").astype(np.float32)
+
+
+class TimedRecording:
+    """Reads a PulseAudio source continuously and stamps every 10 ms chunk with its arrival time
+    (time.perf_counter), so sounds in two recordings can be placed on one clock (latency benches).
+    Both recordings see the same server-side buffering (20 ms), so their difference is accurate
+    to about one chunk."""
+
+    CHUNK_S = 0.01
+
+    def __init__(self, env: dict[str, str], device: str, rate_hz: int = 16000):
+        self.rate_hz = rate_hz
+        self._chunk_frames = int(rate_hz * self.CHUNK_S)
+        self._chunks: list[tuple[float, np.ndarray]] = []
+        self._process = subprocess.Popen(
+            ["parec", f"--device={device}", "--raw", "--format=float32le", "--channels=1",
+             f"--rate={rate_hz}", "--latency-msec=20"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        size = self._chunk_frames * 4
+        while True:
+            data = self._process.stdout.read(size)
+            if len(data) < 4:
+                return
+            samples = np.frombuffer(data[: len(data) - len(data) % 4], dtype="<f4")
+            self._chunks.append((time.perf_counter(), samples))
+
+    def _loud_sample_times(self, threshold: float):
+        for arrival_s, samples in list(self._chunks):
+            loud = np.flatnonzero(np.abs(samples) > threshold)
+            if loud.size:
+                yield arrival_s - (len(samples) - loud) / self.rate_hz
+
+    def first_sound_after(self, after_s: float, threshold: float = 0.01) -> float | None:
+        """perf_counter time of the first sample louder than threshold after after_s."""
+        for times in self._loud_sample_times(threshold):
+            later = times[times > after_s]
+            if later.size:
+                return float(later[0])
+        return None
+
+    def last_sound_before(self, before_s: float, threshold: float = 0.01) -> float | None:
+        """perf_counter time of the last sample louder than threshold before before_s."""
+        last = None
+        for times in self._loud_sample_times(threshold):
+            earlier = times[times < before_s]
+            if earlier.size:
+                last = float(earlier[-1])
+        return last
+
+    def peak(self) -> float:
+        """The loudest sample's magnitude so far (0.0 before any sound)."""
+        return max((float(np.abs(samples).max()) for _, samples in list(self._chunks) if samples.size), default=0.0)
+
+    def stop(self) -> None:
+        _stop(self._process)
+        self._reader.join(timeout=5)
+        self._process.stdout.close()
 
 
 class PulseAudio:
@@ -156,6 +218,10 @@ class PulseAudio:
     # ----- the speaker
     def start_speaker_recording(self) -> SpeakerRecording:
         return SpeakerRecording(self.env, self.runtime_dir)
+
+    def timed_recordings(self) -> tuple[TimedRecording, TimedRecording]:
+        """(what goes into the microphone, what comes out of the speaker), on one clock."""
+        return TimedRecording(self.env, f"{MIC_FEED_SINK}.monitor"), TimedRecording(self.env, f"{SPEAKER_SINK}.monitor")
 
     def record_speaker(self, seconds: float) -> np.ndarray:
         """Record the speaker's monitor for `seconds` (float32 mono, SPEAKER_RATE_HZ)."""
