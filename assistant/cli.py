@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     # Models come from installed packages; never reach for a hub at run time.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from assistant.runtime import limit_malloc_arenas
+
+    limit_malloc_arenas()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

@@ -26,6 +26,8 @@ from common import write_section  # noqa: E402
 COLD_START = r"""
 import json, time
 started = time.perf_counter()
+from assistant.runtime import limit_malloc_arenas
+limit_malloc_arenas()
 from assistant.pipeline import Assistant
 assistant = Assistant()
 assistant.load(speech=True, composer=False)
@@ -45,6 +47,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> int:
+    from assistant.runtime import limit_malloc_arenas
+
+    limit_malloc_arenas()  # as the CLI and the window do
     env = dict(os.environ, HF_HUB_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="3")
     load_before = os.getloadavg()[0]
     cold = []

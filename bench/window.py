@@ -7,6 +7,7 @@ regenerations. Writes the "Window (gui)" section of bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import statistics
@@ -30,6 +31,8 @@ LAUNCH_CHILD = r"""
 import os, sys, time, tempfile
 from pathlib import Path
 t0 = float(os.environ["MOODCHORDS_BENCH_T0"])
+from assistant.runtime import limit_malloc_arenas
+limit_malloc_arenas()
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 from gui.app import build_window
@@ -131,10 +134,39 @@ def make_window(app, scratch: Path, devices=None, history=True):
     return window
 
 
+@contextlib.contextmanager
+def private_pulseaudio():
+    """A PulseAudio server of our own (null sinks, virtual mic), this process pointed at it."""
+    from tests.support.daemons import PulseAudio
+
+    server = PulseAudio().start()
+    previous = server.activate()
+    try:
+        yield server
+    finally:
+        PulseAudio.deactivate(previous)
+        server.stop()
+
+
+def real_devices():
+    """The window's real synthesizer and microphone (what `make run` opens)."""
+    from gui.app import _open_microphone, _open_player
+    from gui.main_window import Devices
+
+    return Devices(player=_open_player, microphone=_open_microphone)
+
+
 def measure_memory(app, regenerations: int) -> dict:
+    """RSS with every model loaded and the synthesizer and microphone open (a private PulseAudio),
+    then over `regenerations` Regenerate clicks, each shown and played."""
+    with private_pulseaudio():
+        return _measure_memory(app, regenerations)
+
+
+def _measure_memory(app, regenerations: int) -> dict:
     scratch = Path(tempfile.mkdtemp(prefix="moodchords-bench-"))
     before = rss_mb()
-    window = make_window(app, scratch)
+    window = make_window(app, scratch, real_devices())
     loaded = {"done": False, "error": None}
     window.loadFinished.connect(lambda: loaded.update(done=True))
     window.loadFailed.connect(lambda message: loaded.update(error=message))
@@ -144,6 +176,7 @@ def measure_memory(app, regenerations: int) -> dict:
         window.shutdown()
         raise RuntimeError(loaded["error"])
     load_s = time.perf_counter() - started
+    run_until(app, lambda: window.player is not None and window.microphone is not None, 60)
     after_load = rss_mb()
     shown = []
     window.compositionShown.connect(lambda composition: shown.append(time.perf_counter()))
@@ -172,17 +205,9 @@ def measure_speech_to_note(app, runs: int = 10) -> list[tuple[float, float]]:
     two timestamped recordings on one clock: the microphone feed (the last loud sample is the
     end of speech) and the speaker's monitor (the first loud sample after it is the first note,
     after FluidSynth's scheduling lead and audio buffer and PulseAudio)."""
-    from gui.main_window import Devices
-    from tests.support.daemons import PulseAudio
-
-    from gui.app import _open_microphone, _open_player
-
-    server = PulseAudio().start()
-    previous = server.activate()
-    try:
+    with private_pulseaudio() as server:
         scratch = Path(tempfile.mkdtemp(prefix="moodchords-bench-"))
-        window = make_window(app, scratch, Devices(player=_open_player, microphone=_open_microphone),
-                             history=False)
+        window = make_window(app, scratch, real_devices(), history=False)
         failed = []
         window.loadFailed.connect(failed.append)
         run_until(app, lambda: failed or (window.speech_ready and window.microphone is not None
@@ -194,9 +219,6 @@ def measure_speech_to_note(app, runs: int = 10) -> list[tuple[float, float]]:
             return _speak_and_time(app, server, window, runs)
         finally:
             window.shutdown()
-    finally:
-        PulseAudio.deactivate(previous)
-        server.stop()
 
 
 def _speak_and_time(app, server, window, runs: int) -> list[tuple[float, float]]:
@@ -251,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{min(interactive):.2f} | {max(interactive):.2f} |", ""]
     print("\n".join(lines), flush=True)
 
+    from assistant.runtime import limit_malloc_arenas
+
+    limit_malloc_arenas()  # as gui.app.main does
     from PySide6.QtWidgets import QApplication
 
     app = QApplication(["moodchords-bench"])
@@ -258,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         memory = measure_memory(app, args.regenerations)
         samples = " · ".join(f"{count}: {mb:.0f} MB" for count, mb in memory["samples"].items())
         lines += [f"Memory (RSS of the window's process): before the window {memory['before']:.0f} MB; "
-                  f"all models loaded (composer, language, speech; {memory['load_s']:.1f} s) "
+                  f"all models loaded (composer, language, speech; {memory['load_s']:.1f} s) and the "
+                  f"synthesizer and microphone open (private PulseAudio) "
                   f"{memory['after_load']:.0f} MB; after N regenerations (one chord locked, history on): "
                   f"{samples}.", "",
                   f"Regenerate -> shown: median {memory['regen_median_ms']:.0f} ms, "

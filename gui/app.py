@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_NO_DISPLAY
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from assistant.runtime import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before Qt and the workers start their threads
     from PySide6.QtWidgets import QApplication
 
     from gui.settings import APPLICATION, ORGANISATION

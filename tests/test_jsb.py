@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from models.errors import InvalidModelInput
-from models.jsb import (PitchRange, copy_previous, expected_counts, gibbs_marginals, icm_mode, load_jsb,
-                        mean_field_marginals, piano_roll, transposed_rolls)
+from models.jsb import (PitchRange, conditioning_rows, copy_previous, expected_counts, gibbs_marginals, icm_mode,
+                        load_jsb, mean_field_marginals, piano_roll, transposed_rolls)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,8 +86,45 @@ def test_marginal_estimators_on_an_uncoupled_crbm():
     assert np.allclose(gibbs, exact, atol=1e-5)  # Rao-Blackwellised: exact when the keys are independent
     assert np.allclose(mean_field_marginals(rbm, u), exact, atol=1e-5)
     assert np.array_equal(icm_mode(rbm, u, best), (exact > 0.5).astype(np.float32))
+    # at temperature T the keys stay independent, each with logit bias / T (with or without the restart)
+    sharp = 1 / (1 + np.exp(-(weights["b"] + u @ weights["A"]) / 0.5))
+    for restart in (0, 5):
+        tempered, _ = gibbs_marginals(rbm, u, chains=4, steps=30, burn_in=5, seed=2, temperature=0.5, restart=restart)
+        assert np.allclose(tempered, sharp, atol=1e-5)
     with pytest.raises(InvalidModelInput, match="chain start"):
         gibbs_marginals(rbm, u, chains=2, steps=4, burn_in=1, seed=0, start="zeros")
+    with pytest.raises(InvalidModelInput, match="temperature"):
+        gibbs_marginals(rbm, u, chains=2, steps=4, burn_in=1, seed=0, temperature=0.0)
+
+
+def test_tempered_restart_concentrates_on_the_best_frame():
+    """A strongly coupled CRBM with two modes: at a low temperature after the restart, every chain of
+    a row sits at the lower-free-energy mode, so the marginals are (almost) that frame."""
+    from models.crbm import ConditionalRBM, VisibleLayout, history_matrix
+
+    d = 4
+    w = np.array([[6.0, -6.0], [6.0, -6.0], [-6.0, 6.0], [-6.0, 6.0]])  # hidden 0 likes keys 0,1; hidden 1 keys 2,3
+    weights = {"W": w, "b": np.array([-3.0, -3.0, -3.2, -3.2]), "c": np.array([-5.0, -5.0]),
+               "A": np.zeros((d + 1, d)), "B": np.zeros((d + 1, 2))}
+    rbm = ConditionalRBM(VisibleLayout.binary(d), 2, 1, weights=weights)
+    u = history_matrix(np.array([[0, 0, 1, 1], [0, 0, 1, 1]], np.float32), 1)
+    free = lambda v: -(v @ weights["b"]) - np.logaddexp(0, v @ w + weights["c"]).sum()  # noqa: E731
+    assert free(np.array([1, 1, 0, 0.0])) < free(np.array([0, 0, 1, 1.0]))
+    tempered, best = gibbs_marginals(rbm, u, chains=8, steps=60, burn_in=30, seed=3, temperature=0.1, restart=30)
+    assert np.array_equal(best, np.array([[1, 1, 0, 0], [1, 1, 0, 0]], np.float32))
+    assert np.allclose(tempered, best, atol=1e-3)
+
+
+def test_conditioning_rows_add_the_mean_of_all_earlier_frames():
+    roll = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]], np.float32)
+    plain = conditioning_rows(roll, 1)
+    assert plain.shape == (4, 4)
+    rows = conditioning_rows(roll, 1, summary_decay=1.0)
+    assert rows.shape == (4, 8) and np.array_equal(rows[:, :4], plain)
+    assert np.array_equal(rows[0, 4:], [0, 0, 0, 1])  # nothing before the start: the flag
+    assert np.allclose(rows[3, 4:], [1 / 3, 1 / 3, 1 / 3, 0])  # the plain mean of frames 0..2
+    decayed = conditioning_rows(roll, 1, summary_decay=0.5)
+    assert np.allclose(decayed[2, 4:7], np.array([0.5, 1.0, 0.0]) / 1.5)  # weights 0.5 (frame 0), 1 (frame 1)
 
 
 def synthetic_chorales(n: int, length: int, seed: int) -> list[list[list[int]]]:
@@ -108,14 +145,17 @@ def test_eval_jsb_cli_on_tiny_synthetic_json(tmp_path):
     data.write_text(json.dumps({"train": synthetic_chorales(12, 16, 1), "valid": synthetic_chorales(4, 16, 2)}))
     done = run_cli("--data", str(data), "--train-split", "train", "--split", "valid", "--json",
                    "--epochs", "3", "--hidden", "8", "--history", "2", "--chains", "2", "--gibbs-steps", "10",
-                   "--ais-frames", "3", "--transpose", "1", "--method", "cd", "--chain-start", "bias")
+                   "--ais-frames", "3", "--transpose", "1", "--method", "cd", "--chain-start", "bias",
+                   "--temperature", "0.5", "--threshold", "0.3", "--average-last", "2", "--summary-decay", "0.9",
+                   "--learning-rate", "0.05")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert 0.0 <= result["acc"] <= 1.0
     assert result["frames"] == 4 * 16 and result["chorales"] == 4
     # every synthetic chorale spans the whole range 48..72, so no transposition by +-1 fits
     assert result["train_frames"] == 12 * 16
-    for rule in ("mean_field_acc", "thresholded_acc", "map_acc"):
+    assert result["config"]["temperature"] == 0.5 and result["config"]["threshold"] == 0.3
+    for rule in ("untempered_acc", "threshold_acc", "mean_field_acc", "thresholded_acc", "map_acc"):
         assert 0.0 <= result[rule] <= 1.0
     assert result["pitch_low"] == 48 and result["pitch_high"] == 72
     assert 0.0 <= result["copy_previous_acc"] <= 1.0
@@ -131,3 +171,6 @@ def test_eval_jsb_cli_rejects_bad_input(tmp_path):
     assert done.returncode == 2 and "available splits = ['train']" in done.stderr
     done = run_cli("--data", str(data), "--hidden", "0")
     assert done.returncode == 2 and "--hidden 0" in done.stderr
+    for flag, value in (("--temperature", "0"), ("--threshold", "1"), ("--summary-decay", "1.5")):
+        done = run_cli("--data", str(data), flag, value)
+        assert done.returncode == 2 and f"{flag} {float(value)}" in done.stderr, done.stderr
