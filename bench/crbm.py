@@ -45,7 +45,7 @@ def main() -> int:
         model_set = load_model_set(args.model)
         loads.append(time.perf_counter() - started)
     started = time.perf_counter()
-    import tensorflow as tf  # noqa: F401
+    from models.tf_runtime import tf  # noqa: F401 (as the app imports it: without Keras)
 
     tf_import = time.perf_counter() - started
     from models.generation import generate

@@ -370,8 +370,9 @@ def main() -> int:
                     sweep_rows.append(run_config(transcriber, items, decoding, label))
             if full:
                 others = [dict(threads=2), dict(threads=1)]
-                if engine == "faster-whisper":
-                    others.insert(0, dict(compute_type="int8"))
+                if engine == "faster-whisper":  # the precision that is not the default
+                    other_precision = "float32" if speech.FASTER_WHISPER_COMPUTE_TYPE == "int8" else "int8"
+                    others.insert(0, dict(compute_type=other_precision))
                 for extra in others:
                     if extra.get("threads") == speech._torch_threads():
                         continue

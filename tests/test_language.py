@@ -145,6 +145,20 @@ def best(mood):
     return max(mood.class_weights, key=mood.class_weights.get)
 
 
+def test_templated_embeddings_average_every_template(reader):
+    # The anchors and the reader's keywords must go through the same template average.
+    from assistant.affect import TEMPLATES, templated_embeddings
+
+    words = ["serene", "furious"]
+    each = [reader._model.encode([t.format(w) for w in words], normalize_embeddings=True) for t in TEMPLATES]
+    mean = np.mean(each, axis=0)
+    assert len(TEMPLATES) >= 2
+    assert np.allclose(templated_embeddings(reader._model, words), mean / np.linalg.norm(mean, axis=1, keepdims=True),
+                       atol=1e-5)
+    (serene, furious) = reader._readout.predict(mean)
+    assert serene[0] > 0.3 > furious[0] and furious[1] > serene[1]
+
+
 def test_hope_and_wonder_is_positive(reader):
     mood = reader.read("I want a song that expresses hope and wonder")
     assert mood.valence > 0.2 and {"hope", "wonder"} <= set(mood.keywords) and not mood.neutral
