@@ -187,12 +187,13 @@ def generate(
     if n - 1 not in locked_states:
         allowed[n - 1] = tonic
 
+    mode_bias = mode_expert(model_set, weights, mode, temperature)
     states: list[int] = []
     for t in range(n):
         if t in locked_states:
             states.append(locked_states[t])
             continue
-        logits = experts.logits(experts.history_vector(states)[None], w_vec, temperature)[0]
+        logits = experts.logits(experts.history_vector(states)[None], w_vec, temperature)[0] + mode_bias
         if t in allowed:
             mask = np.full(experts.n_states, -np.inf)
             mask[allowed[t]] = 0.0
@@ -214,6 +215,27 @@ def generate(
             states.append(int(rng.choice(experts.n_states, p=probs / probs.sum())))
     events = tuple(_event(s, d) for s, d in zip(states, durations))
     return Generation(events=events, mode=mode, performance=sample_performance(model_set, weights, rng))
+
+
+#: Weight of the mode expert (below): chosen on EMOPIA train so that music21 reads the generated
+#: progressions' mode like the training clips' (bench/RESULTS.md, "CRBM settings").
+MODE_EXPERT_WEIGHT = 1.0
+
+
+def mode_expert(model_set: ModelSet, weights: Mapping[str, float], mode: str, temperature: float = 1.0) -> np.ndarray:
+    """Per chord state, the extra logit that keeps a progression in its mode: MODE_EXPERT_WEIGHT x
+    half the log-ratio log P(chord | mode) - log P(chord | other mode), mixed over the classes.
+
+    Why: the class CRBMs are trained on key-normalised chords of major and minor clips alike
+    (C major and A minor share one scale), and only the first and last chords are fixed to the
+    mode's tonic; a strong chord-to-chord memory then drifts to the relative key. Zeros for model
+    folders trained before the table existed."""
+    tables = [(w, model_set.parameters[n].mode_chord_log_probs) for n, w in weights.items() if w > 0]
+    if any(table is None for _, table in tables):
+        return np.zeros(int(np.prod(model_set.config["layout"]["group_sizes"])))
+    row = 0 if mode == "major" else 1
+    ratio = sum(w * (table[row] - table[1 - row]) for w, table in tables)
+    return MODE_EXPERT_WEIGHT * 0.5 * np.asarray(ratio, np.float64) / temperature
 
 
 def _following_targets(t: int, n: int, locked: Mapping[int, int], allowed: Mapping[int, np.ndarray],

@@ -66,6 +66,9 @@ class ClassParameters:
     rhythm_probabilities: np.ndarray  # (positions, durations) P(duration | half-beat position in bar)
     rhythm_durations: tuple[float, ...]  # beats of each duration column
     major_share: float  # share of the class's training clips in major, 0..1
+    # (2, states) log P(chord state | major), log P(chord state | minor) in the class's clips,
+    # smoothed towards all classes' (models.generation.mode_expert); None in older folders
+    mode_chord_log_probs: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -297,6 +300,9 @@ def _read_config(path: Path) -> dict:
     return config
 
 
+MODE_CHORDS_KEY = "mode_chord_log_probs"  # optional array in a class's .npz (see ClassParameters)
+
+
 def _read_class(path: Path, entry: dict, config: dict) -> ClassParameters:
     file = path / entry["weights_file"]
     layout_d = int(sum(config["layout"]["group_sizes"]))
@@ -310,6 +316,7 @@ def _read_class(path: Path, entry: dict, config: dict) -> ClassParameters:
     try:
         with np.load(file, allow_pickle=False) as data:
             weights = {k: np.asarray(data[k], np.float32) for k in PARAMETER_NAMES}
+            mode_chords = np.asarray(data[MODE_CHORDS_KEY], np.float64) if MODE_CHORDS_KEY in data.files else None
     except FileNotFoundError:
         raise ModelFileError(f"model file {file} not found") from None
     except (KeyError, OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
@@ -318,6 +325,9 @@ def _read_class(path: Path, entry: dict, config: dict) -> ClassParameters:
         if weights[key].shape != shape or not np.all(np.isfinite(weights[key])):
             raise ModelFileError(f"model file {file} is corrupt: {key} has shape {weights[key].shape} "
                                  f"(expected {shape}) or non-finite values")
+    if mode_chords is not None and (mode_chords.shape != (2, n_states) or not np.all(np.isfinite(mode_chords))):
+        raise ModelFileError(f"model file {file} is corrupt: {MODE_CHORDS_KEY} has shape {mode_chords.shape} "
+                             f"(expected {(2, n_states)}) or non-finite values")
     try:
         profile = entry["performance_profile"]
         rhythm = entry["rhythm"]
@@ -328,6 +338,7 @@ def _read_class(path: Path, entry: dict, config: dict) -> ClassParameters:
             rhythm_probabilities=np.asarray(rhythm["probabilities"], np.float64),
             rhythm_durations=tuple(float(d) for d in rhythm["durations"]),
             major_share=float(entry["major_share"]),
+            mode_chord_log_probs=mode_chords,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"model file {path / CONFIG_FILE} is corrupt: class {entry.get('name')!r} entry {exc}") from None
@@ -382,6 +393,7 @@ def model_set_from_class_models(*, name: str, layout: dict, hyperparameters: dic
             rhythm_probabilities=np.asarray(model.rhythm["probabilities"], np.float64),
             rhythm_durations=tuple(float(d) for d in model.rhythm["durations"]),
             major_share=float(model.major_share),
+            mode_chord_log_probs=getattr(model, "mode_chord_log_probs", None),
         )
     config = {
         "format": FORMAT, "name": name, "layout": layout, "qualities": [q.name for q in QUALITIES],
@@ -401,9 +413,12 @@ def save_model_set(model_set: ModelSet, out_dir: str | Path) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
         for entry in model_set.config["classes"]:
-            weights = model_set.parameters[entry["name"]].weights
+            parameters = model_set.parameters[entry["name"]]
+            arrays = {k: np.asarray(parameters.weights[k], np.float32) for k in PARAMETER_NAMES}
+            if parameters.mode_chord_log_probs is not None:
+                arrays[MODE_CHORDS_KEY] = np.asarray(parameters.mode_chord_log_probs, np.float32)
             with open(tmp / entry["weights_file"], "wb") as fh:
-                np.savez_compressed(fh, **{k: np.asarray(weights[k], np.float32) for k in PARAMETER_NAMES})
+                np.savez_compressed(fh, **arrays)
         (tmp / CONFIG_FILE).write_text(json.dumps(model_set.config, indent=1), encoding="utf-8")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a shipped model folder is readable by all
         for file in tmp.iterdir():

@@ -343,6 +343,36 @@ class ClassModel:
     n_clips: int  # training clips
     n_events: int  # training chord events
     report: TrainingReport
+    mode_chord_log_probs: np.ndarray | None = None  # (2, states), see fit_mode_chord_log_probs
+
+
+#: Pseudo-count pulling a class's chord frequencies per mode towards all classes' (few Q1 clips
+#: are minor, few Q2 major).
+MODE_CHORD_PRIOR_COUNT = 200.0
+
+
+def fit_mode_chord_log_probs(clips: Sequence, pooled_clips: Sequence) -> np.ndarray:
+    """(2, states): log P(chord state | major), log P(chord state | minor) in these clips,
+    smoothed towards the pooled clips' (add-0.5 there); used by models.generation.mode_expert."""
+    from models.crbm import chord_state_index
+
+    n_states = int(np.prod(CHORD_LAYOUT.group_sizes))
+
+    def counts(source: Sequence, mode: str) -> np.ndarray:
+        out = np.zeros(n_states)
+        for clip in source:
+            if clip.mode == mode:
+                for event in clip.events:
+                    out[chord_state_index(event)] += 1
+        return out
+
+    rows = []
+    for mode in ("major", "minor"):
+        pooled = counts(pooled_clips, mode)
+        prior = (pooled + 0.5) / (pooled.sum() + 0.5 * n_states)
+        own = counts(clips, mode)
+        rows.append(np.log((own + MODE_CHORD_PRIOR_COUNT * prior) / (own.sum() + MODE_CHORD_PRIOR_COUNT)))
+    return np.stack(rows)
 
 
 def clip_sequences(clips: Sequence) -> list[np.ndarray]:
@@ -369,8 +399,8 @@ def train_class_models(
     models: dict[str, ClassModel] = {}
     stages = len(labels) + (1 if config.pretrain_epochs else 0)
     pooled_weights = None
+    pooled = [c for label in labels for c in clips_by_label[label] if len(c.events) > 0]
     if config.pretrain_epochs:
-        pooled = [c for label in labels for c in clips_by_label[label] if len(c.events) > 0]
         pooled_rbm, _ = train_crbm(
             clip_sequences(pooled), CHORD_LAYOUT, replace(config, epochs=config.pretrain_epochs), strategy=strategy,
             progress=None if progress is None else (lambda m, f: progress(m, f / stages)),
@@ -398,6 +428,7 @@ def train_class_models(
             rhythm=fit_rhythm(clips, beats_per_bar),
             major_share=float(np.mean([c.mode == "major" for c in clips])),
             n_clips=len(clips), n_events=int(sum(len(c.events) for c in clips)), report=report,
+            mode_chord_log_probs=fit_mode_chord_log_probs(clips, pooled),
         )
     return models
 

@@ -142,3 +142,40 @@ def test_sampled_tempo_follows_arousal_on_the_shipped_models():
         medians[name] = float(np.median([sample_performance(model_set, {name: 1.0}, rng).tempo_bpm
                                          for _ in range(200)]))
     assert max(medians["Q3"], medians["Q4"]) < 100 < min(medians["Q1"], medians["Q2"]), medians
+
+
+def test_mode_chord_tables_are_trained_saved_and_loaded(model_set, tmp_path):
+    from scipy.special import logsumexp
+
+    from models.store import save_model_set
+
+    n_states = int(np.prod(CHORD_LAYOUT.group_sizes))
+    for params in model_set.parameters.values():
+        table = params.mode_chord_log_probs
+        assert table.shape == (2, n_states)
+        np.testing.assert_allclose(logsumexp(table, axis=1), 0.0, atol=1e-9)  # one distribution per mode
+    save_model_set(model_set, tmp_path / "tiny")
+    loaded = load_model_set(tmp_path / "tiny")
+    for name, params in model_set.parameters.items():
+        np.testing.assert_allclose(loaded.parameters[name].mode_chord_log_probs, params.mode_chord_log_probs,
+                                   rtol=1e-5, atol=1e-5)
+
+
+def test_mode_expert_pulls_towards_the_modes_chords():
+    from dataclasses import replace
+
+    from models.crbm import chord_state_index
+    from models.generation import mode_expert
+
+    shipped = load_model_set()
+    a_minor = chord_state_index(ChordEvent(9, 1, 9, 1.0))
+    c_major = chord_state_index(ChordEvent(0, 0, 0, 1.0))
+    for name in shipped.class_names:
+        minor = mode_expert(shipped, {name: 1.0}, "minor")
+        np.testing.assert_allclose(mode_expert(shipped, {name: 1.0}, "major"), -minor)
+        assert minor[a_minor] > 0 > minor[c_major], name  # i is a minor-key chord, I a major-key one
+    # Folders trained before the tables existed: no pull at all.
+    old = load_model_set()
+    for name in old.class_names:
+        old.parameters[name] = replace(old.parameters[name], mode_chord_log_probs=None)
+    assert not mode_expert(old, {"Q2": 1.0}, "minor").any()
