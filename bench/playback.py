@@ -234,11 +234,9 @@ def main() -> int:
     lines.append("")
 
     # -- live
-    from tests.support.daemons import PulseAudio
+    from tests.support.daemons import PulseAudio, running
 
-    pulse = PulseAudio().start()
-    previous = pulse.activate()
-    try:
+    with running(PulseAudio()) as pulse:
         t = time.perf_counter()
         player = FluidSynthPlayer()
         construct_ms = 1000 * (time.perf_counter() - t)
@@ -258,9 +256,6 @@ def main() -> int:
             except RuntimeError as error:  # dropouts merged or hid onsets
                 heard[busy] = str(error)
         player.close()
-    finally:
-        PulseAudio.deactivate(previous)
-        pulse.stop()
     lines += [f"Live player (PulseAudio null sink; FluidSynth buffer {AUDIO_PERIODS} x {AUDIO_PERIOD_FRAMES} "
               "frames):\n", "| measure | value |", "|---|---|",
               f"| `FluidSynthPlayer()` returns (audio output opened, SoundFont checked) | {construct_ms:.0f} ms |",

@@ -7,7 +7,6 @@ regenerations. Writes the "Window (gui)" section of bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import resource
 import statistics
@@ -134,20 +133,6 @@ def make_window(app, scratch: Path, devices=None, history=True):
     return window
 
 
-@contextlib.contextmanager
-def private_pulseaudio():
-    """A PulseAudio server of our own (null sinks, virtual mic), this process pointed at it."""
-    from tests.support.daemons import PulseAudio
-
-    server = PulseAudio().start()
-    previous = server.activate()
-    try:
-        yield server
-    finally:
-        PulseAudio.deactivate(previous)
-        server.stop()
-
-
 def real_devices():
     """The window's real synthesizer and microphone (what `make run` opens)."""
     from gui.app import _open_microphone, _open_player
@@ -159,7 +144,9 @@ def real_devices():
 def measure_memory(app, regenerations: int) -> dict:
     """RSS with every model loaded and the synthesizer and microphone open (a private PulseAudio),
     then over `regenerations` Regenerate clicks, each shown and played."""
-    with private_pulseaudio():
+    from tests.support.daemons import PulseAudio, running
+
+    with running(PulseAudio()):
         return _measure_memory(app, regenerations)
 
 
@@ -205,7 +192,9 @@ def measure_speech_to_note(app, runs: int = 10) -> list[tuple[float, float]]:
     two timestamped recordings on one clock: the microphone feed (the last loud sample is the
     end of speech) and the speaker's monitor (the first loud sample after it is the first note,
     after FluidSynth's scheduling lead and audio buffer and PulseAudio)."""
-    with private_pulseaudio() as server:
+    from tests.support.daemons import PulseAudio, running
+
+    with running(PulseAudio()) as server:
         scratch = Path(tempfile.mkdtemp(prefix="moodchords-bench-"))
         window = make_window(app, scratch, real_devices(), history=False)
         failed = []

@@ -12,7 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tests.support.daemons import Jack, PulseAudio  # noqa: E402
+from tests.support.daemons import Jack, PulseAudio, running  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -29,13 +29,8 @@ def pulse_audio():
     """A private PulseAudio server (speaker null sink, virtual microphone), active in os.environ."""
     if not shutil.which("pulseaudio"):
         pytest.fail("pulseaudio missing: run `make test`, which installs it")
-    server = PulseAudio().start()
-    previous = server.activate()
-    try:
+    with running(PulseAudio()) as server:
         yield server
-    finally:
-        PulseAudio.deactivate(previous)
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +40,5 @@ def jack_server():
     Module-scoped on purpose: PortAudio (sounddevice) opens a JACK client when it initialises
     while a JACK server is reachable, and aborts at exit if that server has gone away; keeping
     JACK to the modules that need it keeps the other tests' PortAudio JACK-free."""
-    server = Jack().start()
-    previous = server.activate()
-    try:
+    with running(Jack()) as server:
         yield server
-    finally:
-        Jack.deactivate(previous)
-        server.stop()

@@ -3,6 +3,7 @@ driver for virtual MIDI ports. Each runs in its own temporary runtime directory 
 by its PID; nothing is left behind."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -270,3 +271,16 @@ class Jack:
             _stop(self.process)
             self.process = None
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running(server):
+    """Start a daemon (PulseAudio() or Jack()), point this process at it, and undo both on exit
+    (the environment restored, the daemon stopped by its PID)."""
+    server.start()
+    previous = server.activate()
+    try:
+        yield server
+    finally:
+        server.deactivate(previous)
+        server.stop()
