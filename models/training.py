@@ -500,11 +500,11 @@ def song_of(clip) -> str:
 
 def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: TrainingConfig, *, folds: int = 3,
                           strategy=None, progress: Progress | None = None, beats_per_bar: int = 4,
-                          build_model_set=None, class_info: Mapping | None = None) -> tuple[float, dict]:
+                          build_model_set=None, class_info: Mapping | None = None) -> tuple[float, dict, ClipScores]:
     """Harmony-vs-performance weight by song-grouped k-fold cross-validation on the training clips.
 
-    build_model_set(class_models) -> ModelSet. Returns (weight, {weight: cv accuracy}); the pooled
-    out-of-fold scores are in the table under "scores" for further choices (choose_valence_bias)."""
+    build_model_set(class_models) -> ModelSet. Returns (weight, {weight: cv accuracy}, the pooled
+    out-of-fold scores, for further choices such as choose_valence_bias)."""
     all_clips = [c for label in sorted(clips_by_label) for c in clips_by_label[label] if c.events]
     songs = sorted({song_of(c) for c in all_clips})
     rng = np.random.default_rng(config.seed)
@@ -525,7 +525,7 @@ def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: Traini
                         np.concatenate(n_chords))
     table = {w: classification_accuracy(pooled, w, class_info)["classes"] for w in HARMONY_WEIGHT_GRID}
     best = max(HARMONY_WEIGHT_GRID, key=lambda w: (table[w], -abs(w - 1.0)))
-    return best, {**table, "scores": pooled}
+    return best, table, pooled
 
 
 def choose_valence_bias(pooled: ClipScores, harmony_weight: float, class_info: Mapping | None) -> tuple[float, dict]:

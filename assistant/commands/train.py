@@ -116,10 +116,10 @@ def run(args: argparse.Namespace) -> int:
     stages = 2 if args.cv_folds > 1 else 1
     harmony_weight, cv_table, valence_bias, bias_table = 1.0, {}, 0.0, {}
     if args.cv_folds > 1:
-        harmony_weight, cv_table = choose_harmony_weight(
+        harmony_weight, cv_table, cv_scores = choose_harmony_weight(
             clips_by_label, config, folds=args.cv_folds, beats_per_bar=beats_per_bar, build_model_set=build, strategy=strategy,
             progress=lambda m, f: progress(m, 0.5 * f), class_info=class_info or None)
-        valence_bias, bias_table = choose_valence_bias(cv_table.pop("scores"), harmony_weight, class_info or None)
+        valence_bias, bias_table = choose_valence_bias(cv_scores, harmony_weight, class_info or None)
     # Default checkpoints sit beside the output (hidden) and are removed once the folder is written.
     checkpoints = Path(args.checkpoints) if args.checkpoints else out.parent / f".{out.name}.checkpoints"
     models = train_class_models(clips_by_label, config, checkpoint_dir=checkpoints, resume=args.resume, strategy=strategy,
