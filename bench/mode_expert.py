@@ -29,25 +29,23 @@ def main(argv: list[str] | None = None) -> int:
     if not DATA.is_dir():
         print(f"bench/mode_expert.py: skipped: EMOPIA not found at {DATA}")
         return 0
-    import numpy as np
-
     import models.generation as generation
     from models.dataset import emopia_split
-    from models.evaluation import music21_mode
+    from models.evaluation import music21_major_share
     from models.store import load_model_set
 
     model_set = load_model_set()
     train = emopia_split(DATA, "train")
     names = model_set.class_names
-    train_major = {c: float(np.mean([music21_mode(clip.events) == "major" for clip in train.clips
-                                     if clip.label == c and clip.events])) for c in names}
+    train_major = {c: music21_major_share(clip.events for clip in train.clips if clip.label == c and clip.events)
+                   for c in names}
     rows = []
     shipped = generation.MODE_EXPERT_WEIGHT
     try:
         for weight in args.weights:
             generation.MODE_EXPERT_WEIGHT = weight
-            shares = {c: float(np.mean([music21_mode(generation.generate(model_set, {c: 1.0}, bars=8, seed=i).events)
-                                        == "major" for i in range(args.progressions)])) for c in names}
+            shares = {c: music21_major_share(generation.generate(model_set, {c: 1.0}, bars=8, seed=i).events
+                                             for i in range(args.progressions)) for c in names}
             worst = max(abs(shares[c] - train_major[c]) for c in names)
             rows.append((weight, shares, worst))
             print(weight, shares, f"worst {worst:.2f}", flush=True)

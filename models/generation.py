@@ -218,7 +218,8 @@ def generate(
 
 
 #: Weight of the mode expert (below): chosen on EMOPIA train so that music21 reads the generated
-#: progressions' mode like the training clips' (bench/RESULTS.md, "CRBM settings").
+#: progressions' mode like the training clips' (bench/mode_expert.py; bench/RESULTS.md, "Mode
+#: expert weight").
 MODE_EXPERT_WEIGHT = 1.0
 
 

@@ -393,7 +393,7 @@ def model_set_from_class_models(*, name: str, layout: dict, hyperparameters: dic
             rhythm_probabilities=np.asarray(model.rhythm["probabilities"], np.float64),
             rhythm_durations=tuple(float(d) for d in model.rhythm["durations"]),
             major_share=float(model.major_share),
-            mode_chord_log_probs=getattr(model, "mode_chord_log_probs", None),
+            mode_chord_log_probs=model.mode_chord_log_probs,
         )
     config = {
         "format": FORMAT, "name": name, "layout": layout, "qualities": [q.name for q in QUALITIES],

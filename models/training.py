@@ -351,28 +351,26 @@ class ClassModel:
 MODE_CHORD_PRIOR_COUNT = 200.0
 
 
-def fit_mode_chord_log_probs(clips: Sequence, pooled_clips: Sequence) -> np.ndarray:
-    """(2, states): log P(chord state | major), log P(chord state | minor) in these clips,
-    smoothed towards the pooled clips' (add-0.5 there); used by models.generation.mode_expert."""
+def mode_chord_counts(clips: Sequence) -> np.ndarray:
+    """(2, states): how often each chord state occurs in the major clips (row 0) and the minor
+    clips (row 1)."""
     from models.crbm import chord_state_index
 
-    n_states = int(np.prod(CHORD_LAYOUT.group_sizes))
+    counts = np.zeros((2, int(np.prod(CHORD_LAYOUT.group_sizes))))
+    for clip in clips:
+        row = 0 if clip.mode == "major" else 1
+        for event in clip.events:
+            counts[row, chord_state_index(event)] += 1
+    return counts
 
-    def counts(source: Sequence, mode: str) -> np.ndarray:
-        out = np.zeros(n_states)
-        for clip in source:
-            if clip.mode == mode:
-                for event in clip.events:
-                    out[chord_state_index(event)] += 1
-        return out
 
-    rows = []
-    for mode in ("major", "minor"):
-        pooled = counts(pooled_clips, mode)
-        prior = (pooled + 0.5) / (pooled.sum() + 0.5 * n_states)
-        own = counts(clips, mode)
-        rows.append(np.log((own + MODE_CHORD_PRIOR_COUNT * prior) / (own.sum() + MODE_CHORD_PRIOR_COUNT)))
-    return np.stack(rows)
+def fit_mode_chord_log_probs(class_counts: np.ndarray, pooled_counts: np.ndarray) -> np.ndarray:
+    """(2, states): log P(chord state | major), log P(chord state | minor) from a class's
+    mode_chord_counts, smoothed towards all classes' counts (add-0.5 there); used by
+    models.generation.mode_expert."""
+    prior = (pooled_counts + 0.5) / (pooled_counts.sum(axis=1, keepdims=True) + 0.5 * pooled_counts.shape[1])
+    return np.log((class_counts + MODE_CHORD_PRIOR_COUNT * prior)
+                  / (class_counts.sum(axis=1, keepdims=True) + MODE_CHORD_PRIOR_COUNT))
 
 
 def clip_sequences(clips: Sequence) -> list[np.ndarray]:
@@ -399,8 +397,8 @@ def train_class_models(
     models: dict[str, ClassModel] = {}
     stages = len(labels) + (1 if config.pretrain_epochs else 0)
     pooled_weights = None
-    pooled = [c for label in labels for c in clips_by_label[label] if len(c.events) > 0]
     if config.pretrain_epochs:
+        pooled = [c for label in labels for c in clips_by_label[label] if len(c.events) > 0]
         pooled_rbm, _ = train_crbm(
             clip_sequences(pooled), CHORD_LAYOUT, replace(config, epochs=config.pretrain_epochs), strategy=strategy,
             progress=None if progress is None else (lambda m, f: progress(m, f / stages)),
@@ -408,6 +406,8 @@ def train_class_models(
             resume=resume, label="pooled",
         )
         pooled_weights = pooled_rbm.get_weights()
+    mode_counts = {label: mode_chord_counts(clips_by_label[label]) for label in labels}
+    pooled_mode_counts = sum(mode_counts.values())
     for i, label in enumerate(labels, start=stages - len(labels)):
         clips = [c for c in clips_by_label[label] if len(c.events) > 0]
         if not clips:
@@ -428,7 +428,7 @@ def train_class_models(
             rhythm=fit_rhythm(clips, beats_per_bar),
             major_share=float(np.mean([c.mode == "major" for c in clips])),
             n_clips=len(clips), n_events=int(sum(len(c.events) for c in clips)), report=report,
-            mode_chord_log_probs=fit_mode_chord_log_probs(clips, pooled),
+            mode_chord_log_probs=fit_mode_chord_log_probs(mode_counts[label], pooled_mode_counts),
         )
     return models
 
