@@ -268,7 +268,7 @@ def train_jsb_crbm(rolls: Sequence[np.ndarray], config: "JsbConfig", progress: P
     Why not models.training.train_crbm: this loop runs a whole epoch inside one tf.function (the
     augmented data has ~10x the rows), starts the previous frame's A-diagonal at ``copy_init``
     (the "keys tend to be held" prior), and adds a hidden sparsity target."""
-    import tensorflow as tf
+    from models.tf_runtime import tf
 
     from models.crbm import ConditionalRBM, VisibleLayout
 
@@ -346,21 +346,19 @@ def previous_frames(u: np.ndarray, n_visible: int) -> np.ndarray:
 
 def gibbs_marginals(rbm, u: np.ndarray, chains: int, steps: int, burn_in: int, seed: int,
                     start: str = "previous", batch_rows: int = 4096, temperature: float = 1.0,
-                    anneal: bool = False, restart: int = 0, offset: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                    restart: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Estimated p(v_i = 1 | u) for every history row: mean over ``chains`` block-Gibbs chains of
     the mean-field visible probabilities of every sweep after ``burn_in`` (Rao-Blackwellised);
     chains start at the previous frame ("previous") or a draw from the dynamic visible biases
     ("bias"). ``temperature`` T samples p_T(v, h | u) ~ exp(-E(v, h | u) / T) (all energies scaled
-    by 1/T: T < 1 sharpens the predictive distribution towards its modes, T = 1 is the model);
-    ``anneal`` lowers the inverse temperature linearly from 1 to 1/T over the burn-in (simulated
-    annealing, so the chains settle into good modes before averaging). ``restart`` > 0: the
+    by 1/T: T < 1 sharpens the predictive distribution towards its modes, T = 1 is the model).
+    ``restart`` > 0: the
     first ``restart`` sweeps run at T = 1, then every chain of a row restarts at the lowest-free-
     energy frame the row's chains visited and samples at T (at low T, chains started in separate
-    poor local modes would not leave them). ``offset`` is added to every visible bias (a prior
-    for more / fewer sounding keys; 0: the model). Also returns, per row, the lowest-free-energy
+    poor local modes would not leave them). Also returns, per row, the lowest-free-energy
     frame any chain visited (a MAP candidate). Returns ((B, D) float64 marginals, (B, D) float32
     frames)."""
-    import tensorflow as tf
+    from models.tf_runtime import tf
 
     if steps <= burn_in or chains < 1 or burn_in < 0:
         raise InvalidModelInput(f"gibbs steps {steps}, burn-in {burn_in}, chains {chains}; "
@@ -372,7 +370,7 @@ def gibbs_marginals(rbm, u: np.ndarray, chains: int, steps: int, burn_in: int, s
                                 "0 <= restart < steps")
     d = rbm.n_visible
     run = tf.function(lambda ub, sb: _gibbs_batch(rbm, ub, steps, burn_in, sb, start == "previous",
-                                                  1.0 / temperature, anneal, chains, restart, offset),
+                                                  1.0 / temperature, chains, restart),
                       reduce_retracing=True)
     out, best = [], []
     rows_per_batch = max(1, batch_rows // chains)
@@ -390,12 +388,10 @@ CHAIN_STARTS = ("previous", "bias")
 
 
 def _gibbs_batch(rbm, u, steps: int, burn_in: int, seed, from_previous: bool, beta: float = 1.0,
-                 anneal: bool = False, chains: int = 1, restart: int = 0, offset: float = 0.0):
-    import tensorflow as tf
+                 chains: int = 1, restart: int = 0):
+    from models.tf_runtime import tf
 
     bv, bh = rbm.dynamic_biases(u)
-    bv = bv + offset
-    ramp = float(max(1, burn_in))
     d = rbm.n_visible
     if from_previous:  # the previous frame is history slot 0 (zeros before the start)
         v = u[:, :rbm.n_visible]
@@ -412,8 +408,6 @@ def _gibbs_batch(rbm, u, steps: int, burn_in: int, seed, from_previous: bool, be
                 frames = tf.gather(tf.reshape(best_v, [-1, chains, d]), pick, axis=1, batch_dims=1)
                 v = tf.reshape(tf.repeat(frames[:, None, :], chains, axis=1), [-1, d])
             b = tf.where(step >= restart, beta, 1.0)
-        elif anneal:  # inverse temperature 1 -> beta over the burn-in
-            b = 1.0 + (beta - 1.0) * tf.minimum(1.0, tf.cast(step + 1, tf.float32) / ramp)
         else:
             b = tf.constant(beta, tf.float32)
         ph = tf.sigmoid(b * (bh + tf.matmul(v, rbm.W)))
@@ -428,7 +422,7 @@ def _gibbs_batch(rbm, u, steps: int, burn_in: int, seed, from_previous: bool, be
 
 
 def _free_energy(rbm, v, bv, bh):
-    import tensorflow as tf
+    from models.tf_runtime import tf
 
     return -tf.reduce_sum(v * bv, axis=1) - tf.reduce_sum(tf.nn.softplus(bh + tf.matmul(v, rbm.W)), axis=1)
 
@@ -436,7 +430,7 @@ def _free_energy(rbm, v, bv, bh):
 def mean_field_marginals(rbm, u: np.ndarray, iterations: int = 50, damping: float = 0.5) -> np.ndarray:
     """Mean-field fixed point m = sigmoid(bv + W sigmoid(bh + m W)), started at the previous frame
     (damped updates). A deterministic, cheaper stand-in for the marginals. Returns (B, D) float64."""
-    import tensorflow as tf
+    from models.tf_runtime import tf
 
     bv, bh = rbm.dynamic_biases(tf.constant(np.asarray(u, np.float32)))
     m = tf.constant(previous_frames(u, rbm.n_visible))
@@ -448,7 +442,7 @@ def mean_field_marginals(rbm, u: np.ndarray, iterations: int = 50, damping: floa
 def icm_mode(rbm, u: np.ndarray, v0: np.ndarray, sweeps: int = 5) -> np.ndarray:
     """Iterated conditional modes on the free energy F(v | u) from v0: flip, in every sweep, each
     key whose flip lowers F given the others (one key at a time, in order). A local MAP frame."""
-    import tensorflow as tf
+    from models.tf_runtime import tf
 
     bv, bh = rbm.dynamic_biases(tf.constant(np.asarray(u, np.float32)))
     v = tf.constant(np.asarray(v0, np.float32))
@@ -477,7 +471,7 @@ def ais_log_likelihood(rbm, v: np.ndarray, u: np.ndarray, betas: int, particles:
     intermediate p_k(v) ~ exp(v.bv) prod_j (1 + exp(beta_k (vW + bh)_j)); transitions: one block-Gibbs
     sweep at beta_k. log Z is the log-mean of the importance weights: Z is unbiased, but log Z is
     underestimated on average (Jensen), so the log-likelihood estimate is, if anything, optimistic."""
-    import tensorflow as tf
+    from models.tf_runtime import tf
 
     if betas < 2 or particles < 1:
         raise InvalidModelInput(f"AIS betas {betas}, particles {particles}; allowed: betas >= 2, particles >= 1")
