@@ -5,6 +5,7 @@ import datetime as _dt
 import os
 import platform
 import re
+import resource
 import tempfile
 from pathlib import Path
 
@@ -22,6 +23,23 @@ def machine() -> str:
     except OSError:
         pass
     return f"{platform.system()} {platform.release()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, MiB (peak resident memory where /proc is missing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(values, q: float) -> float:
+    """The q-quantile (0..1) of values by nearest rank: sorted(values)[round(q * (n - 1))]."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def write_section(title: str, body: str, script: str) -> None:

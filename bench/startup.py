@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_section  # noqa: E402
+from common import percentile, rss_mb, write_section  # noqa: E402
 
 COLD_START = r"""
 import json, time
@@ -35,15 +35,6 @@ listen = time.perf_counter() - started
 assistant.load(speech=False, composer=True)
 print(json.dumps({"listen": listen, "all": time.perf_counter() - started}))
 """
-
-
-def rss_mb() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main() -> int:

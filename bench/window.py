@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +23,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import write_section  # noqa: E402
+from common import percentile, rss_mb, write_section  # noqa: E402
 
 # Runs in a fresh interpreter: from its start to the first event handled after show().
 LAUNCH_CHILD = r"""
@@ -50,13 +50,6 @@ def interactive():
 QTimer.singleShot(0, interactive)
 app.exec()
 """
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure_launches(count: int) -> tuple[list[float], list[float]]:
@@ -180,8 +173,7 @@ def _measure_memory(app, regenerations: int) -> dict:
             samples[index] = rss_mb()
     window.shutdown()
     return {"before": before, "load_s": load_s, "after_load": after_load, "samples": samples,
-            "regen_median_ms": statistics.median(durations) * 1000, "regen_p90_ms":
-                sorted(durations)[int(0.9 * (len(durations) - 1))] * 1000}
+            "regen_median_ms": statistics.median(durations) * 1000, "regen_p90_ms": percentile(durations, 0.9) * 1000}
 
 
 def measure_speech_to_note(app, runs: int = 10) -> list[tuple[float, float]]:
@@ -244,6 +236,11 @@ def _speak_and_time(app, server, window, runs: int) -> list[tuple[float, float]]
     return results
 
 
+def timing_row(what: str, seconds: list[float]) -> str:
+    """A "| measure | median s | p90 s | max s |" table row."""
+    return f"| {what} | {statistics.median(seconds):.2f} | {percentile(seconds, 0.9):.2f} | {max(seconds):.2f} |"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--launches", type=int, default=5)
@@ -284,20 +281,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             runs = measure_speech_to_note(app, args.utterances)
             started = [run[0] for run in runs]
-            sounding = sorted(run[1] for run in runs)
-            p90 = sounding[min(len(sounding) - 1, int(0.9 * len(sounding)))]
+            sounding = [run[1] for run in runs]
             lines += [f"End of speech -> first note, {len(runs)} spoken requests (virtual PulseAudio mic fed by "
                       "espeak-ng, button released when the speech ends; transcription + mood + composing + "
                       "MIDI write + playback). Times from timestamped recordings of the mic feed and the "
                       "speaker's monitor (goal: first note sounding < 1.0 s):", "",
                       "| measure | median s | p90 s | max s |", "|---|---|---|---|",
-                      f"| end of speech -> playback started (play() called) | {statistics.median(started):.2f} | "
-                      f"{sorted(started)[min(len(started) - 1, int(0.9 * len(started)))]:.2f} | {max(started):.2f} |",
-                      f"| end of speech -> first note sounding | {statistics.median(sounding):.2f} | {p90:.2f} | "
-                      f"{max(sounding):.2f} |", ""]
+                      timing_row("end of speech -> playback started (play() called)", started),
+                      timing_row("end of speech -> first note sounding", sounding), ""]
         except Exception as error:  # noqa: BLE001
-            import traceback
-
             traceback.print_exc()
             lines += [f"End of speech -> first note not measured: {type(error).__name__}: {error}", ""]
     lines.append(f"Load average {os.getloadavg()[0]:.1f} at the end.")
