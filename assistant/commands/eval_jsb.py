@@ -59,21 +59,17 @@ def run(args: argparse.Namespace) -> int:
                  "seed": args.seed, "transpose": args.transpose, "method": args.method, "chain_start": args.chain_start,
                  "learning_rate": args.learning_rate, "summary_decay": args.summary_decay,
                  "average_last": args.average_last, "temperature": args.temperature, "threshold": args.threshold}
-    limits = {"epochs": 1, "n_hidden": 1, "history": 0, "k": 1, "chains": 1, "gibbs_steps": 2, "ais_frames": 0,
-              "transpose": 0, "average_last": 0}
-    for name, low in limits.items():
-        value = overrides[name]
-        if value is not None and value < low:
-            flag = {"n_hidden": "hidden", "gibbs_steps": "gibbs-steps", "ais_frames": "ais-frames",
-                    "average_last": "average-last"}.get(name, name)
-            raise InvalidInput(f"--{flag} {value} is not allowed; use an integer >= {low}")
-    reals = {"learning_rate": (lambda x: x > 0, "> 0"), "temperature": (lambda x: x > 0, "> 0"),
-             "threshold": (lambda x: 0 < x < 1, "strictly between 0 and 1"),
-             "summary_decay": (lambda x: 0 <= x <= 1, "between 0 and 1")}
-    for name, (ok, allowed) in reals.items():
+    integers = {"epochs": 1, "n_hidden": 1, "history": 0, "k": 1, "chains": 1, "gibbs_steps": 2, "ais_frames": 0,
+                "transpose": 0, "average_last": 0}  # name -> smallest value allowed
+    rules = {name: (lambda x, low=low: x >= low, f"an integer >= {low}") for name, low in integers.items()}
+    rules.update({"learning_rate": (lambda x: x > 0, "a number > 0"), "temperature": (lambda x: x > 0, "a number > 0"),
+                  "threshold": (lambda x: 0 < x < 1, "a number strictly between 0 and 1"),
+                  "summary_decay": (lambda x: 0 <= x <= 1, "a number between 0 and 1")})
+    flags = {"n_hidden": "hidden"}  # where the flag is not the field's name
+    for name, (ok, allowed) in rules.items():
         value = overrides[name]
         if value is not None and not ok(value):
-            raise InvalidInput(f"--{name.replace('_', '-')} {value} is not allowed; use a number {allowed}")
+            raise InvalidInput(f"--{flags.get(name, name.replace('_', '-'))} {value} is not allowed; use {allowed}")
     config = dataclasses.replace(JsbConfig(), **{k: v for k, v in overrides.items() if v is not None})
     if args.gibbs_steps is not None:  # keep the default's proportion: a quarter of the sweeps is burn-in
         config = dataclasses.replace(config, burn_in=min(config.burn_in, config.gibbs_steps // 4))
