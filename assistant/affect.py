@@ -10,6 +10,10 @@ Method (measured in bench/language.py, cross-validated with the evaluation words
   * a learned read-out maps an embedding to (valence, arousal): a linear ridge map plus a kernel
     ridge correction (RBF kernel on the unit sphere). Unlike nearest-neighbour averaging it learns
     directions in the embedding (what makes a word more aroused), which is what arousal needs.
+  * for single words that VADER's sentiment lexicon rates (Hutto & Gilbert 2014: ~7,500 words,
+    each rated -4..+4 by ten people), valence blends the read-out with that independent human
+    rating (LexiconValence): the embedding's valence errs on words whose sentiment is clear to a
+    person, and this is where a second set of human ratings helps most.
 The plain baseline (nearest anchors, bare words) is kept here so the benchmark can compare."""
 from __future__ import annotations
 
@@ -43,6 +47,8 @@ KERNEL_GAMMA = 4.0
 RIDGE_ALPHA = 0.3
 LINEAR_ALPHA = 10.0
 DETECTOR_C = 4.0  # inverse regularisation of the mood-word detector
+VADER_RANGE = 4.0  # VADER's ratings run -4 (most negative) .. +4 (most positive)
+BLEND_FOLDS = 5  # folds of the out-of-fold read-out predictions the lexicon blend is fitted on
 
 
 @dataclass(frozen=True)
@@ -201,3 +207,77 @@ class NearestAnchors:
         nearest = np.argsort(-similarity, axis=1)[:, : self._k]
         weights = np.maximum(np.take_along_axis(similarity, nearest, axis=1), 0.0) + 1e-9
         return (weights[:, :, None] * self._targets[nearest]).sum(axis=1) / weights.sum(axis=1, keepdims=True)
+
+
+def load_sentiment_lexicon() -> dict[str, float]:
+    """VADER's human sentiment ratings of single words, rescaled to -1..1 (word -> valence).
+
+    Source: the vader_lexicon.txt of the vaderSentiment package (MIT; Hutto & Gilbert, ICWSM 2014:
+    mean of ten raters per word). Emoticons and multi-word entries are left out. Empty when the
+    package is missing, so the read-out alone is used."""
+    from importlib import resources
+
+    try:
+        text = (resources.files("vaderSentiment") / "vader_lexicon.txt").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return {}
+    lexicon: dict[str, float] = {}
+    for line in text.splitlines():
+        fields = line.split("\t")
+        word = fields[0]
+        if len(fields) < 2 or not word.replace("-", "").replace("'", "").isalpha():
+            continue
+        try:
+            lexicon[word.lower()] = max(-1.0, min(1.0, float(fields[1]) / VADER_RANGE))
+        except ValueError:
+            continue
+    return lexicon
+
+
+def fit_lexicon_blend(anchor_embeddings: np.ndarray, norms: AffectNorms, lexicon: dict[str, float],
+                      folds: int = BLEND_FOLDS, seed: int = 0) -> tuple[float, float, float]:
+    """(a, b, c) of valence = a * read-out + b * lexicon + c, by least squares over the anchors the
+    lexicon rates, using each anchor's out-of-fold read-out prediction (read-outs fitted without
+    it): the blend must weigh the read-out by how it does on unseen words, not on its own anchors,
+    where it is near perfect. (1, 0, 0) - the read-out alone - when fewer than 10 anchors are rated."""
+    rated = np.array([w in lexicon for w in norms.words])
+    if rated.sum() < 10:
+        return (1.0, 0.0, 0.0)
+    fold_of = np.random.default_rng(seed).permutation(len(norms.words)) % folds
+    held_out = np.zeros(len(norms.words))
+    for fold in range(folds):
+        train, test = fold_of != fold, fold_of == fold
+        readout = AffectReadout(anchor_embeddings[train], norms.valence[train], norms.arousal[train])
+        held_out[test] = readout.predict(anchor_embeddings[test])[:, 0]
+    lexicon_values = np.array([lexicon.get(w, 0.0) for w in norms.words])
+    design = np.stack([held_out[rated], lexicon_values[rated], np.ones(int(rated.sum()))], axis=1)
+    a, b, c = np.linalg.lstsq(design, norms.valence[rated], rcond=None)[0]
+    return (float(a), float(b), float(c))
+
+
+#: fit_lexicon_blend on the shipped anchors and VADER 3.3.2, rounded (bench/language.py prints the
+#: fit; tests/test_affect.py checks these still match it). Kept as numbers because the fit costs
+#: five read-out fits (~0.3-0.9 s) that every start would otherwise pay.
+LEXICON_BLEND = (0.292, 1.064, -0.012)
+
+
+class LexiconValence:
+    """Valence of single words from the embedding read-out and, where VADER rates the word, that
+    human rating: valence = a * read-out + b * lexicon + c (LEXICON_BLEND, see fit_lexicon_blend)."""
+
+    def __init__(self, lexicon: dict[str, float], coefficients: tuple[float, float, float] = LEXICON_BLEND) -> None:
+        self._lexicon = lexicon
+        self.coefficients = coefficients
+
+    def covers(self, word: str) -> bool:
+        return word.lower() in self._lexicon
+
+    def valence(self, words: Sequence[str], readout_valence: np.ndarray) -> np.ndarray:
+        """The blended valence of each word (the read-out's where the lexicon has no rating), -1..1."""
+        a, b, c = self.coefficients
+        out = np.array(readout_valence, dtype=np.float64, copy=True)
+        for i, word in enumerate(words):
+            rating = self._lexicon.get(word.lower())
+            if rating is not None:
+                out[i] = a * out[i] + b * rating + c
+        return np.clip(out, -1.0, 1.0)

@@ -458,8 +458,9 @@ class MoodReader:
 
     def __init__(self, classes: Sequence | None = None, progress: Progress | None = None, *,
                  extractor: str = DEFAULT_EXTRACTOR) -> None:
-        from assistant.affect import (AffectReadout, MoodWordDetector, anchor_embeddings,
-                                      cached_templated_embeddings, load_affect_norms, load_non_mood_words)
+        from assistant.affect import (AffectReadout, LexiconValence, MoodWordDetector, anchor_embeddings,
+                                      cached_templated_embeddings, load_affect_norms, load_non_mood_words,
+                                      load_sentiment_lexicon)
 
         classes = tuple(default_classes() if classes is None else classes)
         names = [getattr(c, "name", None) for c in classes]
@@ -479,6 +480,7 @@ class MoodReader:
         self._rated_words = frozenset(norms.words)
         anchors = anchor_embeddings(self._model, norms)
         self._readout = AffectReadout(anchors, norms.valence, norms.arousal)
+        self._lexicon_valence = LexiconValence(load_sentiment_lexicon())
         others = cached_templated_embeddings(self._model, load_non_mood_words())
         self._detector = MoodWordDetector(anchors, others)
         self._descriptors = descriptor_points(classes)
@@ -536,6 +538,7 @@ class MoodReader:
         templated = encoded.reshape(len(TEMPLATES), len(keywords), -1).mean(axis=0)
         probability = self._detector.probability(templated)
         points = self._readout.predict(templated)
+        points[:, 0] = self._lexicon_valence.valence(keywords, points[:, 0])
         tokens = tokenize(head)
         mood_words: list[str] = []
         weighted: list[tuple[np.ndarray, float]] = []

@@ -159,6 +159,37 @@ def test_templated_embeddings_average_every_template(reader):
     assert serene[0] > 0.3 > furious[0] and furious[1] > serene[1]
 
 
+def test_sentiment_lexicon_is_vaders_words_rescaled():
+    from assistant.affect import load_sentiment_lexicon
+
+    lexicon = load_sentiment_lexicon()
+    assert len(lexicon) > 7000  # VADER 3.3.2 rates ~7,500 entries; emoticons are left out
+    assert all(w.replace("-", "").replace("'", "").isalpha() for w in lexicon)
+    assert all(-1.0 <= v <= 1.0 for v in lexicon.values())
+    assert lexicon["joyful"] > 0.5 > 0 > -0.5 > lexicon["miserable"]
+
+
+def test_shipped_lexicon_blend_matches_a_fresh_fit(reader):
+    # LEXICON_BLEND is stored to save every start the five read-out fits; it must still be their result.
+    from assistant.affect import LEXICON_BLEND, anchor_embeddings, fit_lexicon_blend, load_affect_norms, load_sentiment_lexicon
+
+    norms = load_affect_norms()
+    fitted = fit_lexicon_blend(anchor_embeddings(reader._model, norms), norms, load_sentiment_lexicon())
+    assert np.allclose(fitted, LEXICON_BLEND, atol=0.01), fitted
+    a, b, _ = fitted
+    assert b > a > 0  # the human rating carries most of the weight where it exists
+
+
+def test_lexicon_blend_only_touches_rated_words():
+    from assistant.affect import LexiconValence
+
+    blend = LexiconValence({"glad": 0.5}, (0.25, 1.0, 0.0))
+    out = blend.valence(["glad", "zorbish", "Glad"], np.array([0.2, -0.3, 0.2]))
+    assert np.allclose(out, [0.55, -0.3, 0.55])
+    assert blend.covers("GLAD") and not blend.covers("zorbish")
+    assert LexiconValence({"x": 1.0}, (1.0, 2.0, 0.5)).valence(["x"], np.array([0.9]))[0] == 1.0  # clipped
+
+
 def test_hope_and_wonder_is_positive(reader):
     mood = reader.read("I want a song that expresses hope and wonder")
     assert mood.valence > 0.2 and {"hope", "wonder"} <= set(mood.keywords) and not mood.neutral
