@@ -62,16 +62,29 @@ class DecodeSettings:
     initial_prompt: str | None = MUSIC_PROMPT  # previous-text context; None = no prompt
     prompt_guard: bool = True          # redo without the prompt when the prompted text loops or parrots it
     suppress_blank: bool = True        # no blank/EOT as the first token
+    # Seconds of digital silence put before the speech. Whisper was trained on clips that rarely
+    # start on the first phoneme, and it drops or garbles a first word said at once ("a calm
+    # peaceful piano piece" -> "Calm, peaceful, the aloe beast"); an endpointed or push-to-talk
+    # utterance starts right there. Chosen by bench/speech_sweep.py on the tuning requests in 8
+    # renditions each (192 utterances, faster-whisper tiny.en): 0 s 19.2 % WER, 0.3 s 18.6 %,
+    # 0.5 s 15.7 %, 1.0 s 18.9 %; the bench's held-out requests 20.7 % -> 16.5 % with 0.5 s.
+    lead_silence_s: float = 0.5
 
 
 # Chosen by bench/speech.py (faster-whisper tiny.en): greedy without prompt 29.8 % WER; beam 5
 # alone 26.8 %; greedy + prompt 23.1 %; beam 2 + prompt 22.4 %; beam 5 + prompt 21.1 % (held-out
 # requests 24.8 % -> 20.7 %) for ~+0.05-0.1 s. Temperature fallback stays off (a second decode
-# costs a full window); the prompt guard replaces it for the failure the prompt brings.
+# costs a full window); the prompt guard replaces it for the failure the prompt brings. Then
+# bench/speech_sweep.py: 0.5 s of lead silence (see lead_silence_s). bench/speech.py with it:
+# faster-whisper tiny.en int8 22.4 % -> 14.7 % (tuning 13.5 %, held-out 16.5 %) at 0.31 s median;
+# base 16.1 % -> 13.7 %; openai-whisper tiny.en 20.1 % -> 18.1 %, base 16.1 % -> 12.7 %. Tried there and NOT kept (no gain on the tuning set, or noise):
+# loudness normalisation, high-pass 60-200 Hz, trimming, tail padding, ffmpeg atempo 0.85-0.95,
+# resampling slower/lower, and N-best rescoring with a generic domain bigram LM (-0.7 pp at best).
 DEFAULT_DECODING = DecodeSettings()
 #: faster-whisper weight precision on CPU: int8 quantises the weights at load, ~100 MB less
-#: resident memory (the window's 1.5 GB budget) and somewhat faster, for 22.4 % WER against
-#: float32's 21.1 % on the 40-request bench (bench/RESULTS.md, "Threads and precision").
+#: resident memory (the window's 1.5 GB budget) and faster (0.31 s against 0.52 s), with 14.7 %
+#: WER against float32's 18.1 % on the 40-request bench with the lead silence (22.4 % against
+#: 21.1 % before it; bench/RESULTS.md, "Threads and precision").
 FASTER_WHISPER_COMPUTE_TYPE = "int8"
 COMPUTE_TYPES = ("float32", "int8")
 
@@ -120,6 +133,14 @@ def _check_audio(audio) -> np.ndarray:
         raise InvalidInput(f"audio of dtype {audio.dtype} is not allowed; give float32 samples in -1..1")
     audio = np.nan_to_num(audio.astype(np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
     return np.clip(audio, -1.0, 1.0)
+
+
+def with_lead_silence(audio: np.ndarray, seconds: float) -> np.ndarray:
+    """The audio with `seconds` of zeros before it (DecodeSettings.lead_silence_s)."""
+    count = max(0, int(round(seconds * SAMPLE_RATE)))
+    if not count:
+        return audio
+    return np.concatenate([np.zeros(count, dtype=audio.dtype), audio])
 
 
 def _looks_looped(text: str) -> bool:
@@ -194,7 +215,8 @@ class Transcriber:
         if speech_seconds(audio) < MIN_SPEECH_S:
             return result(rejected="no speech")
         with self._lock:
-            decoded = [self._decode(window, decoding) for window in self._windows(audio)]
+            decoded = [self._decode(with_lead_silence(window, decoding.lead_silence_s), decoding)
+                       for window in self._windows(audio, decoding.lead_silence_s)]
         language = decoded[0].language
         kept = []
         for part in decoded:
@@ -228,8 +250,9 @@ class Transcriber:
             self._backend.decode((rng.standard_normal(SAMPLE_RATE) * 0.01).astype(np.float32), self.decoding)
 
     @staticmethod
-    def _windows(audio: np.ndarray):
-        step = WINDOW_SECONDS * SAMPLE_RATE
+    def _windows(audio: np.ndarray, lead_silence_s: float = 0.0):
+        # Room for the lead silence: a padded window must still fit Whisper's 30 s.
+        step = int(round((WINDOW_SECONDS - max(0.0, lead_silence_s)) * SAMPLE_RATE))
         for start in range(0, max(1, audio.size), step):
             window = audio[start:start + step]
             if window.size >= SAMPLE_RATE // 10:

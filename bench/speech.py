@@ -183,11 +183,12 @@ def sweep_settings():
     default."""
     from assistant.speech import DEFAULT_DECODING as d
 
-    plain = replace(d, beam_size=1, initial_prompt=None)
+    plain = replace(d, beam_size=1, initial_prompt=None, lead_silence_s=0.0)
     return [("greedy, no prompt (old default)", plain),
             ("beam 5, no prompt", replace(plain, beam_size=5)),
-            ("greedy + prompt", replace(d, beam_size=1)),
-            ("beam 2 + prompt", replace(d, beam_size=2)),
+            ("greedy + prompt + lead silence", replace(d, beam_size=1)),
+            ("beam 2 + prompt + lead silence", replace(d, beam_size=2)),
+            ("default without lead silence", replace(d, lead_silence_s=0.0)),
             ("default", d)]
 
 
@@ -284,7 +285,8 @@ def report(grid_rows, sweep_rows, setup_rows, vad, n_items, started, load_start)
              "median and p90 over all requests; \"3 s utterance\" = median of 5 transcriptions of the ~3 s one. "
              "The held-out requests were never used to choose the prompt or the search settings.", "",
              f"Default decoding: beam {d.beam_size}, patience {d.patience}, prompt {d.initial_prompt!r} "
-             f"(guard: redo without it when the text loops or copies it), temperature 0 without fallback, "
+             f"(guard: redo without it when the text loops or copies it), {d.lead_silence_s} s of silence "
+             f"put before the speech (lead_silence_s), temperature 0 without fallback, "
              f"no timestamps; faster-whisper {speech.FASTER_WHISPER_COMPUTE_TYPE}, "
              f"{speech._torch_threads()} thread(s).", "",
              "### Engines x models (old default decoding vs the new default, same run)", ""]
@@ -346,7 +348,7 @@ def main() -> int:
     count = 8 if args.quick else (args.count or max(len(REQUESTS), len(HELDOUT)))
     started, load_start = time.perf_counter(), _load()
     grid_rows, sweep_rows, setup_rows, vad = [], [], [], {}
-    old = replace(speech.DEFAULT_DECODING, beam_size=1, initial_prompt=None)
+    old = replace(speech.DEFAULT_DECODING, beam_size=1, initial_prompt=None, lead_silence_s=0.0)
     with tempfile.TemporaryDirectory(prefix="moodchords-bench-speech-") as tmp:
         folder = Path(tmp)
         if not (args.no_vad or args.quick):

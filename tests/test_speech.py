@@ -71,7 +71,7 @@ def test_multilingual_base_reports_the_language(tmp_path):
 
 def test_decoding_settings_are_used_and_overridable(transcriber, tmp_path):
     assert transcriber.decoding == speech.DEFAULT_DECODING and speech.DEFAULT_DECODING.initial_prompt
-    plain = speech.DecodeSettings(beam_size=1, initial_prompt=None)
+    plain = speech.DecodeSettings(beam_size=1, initial_prompt=None, lead_silence_s=0.0)
     said = ["a calm peaceful piano piece", "compose eight bars of soft romantic strings",
             "write a gentle lullaby in D major"]
     prompted = greedy = 0
@@ -82,6 +82,19 @@ def test_decoding_settings_are_used_and_overridable(transcriber, tmp_path):
     # Beam search + the music prompt hear music words that plain greedy decoding misses
     # (bench/RESULTS.md "Speech": ~30 % -> ~20 % WER over 40 requests).
     assert prompted < greedy, (prompted, greedy)
+
+
+def test_lead_silence_is_put_before_the_audio_and_windows_still_fit():
+    audio = np.ones(1000, np.float32)
+    padded = speech.with_lead_silence(audio, 0.5)
+    assert padded.dtype == np.float32 and padded.size == 1000 + 8000
+    assert not padded[:8000].any() and padded[8000:].all()
+    assert speech.with_lead_silence(audio, 0.0) is audio
+    long = np.zeros(61 * speech.SAMPLE_RATE, np.float32)
+    windows = list(speech.Transcriber._windows(long, 0.5))
+    assert sum(w.size for w in windows) == long.size
+    assert all(speech.with_lead_silence(w, 0.5).size <= speech.WINDOW_SECONDS * speech.SAMPLE_RATE for w in windows)
+    assert [w.size for w in speech.Transcriber._windows(long)][:2] == [30 * speech.SAMPLE_RATE] * 2
 
 
 def test_prompt_guard_detects_loops_and_parroting():
