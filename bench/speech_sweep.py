@@ -8,6 +8,14 @@ Run: nice -n 15 .venv/bin/python bench/speech_sweep.py [--set both|tuning|heldou
          front:NAME[+NAME...]         a front end (FRONT_ENDS) before the Transcriber
          nbest:FRONT:BEAM:N           N-best lists (saved to $TMPDIR/moodchords-speech-nbest/), top-1 and oracle WER
          rescore:nbest:FRONT:BEAM:N   rescoring of saved lists with the generic domain bigram LM, a grid
+         members:FRONT,FRONT,...      ensemble members: each front end (lead silences, gains...) decoded in
+                                      ONE batched CTranslate2 call per utterance (decode_many), saved to
+                                      $TMPDIR/moodchords-speech-members/MODEL-PRECISION-SET.json
+         sample:T:N                   decoder-side members: beam 5 + N samples at temperature T, one encoder pass
+         vote:TAG[,TAG]               ROVER word vote (vote_transcripts) over saved members of --set ext and
+                                      --set both (TAG = MODEL-PRECISION[-tT]): members alone, the oracle,
+                                      --combo A/B/C votes, the best 3-/5-member votes by ext tuning WER
+         timing                       one decode against K = 2, 3 in one batch, side by side (ratios)
   --set ext = the 24 tuning sentences in both voices x all four rates (192 utterances): choices are
   made there (far less noisy than 24 utterances), the bench pairing of HELDOUT is only reported.
 Audio is synthesised once and cached in $TMPDIR/moodchords-speech-sweep*.npz.
@@ -27,6 +35,28 @@ Findings (faster-whisper tiny.en int8, 1 thread; WER tuning / held-out / all on 
   the generic domain bigram LM at best 15.0 % (OOV -12, per-word average, lambda 0.1) and worse
   for larger weights: not kept (the lists differ mostly in punctuation).
 Kept: DecodeSettings.lead_silence_s = 0.5 (assistant/speech.py).
+
+Perturbation ensemble + word vote (ROVER, pivot = the default decode; ext tuning / bench held-out /
+all 40; the default alone 15.7 / 16.5 / 14.7 %). Commands:
+  --set ext  members:lead0.3,lead0.4,lead0.5,lead0.6,lead0.7,gain0.5+lead0.5,gain2+lead0.5,hp100+lead0.5
+  --set both members:lead0.3,lead0.4,lead0.5,lead0.6,lead0.7,lead1.0,gain0.5+lead0.5,gain2+lead0.5,hp100+lead0.5
+  --set ext|both --compute-type float32 members:lead0.4,lead0.5,lead0.6
+  vote:tiny.en-int8,tiny.en-float32 --combo ...;   --set ext|both sample:0.5:6, then
+  vote:tiny.en-int8-t0.5 --pivot tiny.en-int8-t0.5:beam5;   timing
+  members alone (ext): lead 0.3/0.4/0.5/0.6/0.7 s 18.6/17.3/15.7/16.5/18.1 %; gain 0.5 / 2: 17.6 / 17.4 %;
+    hp100 18.7 %; float32 lead 0.4/0.5/0.6 s 18.0/17.1/16.9 % (batched decode = single: 14.7 % on the 40)
+  oracle (best member per utterance) of all 11: 12.6 % -> most errors are shared by every member
+  vote lead 0.3/0.5/0.7 s                    16.7 / 17.4 / 15.1 %
+  vote lead 0.4/0.5/0.6 s                    15.8 / 18.2 / 16.7 %;  5 leads 0.3-0.7 s 16.4 / 18.2 / 16.7 %
+  vote lead 0.5 + gain 2 + hp100             15.7 / 16.5 / 14.7 %  (never outvotes the default)
+  vote int8 0.5 + float32 0.5 + int8 0.4     15.4 / 18.2 / 14.7 %;  + int8 0.6 instead: 15.4 / 15.7 / 13.7 %
+  best of 510 3-/5-member votes by ext       15.2 / 18.2 / 14.7 %  (-0.5 pp picked from 510: selection noise)
+  beam 5 + samples at T 0.5 (one encoder)    best of 60 votes 16.4 / 16.5 / 16.4 % (samples alone 20-33 %)
+  ties: by mean log-probability or by the earliest member: identical everywhere.
+  Latency (timing, load 1.0, 1 thread): one decode 0.31 s; batch K=2 0.59 s (1.95x), K=3 0.97 s (3.2x);
+    beam 1-2 saves almost nothing (K=3 greedy 0.92 s): the encoder of the padded 30 s window is
+    ~80 % of a decode (0.25 s) and its cost grows linearly with the batch on this CPU.
+  Not kept: no vote helps clearly on ext tuning AND held-out, and K >= 2 breaks the 0.6 s budget.
 """
 from __future__ import annotations
 
@@ -175,6 +205,11 @@ FRONT_ENDS = {
     "noise40": lambda a: add_noise(a, 40),
     "noise30": lambda a: add_noise(a, 30),
     "lowpass4k": lambda a: ffmpeg_filter(a, "lowpass=f=4000"),
+    "lead0.4": lambda a: pad(a, 0.4, 0.0),
+    "lead0.6": lambda a: pad(a, 0.6, 0.0),
+    "lead0.7": lambda a: pad(a, 0.7, 0.0),
+    "gain0.5": lambda a: a * 0.5,
+    "gain2": lambda a: np.clip(a * 2.0, -1, 1),
 }
 
 
@@ -367,6 +402,286 @@ def oracle_rows(lists):
     return rows
 
 
+# --------------------------------------------------------------------------------- ensembles
+MEMBERS_DIR = Path(tempfile.gettempdir()) / "moodchords-speech-members"
+
+
+def _vote_key(word: str) -> str:
+    return re.sub(r"[^a-z0-9']+", "", word.lower())
+
+
+def _align(pivot: list[str], other: list[str]) -> list[tuple[int | None, int | None]]:
+    """Levenshtein alignment of two word lists (compared by _vote_key): (pivot index or None,
+    other index or None) pairs in order; a None is an insertion or a deletion."""
+    a, b = [_vote_key(w) for w in pivot], [_vote_key(w) for w in other]
+    cost = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        cost[i][0] = i
+    for j in range(len(b) + 1):
+        cost[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost[i][j] = min(cost[i - 1][j - 1] + (a[i - 1] != b[j - 1]), cost[i - 1][j] + 1, cost[i][j - 1] + 1)
+    pairs, i, j = [], len(a), len(b)
+    while i or j:
+        if i and j and cost[i][j] == cost[i - 1][j - 1] + (a[i - 1] != b[j - 1]):
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif i and cost[i][j] == cost[i - 1][j] + 1:
+            pairs.append((i - 1, None))
+            i -= 1
+        else:
+            pairs.append((None, j - 1))
+            j -= 1
+    return pairs[::-1]
+
+
+def vote_transcripts(hypotheses: list[str], scores: list[float] | None = None, pivot: int = 0) -> str:
+    """Word-level majority vote over transcripts of the same speech (ROVER, Fiscus 1997, with a
+    pivot): every hypothesis is aligned word by word to hypotheses[pivot]; in each slot (a pivot
+    word, or the gap before/after it where others insert words) the option said by the most
+    hypotheses wins: a word, another word, nothing, or inserted words. Ties go to the pivot's
+    option; a tie the pivot is not part of goes to the option whose voters have the higher mean
+    score (e.g. average log-probability) when scores are given, else to the earliest hypothesis.
+    Words are compared without case and punctuation; the winner keeps its own spelling."""
+    if not hypotheses:
+        return ""
+    words = [h.split() for h in hypotheses]
+    base = words[pivot]
+    scores = list(scores) if scores is not None else [0.0] * len(hypotheses)
+    # slots[2k] = the gap before pivot word k (insertions), slots[2k+1] = pivot word k.
+    slots: list[dict[int, tuple[str, ...]]] = [{} for _ in range(2 * len(base) + 1)]
+    for h, other in enumerate(words):
+        gaps: dict[int, list[str]] = {}
+        if h == pivot:
+            pairs = [(k, k) for k in range(len(base))]
+        else:
+            pairs = _align(base, other)
+        position = 0  # the pivot word the next insertion goes before
+        for p, o in pairs:
+            if p is None:
+                gaps.setdefault(position, []).append(other[o])
+            else:
+                slots[2 * p + 1][h] = (other[o],) if o is not None else ()
+                position = p + 1
+        for k in range(len(base) + 1):
+            slots[2 * k][h] = tuple(gaps.get(k, ()))
+    out: list[str] = []
+    for slot in slots:
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for h, option in slot.items():
+            groups.setdefault(tuple(_vote_key(w) for w in option), []).append(h)
+        most = max(len(v) for v in groups.values())
+        tied = [key for key, voters in groups.items() if len(voters) == most]
+        pivot_key = tuple(_vote_key(w) for w in slot[pivot])
+        if pivot_key in tied:
+            winner = pivot_key
+        else:
+            winner = max(tied, key=lambda key: (sum(scores[h] for h in groups[key]) / most, -min(groups[key])))
+        speaker = pivot if winner == pivot_key else min(groups[winner])
+        out.extend(slot[speaker])
+    return " ".join(out)
+
+
+def decode_many(backend, audios, decoding):
+    """backend.decode() (assistant.speech._FasterWhisperBackend) of several windows (each under
+    30 s) in ONE batched CTranslate2 call, the prompt and suppression built with faster-whisper's
+    own helpers as WhisperModel.transcribe does. English-only models (else one decode() each).
+    Measured: NOT cheaper per window on this CPU (the encoder, ~75 % of the time, scales linearly)."""
+    from assistant.speech import _Decoded
+
+    if not backend.english_only or len(audios) < 2:
+        return [backend.decode(audio, decoding) for audio in audios]
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import get_ctranslate2_storage, get_suppressed_tokens
+
+    fw = backend.model
+    tokenizer = Tokenizer(fw.hf_tokenizer, False, task="transcribe", language="en")
+    # As WhisperModel.transcribe builds them: the initial prompt as "previous text", no timestamps.
+    previous = tokenizer.encode(" " + decoding.initial_prompt.strip()) if decoding.initial_prompt else []
+    prompt = fw.get_prompt(tokenizer, previous, without_timestamps=True)
+    features = []
+    for audio in audios:
+        mel = fw.feature_extractor(audio)
+        features.append(pad_or_trim(mel[:, : mel.shape[-1] - 1]))
+    encoded = fw.model.encode(get_ctranslate2_storage(np.stack(features)))
+    results = fw.model.generate(
+        encoded, [prompt] * len(audios), beam_size=decoding.beam_size, patience=decoding.patience,
+        length_penalty=decoding.length_penalty or 1.0, max_length=fw.max_length, return_scores=True,
+        return_no_speech_prob=True, suppress_blank=decoding.suppress_blank,
+        suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])))
+    out = []
+    for result in results:
+        tokens = result.sequences_ids[0]
+        # faster-whisper's average log-probability from the length-penalised score.
+        avg = result.scores[0] * len(tokens) ** (decoding.length_penalty or 1.0) / (len(tokens) + 1)
+        out.append(_Decoded(tokenizer.decode(tokens).strip(), "en", float(avg), float(result.no_speech_prob)))
+    return out
+
+
+def collect_members(transcriber, data, fronts, decoding):
+    """Per utterance, the text of every front end (perturbation) decoded in one batch
+    (the backend's decode_many, the prompt guard per member as Transcriber._decode does)."""
+    from assistant import speech
+
+    backend = transcriber._backend
+    out = []
+    for text, voice, rate, audio in data:
+        started = time.perf_counter()
+        variants = [f(audio).astype(np.float32) for f in fronts]
+        decoded = decode_many(backend, variants, decoding)
+        redo = [i for i, d in enumerate(decoded) if decoding.initial_prompt and (
+            speech._looks_looped(d.text) or speech._parrots(d.text, decoding.initial_prompt)
+            or speech._compression_ratio(d.text) > speech.COMPRESSION_THRESHOLD)]
+        if redo:
+            again = decode_many(backend, [variants[i] for i in redo], replace(decoding, initial_prompt=None))
+            for i, d in zip(redo, again):
+                decoded[i] = d
+        out.append(dict(text=text, hyps=[(d.text, d.avg_logprob) for d in decoded],
+                        seconds=time.perf_counter() - started))
+    return out
+
+
+def collect_samples(transcriber, data, temperature, n, decoding):
+    """Decoder-side members (the encoder runs once): per utterance the default beam search, then n
+    sampled transcripts at `temperature` from the same encoder output in one batched call."""
+    import ctranslate2
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import get_ctranslate2_storage, get_suppressed_tokens
+
+    ctranslate2.set_random_seed(0)
+    fw = transcriber._backend.model
+    tokenizer = Tokenizer(fw.hf_tokenizer, False, task="transcribe", language="en")
+    prompt = fw.get_prompt(tokenizer, tokenizer.encode(" " + decoding.initial_prompt.strip()), without_timestamps=True)
+    common = dict(max_length=fw.max_length, return_scores=True, suppress_blank=decoding.suppress_blank,
+                  suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])))
+    out = []
+    for text, voice, rate, audio in data:
+        started = time.perf_counter()
+        mel = fw.feature_extractor(speech_lead(audio, decoding))
+        encoded = fw.model.encode(get_ctranslate2_storage(pad_or_trim(mel[:, : mel.shape[-1] - 1])[None]))
+        best = fw.model.generate(encoded, [prompt], beam_size=decoding.beam_size, patience=decoding.patience, **common)[0]
+        sampled = fw.model.generate(encoded, [prompt], beam_size=1, num_hypotheses=n, sampling_topk=0,
+                                    sampling_temperature=temperature, **common)[0]
+        hyps = [(tokenizer.decode(ids).strip(), float(sc) * len(ids) / (len(ids) + 1))
+                for ids, sc in zip(best.sequences_ids + sampled.sequences_ids, best.scores + sampled.scores)]
+        out.append(dict(text=text, hyps=hyps, seconds=time.perf_counter() - started))
+    return out
+
+
+def speech_lead(audio, decoding):
+    from assistant.speech import with_lead_silence
+
+    return with_lead_silence(audio, decoding.lead_silence_s)
+
+
+def vote_rows(entries, members, pivot, use_scores=True):
+    rows = []
+    for e in entries:
+        hyps = [e["hyps"][m] for m in members]
+        voted = vote_transcripts([h[0] for h in hyps], [h[1] for h in hyps] if use_scores else None,
+                                 members.index(pivot))
+        rows.append((e["text"], voted, e["seconds"]))
+    return rows
+
+
+def quiet_wer(rows):
+    edits = words = 0
+    for text, hyp, _ in rows:
+        ref = normalise(text)
+        edits += edit_distance(ref, normalise(hyp))
+        words += len(ref)
+    return edits / words
+
+
+def load_members(tags):
+    """Saved members (collect_members) of one or more models/precisions, merged per utterance:
+    (member names "TAG:FRONT", ext tuning entries, bench held-out entries, bench all-40 entries)."""
+    names, merged = [], {"ext": None, "both": None}
+    for tag in tags:
+        saved = {which: json.loads((MEMBERS_DIR / f"{tag}-{which}.json").read_text()) for which in merged}
+        common = [n for n in saved["ext"]["names"] if n in saved["both"]["names"]]  # members run on both
+        for which in merged:
+            pick = [saved[which]["names"].index(n) for n in common]
+            entries = [dict(e, hyps=[e["hyps"][i] for i in pick]) for e in saved[which]["entries"]]
+            if merged[which] is None:
+                merged[which] = entries
+            else:
+                for into, e in zip(merged[which], entries):
+                    assert into["text"] == e["text"]
+                    into["hyps"] += e["hyps"]
+        names += [f"{tag}:{n}" for n in common]
+    both = merged["both"]
+    return names, merged["ext"], [e for e in both if e["text"] in HELDOUT], both
+
+
+def vote_grid(tags, pivot_name="tiny.en-int8:lead0.5", top=8, extra=()):
+    """Every member alone, the oracle, the votes named in `extra`, then the `top` of every 3- and
+    5-member vote containing the pivot (the default decode) by ext tuning WER (the choice), each
+    beside the bench's held-out requests and all 40."""
+    import itertools
+
+    names, tuning, heldout, both = load_members(tags)
+    pivot = names.index(pivot_name)
+
+    def line(members, use_scores=True):
+        p = pivot if pivot in members else members[0]
+        wers = [quiet_wer(vote_rows(data, members, p, use_scores)) for data in (tuning, heldout, both)]
+        label = "+".join(names[m] for m in members) + ("" if len(members) == 1 else " (ties: score)" if use_scores else " (ties: first)")
+        print(f"  {label:100s} ext tuning {wers[0]:6.1%}  held-out {wers[1]:6.1%}  all 40 {wers[2]:6.1%}", flush=True)
+
+    for i in range(len(names)):
+        line([i])
+    oracle = sum(min(edit_distance(normalise(e["text"]), normalise(h[0])) for h in e["hyps"]) for e in tuning)
+    print(f"  oracle of all {len(names)} members on ext tuning: {oracle / sum(len(normalise(e['text'])) for e in tuning):.1%}")
+    for combo in extra:
+        members = sorted(names.index(c) for c in combo)
+        line(members, True)
+        line(members, False)
+    results = []
+    others = [i for i in range(len(names)) if i != pivot]
+    for k in (3, 5):
+        for combo in itertools.combinations(others, k - 1):
+            members = sorted((pivot,) + combo)
+            for use_scores in (True, False):
+                results.append((quiet_wer(vote_rows(tuning, members, pivot, use_scores)), members, use_scores))
+    results.sort(key=lambda r: r[0])
+    print(f"  best {top} of {len(results)} votes by ext tuning WER:")
+    for _, members, use_scores in results[:top]:
+        line(members, use_scores)
+
+
+def ensemble_timing(transcriber, data, repeats=1):
+    """Side by side on the same utterances (every 4th of the bench's 40), interleaved so the
+    machine load is the same: one decode (K=1) against K=2, 3 lead silences in one batch, with
+    the encoder alone timed too."""
+    from assistant import speech
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.transcribe import get_ctranslate2_storage
+
+    backend, d = transcriber._backend, speech.DEFAULT_DECODING
+    fw = backend.model
+    times = {}
+    for _ in range(repeats):
+        for text, voice, rate, audio in data[::4]:
+            for k in (1, 2, 3):
+                audios = [speech.with_lead_silence(audio, s) for s in (0.5, 0.3, 0.7)[:k]]
+                started = time.perf_counter()
+                features = np.stack([pad_or_trim(m[:, : m.shape[-1] - 1]) for m in map(fw.feature_extractor, audios)])
+                fw.model.encode(get_ctranslate2_storage(features))
+                times.setdefault(f"encoder only, batch {k}", []).append(time.perf_counter() - started)
+                for beam in (5, 2, 1):
+                    started = time.perf_counter()
+                    decode_many(backend, audios, replace(d, beam_size=beam))
+                    times.setdefault(f"K={k} beam {beam}", []).append(time.perf_counter() - started)
+    single = statistics.median(times["K=1 beam 5"])
+    for key, values in sorted(times.items()):
+        print(f"  {key:24s} median {statistics.median(values):.3f} s  ({statistics.median(values) / single:.2f} x one "
+              f"beam-5 decode)  load {os.getloadavg()[0]:.1f}", flush=True)
+
+
 # --------------------------------------------------------------------------------- scoring
 def score(rows, label):
     """rows: (text, hypothesis, seconds). Prints and returns WER tuning / held-out / all, median s."""
@@ -404,6 +719,9 @@ def main() -> int:
     parser.add_argument("--set", choices=("tuning", "heldout", "both", "ext", "ext-heldout"), default="both")
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--show", action="store_true", help="print the failures")
+    parser.add_argument("--compute-type", default="int8", choices=("int8", "float32"))
+    parser.add_argument("--pivot", default="tiny.en-int8:lead0.5", help="vote: the default decode's member")
+    parser.add_argument("--combo", action="append", default=[], help="vote: also this vote (members joined by /)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from assistant import speech
@@ -413,7 +731,7 @@ def main() -> int:
         data = ext_items("tuning" if args.set == "ext" else "heldout")
     elif args.set != "both":
         data = [d for d in data if (d[0] in HELDOUT) == (args.set == "heldout")]
-    transcriber = speech.load_transcriber("faster-whisper", args.model, threads=1)
+    transcriber = speech.load_transcriber("faster-whisper", args.model, threads=1, compute_type=args.compute_type)
     for what in args.what:
         if what == "baseline":
             wer, fails = score(run_transcriber(transcriber, data), "baseline (default decoding)")
@@ -450,6 +768,42 @@ def main() -> int:
                 for mode in ("sum", "avg"):
                     for weight in ((0.05, 0.1, 0.2, 0.3, 0.5) if mode == "sum" else (0.1, 0.2, 0.3, 0.5, 1.0)):
                         score(rescore_rows(lists, lm, weight, mode), f"  oov {oov} {mode} lambda {weight}")
+            fails = []
+        elif what.startswith("members:"):  # members:FRONT,FRONT,...  (each FRONT may be A+B)
+            names = what[8:].split(",")
+            fronts = []
+            for name in names:
+                fns = [FRONT_ENDS[x] for x in name.split("+")]
+
+                def front(a, fns=fns):
+                    for f in fns:
+                        a = f(a)
+                    return a
+                fronts.append(front)
+            decoding = replace(speech.DEFAULT_DECODING, lead_silence_s=0.0)  # the fronts carry the silence
+            entries = collect_members(transcriber, data, fronts, decoding)
+            MEMBERS_DIR.mkdir(exist_ok=True)
+            tag = f"{args.model}-{args.compute_type}-{args.set}"
+            (MEMBERS_DIR / f"{tag}.json").write_text(json.dumps(dict(names=names, entries=entries)))
+            for i, name in enumerate(names):
+                score(vote_rows(entries, [i], i), f"member {name}")
+            fails = []
+        elif what.startswith("sample:"):  # sample:TEMPERATURE:N  (decoder-side members, one encoder pass)
+            _, temperature, n = what.split(":")
+            entries = collect_samples(transcriber, data, float(temperature), int(n), speech.DEFAULT_DECODING)
+            names = ["beam5"] + [f"t{temperature}#{i + 1}" for i in range(int(n))]
+            MEMBERS_DIR.mkdir(exist_ok=True)
+            (MEMBERS_DIR / f"{args.model}-{args.compute_type}-t{temperature}-{args.set}.json").write_text(
+                json.dumps(dict(names=names, entries=entries)))
+            for i, name in enumerate(names[:3]):
+                score(vote_rows(entries, [i], i), f"member {name}")
+            fails = []
+        elif what.startswith("vote:"):  # vote:TAG[,TAG]  (saved members: TAG-ext.json and TAG-both.json)
+            tags = what[5:].split(",")
+            vote_grid(tags, pivot_name=args.pivot, extra=[c.split("/") for c in args.combo])
+            fails = []
+        elif what == "timing":
+            ensemble_timing(transcriber, data)
             fails = []
         else:
             raise SystemExit(f"unknown {what}")

@@ -157,3 +157,26 @@ def test_cli_transcribes_and_rejects_bad_files(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "assistant", "transcribe", str(garbage)],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and str(garbage) in bad.stderr
+
+
+def test_vote_takes_the_majority_word_per_slot():
+    # The ROVER vote of bench/speech_sweep.py's ensemble experiment (not kept in the app).
+    from bench.speech_sweep import vote_transcripts as vote
+
+    # A substitution, a deletion and an insertion, each outvoted 2 to 1.
+    assert vote(["a calm peaceful piano beast", "A calm, peaceful piano piece.", "calm peaceful piano piece"]) \
+        == "a calm peaceful piano piece."
+    assert vote(["play something dark", "play something dark and tense", "play something dark and tense"]) \
+        == "play something dark and tense"
+    assert vote(["make it sad and and slow", "make it sad and slow", "make it sad and slow"]) == "make it sad and slow"
+    # The pivot keeps its own spelling when it wins; case and punctuation do not split votes.
+    assert vote(["Make it sad, and slow.", "make it sad and slow", "make it mad and slow"]) == "Make it sad, and slow."
+    # Nobody agrees: the pivot's word; a tie without the pivot: the better-scored voters, else the earliest.
+    assert vote(["x y z", "a b c", "d e f"]) == "x y z"
+    assert vote(["x y z", "a b c", "d e f"], pivot=1) == "a b c"
+    assert vote(["x y", "a y", "b y", "a y", "b y"], [-1.0, -0.9, -0.1, -0.9, -0.1]) == "b y"
+    assert vote(["x y", "a y", "b y", "a y", "b y"]) == "a y"
+    # One hypothesis, none, empty ones.
+    assert vote(["just this"]) == "just this" and vote([]) == ""
+    assert vote(["", "", "word"]) == "" and vote(["word", "", ""]) == ""
+    assert vote(["", "word", "word"]) == "word"
