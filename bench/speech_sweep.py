@@ -16,6 +16,7 @@ Run: nice -n 15 .venv/bin/python bench/speech_sweep.py [--set both|tuning|heldou
                                       --set both (TAG = MODEL-PRECISION[-tT]): members alone, the oracle,
                                       --combo A/B/C votes, the best 3-/5-member votes by ext tuning WER
          timing                       one decode against K = 2, 3 in one batch, side by side (ratios)
+         context:SECONDS              the encoder at >= SECONDS of context instead of Whisper's padded 30 s
   --set ext = the 24 tuning sentences in both voices x all four rates (192 utterances): choices are
   made there (far less noisy than 24 utterances), the bench pairing of HELDOUT is only reported.
 Audio is synthesised once and cached in $TMPDIR/moodchords-speech-sweep*.npz.
@@ -57,6 +58,13 @@ all 40; the default alone 15.7 / 16.5 / 14.7 %). Commands:
     beam 1-2 saves almost nothing (K=3 greedy 0.92 s): the encoder of the padded 30 s window is
     ~80 % of a decode (0.25 s) and its cost grows linearly with the batch on this CPU.
   Not kept: no vote helps clearly on ext tuning AND held-out, and K >= 2 breaks the 0.6 s budget.
+
+Shorter encoder context (context:S; CTranslate2 accepts fewer than 3000 frames, faster-whisper's
+transcribe always pads to 30 s; our direct path at 30 s reproduces the default exactly):
+  tiny.en ext tuning: 30 s 15.7 % at 0.31 s; >= 10 / 12 / 15 / 20 s 17.2 / 17.7 / 17.1 / 17.3 % at
+    0.08-0.14 s (bench 40: 10 s 13.7 %, 8 s 16.1 %, 15 s 15.7 %) -> 4x faster, ~1.5 points worse where
+    chosen; the default is already 0.31 s, inside the latency goal, so not kept.
+  base (40): 30 s 13.7 % at 1.15 s; >= 8 / 10 / 15 s 19.4 / 17.4 / 15.4 % at 0.17-0.24 s: worse.
 """
 from __future__ import annotations
 
@@ -520,6 +528,45 @@ def decode_many(backend, audios, decoding):
     return out
 
 
+def encoder_seconds(samples: int, minimum_s: int | None) -> int | None:
+    """Seconds of encoder context for a window of `samples` (the `context:` sweep): at least
+    minimum_s, at least the window + 1 s (so the window is never split), at most 30; None = 30 s."""
+    if minimum_s is None:
+        return None
+    needed = int(np.ceil(samples / SR)) + 1
+    return int(min(30, max(minimum_s, needed)))
+
+
+def decode_short_context(backend, audio: np.ndarray, decoding, seconds: int):
+    """One window through the encoder at `seconds` of context instead of 30 (WhisperModel.transcribe
+    always pads to 30 s), then the same prompt, suppression and search as transcribe uses."""
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import get_ctranslate2_storage, get_suppressed_tokens
+
+    from assistant.speech import _Decoded
+
+    whisper_model = backend.model
+    extractor = whisper_model.feature_extractor
+    mel = extractor(audio)[:, :-1]  # as transcribe: the last frame is the padding's
+    frames = int(round(seconds / extractor.time_per_frame))
+    encoded = whisper_model.model.encode(get_ctranslate2_storage(pad_or_trim(mel, frames)[None]))
+    language = "en"
+    if not backend.english_only:
+        language = whisper_model.model.detect_language(encoded)[0][0][0][2:-2]  # "<|en|>" -> "en"
+    tokenizer = Tokenizer(whisper_model.hf_tokenizer, not backend.english_only, task="transcribe", language=language)
+    previous = tokenizer.encode(" " + decoding.initial_prompt.strip()) if decoding.initial_prompt else []
+    result = whisper_model.model.generate(
+        encoded, [whisper_model.get_prompt(tokenizer, previous, without_timestamps=True)],
+        beam_size=decoding.beam_size, patience=decoding.patience, length_penalty=decoding.length_penalty or 1.0,
+        max_length=whisper_model.max_length, return_scores=True, return_no_speech_prob=True,
+        suppress_blank=decoding.suppress_blank, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])))[0]
+    tokens = result.sequences_ids[0]
+    # faster-whisper's average log-probability, from the length-penalised score.
+    average = result.scores[0] * len(tokens) ** (decoding.length_penalty or 1.0) / (len(tokens) + 1)
+    return _Decoded(tokenizer.decode(tokens), language, float(average), float(result.no_speech_prob))
+
+
 def collect_members(transcriber, data, fronts, decoding):
     """Per utterance, the text of every front end (perturbation) decoded in one batch
     (the backend's decode_many, the prompt guard per member as Transcriber._decode does)."""
@@ -735,6 +782,13 @@ def main() -> int:
     for what in args.what:
         if what == "baseline":
             wer, fails = score(run_transcriber(transcriber, data), "baseline (default decoding)")
+        elif what.startswith("context:"):  # context:SECONDS - the encoder's minimum context (encoder_seconds)
+            seconds, backend = int(what[8:]), transcriber._backend
+            full = backend.decode
+            backend.decode = lambda audio, d, s=seconds, b=backend: decode_short_context(
+                b, audio, d, encoder_seconds(audio.size, s))
+            wer, fails = score(run_transcriber(transcriber, data), f"encoder context >= {seconds} s")
+            backend.decode = full
         elif what.startswith("front:"):
             names = what[6:].split("+")
             fns = [FRONT_ENDS[n] for n in names]
