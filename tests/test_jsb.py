@@ -174,3 +174,15 @@ def test_eval_jsb_cli_rejects_bad_input(tmp_path):
     for flag, value in (("--temperature", "0"), ("--threshold", "1"), ("--summary-decay", "1.5")):
         done = run_cli("--data", str(data), flag, value)
         assert done.returncode == 2 and f"{flag} {float(value)}" in done.stderr, done.stderr
+
+
+def test_eval_jsb_help_shows_the_config_defaults():
+    from models.jsb import JsbConfig
+
+    done = run_cli("--help")
+    text = " ".join(done.stdout.split())  # argparse wraps the help lines
+    defaults = JsbConfig()
+    assert done.returncode == 0
+    assert f"previous frames the CRBM conditions on (default {defaults.history})" in text
+    assert f"Gibbs sweeps per CD update (default {defaults.k})" in text
+    assert f"hidden units (default {defaults.n_hidden})" in text
