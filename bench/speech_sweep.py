@@ -491,80 +491,50 @@ def vote_transcripts(hypotheses: list[str], scores: list[float] | None = None, p
     return " ".join(out)
 
 
-def decode_many(backend, audios, decoding):
+def decode_many(backend, audios, decoding, seconds: int = 30):
     """backend.decode() (assistant.speech._FasterWhisperBackend) of several windows (each under
-    30 s) in ONE batched CTranslate2 call, the prompt and suppression built with faster-whisper's
-    own helpers as WhisperModel.transcribe does. English-only models (else one decode() each).
-    Measured: NOT cheaper per window on this CPU (the encoder, ~75 % of the time, scales linearly)."""
+    `seconds`) in ONE batched CTranslate2 call, the encoder at `seconds` of context (WhisperModel.
+    transcribe always pads to 30 s), the prompt and suppression built with faster-whisper's own
+    helpers as transcribe does. Multilingual models: the language detected on the first window.
+    Measured: a batch is NOT cheaper per window on this CPU (the encoder, ~75 % of the time,
+    scales linearly); at 30 s it reproduces transcribe's text exactly."""
     from assistant.speech import _Decoded
-
-    if not backend.english_only or len(audios) < 2:
-        return [backend.decode(audio, decoding) for audio in audios]
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import Tokenizer
     from faster_whisper.transcribe import get_ctranslate2_storage, get_suppressed_tokens
 
-    fw = backend.model
-    tokenizer = Tokenizer(fw.hf_tokenizer, False, task="transcribe", language="en")
+    whisper_model = backend.model
+    extractor = whisper_model.feature_extractor
+    frames = int(round(seconds / extractor.time_per_frame))
+    # as transcribe: the last frame is the padding's
+    features = np.stack([pad_or_trim(extractor(audio)[:, :-1], frames) for audio in audios])
+    encoded = whisper_model.model.encode(get_ctranslate2_storage(features))
+    language = "en"
+    if not backend.english_only:
+        language = whisper_model.model.detect_language(encoded)[0][0][0][2:-2]  # "<|en|>" -> "en"
+    tokenizer = Tokenizer(whisper_model.hf_tokenizer, not backend.english_only, task="transcribe", language=language)
     # As WhisperModel.transcribe builds them: the initial prompt as "previous text", no timestamps.
     previous = tokenizer.encode(" " + decoding.initial_prompt.strip()) if decoding.initial_prompt else []
-    prompt = fw.get_prompt(tokenizer, previous, without_timestamps=True)
-    features = []
-    for audio in audios:
-        mel = fw.feature_extractor(audio)
-        features.append(pad_or_trim(mel[:, : mel.shape[-1] - 1]))
-    encoded = fw.model.encode(get_ctranslate2_storage(np.stack(features)))
-    results = fw.model.generate(
+    prompt = whisper_model.get_prompt(tokenizer, previous, without_timestamps=True)
+    results = whisper_model.model.generate(
         encoded, [prompt] * len(audios), beam_size=decoding.beam_size, patience=decoding.patience,
-        length_penalty=decoding.length_penalty or 1.0, max_length=fw.max_length, return_scores=True,
+        length_penalty=decoding.length_penalty or 1.0, max_length=whisper_model.max_length, return_scores=True,
         return_no_speech_prob=True, suppress_blank=decoding.suppress_blank,
         suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])))
     out = []
     for result in results:
         tokens = result.sequences_ids[0]
         # faster-whisper's average log-probability from the length-penalised score.
-        avg = result.scores[0] * len(tokens) ** (decoding.length_penalty or 1.0) / (len(tokens) + 1)
-        out.append(_Decoded(tokenizer.decode(tokens).strip(), "en", float(avg), float(result.no_speech_prob)))
+        average = result.scores[0] * len(tokens) ** (decoding.length_penalty or 1.0) / (len(tokens) + 1)
+        out.append(_Decoded(tokenizer.decode(tokens).strip(), language, float(average), float(result.no_speech_prob)))
     return out
 
 
-def encoder_seconds(samples: int, minimum_s: int | None) -> int | None:
+def encoder_seconds(samples: int, minimum_s: int) -> int:
     """Seconds of encoder context for a window of `samples` (the `context:` sweep): at least
-    minimum_s, at least the window + 1 s (so the window is never split), at most 30; None = 30 s."""
-    if minimum_s is None:
-        return None
+    minimum_s, at least the window + 1 s (so the window is never split), at most 30."""
     needed = int(np.ceil(samples / SR)) + 1
     return int(min(30, max(minimum_s, needed)))
-
-
-def decode_short_context(backend, audio: np.ndarray, decoding, seconds: int):
-    """One window through the encoder at `seconds` of context instead of 30 (WhisperModel.transcribe
-    always pads to 30 s), then the same prompt, suppression and search as transcribe uses."""
-    from faster_whisper.audio import pad_or_trim
-    from faster_whisper.tokenizer import Tokenizer
-    from faster_whisper.transcribe import get_ctranslate2_storage, get_suppressed_tokens
-
-    from assistant.speech import _Decoded
-
-    whisper_model = backend.model
-    extractor = whisper_model.feature_extractor
-    mel = extractor(audio)[:, :-1]  # as transcribe: the last frame is the padding's
-    frames = int(round(seconds / extractor.time_per_frame))
-    encoded = whisper_model.model.encode(get_ctranslate2_storage(pad_or_trim(mel, frames)[None]))
-    language = "en"
-    if not backend.english_only:
-        language = whisper_model.model.detect_language(encoded)[0][0][0][2:-2]  # "<|en|>" -> "en"
-    tokenizer = Tokenizer(whisper_model.hf_tokenizer, not backend.english_only, task="transcribe", language=language)
-    previous = tokenizer.encode(" " + decoding.initial_prompt.strip()) if decoding.initial_prompt else []
-    result = whisper_model.model.generate(
-        encoded, [whisper_model.get_prompt(tokenizer, previous, without_timestamps=True)],
-        beam_size=decoding.beam_size, patience=decoding.patience, length_penalty=decoding.length_penalty or 1.0,
-        max_length=whisper_model.max_length, return_scores=True, return_no_speech_prob=True,
-        suppress_blank=decoding.suppress_blank, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])))[0]
-    tokens = result.sequences_ids[0]
-    # faster-whisper's average log-probability, from the length-penalised score.
-    average = result.scores[0] * len(tokens) ** (decoding.length_penalty or 1.0) / (len(tokens) + 1)
-    return _Decoded(tokenizer.decode(tokens), language, float(average), float(result.no_speech_prob))
 
 
 def collect_members(transcriber, data, fronts, decoding):
@@ -785,8 +755,8 @@ def main() -> int:
         elif what.startswith("context:"):  # context:SECONDS - the encoder's minimum context (encoder_seconds)
             seconds, backend = int(what[8:]), transcriber._backend
             full = backend.decode
-            backend.decode = lambda audio, d, s=seconds, b=backend: decode_short_context(
-                b, audio, d, encoder_seconds(audio.size, s))
+            backend.decode = lambda audio, d, s=seconds, b=backend: decode_many(
+                b, [audio], d, encoder_seconds(audio.size, s))[0]
             wer, fails = score(run_transcriber(transcriber, data), f"encoder context >= {seconds} s")
             backend.decode = full
         elif what.startswith("front:"):
