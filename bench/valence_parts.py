@@ -7,7 +7,6 @@ Run: .venv/bin/python bench/valence_parts.py [--cache FILE]   (needs ../shared/d
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from pathlib import Path
@@ -23,21 +22,14 @@ DATA = ROOT.parent / "shared" / "data" / "emopia"
 
 def part_scores(model_set, clips):
     """(chords, rhythm, mode, performance, n_chords, truth, mode is major) per clip x class."""
-    from models.crbm import CHORD_LAYOUT, chord_state_index, chord_visible, conditioning_matrix
-
     names = model_set.class_names
-    experts = model_set.experts()
     rows = {k: [] for k in ("chords", "rhythm", "mode", "performance", "n", "truth", "major")}
     for clip in clips:
         if not clip.events or clip.label not in names:
             continue
-        states = np.asarray([chord_state_index(e) for e in clip.events])
-        u = conditioning_matrix(chord_visible(clip.events), model_set.history, model_set.joint_history, CHORD_LAYOUT)
-        log_p = experts.class_log_probs(u)
-        rows["chords"].append(log_p[np.arange(len(states)), :, states].sum(axis=0))
-        rows["rhythm"].append([model_set.rhythm_log_likelihood(n, clip.events) for n in names])
-        shares = [min(max(model_set.parameters[n].major_share, 0.01), 0.99) for n in names]
-        rows["mode"].append([math.log(s if clip.mode == "major" else 1 - s) for s in shares])
+        parts = model_set.harmony_log_likelihood_parts(clip.events, clip.mode)
+        for index, key in enumerate(("chords", "rhythm", "mode")):
+            rows[key].append([parts[n][index] for n in names])
         p = model_set.performance_log_likelihoods(clip.performance)
         rows["performance"].append([p[n] for n in names])
         rows["n"].append(len(clip.events))
@@ -50,7 +42,7 @@ def collect(cache: Path) -> None:
     from models.crbm import CHORD_LAYOUT
     from models.dataset import emopia_split
     from models.store import EMOPIA_CLASSES, load_model_set, model_set_from_class_models
-    from models.training import TrainingConfig, song_of, train_class_models
+    from models.training import TrainingConfig, song_folds, song_of, train_class_models
 
     train = [c for c in emopia_split(DATA, "train").clips if c.label and c.events]
     val = [c for c in emopia_split(DATA, "val").clips if c.label and c.events]
@@ -58,9 +50,7 @@ def collect(cache: Path) -> None:
     by_label: dict[str, list] = {}
     for c in train:
         by_label.setdefault(c.label, []).append(c)
-    songs = sorted({song_of(c) for c in train})
-    rng = np.random.default_rng(config.seed)
-    fold_of = {s: i % 3 for i, s in enumerate(rng.permutation(songs))}
+    fold_of = song_folds(train, 3, config.seed)
     parts = []
     for fold in range(3):
         print(f"fold {fold + 1}/3", file=sys.stderr, flush=True)

@@ -223,8 +223,17 @@ class ModelSet:
         """Per class, the log-likelihood of the clip's harmony: sum_t log p(chord_t | previous chords)
         under the class CRBM (exact) + log P(durations) under the class's harmonic-rhythm table
         + log P(mode | class) from the class's major share when the clip's mode is given."""
+        return {name: chords + rhythm + mode_part
+                for name, (chords, rhythm, mode_part) in self.harmony_log_likelihood_parts(events, mode).items()}
+
+    def harmony_log_likelihood_parts(self, events: Sequence[ChordEvent],
+                                     mode: str | None = None) -> dict[str, tuple[float, float, float]]:
+        """Per class, the three parts of harmony_log_likelihoods: (chords, rhythm, mode); the mode
+        part is 0 when the clip's mode is not given."""
         if not events:
             raise InvalidModelInput("no chord events to score; allowed: at least one ChordEvent")
+        if mode is not None and mode not in ("major", "minor"):
+            raise InvalidModelInput(f"mode {mode!r} not allowed; allowed: 'major', 'minor' or None")
         from models.crbm import CHORD_LAYOUT, chord_state_index, chord_visible, conditioning_matrix
 
         experts = self.experts()
@@ -232,15 +241,14 @@ class ModelSet:
         u = conditioning_matrix(chord_visible(events), self.history, self.joint_history, CHORD_LAYOUT)
         log_p = experts.class_log_probs(u)  # (T, K, S)
         per_class = log_p[np.arange(len(states)), :, states].sum(axis=0)  # (K,)
-        out = {name: float(per_class[k]) + self.rhythm_log_likelihood(name, events)
-               for k, name in enumerate(self.class_names)}
-        if mode is not None:
-            if mode not in ("major", "minor"):
-                raise InvalidModelInput(f"mode {mode!r} not allowed; allowed: 'major', 'minor' or None")
-            for name in out:
+        parts = {}
+        for k, name in enumerate(self.class_names):
+            mode_part = 0.0
+            if mode is not None:
                 share = min(max(self.parameters[name].major_share, 0.01), 0.99)  # never log(0)
-                out[name] += math.log(share if mode == "major" else 1.0 - share)
-        return out
+                mode_part = math.log(share if mode == "major" else 1.0 - share)
+            parts[name] = (float(per_class[k]), self.rhythm_log_likelihood(name, events), mode_part)
+        return parts
 
     def performance_log_likelihoods(self, performance) -> dict[str, float]:
         """Per class: log density of the clip's performance features under the class profile."""

@@ -498,6 +498,12 @@ def song_of(clip) -> str:
     return stem.rsplit("_", 1)[0] if "_" in stem else stem
 
 
+def song_folds(clips: Sequence, folds: int, seed: int) -> dict[str, int]:
+    """Song -> fold (0..folds-1) for song-grouped cross-validation: clips of one song share a fold."""
+    songs = sorted({song_of(c) for c in clips})
+    return {s: i % folds for i, s in enumerate(np.random.default_rng(seed).permutation(songs))}
+
+
 def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: TrainingConfig, *, folds: int = 3,
                           strategy=None, progress: Progress | None = None, beats_per_bar: int = 4,
                           build_model_set=None, class_info: Mapping | None = None) -> tuple[float, dict, ClipScores]:
@@ -506,9 +512,7 @@ def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: Traini
     build_model_set(class_models) -> ModelSet. Returns (weight, {weight: cv accuracy}, the pooled
     out-of-fold scores, for further choices such as choose_valence_bias)."""
     all_clips = [c for label in sorted(clips_by_label) for c in clips_by_label[label] if c.events]
-    songs = sorted({song_of(c) for c in all_clips})
-    rng = np.random.default_rng(config.seed)
-    fold_of = {s: i % folds for i, s in enumerate(rng.permutation(songs))}
+    fold_of = song_folds(all_clips, folds, config.seed)
     harmony, perf, truth, n_chords = [], [], [], []
     names = None
     for fold in range(folds):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,23 @@ def test_save_load_round_trip(tmp_path, tiny_model_set):
     assert down["down"].harmony > down["up"].harmony
     assert down["down"].performance > down["up"].performance
 
+
+
+def test_harmony_parts_add_up_to_the_harmony(tiny_model_set):
+    model_set, clips = tiny_model_set
+    clip = clips["up"][0]
+    for mode in ("major", "minor", None):
+        parts = model_set.harmony_log_likelihood_parts(clip.events, mode)
+        total = model_set.harmony_log_likelihoods(clip.events, mode)
+        for name in model_set.class_names:
+            chords, rhythm, mode_part = parts[name]
+            assert total[name] == chords + rhythm + mode_part
+            assert rhythm == model_set.rhythm_log_likelihood(name, clip.events)
+            share = min(max(model_set.parameters[name].major_share, 0.01), 0.99)
+            expected = 0.0 if mode is None else math.log(share if mode == "major" else 1 - share)
+            assert mode_part == pytest.approx(expected)
+    with pytest.raises(InvalidModelInput, match="mode 'dorian' not allowed"):
+        model_set.harmony_log_likelihood_parts(clip.events, "dorian")
 
 def test_joint_history_model_round_trip_and_exact_harmony(tmp_path):
     """A model set whose CRBMs also see the joint one-hot of the previous chord: saved, checked
