@@ -256,7 +256,7 @@ def fit_lexicon_blend(anchor_embeddings: np.ndarray, norms: AffectNorms, lexicon
 
 
 #: fit_lexicon_blend on the shipped anchors and VADER 3.3.2, rounded (bench/language.py prints the
-#: fit; tests/test_affect.py checks these still match it). Kept as numbers because the fit costs
+#: fit; tests/test_language.py checks these still match it). Kept as numbers because the fit costs
 #: five read-out fits (~0.3-0.9 s) that every start would otherwise pay.
 LEXICON_BLEND = (0.292, 1.064, -0.012)
 

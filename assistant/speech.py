@@ -77,9 +77,11 @@ class DecodeSettings:
 # costs a full window); the prompt guard replaces it for the failure the prompt brings. Then
 # bench/speech_sweep.py: 0.5 s of lead silence (see lead_silence_s). bench/speech.py with it:
 # faster-whisper tiny.en int8 22.4 % -> 14.7 % (tuning 13.5 %, held-out 16.5 %) at 0.31 s median;
-# base 16.1 % -> 13.7 %; openai-whisper tiny.en 20.1 % -> 18.1 %, base 16.1 % -> 12.7 %. Tried there and NOT kept (no gain on the tuning set, or noise):
+# base 16.1 % -> 13.7 %; openai-whisper tiny.en 20.1 % -> 18.1 %, base 16.1 % -> 12.7 %.
+# Tried there and NOT kept (no gain on the tuning set, or too slow; numbers in its docstring):
 # loudness normalisation, high-pass 60-200 Hz, trimming, tail padding, ffmpeg atempo 0.85-0.95,
-# resampling slower/lower, and N-best rescoring with a generic domain bigram LM (-0.7 pp at best).
+# resampling slower/lower, N-best rescoring with a generic domain bigram LM (-0.7 pp at best),
+# perturbation ensembles with a word vote (2-3x the latency), and a shorter encoder context.
 DEFAULT_DECODING = DecodeSettings()
 #: faster-whisper weight precision on CPU: int8 quantises the weights at load, ~100 MB less
 #: resident memory (the window's 1.5 GB budget) and faster (0.31 s against 0.52 s), with 14.7 %
