@@ -50,7 +50,11 @@ def main() -> int:
     changed = {k: v for k, v in dataclasses.asdict(config).items()}
     lines = [
         "Trained on train, evaluated on valid (the test split is not in ../shared/data). "
-        "ACC = E[TP]/(E[TP]+E[FP]+E[FN]) summed over all frames, the first of each chorale included.", "",
+        "ACC = E[TP]/(E[TP]+E[FP]+E[FN]) summed over all frames, the first of each chorale included. "
+        f"The CRBM conditions on the previous {config.history} frames"
+        + (", the mean of all earlier frames" if config.summary_decay > 0 else "")
+        + (f" and a leaky recurrent memory of {config.memory_units} units (models.recurrent)" if config.memory_units else "")
+        + ".", "",
         "| model / prediction rule | next-frame ACC | next-frame log-likelihood (nats/frame) |", "|---|---|---|",
         f"| CRBM ({r.pitch_high - r.pitch_low + 1} keys {r.pitch_low}..{r.pitch_high}), **expected ACC from the "
         f"Gibbs-estimated marginals at temperature T = {config.temperature:g} (the paper's metric; chains burn in at "

@@ -200,11 +200,13 @@ class ConditionalRBM(tf.Module):
     """A conditional RBM with binary hidden units; see the module docstring for the API."""
 
     def __init__(self, layout: VisibleLayout, n_hidden: int, history: int, seed: int = 0,
-                 weights: Mapping[str, np.ndarray] | None = None, name: str | None = None, joint_history: int = 0):
+                 weights: Mapping[str, np.ndarray] | None = None, name: str | None = None, joint_history: int = 0,
+                 extra_conditioning: int = 0):
         super().__init__(name=name)
-        if n_hidden < 1 or history < 0 or joint_history < 0:
-            raise InvalidModelInput(f"n_hidden={n_hidden}, history={history}, joint_history={joint_history}; "
-                                    "allowed: n_hidden >= 1, history >= 0, joint_history >= 0")
+        if n_hidden < 1 or history < 0 or joint_history < 0 or extra_conditioning < 0:
+            raise InvalidModelInput(f"n_hidden={n_hidden}, history={history}, joint_history={joint_history}, "
+                                    f"extra_conditioning={extra_conditioning}; allowed: n_hidden >= 1, history >= 0, "
+                                    "joint_history >= 0, extra_conditioning >= 0")
         if joint_history and layout.kind != "softmax":
             raise InvalidModelInput(f"joint_history={joint_history} needs a softmax layout; allowed for binary: 0")
         self.layout = layout
@@ -212,7 +214,9 @@ class ConditionalRBM(tf.Module):
         self.history = int(history)
         self.joint_history = int(joint_history)
         self.n_visible = layout.n_visible
-        self.n_conditioning = conditioning_width(layout, self.history, self.joint_history)
+        # extra_conditioning: more inputs after the history slots (e.g. a recurrent memory, models.recurrent)
+        self.extra_conditioning = int(extra_conditioning)
+        self.n_conditioning = conditioning_width(layout, self.history, self.joint_history) + self.extra_conditioning
         d, h, u = self.n_visible, self.n_hidden, self.n_conditioning
         if weights is None:
             rng = np.random.default_rng(seed)

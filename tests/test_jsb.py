@@ -147,7 +147,7 @@ def test_eval_jsb_cli_on_tiny_synthetic_json(tmp_path):
                    "--epochs", "3", "--hidden", "8", "--history", "2", "--chains", "2", "--gibbs-steps", "10",
                    "--ais-frames", "3", "--transpose", "1", "--method", "cd", "--chain-start", "bias",
                    "--temperature", "0.5", "--threshold", "0.3", "--average-last", "2", "--summary-decay", "0.9",
-                   "--learning-rate", "0.05")
+                   "--learning-rate", "0.05", "--memory-units", "4", "--memory-epochs", "2")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert 0.0 <= result["acc"] <= 1.0
@@ -160,6 +160,7 @@ def test_eval_jsb_cli_on_tiny_synthetic_json(tmp_path):
     assert result["pitch_low"] == 48 and result["pitch_high"] == 72
     assert 0.0 <= result["copy_previous_acc"] <= 1.0
     assert result["log_likelihood_frames"] == 3 and result["log_likelihood"] < 0
+    assert result["config"]["memory_units"] == 4
 
 
 def test_eval_jsb_cli_rejects_bad_input(tmp_path):
@@ -174,6 +175,8 @@ def test_eval_jsb_cli_rejects_bad_input(tmp_path):
     for flag, value in (("--temperature", "0"), ("--threshold", "1"), ("--summary-decay", "1.5")):
         done = run_cli("--data", str(data), flag, value)
         assert done.returncode == 2 and f"{flag} {float(value)}" in done.stderr, done.stderr
+    done = run_cli("--data", str(data), "--memory-units", "-1")
+    assert done.returncode == 2 and "--memory-units -1 is not allowed; use an integer >= 0" in done.stderr
 
 
 def test_eval_jsb_help_shows_the_config_defaults():
@@ -186,3 +189,69 @@ def test_eval_jsb_help_shows_the_config_defaults():
     assert f"previous frames the CRBM conditions on (default {defaults.history})" in text
     assert f"Gibbs sweeps per CD update (default {defaults.k})" in text
     assert f"hidden units (default {defaults.n_hidden})" in text
+
+
+def test_recurrent_memory_follows_its_recurrence():
+    from models.recurrent import RecurrentMemory
+
+    memory = RecurrentMemory(n_visible=3, n_memory=2, seed=1)
+    roll = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0], [0, 0, 0]], np.float32)
+    w_vm, w_mm, b_m = (p.numpy() for p in memory.parameters)
+    expected, m = [], np.zeros(2, np.float32)
+    for frame in roll:  # frame t sees the memory of frames 0..t-1
+        expected.append(m)
+        m = (1 - memory.leak) * m + memory.leak * np.tanh(b_m + frame @ w_vm + m @ w_mm)
+    states = memory.conditioning_states(roll)
+    np.testing.assert_allclose(states, np.array(expected), atol=1e-6)
+    assert not states[0].any() and memory.conditioning_states(roll[:0]).shape == (0, 2)
+
+
+def test_memory_learns_what_the_window_cannot_see():
+    """After a cue, the last frame repeats the first one, further back than the window: with
+    history 1 only the recurrent memory can carry it, so p(last frame = first frame) must win."""
+    from models.crbm import ConditionalRBM, VisibleLayout
+    from models.recurrent import RecurrentMemory, train_memory
+
+    rolls, d = [], 4
+    for first in (0, 1) * 8:
+        roll = np.zeros((4, d), np.float32)
+        roll[0, first] = roll[-1, first] = 1.0
+        roll[1, 3] = 1.0  # the same filler after either first frame, so the window sees no difference
+        roll[2, 2] = 1.0  # the cue: the next frame recalls the first
+        rolls.append(roll)
+    rbm = ConditionalRBM(VisibleLayout.binary(d), 8, 1, seed=0, extra_conditioning=6)
+    memory = RecurrentMemory(d, 6, seed=0)
+    windows = [conditioning_rows(r, 1) for r in rolls]
+    gaps = train_memory(rbm, memory, rolls, windows, epochs=200, k=5, learning_rate=0.03, batch_sequences=16)
+    assert np.isfinite(gaps).all()
+    for first in (0, 1):
+        roll = rolls[first]
+        u = np.concatenate([conditioning_rows(roll, 1), memory.conditioning_states(roll)], axis=1)[-1:]
+        marginals, _ = gibbs_marginals(rbm, u, chains=16, steps=120, burn_in=20, seed=3)
+        assert marginals[0, first] > 0.8 and marginals[0, 1 - first] < 0.2, marginals
+    with pytest.raises(InvalidModelInput, match="must match"):
+        train_memory(ConditionalRBM(VisibleLayout.binary(d), 8, 1), memory, rolls, windows, epochs=1, k=1,
+                     learning_rate=0.1)
+
+
+def test_adam_minimises_a_quadratic_and_keras_stays_unloaded():
+    from models.recurrent import Adam
+    from models.tf_runtime import tf
+
+    x = tf.Variable([3.0, -2.0])
+    adam = Adam([x], learning_rate=0.1)
+    for _ in range(300):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(x - tf.constant([1.0, 0.5])))
+        adam.apply(tape.gradient(loss, [x]))
+    np.testing.assert_allclose(x.numpy(), [1.0, 0.5], atol=1e-2)
+    train_one_epoch = (
+        "import sys, numpy as np\n"
+        "from models.crbm import ConditionalRBM, VisibleLayout\n"
+        "from models.recurrent import RecurrentMemory, train_memory\n"
+        "rolls = [np.eye(3, dtype=np.float32)] * 2\n"
+        "train_memory(ConditionalRBM(VisibleLayout.binary(3), 2, 0, extra_conditioning=2), RecurrentMemory(3, 2),\n"
+        "             rolls, [np.zeros((3, 0), np.float32)] * 2, epochs=1, k=1, learning_rate=0.01)\n"
+        "print('keras' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", train_one_epoch], cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr

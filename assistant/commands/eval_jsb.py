@@ -22,6 +22,9 @@ MODEL_OPTIONS = (
      "(default {default}; 1: the plain mean; 0: no such slot)"),
     ("--average-last", "average_last", int,
      "final weights = mean of the weights after each of the last N epochs (default {default}; 0: off)"),
+    ("--memory-units", "memory_units", int,
+     "recurrent memory units joining the conditioning, the RNN-RBM idea (default {default}; 0: off)"),
+    ("--memory-epochs", "memory_epochs", int, "passes training the memory with the CRBM (default {default})"),
     ("--k", "k", int, "Gibbs sweeps per CD update (default {default})"),
     ("--chains", "chains", int, "Gibbs chains per predicted frame (default {default})"),
     ("--gibbs-steps", "gibbs_steps", int, "sweeps per prediction chain, the first quarter burn-in (default {default})"),
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {field: getattr(args, field) for _, field, _, _ in MODEL_OPTIONS}
     integers = {"epochs": 1, "n_hidden": 1, "history": 0, "k": 1, "chains": 1, "gibbs_steps": 2, "ais_frames": 0,
-                "transpose": 0, "average_last": 0}  # name -> smallest value allowed
+                "transpose": 0, "average_last": 0, "memory_units": 0, "memory_epochs": 1}  # name -> smallest value allowed
     rules = {name: (lambda x, low=low: x >= low, f"an integer >= {low}") for name, low in integers.items()}
     rules.update({"learning_rate": (lambda x: x > 0, "a number > 0"), "temperature": (lambda x: x > 0, "a number > 0"),
                   "threshold": (lambda x: 0 < x < 1, "a number strictly between 0 and 1"),
