@@ -138,7 +138,7 @@ def train_memory(rbm, memory: RecurrentMemory, rolls: Sequence[np.ndarray], wind
             v_neg = tf.stop_gradient(v_neg)
             if persistent:
                 particles.scatter_nd_update(where, v_neg)
-            gap = tf.reduce_mean(rbm._free_energy(v, u) - rbm._free_energy(v_neg, u))
+            gap = tf.reduce_mean(rbm.free_energy(v, u) - rbm.free_energy(v_neg, u))
             loss = gap + weight_decay * tf.add_n([tf.reduce_sum(tf.square(w)) for w in decayed]) / 2.0
         adam.apply(tape.gradient(loss, variables))
         return gap
@@ -151,8 +151,10 @@ def train_memory(rbm, memory: RecurrentMemory, rolls: Sequence[np.ndarray], wind
         for b, lo in enumerate(range(0, n, batch_sequences)):
             pick = order[lo:lo + batch_sequences]
             length = int(mask[pick].sum(axis=1).max())  # trim the padding this batch does not need
-            total += float(step(tf.constant(pick.astype(np.int64)), tf.constant(frames[pick, :length]), tf.constant(windows[pick, :length]),
-                                tf.constant(mask[pick, :length]), tf.constant([seed * 1000 + epoch, b], tf.int64)))
+            gap = step(tf.constant(pick.astype(np.int64)), tf.constant(frames[pick, :length]),
+                       tf.constant(windows[pick, :length]), tf.constant(mask[pick, :length]),
+                       tf.constant([seed * 1000 + epoch, b], tf.int64))
+            total += float(gap)
             batches += 1
         gaps.append(total / batches)
         if progress is not None:
