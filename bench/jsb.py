@@ -53,7 +53,8 @@ def main() -> int:
         "ACC = E[TP]/(E[TP]+E[FP]+E[FN]) summed over all frames, the first of each chorale included. "
         f"The CRBM conditions on the previous {config.history} frames"
         + (", the mean of all earlier frames" if config.summary_decay > 0 else "")
-        + (f" and a leaky recurrent memory of {config.memory_units} units (models.recurrent)" if config.memory_units else "")
+        + (f" and a leaky recurrent memory of {config.memory_units} units (models.recurrent)"
+           if config.memory_units else "")
         + ".", "",
         "| model / prediction rule | next-frame ACC | next-frame log-likelihood (nats/frame) |", "|---|---|---|",
         f"| CRBM ({r.pitch_high - r.pitch_low + 1} keys {r.pitch_low}..{r.pitch_high}), **expected ACC from the "

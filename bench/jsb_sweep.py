@@ -36,9 +36,9 @@ HOLDOUT = 0.15  # the last 15 % of the train chorales
 #: batch 16/256, weight decay 0/1e-3, copy_init, average_last 0/20, summary_decay 0/0.9, sparsity, history 1/8.
 #: Then the recurrent memory (JsbConfig.memory_units; cut budget, seeds 0-1, ACC T = 0.1): 100 units +0.05, 300 units
 #: +0.33 (40 memory epochs: +0.32), 600 units -0.09, 300 units with 250 hidden +0.12, against no memory (30.88 %).
-DEFAULT_GRID = [{"history": 4, "k": 5, "memory_units": 0}, {"memory_units": 0}, {"history": 2, "k": 25, "memory_units": 0},
-                {}, {"memory_units": 100}, {"history": 1, "summary_decay": 0, "memory_units": 0},
-                {"history": 1, "summary_decay": 0}]
+DEFAULT_GRID = [{"history": 4, "k": 5, "memory_units": 0}, {"memory_units": 0},
+                {"history": 2, "k": 25, "memory_units": 0}, {}, {"memory_units": 100},
+                {"history": 1, "summary_decay": 0, "memory_units": 0}, {"history": 1, "summary_decay": 0}]
 
 
 def holdout_splits(train):

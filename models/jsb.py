@@ -15,9 +15,10 @@ T < 1 (all energies scaled by 1/T; chains burn in at T = 1, then restart at the 
 visited), which sharpens the predictive marginals; T = 1 is reported beside it. Conditioning:
 the previous ``history`` frames plus one slot with the mean of all earlier frames of the chorale
 (``summary_decay``), trained by PCD with the weights averaged over the last epochs; optionally a
-recurrent memory of every earlier frame joins the conditioning (``memory_units``, models.recurrent). The next-frame log-likelihood is estimated by annealed importance
-sampling (Salakhutdinov & Murray 2008) per frame, from the base model with the same dynamic
-visible biases and no couplings, on a random subset of frames.
+recurrent memory of every earlier frame joins the conditioning (``memory_units``, models.recurrent).
+The next-frame log-likelihood is estimated by annealed importance sampling (Salakhutdinov & Murray
+2008) per frame, from the base model with the same dynamic visible biases and no couplings, on a
+random subset of frames.
 """
 from __future__ import annotations
 

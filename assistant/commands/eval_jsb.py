@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {field: getattr(args, field) for _, field, _, _ in MODEL_OPTIONS}
     integers = {"epochs": 1, "n_hidden": 1, "history": 0, "k": 1, "chains": 1, "gibbs_steps": 2, "ais_frames": 0,
-                "transpose": 0, "average_last": 0, "memory_units": 0, "memory_epochs": 1}  # name -> smallest value allowed
+                "transpose": 0, "average_last": 0, "memory_units": 0,
+                "memory_epochs": 1}  # name -> smallest value allowed
     rules = {name: (lambda x, low=low: x >= low, f"an integer >= {low}") for name, low in integers.items()}
     rules.update({"learning_rate": (lambda x: x > 0, "a number > 0"), "temperature": (lambda x: x > 0, "a number > 0"),
                   "threshold": (lambda x: 0 < x < 1, "a number strictly between 0 and 1"),
