@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from models.errors import InvalidModelInput
-from models.jsb import (PitchRange, conditioning_rows, copy_previous, expected_counts, gibbs_marginals, icm_mode,
-                        load_jsb, mean_field_marginals, piano_roll, transposed_rolls)
+from models.jsb import (PitchRange, conditioning_rows, copy_previous, expected_counts, frame_accuracies, gibbs_marginals,
+                        icm_mode, load_jsb, mean_field_marginals, outside_notes, piano_roll, transposed_rolls)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +34,55 @@ def test_expected_accuracy_on_hand_made_frames():
         expected_counts(soft[:2], targets)
     with pytest.raises(InvalidModelInput, match="0..1"):
         expected_counts(soft * 3, targets)
+
+
+def test_per_step_accuracy_on_hand_made_frames():
+    targets = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]], np.float32)
+    hard = np.array([[1, 0, 0, 0], [0, 1, 1, 1], [0, 0, 0, 0], [1, 0, 0, 0]], np.float32)
+    # frame 0: TP 1, FN 1 -> 1/2; frame 1: TP 2, FP 1 -> 2/3; frame 2: nothing either side -> 1; frame 3: FP 1 -> 0
+    assert frame_accuracies(hard, targets) == pytest.approx([1 / 2, 2 / 3, 1.0, 0.0])
+    # a note outside the units is a miss of its own frame: frame 0 -> 1/3, frame 2 -> 0/1
+    assert frame_accuracies(hard, targets, np.array([1, 0, 1, 0])) == pytest.approx([1 / 3, 2 / 3, 0.0, 0.0])
+    # the mean of per-frame ratios differs from the ratio of the summed counts (3/5 here)
+    assert frame_accuracies(hard[:2], targets[:2]).mean() == pytest.approx(7 / 12)
+    assert expected_counts(hard[:2], targets[:2]).accuracy == pytest.approx(3 / 5)
+    with pytest.raises(InvalidModelInput, match="shape"):
+        frame_accuracies(hard[:2], targets)
+    pitch_range = PitchRange(60, 62)
+    assert outside_notes(((59, 60), (61,), (70, 71, 62)), pitch_range).tolist() == [1, 0, 2]
+    assert outside_notes(((59, 60), (61,), (70, 71, 62)), pitch_range).sum() == piano_roll(
+        ((59, 60), (61,), (70, 71, 62)), pitch_range)[1]
+
+
+def test_sampled_per_step_accuracy_matches_the_exact_expectation():
+    """Uncoupled keys (W = 0): p(v | u) is a product of Bernoullis, so E[TP / (TP + FP + FN)] per
+    row is exact by enumerating all 2^d frames; the sampled estimate must agree with it."""
+    import itertools
+
+    from models.crbm import ConditionalRBM, VisibleLayout, history_matrix
+
+    d, history = 5, 1
+    rng = np.random.default_rng(4)
+    u_width = history * (d + 1)
+    weights = {"W": np.zeros((d, 3)), "b": rng.normal(0, 1.0, d), "c": np.zeros(3),
+               "A": rng.normal(0, 1.0, (u_width, d)), "B": np.zeros((u_width, 3))}
+    rbm = ConditionalRBM(VisibleLayout.binary(d), 3, history, weights=weights)
+    u = history_matrix((rng.random((4, d)) < 0.5).astype(np.float32), history)
+    targets = (rng.random((4, d)) < 0.5).astype(np.float32)
+    missed = np.array([0, 1, 0, 2])
+    p = 1 / (1 + np.exp(-(weights["b"] + u @ weights["A"])))
+    frames = np.array(list(itertools.product([0, 1], repeat=d)), np.float64)  # (32, d)
+    exact = []
+    for row in range(len(u)):
+        prob = np.prod(np.where(frames == 1, p[row], 1 - p[row]), axis=1)
+        acc = frame_accuracies(frames, np.repeat(targets[row:row + 1], len(frames), 0), np.full(len(frames), missed[row]))
+        exact.append(float(prob @ acc))
+    _, _, sampled = gibbs_marginals(rbm, u, chains=64, steps=300, burn_in=20, seed=5, targets=targets, missed=missed)
+    assert sampled == pytest.approx(exact, abs=0.01)  # ~18,000 samples a row: standard error < 0.004
+    _, _, none = gibbs_marginals(rbm, u, chains=2, steps=4, burn_in=1, seed=0)
+    assert none is None
+    with pytest.raises(InvalidModelInput, match="targets"):
+        gibbs_marginals(rbm, u, chains=2, steps=4, burn_in=1, seed=0, targets=targets[:2])
 
 
 def test_loader_on_tiny_json(tmp_path):
@@ -82,14 +131,14 @@ def test_marginal_estimators_on_an_uncoupled_crbm():
     rbm = ConditionalRBM(VisibleLayout.binary(d), 4, history, weights=weights)
     u = history_matrix((rng.random((5, d)) < 0.5).astype(np.float32), history)
     exact = 1 / (1 + np.exp(-(weights["b"] + u @ weights["A"])))
-    gibbs, best = gibbs_marginals(rbm, u, chains=8, steps=30, burn_in=5, seed=1)
+    gibbs, best, _ = gibbs_marginals(rbm, u, chains=8, steps=30, burn_in=5, seed=1)
     assert np.allclose(gibbs, exact, atol=1e-5)  # Rao-Blackwellised: exact when the keys are independent
     assert np.allclose(mean_field_marginals(rbm, u), exact, atol=1e-5)
     assert np.array_equal(icm_mode(rbm, u, best), (exact > 0.5).astype(np.float32))
     # at temperature T the keys stay independent, each with logit bias / T (with or without the restart)
     sharp = 1 / (1 + np.exp(-(weights["b"] + u @ weights["A"]) / 0.5))
     for restart in (0, 5):
-        tempered, _ = gibbs_marginals(rbm, u, chains=4, steps=30, burn_in=5, seed=2, temperature=0.5, restart=restart)
+        tempered, _, _ = gibbs_marginals(rbm, u, chains=4, steps=30, burn_in=5, seed=2, temperature=0.5, restart=restart)
         assert np.allclose(tempered, sharp, atol=1e-5)
     with pytest.raises(InvalidModelInput, match="chain start"):
         gibbs_marginals(rbm, u, chains=2, steps=4, burn_in=1, seed=0, start="zeros")
@@ -110,9 +159,12 @@ def test_tempered_restart_concentrates_on_the_best_frame():
     u = history_matrix(np.array([[0, 0, 1, 1], [0, 0, 1, 1]], np.float32), 1)
     free = lambda v: -(v @ weights["b"]) - np.logaddexp(0, v @ w + weights["c"]).sum()  # noqa: E731
     assert free(np.array([1, 1, 0, 0.0])) < free(np.array([0, 0, 1, 1.0]))
-    tempered, best = gibbs_marginals(rbm, u, chains=8, steps=60, burn_in=30, seed=3, temperature=0.1, restart=30)
+    target = np.array([[1, 0, 0, 0], [1, 1, 0, 0]], np.float32)
+    tempered, best, per_step = gibbs_marginals(rbm, u, chains=8, steps=60, burn_in=30, seed=3, temperature=0.1,
+                                               restart=30, targets=target)
     assert np.array_equal(best, np.array([[1, 1, 0, 0], [1, 1, 0, 0]], np.float32))
     assert np.allclose(tempered, best, atol=1e-3)
+    assert per_step == pytest.approx([1 / 2, 1.0], abs=1e-3)  # every sample is the best frame
 
 
 def test_conditioning_rows_add_the_mean_of_all_earlier_frames():
@@ -155,7 +207,8 @@ def test_eval_jsb_cli_on_tiny_synthetic_json(tmp_path):
     # every synthetic chorale spans the whole range 48..72, so no transposition by +-1 fits
     assert result["train_frames"] == 12 * 16
     assert result["config"]["temperature"] == 0.5 and result["config"]["threshold"] == 0.3
-    for rule in ("untempered_acc", "threshold_acc", "mean_field_acc", "thresholded_acc", "map_acc"):
+    for rule in ("untempered_acc", "threshold_acc", "mean_field_acc", "thresholded_acc", "map_acc", "step_acc",
+                 "untempered_step_acc", "threshold_step_acc", "map_step_acc", "copy_previous_step_acc"):
         assert 0.0 <= result[rule] <= 1.0
     assert result["pitch_low"] == 48 and result["pitch_high"] == 72
     assert 0.0 <= result["copy_previous_acc"] <= 1.0
@@ -227,7 +280,7 @@ def test_memory_learns_what_the_window_cannot_see():
     for first in (0, 1):
         roll = rolls[first]
         u = np.concatenate([conditioning_rows(roll, 1), memory.conditioning_states(roll)], axis=1)[-1:]
-        marginals, _ = gibbs_marginals(rbm, u, chains=16, steps=120, burn_in=20, seed=3)
+        marginals, _, _ = gibbs_marginals(rbm, u, chains=16, steps=120, burn_in=20, seed=3)
         assert marginals[0, first] > 0.8 and marginals[0, 1 - first] < 0.2, marginals
     with pytest.raises(InvalidModelInput, match="must match"):
         train_memory(ConditionalRBM(VisibleLayout.binary(d), 8, 1), memory, rolls, windows, epochs=1, k=1,
