@@ -269,9 +269,6 @@ class LexiconValence:
         self._lexicon = lexicon
         self.coefficients = coefficients
 
-    def covers(self, word: str) -> bool:
-        return word.lower() in self._lexicon
-
     def valence(self, words: Sequence[str], readout_valence: np.ndarray) -> np.ndarray:
         """The blended valence of each word (the read-out's where the lexicon has no rating), -1..1."""
         a, b, c = self.coefficients

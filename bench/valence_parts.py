@@ -1,9 +1,10 @@
 """Where the valence decision comes from: out-of-fold scores of the EMOPIA train clips split into
 their parts (chords under the class CRBM, harmonic rhythm, key mode, performance), so that the
 weights of the parts can be compared by cross-validation on train (val shown for information).
-Also a candidate part not in the shipped classifier: a continuous mode score per clip (the best
+Also two candidates not in the shipped classifier: a continuous mode score per clip (the best
 major key's Krumhansl-Schmuckler correlation minus the best minor key's) under a Gaussian per class,
-fitted on the training folds, in place of (or beside) the binary mode part.
+fitted on the training folds, in place of (or beside) the binary mode part; and harmony models per
+valence group (Q1+Q4 vs Q2+Q3, twice the clips per model) instead of per quadrant.
 
 Run: .venv/bin/python bench/valence_parts.py [--cache FILE]   (needs ../shared/data/emopia)
 """
@@ -117,6 +118,50 @@ def contrast_parts(cv: dict, val: dict, cache: Path) -> tuple[np.ndarray, np.nda
     return out_of_fold, fit_score(x_cv, cv["truth"], x_val)
 
 
+VALENCE_GROUPS = {"Q1": "positive", "Q4": "positive", "Q2": "negative", "Q3": "negative"}
+
+
+def group_parts(cache: Path) -> dict:
+    """Harmony parts (chords, rhythm, mode) under CRBMs trained per valence group instead of per
+    quadrant: out of fold on train (the same song folds), and the all-train models on val."""
+    if cache.is_file():
+        return dict(np.load(cache))
+    from models.crbm import CHORD_LAYOUT
+    from models.dataset import emopia_split
+    from models.store import model_set_from_class_models
+    from models.training import TrainingConfig, song_folds, song_of, train_class_models
+
+    config = TrainingConfig.for_chords()
+    train = [c for c in emopia_split(DATA, "train").clips if c.label in VALENCE_GROUPS and c.events]
+    val = [c for c in emopia_split(DATA, "val").clips if c.label in VALENCE_GROUPS and c.events]
+
+    def fit(clips):
+        by_group: dict[str, list] = {}
+        for c in clips:
+            by_group.setdefault(VALENCE_GROUPS[c.label], []).append(c)
+        return model_set_from_class_models(
+            name="groups", layout=CHORD_LAYOUT.to_json(), hyperparameters=config.to_json(),
+            class_models=train_class_models(by_group, config), beats_per_bar=4,
+            class_info={"positive": ("Q1+Q4", 0.6, None), "negative": ("Q2+Q3", -0.6, None)})
+
+    def scores(model_set, clips):  # (clips, [positive, negative], [chords, rhythm, mode]), truth: positive
+        rows = [model_set.harmony_log_likelihood_parts(c.events, c.mode) for c in clips]
+        return (np.array([[r["positive"], r["negative"]] for r in rows]),
+                np.array([VALENCE_GROUPS[c.label] == "positive" for c in clips]))
+
+    fold_of = song_folds(train, 3, config.seed)
+    folds = []
+    for fold in range(3):
+        print(f"valence groups: fold {fold + 1}/3", file=sys.stderr, flush=True)
+        model_set = fit([c for c in train if fold_of[song_of(c)] != fold])
+        folds.append(scores(model_set, [c for c in train if fold_of[song_of(c)] == fold]))
+    val_parts, val_truth = scores(fit(train), val)
+    out = {"cv_parts": np.concatenate([f[0] for f in folds]), "cv_truth": np.concatenate([f[1] for f in folds]),
+           "val_parts": val_parts, "val_truth": val_truth}
+    np.savez(cache, **out)
+    return out
+
+
 GRID = [(1.0, r, m, 0.0) for r in (0.0, 0.5, 1.0) for m in (0.0, 1.0, 2.0, 3.0, 5.0)] + \
        [(1.0, 1.0, 1.0, p) for p in (0.1, 0.3)] + [(0.0, 0.0, 1.0, 0.0)]
 
@@ -152,6 +197,15 @@ def main() -> int:
                                  f"{b[0]:.1%} / {b[1]:.1%} |")
     chosen_cv, chosen_val = max(contrast_scores)
     shipped = (accuracies(cv, 1.0, 1.0, 1.0)[1], accuracies(val, 1.0, 1.0, 1.0)[1])
+    groups = group_parts(cache.with_name(cache.stem + "_groups.npz"))
+    group_rows, group_scores = [], []
+    for weights in ((1.0, 0.0, 0.0), (1.0, 0.0, 1.0), (1.0, 0.5, 1.0), (1.0, 1.0, 1.0), (1.0, 0.0, 2.0), (1.0, 1.0, 2.0)):
+        w = np.asarray(weights)
+        a, b = (np.mean(((groups[f"{k}_parts"] * w).sum(axis=2).argmax(axis=1) == 0) == groups[f"{k}_truth"])
+                for k in ("cv", "val"))
+        group_scores.append((a, b))
+        group_rows.append(f"| {weights[0]:g} / {weights[1]:g} / {weights[2]:g} | {a:.1%} | {b:.1%} |")
+    group_cv, group_val = max(group_scores)
     text = "\n".join([
         f"EMOPIA train: 3-fold song-grouped CV ({len(cv['truth'])} clips, models retrained per fold with the shipped "
         f"TrainingConfig.for_chords()); val: the shipped models/emopia ({len(val['truth'])} clips). The valence side "
@@ -171,7 +225,13 @@ def main() -> int:
         f"Cross-validation's best of these ({chosen_cv:.1%} valence, shipped {shipped[0]:.1%}) gets {chosen_val:.1%} "
         f"on val (shipped {shipped[1]:.1%}): "
         + ("val does not confirm it, so it was not adopted." if chosen_val <= shipped[1] else
-           "val confirms it."), ""])
+           "val confirms it."), "",
+        "Harmony models per valence group (not shipped): one CRBM (with its rhythm and mode parts) for Q1+Q4 and one "
+        "for Q2+Q3, twice the clips each, valence = the group with the higher weighted score:", "",
+        "| weights chords / rhythm / mode | CV train: valence | val: valence |", "|---|---|---|", *group_rows, "",
+        f"Cross-validation's best of these ({group_cv:.1%}) gets {group_val:.1%} on val (the shipped quadrant models "
+        f"{shipped[1]:.1%}): " + ("not better on val, so not adopted." if group_val <= shipped[1] else "better on val too."),
+        ""])
     print(text)
     if not args.no_write:
         write_section("Valence: the parts of the harmony score (bench/valence_parts.py)", text, "bench/valence_parts.py")
