@@ -112,8 +112,8 @@ def main() -> int:
         for seed in seeds:
             config = dataclasses.replace(base, **overrides, seed=seed)
             accs, train_s, predict_s = evaluate(splits, config, temps)
-            row = (f"| `{json.dumps(overrides)}` | {seed} | " + " | ".join(f"{100 * accs[t][0]:.2f} / {100 * accs[t][1]:.2f} %" for t in temps)
-                   + f" | {train_s:.0f} | {predict_s:.0f} |")
+            cells = [f"{100 * accs[t][0]:.2f} / {100 * accs[t][1]:.2f} %" for t in temps]  # summed / per step
+            row = f"| `{json.dumps(overrides)}` | {seed} | " + " | ".join(cells) + f" | {train_s:.0f} | {predict_s:.0f} |"
             rows.append(row)
             print(row, flush=True)
     if args.write:

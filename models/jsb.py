@@ -464,6 +464,8 @@ def gibbs_marginals(rbm, u: np.ndarray, chains: int, steps: int, burn_in: int, s
     d = rbm.n_visible
     if targets is not None and np.shape(targets) != (len(u), d):
         raise InvalidModelInput(f"targets of shape {np.shape(targets)}; allowed: ({len(u)}, {d})")
+    if missed is not None and np.shape(missed) != (len(u),):
+        raise InvalidModelInput(f"missed notes of shape {np.shape(missed)}; allowed: ({len(u)},)")
     scored = targets is not None
     target_rows = np.zeros((len(u), d), np.float32) if targets is None else np.asarray(targets, np.float32)
     missed_rows = np.zeros(len(u), np.float32) if missed is None else np.asarray(missed, np.float32)
@@ -477,7 +479,8 @@ def gibbs_marginals(rbm, u: np.ndarray, chains: int, steps: int, burn_in: int, s
         ub = np.repeat(np.asarray(u[rows], np.float32), chains, axis=0)
         tb = np.repeat(target_rows[rows], chains, axis=0)
         mb = np.repeat(missed_rows[rows], chains, axis=0)
-        marg, mode, energy, acc = run(tf.constant(ub), tf.constant(tb), tf.constant(mb), tf.constant([seed, lo], tf.int64))
+        marg, mode, energy, acc = run(tf.constant(ub), tf.constant(tb), tf.constant(mb),
+                                      tf.constant([seed, lo], tf.int64))
         n = len(ub) // chains
         out.append(marg.numpy().reshape(n, chains, d).mean(1))
         energy = energy.numpy().reshape(n, chains)

@@ -83,6 +83,8 @@ def test_sampled_per_step_accuracy_matches_the_exact_expectation():
     assert none is None
     with pytest.raises(InvalidModelInput, match="targets"):
         gibbs_marginals(rbm, u, chains=2, steps=4, burn_in=1, seed=0, targets=targets[:2])
+    with pytest.raises(InvalidModelInput, match="missed"):
+        gibbs_marginals(rbm, u, chains=2, steps=4, burn_in=1, seed=0, targets=targets, missed=missed[:3])
 
 
 def test_loader_on_tiny_json(tmp_path):
