@@ -86,14 +86,12 @@ def accuracies(p: dict, w_chords: float, w_rhythm: float, w_mode: float, w_perf_
 
 def mode_contrast(path: Path) -> float:
     """Best major key's Krumhansl-Schmuckler correlation minus the best minor key's (> 0: major)."""
-    from models.harmony import KEY_PROFILES
+    from models.harmony import key_correlations
     from models.midi_reading import read_midi
 
     content = read_midi(path)
-    hist = np.bincount(content.pitch.astype(np.int64) % 12, weights=content.offset - content.onset, minlength=12)
-    major, minor = (np.asarray(p) for p in KEY_PROFILES["krumhansl"])
-    best = [max(np.corrcoef(hist, np.roll(profile, tonic))[0, 1] for tonic in range(12)) for profile in (major, minor)]
-    return float(best[0] - best[1])
+    major, minor = key_correlations(content.pitch, content.offset - content.onset).max(axis=1)
+    return float(major - minor)
 
 
 def contrast_parts(cv: dict, val: dict, cache: Path) -> tuple[np.ndarray, np.ndarray]:

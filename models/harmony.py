@@ -245,19 +245,27 @@ class KeyEstimate:
     correlation: float  # Pearson correlation of the best key profile with the clip's profile
 
 
-def estimate_key(pitch: np.ndarray, duration_s: np.ndarray, profiles: str = "krumhansl") -> KeyEstimate:
-    """Krumhansl-Schmuckler key finding over the duration-weighted pitch-class histogram."""
+def key_correlations(pitch: np.ndarray, duration_s: np.ndarray, profiles: str = "krumhansl") -> np.ndarray:
+    """(2, 12) Pearson correlations of the duration-weighted pitch-class histogram with the major
+    (row 0) and minor (row 1) key profile at every tonic 0..11; all zeros for a flat histogram."""
     hist = np.bincount(pitch.astype(np.int64) % PITCH_CLASSES, weights=duration_s, minlength=PITCH_CLASSES)
-    major, minor = (np.asarray(p) for p in KEY_PROFILES[profiles])
-    best = (-2.0, 0, "major")
+    out = np.zeros((2, PITCH_CLASSES))
     if hist.std() == 0:
-        return KeyEstimate(0, "major", 0.0)
-    for mode, profile in (("major", major), ("minor", minor)):
+        return out
+    for row, profile in enumerate(KEY_PROFILES[profiles]):
         for tonic in range(PITCH_CLASSES):
-            c = float(np.corrcoef(hist, np.roll(profile, tonic))[0, 1])
-            if c > best[0]:
-                best = (c, tonic, mode)
-    return KeyEstimate(tonic=best[1], mode=best[2], correlation=best[0])
+            out[row, tonic] = float(np.corrcoef(hist, np.roll(np.asarray(profile), tonic))[0, 1])
+    return out
+
+
+def estimate_key(pitch: np.ndarray, duration_s: np.ndarray, profiles: str = "krumhansl") -> KeyEstimate:
+    """Krumhansl-Schmuckler key finding over the duration-weighted pitch-class histogram (ties: major
+    before minor, the lower tonic first)."""
+    correlations = key_correlations(pitch, duration_s, profiles)
+    if not correlations.any():
+        return KeyEstimate(0, "major", 0.0)
+    row, tonic = np.unravel_index(int(np.argmax(correlations)), correlations.shape)
+    return KeyEstimate(tonic=int(tonic), mode=("major", "minor")[row], correlation=float(correlations[row, tonic]))
 
 
 def normalising_shift(tonic: int, mode: str) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from models.beats import beat_grid
-from models.harmony import estimate_key, normalising_shift, quantise_half_beats, recognise_chords
+from models.harmony import estimate_key, key_correlations, normalising_shift, quantise_half_beats, recognise_chords
 from models.midi_reading import read_midi
 from models.vocabulary import QUALITIES, quality_index
 
@@ -156,6 +156,18 @@ def test_minor_key_normalises_to_a():
     key = estimate_key(pitches, durations)
     assert (key.tonic, key.mode) == (4, "minor")
     assert normalising_shift(key.tonic, key.mode) == 5
+
+
+def test_key_correlations_rank_the_keys():
+    pitches = np.array([64, 66, 67, 69, 71, 72, 75, 76, 64, 67, 71, 64])  # E harmonic minor, tonic-weighted
+    durations = np.array([2, 1, 1, 1, 2, 1, 1, 2, 2, 1, 1, 2], dtype=float)
+    table = key_correlations(pitches, durations)
+    assert table.shape == (2, 12) and np.all(np.abs(table) <= 1)
+    assert np.unravel_index(int(table.argmax()), table.shape) == (1, 4)  # minor row, tonic E
+    assert table[1].max() > table[0].max()  # the minor contrast is negative: a minor-sounding clip
+    assert estimate_key(pitches, durations).correlation == pytest.approx(table[1, 4])
+    flat = key_correlations(np.arange(60, 72), np.ones(12))  # every pitch class equally long: no key
+    assert not flat.any() and estimate_key(np.arange(60, 72), np.ones(12)).correlation == 0.0
 
 
 def test_inversion_only_when_the_bass_is_a_chord_tone():
