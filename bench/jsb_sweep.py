@@ -78,8 +78,8 @@ def evaluate(splits, config, temperatures):
     held = [piano_roll(c, pitch_range) for c in splits["holdout"]]
     v = np.concatenate([r for r, _ in held])
     u = np.concatenate([model.conditioning(r) for r, _ in held])
-    missed = sum(m for _, m in held)
     missed_per_frame = np.concatenate([outside_notes(c, pitch_range) for c in splits["holdout"]])
+    missed = int(missed_per_frame.sum())
     started = time.perf_counter()
     accs = {}
     for t in temperatures:  # the same procedure as models.jsb.evaluate_crbm_on_jsb

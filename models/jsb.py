@@ -114,14 +114,11 @@ def piano_roll(chorale: Chorale, pitch_range: PitchRange) -> tuple[np.ndarray, i
     """(T, D) float32 binary frames of a chorale, and the number of notes outside the range
     (they cannot be predicted and count as false negatives)."""
     roll = np.zeros((len(chorale), pitch_range.size), np.float32)
-    outside = 0
     for t, step in enumerate(chorale):
         for p in step:
             if pitch_range.low <= p <= pitch_range.high:
                 roll[t, p - pitch_range.low] = 1.0
-            else:
-                outside += 1
-    return roll, outside
+    return roll, int(outside_notes(chorale, pitch_range).sum())
 
 
 # -- the metric -------------------------------------------------------------------------------
@@ -158,14 +155,16 @@ def expected_counts(probabilities: np.ndarray, targets: np.ndarray, missed: int 
 def frame_accuracies(predictions: np.ndarray, targets: np.ndarray, missed: np.ndarray | None = None) -> np.ndarray:
     """Per-frame ACC = TP / (TP + FP + FN) of hard predictions (T, D) against binary targets (T, D)
     (``missed``: per frame, target notes outside the units); 1 where nothing sounds and nothing is
-    predicted. The mean over frames is the paper's per-step metric for a deterministic predictor."""
-    v = np.asarray(predictions, np.float64)
-    t = np.asarray(targets, np.float64)
+    predicted. The mean over frames is the paper's per-step metric for a deterministic predictor;
+    the Gibbs chains score their samples with the same rule (_frame_accuracy)."""
+    from models.tf_runtime import tf
+
+    v = np.asarray(predictions, np.float32)
+    t = np.asarray(targets, np.float32)
     if v.shape != t.shape:
         raise InvalidModelInput(f"predictions of shape {v.shape} vs targets of shape {t.shape}; they must match")
-    tp = (v * t).sum(axis=1)
-    denominator = v.sum(axis=1) + t.sum(axis=1) - tp + (0 if missed is None else np.asarray(missed, np.float64))
-    return np.where(denominator > 0, tp / np.maximum(denominator, 1.0), 1.0)
+    extra = np.zeros(len(v), np.float32) if missed is None else np.asarray(missed, np.float32)
+    return _frame_accuracy(tf.constant(v), tf.constant(t), tf.constant(extra)).numpy().astype(np.float64)
 
 
 def outside_notes(chorale: Chorale, pitch_range: PitchRange) -> np.ndarray:
@@ -668,8 +667,8 @@ def evaluate_crbm_on_jsb(splits: Mapping[str, Sequence[Chorale]], train_split: s
     rolls = [piano_roll(c, pitch_range) for c in evaluated]
     v_all = np.concatenate([roll for roll, _ in rolls])
     u_all = np.concatenate([model.conditioning(roll) for roll, _ in rolls])
-    missed = sum(m for _, m in rolls)
     missed_per_frame = np.concatenate([outside_notes(c, pitch_range) for c in evaluated])
+    missed = int(missed_per_frame.sum())
     if progress is not None:
         progress(f"estimating marginals of {len(v_all)} frames", 0.6)
     probs, best, step_accuracy = gibbs_marginals(rbm, u_all, config.chains, config.gibbs_steps, config.burn_in,
@@ -690,6 +689,7 @@ def evaluate_crbm_on_jsb(splits: Mapping[str, Sequence[Chorale]], train_split: s
     acc = lambda p: expected_counts(p, v_all, missed).accuracy  # noqa: E731
     step_acc = lambda p: float(frame_accuracies(p, v_all, missed_per_frame).mean())  # noqa: E731
     copied = np.concatenate([copy_previous(roll) for roll, _ in rolls])
+    rounded = (probs > config.threshold).astype(np.float64)
     copy_acc = acc(copied)
     frames = len(v_all)
     predict_seconds = time.perf_counter() - started
@@ -708,10 +708,10 @@ def evaluate_crbm_on_jsb(splits: Mapping[str, Sequence[Chorale]], train_split: s
         progress("done", 1.0)
     return JsbResult(
         acc=acc(tempered), untempered_acc=acc(probs),
-        threshold_acc=acc((probs > config.threshold).astype(np.float64)), mean_field_acc=acc(mean_field), thresholded_acc=acc((probs > 0.5).astype(np.float64)),
+        threshold_acc=acc(rounded), mean_field_acc=acc(mean_field), thresholded_acc=acc((probs > 0.5).astype(np.float64)),
         map_acc=acc(mode.astype(np.float64)), copy_previous_acc=copy_acc,
         step_acc=float(tempered_step_accuracy.mean()), untempered_step_acc=float(step_accuracy.mean()),
-        threshold_step_acc=step_acc((probs > config.threshold).astype(np.float64)),
+        threshold_step_acc=step_acc(rounded),
         map_step_acc=step_acc(mode.astype(np.float64)), copy_previous_step_acc=step_acc(copied),
         frequency_acc=acc(np.broadcast_to(frequency, v_all.shape)),
         log_likelihood=ll, log_likelihood_stderr=stderr, log_likelihood_frames=n_ais, frames=frames,
