@@ -6,7 +6,6 @@ Writes its section of bench/RESULTS.md (between the crbm markers) and prints it.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import sys
 import time
@@ -20,8 +19,9 @@ import common  # noqa: E402
 
 
 
-def machine() -> str:
-    return f"{common.machine()}, load average {os.getloadavg()[0]:.1f} at start"
+def load_at_start() -> str:
+    """The machine and date are in the section's stamp (common.write_section); the load is not."""
+    return f"Load average {os.getloadavg()[0]:.1f} at start"
 
 
 def write_section(text: str, key: str = "crbm") -> None:
@@ -83,7 +83,7 @@ def main() -> int:
     hp = config["hyperparameters"]
     lines = [
         "## CRBM engine (bench/crbm.py)", "",
-        f"{datetime.date.today().isoformat()}, {machine()}, TensorFlow {tf.__version__} (CPU), model `{model_set.path}`.", "",
+        f"{load_at_start()}, TensorFlow {tf.__version__} (CPU), model `{model_set.path}`.", "",
         f"- Loading the model folder ({len(names)} classes, numpy + json, no TensorFlow): median "
         f"{1000 * float(np.median(loads)):.1f} ms (5 loads). Importing TensorFlow: {tf_import:.2f} s; first generation "
         f"(builds the stacked experts, traces the tf.function): {first:.2f} s.",

@@ -6,7 +6,6 @@ Without settings the default grid; writes its section of bench/RESULTS.md unless
 """
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import sys
@@ -17,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench.crbm import machine, write_section  # noqa: E402
+from bench.crbm import load_at_start, write_section  # noqa: E402
 
 #: The best joint-history setting: 64 hidden units, per-group history 4 plus the joint one-hots of
 #: the last 2 chords with a stronger L2 (0.003) on those sparse rows.
@@ -69,7 +68,7 @@ def main() -> int:
     val_seqs = [c.events for c in val]
     bigram = next_chord_metrics(KneserNeyModel(2).fit([c.events for c in train]), val_seqs)
     lines = ["## CRBM settings on EMOPIA val (bench/crbm_sweep.py)", "",
-             f"{datetime.date.today().isoformat()}, {machine()}. Train: train_clip.csv ({len(train)} clips); "
+             f"{load_at_start()}. Train: train_clip.csv ({len(train)} clips); "
              f"val: val_clip.csv ({len(val)} clips, {sum(map(len, val_seqs))} chords, every chord of every clip, the "
              "first included). Exact conditional likelihood (enumeration of all 2,016 chord states). "
              "*Mixture*: the Bayesian mixture of the class CRBMs (class unknown, uniform prior, "

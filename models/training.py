@@ -466,18 +466,25 @@ HARMONY_WEIGHT_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 
 VALENCE_BIAS_GRID = tuple(round(0.01 * i, 2) for i in range(-10, 11))  # nats per chord
 
 
-def classification_accuracy(scores: ClipScores, harmony_weight: float | None, class_info: Mapping | None = None,
-                            valence_bias_per_chord: float = 0.0) -> dict:
-    """Accuracy of the argmax of the classifier's score (models.store.combined_scores; harmony
-    alone when harmony_weight is None, performance alone when it is 0), and of valence / arousal
-    (sign of the predicted class's coordinate) when the classes have them."""
+CLASSIFIER_PARTS = ("combined", "harmony", "performance")
+
+
+def classification_accuracy(scores: ClipScores, harmony_weight: float, class_info: Mapping | None = None,
+                            valence_bias_per_chord: float = 0.0, *, part: str = "combined") -> dict:
+    """Accuracy of the argmax of the classifier's score, and of valence / arousal (sign of the
+    predicted class's coordinate) when the classes have them. part "combined" is the shipped
+    classifier (models.store.combined_scores at harmony_weight and the valence bias, the same
+    function ModelSet.log_likelihoods uses, so what is chosen here is what is shipped); "harmony"
+    and "performance" score one side alone (the weight and bias are then not used)."""
     from models.store import combined_scores
 
+    if part not in CLASSIFIER_PARTS:
+        raise InvalidModelInput(f"classifier part {part!r} not found; available parts = {list(CLASSIFIER_PARTS)}")
     coordinates = [(None, None) if class_info is None or n not in class_info else (class_info[n][1], class_info[n][2])
                    for n in scores.class_names]
-    if harmony_weight is None:
+    if part == "harmony":
         total = scores.harmony
-    elif harmony_weight == 0:
+    elif part == "performance":
         total = scores.performance
     else:
         total = combined_scores(scores.harmony, scores.performance, coordinates, harmony_weight,
@@ -492,10 +499,18 @@ def classification_accuracy(scores: ClipScores, harmony_weight: float | None, cl
     return out
 
 
-def song_of(clip) -> str:
-    """Group key for song-level folds: the file stem without its last '_<clip>' part."""
-    stem = Path(getattr(clip, "path", "")).stem
+def song_id(stem: str, label: str | None) -> str:
+    """Group key for song-level folds: the file stem without its label prefix ('<label>_', when the
+    label came from the name) and without its last '_<clip>' part. The label must go: a song's clips
+    can carry different labels (59 of EMOPIA's 323 train songs do), and they share their material."""
+    if label and stem.startswith(f"{label}_"):
+        stem = stem[len(label) + 1:]
     return stem.rsplit("_", 1)[0] if "_" in stem else stem
+
+
+def song_of(clip) -> str:
+    """song_id of a clip (its file stem and label)."""
+    return song_id(Path(getattr(clip, "path", "")).stem, getattr(clip, "label", None))
 
 
 def song_folds(clips: Sequence, folds: int, seed: int) -> dict[str, int]:

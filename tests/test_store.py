@@ -292,3 +292,41 @@ def test_valence_bias_per_chord_moves_the_valence_decision_in_proportion_to_the_
     bias, table = choose_valence_bias(pooled, 1.0, class_info)
     assert 0.05 < bias <= 0.1 and table[bias] == (1.0, 1.0) and table[0.0] == (0.0, 0.0)
     assert choose_valence_bias(pooled, 1.0, None) == (0.0, {})
+
+
+def test_the_accuracy_the_weight_is_chosen_by_is_the_shipped_classifiers():
+    import numpy as np
+
+    from models.training import ClipScores, classification_accuracy
+
+    coordinates = [(0.6, 0.6), (-0.6, 0.6), (-0.6, -0.6), (0.6, -0.6)]
+    class_info = {name: (name, v, a) for name, (v, a) in zip(["Q1", "Q2", "Q3", "Q4"], coordinates)}
+    harmony = np.log([[0.45, 0.05, 0.05, 0.45]])  # positive valence
+    performance = np.log([[0.1, 0.6, 0.2, 0.1]])  # high arousal, Q2 most of all
+    scores = ClipScores(("Q1", "Q2", "Q3", "Q4"), harmony, performance, np.array([0]))
+    # weight 0 still means the factorised quadrant classifier (what ModelSet.log_likelihoods would
+    # do with it), not the performance alone: it once meant that, and CV then chose a weight whose
+    # shipped classifier it had never scored
+    assert classification_accuracy(scores, 0.0, class_info)["classes"] == 1.0
+    assert classification_accuracy(scores, 0.0, class_info, part="performance")["classes"] == 0.0
+    assert classification_accuracy(scores, 1.0, class_info, part="harmony")["valence"] == 1.0
+    with pytest.raises(InvalidModelInput, match="available parts"):
+        classification_accuracy(scores, 1.0, class_info, part="melody")
+
+
+def test_song_folds_keep_a_song_together_whatever_its_clips_labels():
+    from types import SimpleNamespace
+
+    from models.training import song_folds, song_of
+
+    clips = [SimpleNamespace(path=Path(f"/data/{label}_{song}_{i}.mid"), label=label)
+             for song in ("egYS_mNu", "abc", "Xyz12", "q_q_q", "song5", "song6")
+             for i, label in enumerate(("Q1", "Q3", "Q4"))]
+    assert song_of(clips[0]) == "egYS_mNu"
+    # a label given by a CSV, not by the name: the stem is kept whole apart from the clip number
+    assert song_of(SimpleNamespace(path=Path("/data/ballad_007_2.mid"), label="calm")) == "ballad_007"
+    # the three clips of each song (three labels) are one song, so they land in one fold
+    assert len({song_of(c) for c in clips}) == 6
+    fold_of = song_folds(clips, 3, seed=0)
+    assert sorted(fold_of) == sorted({"egYS_mNu", "abc", "Xyz12", "q_q_q", "song5", "song6"})
+    assert sorted(fold_of.values()) == [0, 0, 1, 1, 2, 2]

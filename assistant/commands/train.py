@@ -157,8 +157,8 @@ def run(args: argparse.Namespace) -> int:
             "mixture_nll_bits_per_chord": round(mixture.bits_per_chord, 4),
             "mixture_top1_accuracy": round(mixture.top1_accuracy, 4),
             "classification": {
-                "harmony_only": classification_accuracy(clip_scores, None, class_info),
-                "performance_only": classification_accuracy(clip_scores, 0.0, class_info),
+                "harmony_only": classification_accuracy(clip_scores, harmony_weight, class_info, part="harmony"),
+                "performance_only": classification_accuracy(clip_scores, harmony_weight, class_info, part="performance"),
                 "combined": classification_accuracy(clip_scores, harmony_weight, class_info, valence_bias),
             },
         }
