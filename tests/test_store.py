@@ -242,6 +242,7 @@ def test_train_and_classify_commands_on_a_user_folder(tmp_path, capsys):
     assert main(["classify", str(data / "bright_1.mid"), str(data / "dark_2.mid"), str(data / "broken_0.mid"),
                  "--model", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
+    assert report["valence_bias_per_chord"] == 0.0  # classes without coordinates: no valence side
     by_file = {Path(r["file"]).name: r for r in report["results"]}
     assert "error" in by_file["broken_0.mid"]
     for name in ("bright_1.mid", "dark_2.mid"):

@@ -2,7 +2,9 @@
 
 Per file and class: the harmony log-likelihood (the file's key-normalised chords under the class
 CRBM, their durations under the class's harmonic-rhythm table, and the log-probability of its mode), the performance log-likelihood (its playing
-statistics under the class profile) and their weighted sum (the model's harmony_weight); the
+statistics under the class profile) and the classifier's combined score (models.store.combined_scores:
+for quadrant classes the valence side from the harmony, with the model's valence bias per chord,
+and the arousal side from the performance; otherwise harmony_weight * harmony + performance); the
 predicted class is the argmax. Unusable files get a one-line error; exit 2 when every file fails.
 """
 from __future__ import annotations
@@ -56,5 +58,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name}: {best} ({described[best]})   {parts}")
     if args.json:
         print(json.dumps({"model": str(model_set.path), "harmony_weight": model_set.harmony_weight,
-                          "results": results}, indent=1))
+                          "valence_bias_per_chord": model_set.valence_bias_per_chord, "results": results}, indent=1))
     return 2 if failures == len(args.files) else 0
