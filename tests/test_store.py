@@ -201,6 +201,15 @@ def test_shipped_model_loads_fast_and_has_emopia_classes():
     assert total < 8_000_000
 
 
+def test_shipped_model_card_is_the_one_its_config_gives():
+    from assistant.commands.train import model_card
+
+    card = (default_model_dir() / "MODEL_CARD.md").read_text()
+    command = "moodchords train --data ../shared/data/emopia --out models/emopia"
+    assert card == model_card(load_model_set().config, command)
+    assert "only breaks ties" in card  # quadrant classes: the harmony weight is not what decides
+
+
 def _write_midi(path: Path, chords: list[tuple[int, ...]], velocity: int = 80, seconds_per_chord: float = 1.0) -> None:
     import mido
 
@@ -237,7 +246,7 @@ def test_train_and_classify_commands_on_a_user_folder(tmp_path, capsys):
     assert model_set.class_names == ("bright", "dark")
     assert all(c.valence is None for c in model_set.classes)
     card = (out / "MODEL_CARD.md").read_text()
-    assert "moodchords train" in card and "bright" in card
+    assert "moodchords train" in card and "bright" in card and "only breaks ties" not in card
     capsys.readouterr()
     assert main(["classify", str(data / "bright_1.mid"), str(data / "dark_2.mid"), str(data / "broken_0.mid"),
                  "--model", str(out), "--json"]) == 0

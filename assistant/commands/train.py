@@ -186,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
 
 def model_card(config: dict, command: str) -> str:
     """The MODEL_CARD.md text for a model folder's config."""
+    from models.store import quadrant_signs
+
     data = config.get("training_data", {})
     hp = config["hyperparameters"]
     val = config.get("validation") or {}
@@ -216,7 +218,10 @@ def model_card(config: dict, command: str) -> str:
         lines.append(f"| {c['name']} | {c['description']} | {c['valence']} | {c['arousal']} | {c['n_clips']} | {c['n_events']} | {c['major_share']:.2f} |")
     lines += ["", "## Hyperparameters", "```", *(f"{k} = {v}" for k, v in hp.items()),
               f"harmony_weight (classification) = {config['classification'].get('harmony_weight')} "
-              f"(chosen by {config['classification'].get('cv_folds')}-fold song-grouped CV on train)",
+              f"(chosen by {config['classification'].get('cv_folds')}-fold song-grouped CV on train"
+              + ("; with quadrant classes it only breaks ties: valence is read from the harmony, arousal from the "
+                 "performance)" if quadrant_signs([(c.get("valence"), c.get("arousal")) for c in config["classes"]]) is not None
+                 else ")"),
               f"valence_bias_per_chord (classification, nats) = {config['classification'].get('valence_bias_per_chord', 0.0)} "
               "(same CV: added per chord to the positive-valence classes' harmony score)",
               f"performance features scored by the classifier = {config['classification'].get('performance_features')}",
