@@ -30,7 +30,7 @@ SUBSETS = {
 
 def main() -> int:
     from models.dataset import emopia_split
-    from models.training import PROFILE_FEATURES, performance_vector, song_of
+    from models.training import PROFILE_FEATURES, performance_vector, song_folds, song_of
 
     data = ROOT.parent / "shared" / "data" / "emopia"
     train, val = emopia_split(data, "train").clips, emopia_split(data, "val").clips
@@ -57,8 +57,7 @@ def main() -> int:
                            np.mean([(p in valence_pos) == (t in valence_pos) for p, t in zip(pred, truth)]),
                            np.mean([(p in arousal_high) == (t in arousal_high) for p, t in zip(pred, truth)])])
 
-    songs = sorted({song_of(c) for c in train})
-    fold_of = {s: i % 5 for i, s in enumerate(np.random.default_rng(0).permutation(songs))}
+    fold_of = song_folds(train, 5, seed=0)
     lines = ["## Emotion classifier: performance features (bench/crbm_classify.py)", "",
              f"{load_at_start()}. EMOPIA train {len(train)} clips (5-fold song-grouped CV), "
              f"val {len(val)} clips (information only). Accuracy: 4 classes / valence / arousal.", "",

@@ -112,26 +112,31 @@ def mode_contrast(path: Path) -> float:
     return float(major - minor)
 
 
-def contrast_parts(cv: dict, val: dict, cache: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Per clip x class: log N(mode contrast | class mean, class sd), out of fold on train, fitted on
-    all train clips for val (computed from the MIDI files once, cached beside the scores)."""
+def fold_scores(cv: dict, val: dict, cache: Path, feature, fit_score) -> tuple[np.ndarray, np.ndarray]:
+    """Per clip x class scores of a per-clip feature (feature(midi path) -> value or array; computed
+    from the MIDI files once, cached): out of fold on train (fit_score(x_fit, y_fit, x) on the other
+    folds), and fitted on all train clips for val."""
     if cache.is_file():
         z = np.load(cache)
         x_cv, x_val = z["cv"], z["val"]
     else:
-        x_cv = np.array([mode_contrast(DATA / "midis" / n) for n in cv["name"]])
-        x_val = np.array([mode_contrast(DATA / "midis" / n) for n in val["name"]])
+        x_cv = np.array([feature(DATA / "midis" / n) for n in cv["name"]])
+        x_val = np.array([feature(DATA / "midis" / n) for n in val["name"]])
         np.savez(cache, cv=x_cv, val=x_val)
-
-    def fit_score(x_fit, y_fit, x):
-        stats = [(x_fit[y_fit == k].mean(), x_fit[y_fit == k].std()) for k in range(4)]
-        return np.stack([-0.5 * ((x - m) / sd) ** 2 - np.log(sd) for m, sd in stats], axis=1)
-
     out_of_fold = np.zeros((len(x_cv), 4))
     for fold in np.unique(cv["fold"]):
         held = cv["fold"] == fold
         out_of_fold[held] = fit_score(x_cv[~held], cv["truth"][~held], x_cv[held])
     return out_of_fold, fit_score(x_cv, cv["truth"], x_val)
+
+
+def contrast_parts(cv: dict, val: dict, cache: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Per clip x class: log N(mode contrast | class mean, class sd) (fold_scores)."""
+    def fit_score(x_fit, y_fit, x):
+        stats = [(x_fit[y_fit == k].mean(), x_fit[y_fit == k].std()) for k in range(4)]
+        return np.stack([-0.5 * ((x - m) / sd) ** 2 - np.log(sd) for m, sd in stats], axis=1)
+
+    return fold_scores(cv, val, cache, mode_contrast, fit_score)
 
 
 def pitch_class_histogram(path: Path) -> np.ndarray:
@@ -147,34 +152,27 @@ def pitch_class_histogram(path: Path) -> np.ndarray:
     return histogram / histogram.sum()
 
 
-def histogram_parts(cv: dict, val: dict, cache: Path, draws: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per clip x class: draws * sum_pc share_pc log theta_class,pc, a multinomial of `draws` notes
-    with the class's pitch-class shares theta (add-one smoothed over the 12 classes), out of fold on
-    train, fitted on all train clips for val (histograms cached beside the scores)."""
-    if cache.is_file():
-        z = np.load(cache)
-        h_cv, h_val = z["cv"], z["val"]
-    else:
-        h_cv = np.stack([pitch_class_histogram(DATA / "midis" / n) for n in cv["name"]])
-        h_val = np.stack([pitch_class_histogram(DATA / "midis" / n) for n in val["name"]])
-        np.savez(cache, cv=h_cv, val=h_val)
-
+def histogram_parts(cv: dict, val: dict, cache: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Per clip x class: sum_pc share_pc log theta_class,pc, the log-likelihood per note of a
+    multinomial with the class's pitch-class shares theta (add-one smoothed over the 12 classes)
+    (fold_scores); times `draws` it scores a clip as that many notes."""
     def fit_score(h_fit, y_fit, h):
         log_theta = [np.log((h_fit[y_fit == k].sum(0) + 1 / 12) / (h_fit[y_fit == k].sum() + 1)) for k in range(4)]
-        return draws * np.stack([h @ t for t in log_theta], axis=1)
+        return np.stack([h @ t for t in log_theta], axis=1)
 
-    out_of_fold = np.zeros((len(h_cv), 4))
-    for fold in np.unique(cv["fold"]):
-        held = cv["fold"] == fold
-        out_of_fold[held] = fit_score(h_cv[~held], cv["truth"][~held], h_cv[held])
-    return out_of_fold, fit_score(h_cv, cv["truth"], h_val)
+    return fold_scores(cv, val, cache, pitch_class_histogram, fit_score)
+
+
+def song_of_name(name: str) -> str:
+    """models.training.song_id of an EMOPIA clip file name (its label is the prefix)."""
+    from models.training import song_id
+
+    return song_id(Path(name).stem, name.split("_", 1)[0])
 
 
 def song_bootstrap(values: np.ndarray, names: np.ndarray, resamples: int = 5000, seed: int = 0) -> tuple[float, float, float]:
     """Mean of per-clip values, resampling whole songs: (standard error, 2.5 %, 97.5 % percentile)."""
-    from models.training import song_id
-
-    songs = np.array([song_id(Path(n).stem, n.split("_", 1)[0]) for n in names])
+    songs = np.array([song_of_name(n) for n in names])
     members = [np.flatnonzero(songs == s) for s in np.unique(songs)]
     rng = np.random.default_rng(seed)
     means = []
@@ -254,9 +252,9 @@ def main() -> int:
     from models.store import load_model_set
 
     bias = load_model_set(ROOT / "models" / "emopia").valence_bias_per_chord  # chosen by the training's CV
-    a, b = accuracies(cv, 1.0, 1.0, 1.0, valence_bias=bias), accuracies(val, 1.0, 1.0, 1.0, valence_bias=bias)
-    rows.append(f"| 1 / 1 / 1 / 0 + valence bias {bias:g} nats per chord (shipped) | {a[0]:.1%} / {a[1]:.1%} | "
-                f"{b[0]:.1%} / {b[1]:.1%} |")
+    shipped_cv, shipped_val = accuracies(cv, 1.0, 1.0, 1.0, valence_bias=bias), accuracies(val, 1.0, 1.0, 1.0, valence_bias=bias)
+    rows.append(f"| 1 / 1 / 1 / 0 + valence bias {bias:g} nats per chord (shipped) | {shipped_cv[0]:.1%} / "
+                f"{shipped_cv[1]:.1%} | {shipped_val[0]:.1%} / {shipped_val[1]:.1%} |")
     best = max(GRID, key=lambda w: accuracies(cv, *w)[1])
     contrast_rows, contrast_scores = [], []
     for binary, soft in ((0.0, 1.0), (0.0, 2.0), (1.0, 1.0)):
@@ -267,21 +265,22 @@ def main() -> int:
             contrast_rows.append(f"| 1 / {rhythm:g} / {binary:g} binary + {soft:g} contrast / 0 | {a[0]:.1%} / {a[1]:.1%} | "
                                  f"{b[0]:.1%} / {b[1]:.1%} |")
     chosen_cv, chosen_val, contrast_correct = max(contrast_scores, key=lambda score: score[:2])
-    shipped = (accuracies(cv, 1.0, 1.0, 1.0, valence_bias=bias)[1], accuracies(val, 1.0, 1.0, 1.0, valence_bias=bias)[1])
+    shipped = (shipped_cv[1], shipped_val[1])
     groups = group_parts(cache.with_name(cache.stem + "_groups.npz"))
     group_rows, group_scores = [], []
     for weights in ((1.0, 0.0, 0.0), (1.0, 0.0, 1.0), (1.0, 0.5, 1.0), (1.0, 1.0, 1.0), (1.0, 0.0, 2.0), (1.0, 1.0, 2.0)):
         w = np.asarray(weights)
-        a, b = (np.mean(((groups[f"{k}_parts"] * w).sum(axis=2).argmax(axis=1) == 0) == groups[f"{k}_truth"])
-                for k in ("cv", "val"))
-        group_scores.append((a, b, ((groups["val_parts"] * w).sum(axis=2).argmax(axis=1) == 0) == groups["val_truth"]))
+        cv_correct, val_correct = (((groups[f"{k}_parts"] * w).sum(axis=2).argmax(axis=1) == 0) == groups[f"{k}_truth"]
+                                   for k in ("cv", "val"))
+        a, b = cv_correct.mean(), val_correct.mean()
+        group_scores.append((a, b, val_correct))
         group_rows.append(f"| {weights[0]:g} / {weights[1]:g} / {weights[2]:g} | {a:.1%} | {b:.1%} |")
     group_cv, group_val, group_correct = max(group_scores, key=lambda score: score[:2])
     histogram_rows, histogram_scores = [], []
+    per_note_cv, per_note_val = histogram_parts(cv, val, cache.with_name(cache.stem + "_histogram.npz"))
     for draws in (10.0, 20.0, 40.0):
-        histogram_cv, histogram_val = histogram_parts(cv, val, cache.with_name(cache.stem + "_histogram.npz"), draws)
         for rhythm in (0.0, 1.0):
-            with_histogram = [{**p, "mode": p["mode"] + h} for p, h in ((cv, histogram_cv), (val, histogram_val))]
+            with_histogram = [{**p, "mode": p["mode"] + draws * h} for p, h in ((cv, per_note_cv), (val, per_note_val))]
             a, b = (accuracies(p, 1.0, rhythm, 1.0) for p in with_histogram)
             histogram_scores.append((a[1], b[1], valence_correct(with_histogram[1], 1.0, rhythm, 1.0)))
             histogram_rows.append(f"| {draws:g} | {rhythm:g} | {a[0]:.1%} / {a[1]:.1%} | {b[0]:.1%} / {b[1]:.1%} |")
@@ -300,9 +299,7 @@ def main() -> int:
         better_on_val |= correct.mean() > shipped_correct.mean()
         trust_rows.append(f"| {label} | {correct.mean():.1%} | {correct.mean() - shipped_correct.mean():+.1%} "
                           f"(SE {d_se:.1%}, 95 % {d_low:+.1%} .. {d_high:+.1%}) |")
-    from models.training import song_id
-
-    n_songs = len({song_id(Path(n).stem, n.split("_", 1)[0]) for n in val["name"]})
+    n_songs = len({song_of_name(n) for n in val["name"]})
     text = "\n".join([
         f"EMOPIA train: 3-fold song-grouped CV ({len(cv['truth'])} clips, models retrained per fold with the shipped "
         f"TrainingConfig.for_chords()); val: the shipped models/emopia ({len(val['truth'])} clips). The valence side "
@@ -313,7 +310,7 @@ def main() -> int:
         "|---|---|---|", *rows, "",
         f"Cross-validation on train would pick {best[0]:g} / {best[1]:g} / {best[2]:g} / {best[3]:g} for valence, "
         "and val disagrees with it; on this axis the two rank the settings differently by more than val's "
-        f"standard error (below), so the shipped equal weights "
+        "standard error (below), so the shipped equal weights "
         "were kept: re-weighting the parts does not reliably move valence.", "",
         "A continuous mode part (not shipped): the mode contrast (best major minus best minor key correlation, "
         "Krumhansl-Schmuckler, from the notes) under a Gaussian per class, in place of or beside the binary mode:", "",
