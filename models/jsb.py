@@ -299,8 +299,10 @@ def transposed_rolls(chorales: Sequence[Chorale], pitch_range: PitchRange,
     return out
 
 
-def train_jsb_crbm(rolls: Sequence[np.ndarray], config: "JsbConfig", progress: Progress | None = None):
+def train_jsb_crbm(rolls: Sequence[np.ndarray], config: "JsbConfig", progress: Progress | None = None,
+                   windows: Sequence[np.ndarray] | None = None):
     """CD-k / PCD training of a binary-layout ConditionalRBM on piano rolls; returns (rbm, rows).
+    ``windows``: the rolls' conditioning_rows when the caller has them already.
 
     Why not models.training.train_crbm: this loop runs a whole epoch inside one tf.function (the
     augmented data has ~10x the rows), starts the previous frame's A-diagonal at ``copy_init``
@@ -311,7 +313,9 @@ def train_jsb_crbm(rolls: Sequence[np.ndarray], config: "JsbConfig", progress: P
 
     d = rolls[0].shape[1]
     v_all = np.concatenate([np.asarray(r, np.float32) for r in rolls])
-    u_all = np.concatenate([conditioning_rows(r, config.history, config.summary_decay) for r in rolls])
+    if windows is None:
+        windows = [conditioning_rows(r, config.history, config.summary_decay) for r in rolls]
+    u_all = np.concatenate(windows)
     n_rows = len(v_all)
     rbm = ConditionalRBM(VisibleLayout.binary(d), config.n_hidden, conditioning_slots(config), seed=config.seed)
     mean = np.clip(v_all.mean(axis=0), 1e-3, 1 - 1e-3)
@@ -405,7 +409,8 @@ def train_jsb_model(rolls: Sequence[np.ndarray], config: "JsbConfig",
     def part(offset: float):
         return None if progress is None else (lambda message, fraction: progress(message, offset + share * fraction))
 
-    rbm, rows = train_jsb_crbm(rolls, config, progress=part(0.0))
+    windows = [conditioning_rows(r, config.history, config.summary_decay) for r in rolls]
+    rbm, rows = train_jsb_crbm(rolls, config, progress=part(0.0), windows=windows)
     if not config.memory_units:
         return JsbModel(rbm, config), rows
     from models.crbm import ConditionalRBM
@@ -419,7 +424,6 @@ def train_jsb_model(rolls: Sequence[np.ndarray], config: "JsbConfig",
     extended.set_weights({**window, "A": a, "B": b})
     memory = RecurrentMemory(rbm.n_visible, config.memory_units, seed=config.seed)
     model = JsbModel(extended, config, memory)
-    windows = [conditioning_rows(r, config.history, config.summary_decay) for r in rolls]
     train_memory(extended, memory, rolls, windows, epochs=config.memory_epochs, k=config.k,
                  learning_rate=config.memory_learning_rate, weight_decay=config.weight_decay, seed=config.seed,
                  persistent=config.method == "pcd", progress=part(0.5))
@@ -469,7 +473,8 @@ def gibbs_marginals(rbm, u: np.ndarray, chains: int, steps: int, burn_in: int, s
     target_rows = np.zeros((len(u), d), np.float32) if targets is None else np.asarray(targets, np.float32)
     missed_rows = np.zeros(len(u), np.float32) if missed is None else np.asarray(missed, np.float32)
     run = tf.function(lambda ub, tb, mb, sb: _gibbs_batch(rbm, ub, steps, burn_in, sb, start == "previous",
-                                                          1.0 / temperature, chains, restart, tb, mb),
+                                                          1.0 / temperature, chains, restart, tb if scored else None,
+                                                          mb if scored else None),
                       reduce_retracing=True)
     out, best, accuracy = [], [], []
     rows_per_batch = max(1, batch_rows // chains)
@@ -504,7 +509,7 @@ def _gibbs_batch(rbm, u, steps: int, burn_in: int, seed, from_previous: bool, be
         v = tf.cast(tf.random.stateless_uniform(tf.shape(bv), seed=seed) < tf.sigmoid(bv), tf.float32)
     total = tf.zeros_like(bv)
     accuracy_total = tf.zeros_like(bv[:, 0])
-    targets = tf.zeros_like(bv) if targets is None else targets
+    scored = targets is not None  # without targets the per-frame accuracy is not computed at all
     missed = tf.zeros_like(accuracy_total) if missed is None else missed
     best_v, best_f = v, _free_energy(rbm, v, bv, bh)
     for step in tf.range(steps):
@@ -523,7 +528,8 @@ def _gibbs_batch(rbm, u, steps: int, burn_in: int, seed, from_previous: bool, be
         pv = tf.sigmoid(b * rbm.visible_logits(h, bv))
         total += tf.cast(step >= burn_in, tf.float32) * pv
         v = tf.cast(tf.random.stateless_uniform(tf.shape(pv), seed=s + tf.constant([1, 0], tf.int64)) < pv, tf.float32)
-        accuracy_total += tf.cast(step >= burn_in, tf.float32) * _frame_accuracy(v, targets, missed)
+        if scored:
+            accuracy_total += tf.cast(step >= burn_in, tf.float32) * _frame_accuracy(v, targets, missed)
         f = _free_energy(rbm, v, bv, bh)
         best_v = tf.where((f < best_f)[:, None], v, best_v)
         best_f = tf.minimum(f, best_f)

@@ -469,17 +469,20 @@ VALENCE_BIAS_GRID = tuple(round(0.01 * i, 2) for i in range(-10, 11))  # nats pe
 CLASSIFIER_PARTS = ("combined", "harmony", "performance")
 
 
-def classification_accuracy(scores: ClipScores, harmony_weight: float, class_info: Mapping | None = None,
-                            valence_bias_per_chord: float = 0.0, *, part: str = "combined") -> dict:
+def classification_accuracy(scores: ClipScores, class_info: Mapping | None = None, *, part: str = "combined",
+                            harmony_weight: float = 0.0, valence_bias_per_chord: float = 0.0) -> dict:
     """Accuracy of the argmax of the classifier's score, and of valence / arousal (sign of the
     predicted class's coordinate) when the classes have them. part "combined" is the shipped
     classifier (models.store.combined_scores at harmony_weight and the valence bias, the same
     function ModelSet.log_likelihoods uses, so what is chosen here is what is shipped); "harmony"
-    and "performance" score one side alone (the weight and bias are then not used)."""
+    and "performance" score one side alone (they take no weight or bias: passing one is an error)."""
     from models.store import combined_scores
 
     if part not in CLASSIFIER_PARTS:
         raise InvalidModelInput(f"classifier part {part!r} not found; available parts = {list(CLASSIFIER_PARTS)}")
+    if part != "combined" and (harmony_weight or valence_bias_per_chord):
+        raise InvalidModelInput(f"harmony_weight={harmony_weight}, valence_bias_per_chord={valence_bias_per_chord} "
+                                f"with part {part!r}; allowed: 0 (only the combined score takes them)")
     coordinates = [(None, None) if class_info is None or n not in class_info else (class_info[n][1], class_info[n][2])
                    for n in scores.class_names]
     if part == "harmony":
@@ -542,7 +545,7 @@ def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: Traini
         n_chords.append(scores.n_chords)
     pooled = ClipScores(names, np.concatenate(harmony), np.concatenate(perf), np.concatenate(truth),
                         np.concatenate(n_chords))
-    table = {w: classification_accuracy(pooled, w, class_info)["classes"] for w in HARMONY_WEIGHT_GRID}
+    table = {w: classification_accuracy(pooled, class_info, harmony_weight=w)["classes"] for w in HARMONY_WEIGHT_GRID}
     best = max(HARMONY_WEIGHT_GRID, key=lambda w: (table[w], -abs(w - 1.0)))
     return best, table, pooled
 
@@ -553,7 +556,8 @@ def choose_valence_bias(pooled: ClipScores, harmony_weight: float, class_info: M
     are not quadrants. Returns (bias, {bias: (class accuracy, valence accuracy)})."""
     table = {}
     for bias in VALENCE_BIAS_GRID:
-        accuracy = classification_accuracy(pooled, harmony_weight, class_info, bias)
+        accuracy = classification_accuracy(pooled, class_info, harmony_weight=harmony_weight,
+                                           valence_bias_per_chord=bias)
         if "valence" not in accuracy:
             return 0.0, {}
         table[bias] = (accuracy["classes"], accuracy["valence"])

@@ -317,11 +317,13 @@ def test_the_accuracy_the_weight_is_chosen_by_is_the_shipped_classifiers():
     # weight 0 still means the factorised quadrant classifier (what ModelSet.log_likelihoods would
     # do with it), not the performance alone: it once meant that, and CV then chose a weight whose
     # shipped classifier it had never scored
-    assert classification_accuracy(scores, 0.0, class_info)["classes"] == 1.0
-    assert classification_accuracy(scores, 0.0, class_info, part="performance")["classes"] == 0.0
-    assert classification_accuracy(scores, 1.0, class_info, part="harmony")["valence"] == 1.0
+    assert classification_accuracy(scores, class_info)["classes"] == 1.0
+    assert classification_accuracy(scores, class_info, part="performance")["classes"] == 0.0
+    assert classification_accuracy(scores, class_info, part="harmony")["valence"] == 1.0
     with pytest.raises(InvalidModelInput, match="available parts"):
-        classification_accuracy(scores, 1.0, class_info, part="melody")
+        classification_accuracy(scores, class_info, part="melody")
+    with pytest.raises(InvalidModelInput, match="only the combined score takes them"):
+        classification_accuracy(scores, class_info, part="harmony", harmony_weight=2.0)
 
 
 def test_song_folds_keep_a_song_together_whatever_its_clips_labels():

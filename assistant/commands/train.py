@@ -157,9 +157,10 @@ def run(args: argparse.Namespace) -> int:
             "mixture_nll_bits_per_chord": round(mixture.bits_per_chord, 4),
             "mixture_top1_accuracy": round(mixture.top1_accuracy, 4),
             "classification": {
-                "harmony_only": classification_accuracy(clip_scores, harmony_weight, class_info, part="harmony"),
-                "performance_only": classification_accuracy(clip_scores, harmony_weight, class_info, part="performance"),
-                "combined": classification_accuracy(clip_scores, harmony_weight, class_info, valence_bias),
+                "harmony_only": classification_accuracy(clip_scores, class_info, part="harmony"),
+                "performance_only": classification_accuracy(clip_scores, class_info, part="performance"),
+                "combined": classification_accuracy(clip_scores, class_info, harmony_weight=harmony_weight,
+                                                    valence_bias_per_chord=valence_bias),
             },
         }
     training_seconds = time.perf_counter() - started
