@@ -362,22 +362,28 @@ class ConditionalRBM(tf.Module):
             parts.append(tf.one_hot(draw, hi - lo, dtype=tf.float32))
         return tf.concat(parts, axis=1)
 
-    def gibbs_chain(self, v0: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, steps: int, seed: tf.Tensor):
-        """Run `steps` block-Gibbs sweeps from v0 with fixed dynamic biases.
+    def gibbs_chain(self, v0: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, steps: int, seed: tf.Tensor,
+                    hidden_mask: tf.Tensor | None = None):
+        """Run `steps` block-Gibbs sweeps from v0 with fixed dynamic biases. ``hidden_mask`` (B, H)
+        of 0/1: hidden units at 0 are dropped (held off) in every sweep (dropout training).
 
         Returns (v_k, ph_k, first reconstruction probabilities)."""
         v = v0
         first_recon = None
         for step in range(steps):
             step_seed = seed + tf.constant([0, 104729 * (step + 1)], seed.dtype)
-            ph = self.hidden_probabilities(v, bh)
+            ph = self._masked_hidden_probabilities(v, bh, hidden_mask)
             noise = tf.random.stateless_uniform(tf.shape(ph), seed=step_seed)
             h = tf.cast(noise < ph, tf.float32)
             logits = self.visible_logits(h, bv)
             if first_recon is None:
                 first_recon = self.visible_probabilities(logits)
             v = self.sample_visible(logits, step_seed + tf.constant([0, 1], seed.dtype))
-        return v, self.hidden_probabilities(v, bh), first_recon
+        return v, self._masked_hidden_probabilities(v, bh, hidden_mask), first_recon
+
+    def _masked_hidden_probabilities(self, v: tf.Tensor, bh: tf.Tensor, hidden_mask: tf.Tensor | None) -> tf.Tensor:
+        ph = self.hidden_probabilities(v, bh)
+        return ph if hidden_mask is None else ph * hidden_mask
 
     @tf.function(reduce_retracing=True)
     def gibbs(self, v0: tf.Tensor, u: tf.Tensor, steps: int, seed: tf.Tensor) -> tf.Tensor:
@@ -403,15 +409,21 @@ class ConditionalRBM(tf.Module):
 
     # -- learning signals (used by models.training) --------------------------------------------
     def cd_statistics(self, v: tf.Tensor, u: tf.Tensor, v_negative_start: tf.Tensor, k: int,
-                      seed: tf.Tensor) -> tuple[list[tf.Tensor], tf.Tensor, tf.Tensor]:
+                      seed: tf.Tensor, hidden_keep: float = 1.0) -> tuple[list[tf.Tensor], tf.Tensor, tf.Tensor]:
         """Contrastive-divergence ascent directions summed over the batch.
 
         The negative chain starts at `v_negative_start` (= v for CD-k, the persistent particles
-        for PCD). Returns (directions in PARAMETER_NAMES order, final negative particles,
-        summed squared reconstruction error of the first mean-field reconstruction)."""
+        for PCD). ``hidden_keep`` < 1: dropout (Srivastava et al. 2014, dropout RBMs): each row keeps
+        each hidden unit with this probability, the same units in its positive and negative phase.
+        Returns (directions in PARAMETER_NAMES order, final negative particles, summed squared
+        reconstruction error of the first mean-field reconstruction)."""
         bv, bh = self.dynamic_biases(u)
-        ph_pos = self.hidden_probabilities(v, bh)
-        v_neg, ph_neg, _ = self.gibbs_chain(v_negative_start, bv, bh, k, seed)
+        mask = None
+        if hidden_keep < 1.0:
+            noise = tf.random.stateless_uniform(tf.shape(bh), seed=seed + tf.constant([0, 11], seed.dtype))
+            mask = tf.cast(noise < hidden_keep, tf.float32)
+        ph_pos = self._masked_hidden_probabilities(v, bh, mask)
+        v_neg, ph_neg, _ = self.gibbs_chain(v_negative_start, bv, bh, k, seed, hidden_mask=mask)
         # Reconstruction error of the data (not of PCD particles): one up-down pass.
         noise = tf.random.stateless_uniform(tf.shape(ph_pos), seed=seed + tf.constant([0, 3], seed.dtype))
         h_data = tf.cast(noise < ph_pos, tf.float32)

@@ -201,6 +201,9 @@ class JsbConfig:
     summary_decay: float = 1.0  # > 0: one more conditioning slot, the decayed mean of ALL earlier frames (0: off)
     sparsity_target: float = 0.1  # target mean hidden activity
     sparsity_cost: float = 0.0  # strength of the sparsity push (0: off)
+    # dropout of hidden units in the PCD training (each row drops each unit with this probability, in
+    # both phases; Srivastava et al. 2014); the trained W is then scaled by the keep probability
+    hidden_dropout: float = 0.2
     # > 0: a recurrent memory of this many leaky tanh units joins the conditioning after the PCD training,
     # then memory and CRBM train together (models.recurrent, the RNN-RBM idea). On the train holdout it
     # adds ~1 point to a 1-frame window without the summary slot, but only ~0.3 to the default window.
@@ -331,6 +334,7 @@ def train_jsb_crbm(rolls: Sequence[np.ndarray], config: "JsbConfig", progress: P
     batch, k, persistent = config.batch_size, config.k, config.method == "pcd"
     n_batches = n_rows // batch
     sparsity, sparsity_cost = config.sparsity_target, config.sparsity_cost
+    keep = 1.0 - config.hidden_dropout
     q = tf.Variable(tf.fill([config.n_hidden], sparsity))  # running mean hidden activity
 
     @tf.function
@@ -341,7 +345,7 @@ def train_jsb_crbm(rolls: Sequence[np.ndarray], config: "JsbConfig", progress: P
             v, u = tf.gather(v_tf, idx), tf.gather(u_tf, idx)
             start = tf.gather(particles, idx) if persistent else v
             s = tf.stack([seed, tf.cast(i, tf.int64)])
-            stats, v_neg, err = rbm.cd_statistics(v, u, start, k, s)
+            stats, v_neg, err = rbm.cd_statistics(v, u, start, k, s, hidden_keep=keep)
             if persistent:
                 particles.scatter_nd_update(idx[:, None], v_neg)
             if sparsity_cost > 0:  # Lee et al. / Hinton's guide: push the mean activity towards the target
@@ -376,6 +380,8 @@ def train_jsb_crbm(rolls: Sequence[np.ndarray], config: "JsbConfig", progress: P
         count = min(config.average_last, config.epochs)
         for param, total in zip(rbm.parameters, averaged):
             param.assign((total / count).astype(np.float32))
+    if keep < 1.0:  # a visible unit saw on average `keep` of the hidden units' weights in training
+        rbm.W.assign(rbm.W * keep)
     return rbm, n_rows
 
 
@@ -645,10 +651,11 @@ def evaluate_crbm_on_jsb(splits: Mapping[str, Sequence[Chorale]], train_split: s
         raise InvalidModelInput(f"history={config.history}, transpose={config.transpose}, learning_rate="
                                 f"{config.learning_rate}; allowed: history >= 0, transpose >= 0, learning_rate > 0")
     if not (config.temperature > 0 and 0 < config.threshold < 1 and 0 <= config.summary_decay <= 1
-            and config.average_last >= 0):
+            and config.average_last >= 0 and 0 <= config.hidden_dropout < 1):
         raise InvalidModelInput(f"temperature={config.temperature}, threshold={config.threshold}, summary_decay="
-                                f"{config.summary_decay}, average_last={config.average_last}; allowed: temperature > 0, "
-                                "0 < threshold < 1, 0 <= summary_decay <= 1, average_last >= 0")
+                                f"{config.summary_decay}, average_last={config.average_last}, hidden_dropout="
+                                f"{config.hidden_dropout}; allowed: temperature > 0, 0 < threshold < 1, "
+                                "0 <= summary_decay <= 1, average_last >= 0, 0 <= hidden_dropout < 1")
     if config.gibbs_steps <= config.burn_in or config.burn_in < 0:
         raise InvalidModelInput(f"gibbs steps {config.gibbs_steps}, burn-in {config.burn_in}; allowed: steps > burn-in >= 0")
     train = select_split(splits, train_split)

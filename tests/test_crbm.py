@@ -15,8 +15,8 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from models.crbm import (CHORD_LAYOUT, ConditionalRBM, StackedExperts, VisibleLayout, chord_from_state,  # noqa: E402
-                         chord_state_index, conditioning_matrix, history_matrix, state_matrix, states_to_visible,
+from models.crbm import (CHORD_LAYOUT, PARAMETER_NAMES, ConditionalRBM, StackedExperts, VisibleLayout,  # noqa: E402
+                         chord_from_state, chord_state_index, conditioning_matrix, history_matrix, state_matrix, states_to_visible,
                          visible_to_states)
 from models.errors import InvalidModelInput  # noqa: E402
 from models.training import TrainingConfig, score_sequences, train_crbm  # noqa: E402
@@ -136,6 +136,25 @@ def test_binary_layout_gibbs_and_training():
     assert (sample == b).mean() > 0.9
     with pytest.raises(InvalidModelInput):
         rbm.log_prob_all_states(tf.constant(u))  # not enumerable
+
+
+def test_hidden_dropout_holds_the_dropped_units_off_in_both_phases():
+    # keep 0: every unit dropped, so no statistic that involves the hidden units moves; keep 1: plain CD
+    rng = np.random.default_rng(0)
+    rbm = ConditionalRBM(VisibleLayout.binary(6), n_hidden=5, history=1, seed=1)
+    v = tf.constant((rng.random((8, 6)) < 0.5).astype(np.float32))
+    u = tf.constant(history_matrix(v.numpy(), 1))
+    seed = tf.constant([3, 4], tf.int64)
+    dropped, _, _ = rbm.cd_statistics(v, u, v, 2, seed, hidden_keep=0.0)
+    for name in ("W", "c", "B"):
+        assert np.all(dropped[PARAMETER_NAMES.index(name)].numpy() == 0.0), name
+    assert np.any(dropped[PARAMETER_NAMES.index("b")].numpy() != 0.0)  # the visible side still learns
+    plain, _, _ = rbm.cd_statistics(v, u, v, 2, seed)
+    kept, _, _ = rbm.cd_statistics(v, u, v, 2, seed, hidden_keep=1.0)
+    for a, b in zip(plain, kept):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    half, _, _ = rbm.cd_statistics(v, u, v, 2, seed, hidden_keep=0.5)
+    assert not np.allclose(half[0].numpy(), plain[0].numpy())
 
 
 def test_checkpoint_and_resume_give_the_uninterrupted_result(tmp_path):

@@ -201,7 +201,7 @@ def test_eval_jsb_cli_on_tiny_synthetic_json(tmp_path):
                    "--epochs", "3", "--hidden", "8", "--history", "2", "--chains", "2", "--gibbs-steps", "10",
                    "--ais-frames", "3", "--transpose", "1", "--method", "cd", "--chain-start", "bias",
                    "--temperature", "0.5", "--threshold", "0.3", "--average-last", "2", "--summary-decay", "0.9",
-                   "--learning-rate", "0.05", "--memory-units", "4", "--memory-epochs", "2")
+                   "--learning-rate", "0.05", "--memory-units", "4", "--memory-epochs", "2", "--hidden-dropout", "0.3")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert 0.0 <= result["acc"] <= 1.0
@@ -215,7 +215,7 @@ def test_eval_jsb_cli_on_tiny_synthetic_json(tmp_path):
     assert result["pitch_low"] == 48 and result["pitch_high"] == 72
     assert 0.0 <= result["copy_previous_acc"] <= 1.0
     assert result["log_likelihood_frames"] == 3 and result["log_likelihood"] < 0
-    assert result["config"]["memory_units"] == 4
+    assert result["config"]["memory_units"] == 4 and result["config"]["hidden_dropout"] == 0.3
 
 
 def test_eval_jsb_cli_rejects_bad_input(tmp_path):
@@ -227,7 +227,8 @@ def test_eval_jsb_cli_rejects_bad_input(tmp_path):
     assert done.returncode == 2 and "available splits = ['train']" in done.stderr
     done = run_cli("--data", str(data), "--hidden", "0")
     assert done.returncode == 2 and "--hidden 0" in done.stderr
-    for flag, value in (("--temperature", "0"), ("--threshold", "1"), ("--summary-decay", "1.5")):
+    for flag, value in (("--temperature", "0"), ("--threshold", "1"), ("--summary-decay", "1.5"),
+                        ("--hidden-dropout", "1")):
         done = run_cli("--data", str(data), flag, value)
         assert done.returncode == 2 and f"{flag} {float(value)}" in done.stderr, done.stderr
     done = run_cli("--data", str(data), "--memory-units", "-1")

@@ -20,6 +20,8 @@ MODEL_OPTIONS = (
     ("--summary-decay", "summary_decay", float,
      "weight decay per step of the extra conditioning slot 'mean of all earlier frames' "
      "(default {default}; 1: the plain mean; 0: no such slot)"),
+    ("--hidden-dropout", "hidden_dropout", float,
+     "probability of dropping a hidden unit per training row in the PCD training (default {default}; 0: off)"),
     ("--average-last", "average_last", int,
      "final weights = mean of the weights after each of the last N epochs (default {default}; 0: off)"),
     ("--memory-units", "memory_units", int,
@@ -74,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     rules = {name: (lambda x, low=low: x >= low, f"an integer >= {low}") for name, low in integers.items()}
     rules.update({"learning_rate": (lambda x: x > 0, "a number > 0"), "temperature": (lambda x: x > 0, "a number > 0"),
                   "threshold": (lambda x: 0 < x < 1, "a number strictly between 0 and 1"),
-                  "summary_decay": (lambda x: 0 <= x <= 1, "a number between 0 and 1")})
+                  "summary_decay": (lambda x: 0 <= x <= 1, "a number between 0 and 1"),
+                  "hidden_dropout": (lambda x: 0 <= x < 1, "a number >= 0 and < 1")})
     flags = {field: flag for flag, field, _, _ in MODEL_OPTIONS}
     for name, (ok, allowed) in rules.items():
         value = overrides[name]
