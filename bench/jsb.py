@@ -54,6 +54,8 @@ def main() -> int:
         + (", the mean of all earlier frames" if config.summary_decay > 0 else "")
         + (f" and a leaky recurrent memory of {config.memory_units} units (models.recurrent)"
            if config.memory_units else "")
+        + (f"; its {config.n_hidden} hidden units trained with {config.hidden_dropout:.0%} dropout"
+           if config.hidden_dropout else "")
         + ". ACC = TP/(TP+FP+FN), averaged two ways: **summed** over frames (E[TP]/(E[TP]+E[FP]+E[FN]) from the "
         "Gibbs-estimated marginals) and **per step** (each frame's expected accuracy E[TP/(TP+FP+FN)] estimated from "
         "the sampled frames, then the mean over frames). The paper's authors say Table 1 was computed per step, "

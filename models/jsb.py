@@ -202,7 +202,8 @@ class JsbConfig:
     sparsity_target: float = 0.1  # target mean hidden activity
     sparsity_cost: float = 0.0  # strength of the sparsity push (0: off)
     # dropout of hidden units in the PCD training (each row drops each unit with this probability, in
-    # both phases; Srivastava et al. 2014); the trained W is then scaled by the keep probability
+    # both phases; Srivastava et al. 2014); the trained W is then scaled by the keep probability.
+    # On the train holdout (3 seeds) 0.1 and 0.2 add ~1 point of summed ACC, 0.5 loses.
     hidden_dropout: float = 0.2
     # > 0: a recurrent memory of this many leaky tanh units joins the conditioning after the PCD training,
     # then memory and CRBM train together (models.recurrent, the RNN-RBM idea). On the train holdout it
