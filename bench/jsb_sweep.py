@@ -12,7 +12,7 @@ Each JSON argument overrides JsbConfig() (e.g. '{"n_hidden": 300, "epochs": 100}
 the default grid below. ``--chains/--steps/--burn`` cut the Gibbs cost of the sweep (the same for
 every row, so the comparison stays fair); ``--write`` replaces the section
 "JSB settings sweep (train holdout)" (or ``--section``) of bench/RESULTS.md with this run's table.
-The two sections in bench/RESULTS.md come from
+The sections in bench/RESULTS.md come from
     nice -n 5 .venv/bin/python bench/jsb_sweep.py --write                     (the default grid, T = 0.1)
     nice -n 5 .venv/bin/python bench/jsb_sweep.py --seeds 0 --temps 0.05,0.1,0.2,0.3,0.5,1 --write \
         --section "JSB temperature (train holdout)" '{}'                        (the temperature of the default)
@@ -71,28 +71,20 @@ def holdout_splits(train):
 def evaluate(splits, config, temperatures):
     """Train on "fit"; expected ACC on "holdout" at each temperature, (summed, per step). Returns
     (accs, train s, predict s)."""
-    import numpy as np
-
-    from models.jsb import (PitchRange, expected_counts, gibbs_marginals, outside_notes, piano_roll, train_jsb_model,
+    from models.jsb import (PitchRange, evaluation_rows, expected_counts, sampled_marginals, train_jsb_model,
                             transposed_rolls)
 
     pitch_range = PitchRange.of(splits["fit"])
     rolls = transposed_rolls(splits["fit"], pitch_range, range(-config.transpose, config.transpose + 1))
     started = time.perf_counter()
     model, _ = train_jsb_model(rolls, config)
-    rbm = model.rbm
     train_s = time.perf_counter() - started
-    held = [piano_roll(c, pitch_range) for c in splits["holdout"]]
-    v = np.concatenate([r for r, _ in held])
-    u = np.concatenate([model.conditioning(r) for r, _ in held])
-    missed_per_frame = np.concatenate([outside_notes(c, pitch_range) for c in splits["holdout"]])
+    v, u, missed_per_frame = evaluation_rows(model, splits["holdout"], pitch_range)
     missed = int(missed_per_frame.sum())
     started = time.perf_counter()
     accs = {}
-    for t in temperatures:  # the same procedure as models.jsb.evaluate_crbm_on_jsb
-        probs, _, per_step = gibbs_marginals(rbm, u, config.chains, config.gibbs_steps, config.burn_in, config.seed,
-                                             config.chain_start, temperature=t, restart=config.burn_in if t != 1.0 else 0,
-                                             targets=v, missed=missed_per_frame)
+    for t in temperatures:  # the sampling of models.jsb.evaluate_crbm_on_jsb
+        probs, _, per_step = sampled_marginals(model.rbm, u, config, t, v, missed_per_frame)
         accs[t] = (expected_counts(probs, v, missed).accuracy, float(per_step.mean()))
     return accs, train_s, time.perf_counter() - started
 

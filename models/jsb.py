@@ -477,21 +477,19 @@ def gibbs_marginals(rbm, u: np.ndarray, chains: int, steps: int, burn_in: int, s
     if missed is not None and np.shape(missed) != (len(u),):
         raise InvalidModelInput(f"missed notes of shape {np.shape(missed)}; allowed: ({len(u)},)")
     scored = targets is not None
-    target_rows = np.zeros((len(u), d), np.float32) if targets is None else np.asarray(targets, np.float32)
-    missed_rows = np.zeros(len(u), np.float32) if missed is None else np.asarray(missed, np.float32)
-    run = tf.function(lambda ub, tb, mb, sb: _gibbs_batch(rbm, ub, steps, burn_in, sb, start == "previous",
-                                                          1.0 / temperature, chains, restart, tb if scored else None,
-                                                          mb if scored else None),
+    # the targets and missed notes only go to the chains when there is something to score
+    scoring_rows = () if not scored else (
+        np.asarray(targets, np.float32), np.zeros(len(u), np.float32) if missed is None else np.asarray(missed, np.float32))
+    run = tf.function(lambda ub, sb, tb=None, mb=None: _gibbs_batch(rbm, ub, steps, burn_in, sb, start == "previous",
+                                                                    1.0 / temperature, chains, restart, tb, mb),
                       reduce_retracing=True)
     out, best, accuracy = [], [], []
     rows_per_batch = max(1, batch_rows // chains)
     for lo in range(0, len(u), rows_per_batch):
         rows = slice(lo, lo + rows_per_batch)
         ub = np.repeat(np.asarray(u[rows], np.float32), chains, axis=0)
-        tb = np.repeat(target_rows[rows], chains, axis=0)
-        mb = np.repeat(missed_rows[rows], chains, axis=0)
-        marg, mode, energy, acc = run(tf.constant(ub), tf.constant(tb), tf.constant(mb),
-                                      tf.constant([seed, lo], tf.int64))
+        scoring = [tf.constant(np.repeat(x[rows], chains, axis=0)) for x in scoring_rows]
+        marg, mode, energy, acc = run(tf.constant(ub), tf.constant([seed, lo], tf.int64), *scoring)
         n = len(ub) // chains
         out.append(marg.numpy().reshape(n, chains, d).mean(1))
         energy = energy.numpy().reshape(n, chains)
@@ -637,6 +635,25 @@ def ais_log_likelihood(rbm, v: np.ndarray, u: np.ndarray, betas: int, particles:
     return np.asarray(out)
 
 
+def evaluation_rows(model: JsbModel, chorales: Sequence[Chorale],
+                    pitch_range: PitchRange) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What every frame of ``chorales`` is predicted from and scored against: (targets (T, D),
+    conditioning rows (T, U), per frame the target notes outside the units (T,))."""
+    rolls = [piano_roll(c, pitch_range)[0] for c in chorales]
+    return (np.concatenate(rolls), np.concatenate([model.conditioning(r) for r in rolls]),
+            np.concatenate([outside_notes(c, pitch_range) for c in chorales]))
+
+
+def sampled_marginals(rbm, u: np.ndarray, config: JsbConfig, temperature: float, targets: np.ndarray,
+                      missed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """gibbs_marginals with the config's chains at ``temperature``; below T = 1 the chains burn in at
+    T = 1, then every chain restarts at its row's lowest-free-energy frame and samples p_T. Returns
+    (marginals, best visited frames, per-step expected accuracies)."""
+    return gibbs_marginals(rbm, u, config.chains, config.gibbs_steps, config.burn_in, config.seed, config.chain_start,
+                           temperature=temperature, restart=config.burn_in if temperature != 1.0 else 0,
+                           targets=targets, missed=missed)
+
+
 def evaluate_crbm_on_jsb(splits: Mapping[str, Sequence[Chorale]], train_split: str = "train",
                          split: str = "valid", config: JsbConfig = JsbConfig(), *,
                          progress: Progress | None = None) -> JsbResult:
@@ -678,31 +695,25 @@ def evaluate_crbm_on_jsb(splits: Mapping[str, Sequence[Chorale]], train_split: s
 
     frequency = np.concatenate([piano_roll(c, pitch_range)[0] for c in train]).mean(axis=0)
     started = time.perf_counter()
-    rolls = [piano_roll(c, pitch_range) for c in evaluated]
-    v_all = np.concatenate([roll for roll, _ in rolls])
-    u_all = np.concatenate([model.conditioning(roll) for roll, _ in rolls])
-    missed_per_frame = np.concatenate([outside_notes(c, pitch_range) for c in evaluated])
+    v_all, u_all, missed_per_frame = evaluation_rows(model, evaluated, pitch_range)
     missed = int(missed_per_frame.sum())
     if progress is not None:
         progress(f"estimating marginals of {len(v_all)} frames", 0.6)
-    probs, best, step_accuracy = gibbs_marginals(rbm, u_all, config.chains, config.gibbs_steps, config.burn_in,
-                                                 config.seed, config.chain_start, targets=v_all,
-                                                 missed=missed_per_frame)
+    probs, best, step_accuracy = sampled_marginals(rbm, u_all, config, 1.0, v_all, missed_per_frame)
     tempered, tempered_step_accuracy = probs, step_accuracy
     if config.temperature != 1.0:
         if progress is not None:
             progress(f"marginals at temperature {config.temperature:g}", 0.7)
-        # burn-in at T = 1, then every chain restarts at its row's lowest-free-energy frame and samples p_T
-        tempered, _, tempered_step_accuracy = gibbs_marginals(
-            rbm, u_all, config.chains, config.gibbs_steps, config.burn_in, config.seed, config.chain_start,
-            temperature=config.temperature, restart=config.burn_in, targets=v_all, missed=missed_per_frame)
+        tempered, _, tempered_step_accuracy = sampled_marginals(rbm, u_all, config, config.temperature, v_all,
+                                                                missed_per_frame)
     mean_field = mean_field_marginals(rbm, u_all)
     if progress is not None:
         progress("iterated conditional modes from the best visited frames", 0.8)
     mode = icm_mode(rbm, u_all, best)
     acc = lambda p: expected_counts(p, v_all, missed).accuracy  # noqa: E731
     step_acc = lambda p: float(frame_accuracies(p, v_all, missed_per_frame).mean())  # noqa: E731
-    copied = np.concatenate([copy_previous(roll) for roll, _ in rolls])
+    chorale_rolls = np.split(v_all, np.cumsum([len(c) for c in evaluated])[:-1])
+    copied = np.concatenate([copy_previous(roll) for roll in chorale_rolls])
     rounded = (probs > config.threshold).astype(np.float64)
     copy_acc = acc(copied)
     frames = len(v_all)

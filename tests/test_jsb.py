@@ -54,6 +54,20 @@ def test_per_step_accuracy_on_hand_made_frames():
         ((59, 60), (61,), (70, 71, 62)), pitch_range)[1]
 
 
+def test_evaluation_rows_line_up_targets_histories_and_missed_notes_across_chorales():
+    from models.jsb import JsbConfig, JsbModel, evaluation_rows
+
+    pitch_range = PitchRange(60, 62)
+    chorales = (((59, 60), (61,)), ((62,), (70, 60), (60,)))
+    model = JsbModel(rbm=None, config=JsbConfig(history=1, summary_decay=0.0, memory_units=0))
+    targets, rows, missed = evaluation_rows(model, chorales, pitch_range)
+    assert targets.tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0], [1, 0, 0]]
+    assert missed.tolist() == [1, 0, 0, 1, 0]
+    # each chorale's first frame is predicted from "before the start" (the flag), not the previous chorale
+    np.testing.assert_array_equal(rows, np.concatenate([conditioning_rows(targets[:2], 1), conditioning_rows(targets[2:], 1)]))
+    assert rows[2].tolist() == [0, 0, 0, 1]
+
+
 def test_sampled_per_step_accuracy_matches_the_exact_expectation():
     """Uncoupled keys (W = 0): p(v | u) is a product of Bernoullis, so E[TP / (TP + FP + FN)] per
     row is exact by enumerating all 2^d frames; the sampled estimate must agree with it."""
