@@ -347,8 +347,14 @@ class Microphone:
             raise InvalidInput(f"max_seconds {max_seconds} is not allowed; use 0 < max_seconds <= 300")
         if not 0.1 <= silence_s <= 5:
             raise InvalidInput(f"silence_s {silence_s} is not allowed; use 0.1..5 seconds")
-        endpointer = make_endpointer(self.detector, silence_s=silence_s)
+        # The microphone opens first: the VAD can take seconds to load the first time in a process,
+        # and what is said meanwhile waits in the queue instead of being lost.
         self._open(None, to_queue=True)
+        try:
+            endpointer = make_endpointer(self.detector, silence_s=silence_s)
+        except BaseException:
+            self._close()
+            raise
         pending = np.zeros(0, np.float32)  # 16 kHz samples not yet fed to the VAD
         fed = 0                             # 16 kHz samples fed so far
         reason = "max_seconds"

@@ -138,6 +138,33 @@ def test_record_fixed_length(live_mic):
     assert samples.dtype == np.float32 and samples.shape == (16000,)
 
 
+def test_speech_during_a_slow_vad_load_is_kept(live_mic, pulse_audio, monkeypatch):
+    """The VAD can take seconds to load the first time in a process (onnxruntime import, model
+    file read from a cold disk); the microphone is already open then, so words said meanwhile count."""
+    real_make_endpointer = audio.make_endpointer
+
+    def slow_make_endpointer(*args, **kwargs):
+        time.sleep(2.0)  # a cold first load; the speaker starts 0.5 s into it
+        return real_make_endpointer(*args, **kwargs)
+
+    monkeypatch.setattr(audio, "make_endpointer", slow_make_endpointer)
+    speaker = speak_later(pulse_audio, "play something calm", delay_s=0.5)
+    samples = live_mic.record_utterance(max_seconds=10)
+    speaker.join()
+    info = live_mic.last_utterance
+    assert info.reason == "silence", info
+    assert info.speech_start_s == pytest.approx(0.5, abs=0.6)  # heard from the start, while the VAD loaded
+    assert samples.size / 16000 > 1.0
+
+
+def test_an_unknown_vad_detector_is_a_clear_error_and_frees_the_microphone(live_mic):
+    mic = audio.Microphone("moodchords_mic", detector="webrtc")
+    with pytest.raises(InvalidInput, match=r"VAD detector 'webrtc' is unknown; available detectors = \["):
+        mic.record_utterance(max_seconds=1)
+    assert not mic.is_recording
+    assert mic.record(0.2).size == 3200  # the device is usable again
+
+
 def test_hands_free_utterance_ends_by_itself_and_transcribes(live_mic, pulse_audio, tiny):
     said = "play something dark and tense"
     levels = []
