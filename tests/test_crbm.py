@@ -308,3 +308,21 @@ def test_tensorflow_is_imported_without_keras_and_keras_still_loads_on_demand():
                           cwd=str(Path(__file__).resolve().parent.parent))
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False", "False", "6.0", "Dense"]
+    # TensorFlow's C++ start-up lines (written to fd 2 before its logging is set up) are kept out
+    assert "oneDNN" not in done.stderr and "absl::InitializeLog" not in done.stderr, done.stderr
+
+
+def test_only_tensorflows_start_up_noise_is_dropped_from_what_its_import_writes():
+    from models.tf_runtime import without_start_up_noise
+
+    noise = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+             "I0000 00:00:1796590028.859210    5724 port.cc:153] oneDNN custom operations are on. You may see "
+             "slightly different numerical results due to floating-point round-off errors.\n"
+             "I0000 00:00:1796590031.831246    5728 cpu_feature_guard.cc:227] This TensorFlow binary is optimized "
+             "to use available CPU instructions in performance-critical operations.\n"
+             "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the "
+             "appropriate compiler flags.\n")
+    real = "E0000 cuda_dnn.cc:8310] Unable to register cuDNN factory\nImportError: libfoo.so: cannot open\n"
+    assert without_start_up_noise(noise) == ""
+    assert without_start_up_noise(noise + real) == real
+    assert without_start_up_noise(real + noise) == real
