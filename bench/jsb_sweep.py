@@ -57,6 +57,12 @@ HOLDOUT = 0.15  # the last 15 % of the train chorales
 #: +0.9 points summed; 20 % unscaled +0.6; 50 % -0.3; 50 % with 600 hidden units -1.7; 0.2 then measured with
 #: three seeds in section "JSB hidden dropout". A product of three seeds' CRBMs (one CRBM with their hidden
 #: units side by side) sampled far worse than each alone (its chains stayed near the previous frame): dropped.
+#: Scratch runs of 2026-12-06 (full budget, not in the code): its MAP instead (each seed's ICM frame as candidates,
+#: the lowest summed free energy, then ICM on the sum) gains +0.55 points summed over the seeds' mean (33.58 vs
+#: 33.03 %, seeds 0-2) for 3x the cost: not enough to carry valid past 33 %, not adopted. A metre clock (one-hot of
+#: t mod 4 in the conditioning) loses: 32.77 / 32.38 % (seeds 0-1) vs 33.19 / 32.46 %. Four voice softmax groups
+#: (SATB from the sorted pitches, minimal-motion doubling for 3-note frames) in place of the 54 binary keys, same
+#: settings: 30.77 % summed at T = 0.1 (seed 0 binary: 33.19 %).
 DEFAULT_GRID = [{"history": 4, "k": 5, "memory_units": 0}, {"memory_units": 0},
                 {"history": 2, "k": 25, "memory_units": 0}, {}, {"memory_units": 100},
                 {"history": 1, "summary_decay": 0, "memory_units": 0}, {"history": 1, "summary_decay": 0}]
