@@ -242,6 +242,8 @@ def test_train_and_classify_commands_on_a_user_folder(tmp_path, capsys):
     out = tmp_path / "model"
     assert main(["train", "--data", str(data), "--out", str(out), "--epochs", "2", "--pretrain-epochs", "3",
                  "--cv-folds", "0", "--hidden", "8", "--history", "2"]) == 0
+    shown = capsys.readouterr().err
+    assert "100%|" in shown and "left" in shown and "‰" not in shown and "/1000" not in shown  # a percentage bar
     model_set = load_model_set(out)
     assert model_set.class_names == ("bright", "dark")
     assert all(c.valence is None for c in model_set.classes)

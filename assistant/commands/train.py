@@ -73,7 +73,10 @@ def run(args: argparse.Namespace) -> int:
                                    ("pretrain_epochs", args.pretrain_epochs)) if v is not None}
     config = replace(config, seed=args.seed, **overrides).validate()
 
-    bar = tqdm(total=1000, unit="‰", dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
+    # counts in per mille for smooth updates, shown as a percentage and times only (a count of
+    # "66/1000" and a rate in per mille a second mean nothing to a user)
+    bar = tqdm(total=1000, dynamic_ncols=True, file=sys.stderr, mininterval=0.5,
+               bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed} elapsed, ~{remaining} left")
 
     def progress(message: str, fraction: float) -> None:
         bar.set_description(message[:60], refresh=False)
