@@ -5,6 +5,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from importlib import metadata
 
 from assistant.commands import COMMAND_MODULES
@@ -52,12 +53,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(handler(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(args.command)
+            return int(handler(args) or 0)
     except USER_ERRORS as error:
         print(f"moodchords {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _one_line_warning(command: str):
+    """A warnings.showwarning that prints what the library warns about (e.g. skipped files) as one
+    line, "moodchords COMMAND: warning: ...", instead of Python's file, line number and source line."""
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        from tqdm import tqdm
+
+        # tqdm.write: a progress bar on the terminal is cleared first and redrawn below the line
+        tqdm.write(f"moodchords {command}: warning: {message}", file=file or sys.stderr)
+
+    return show
 
 
 if __name__ == "__main__":

@@ -244,6 +244,9 @@ def test_train_and_classify_commands_on_a_user_folder(tmp_path, capsys):
                  "--cv-folds", "0", "--hidden", "8", "--history", "2"]) == 0
     shown = capsys.readouterr().err
     assert "100%|" in shown and "left" in shown and "‰" not in shown and "/1000" not in shown  # a percentage bar
+    skipped = [line for line in shown.splitlines() if "warning" in line]
+    assert len(skipped) == 1 and skipped[0].startswith("moodchords train: warning: skipped 1 of 7 MIDI files in ")
+    assert "broken_0.mid: corrupt MIDI file" in skipped[0] and "UserWarning" not in shown
     model_set = load_model_set(out)
     assert model_set.class_names == ("bright", "dark")
     assert all(c.valence is None for c in model_set.classes)
