@@ -134,31 +134,26 @@ def load_clip(path: str | Path, label: str | None = None, *, use_cache: bool = T
     except OSError as exc:
         raise ClipError(f"{path}: cannot read ({exc.strerror or exc})") from None
     cached = _cache_path(data)
-    record = None
     if use_cache and cached.is_file():
         try:
             record = json.loads(cached.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            record = None  # a damaged cache entry is simply recomputed
-    if record is None:
+            if "error" not in record:
+                return _clip_from_record(path, label, record)
+            raise ClipError(f"{path}: {record['error']}")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # a damaged entry, or one from an incompatible build: recomputed and replaced below
+    try:
+        record = analyse_midi(path)
+    except ClipError as exc:
+        record = {"error": str(exc).split(": ", 1)[-1]}
+    if use_cache:
         try:
-            record = analyse_midi(path)
-        except ClipError as exc:
-            record = {"error": str(exc).split(": ", 1)[-1]}
-        if use_cache:
-            try:
-                _write_atomic(cached, json.dumps(record))
-            except OSError:
-                pass  # a read-only cache must not stop the analysis
+            _write_atomic(cached, json.dumps(record))
+        except OSError:
+            pass  # a read-only cache must not stop the analysis
     if "error" in record:
         raise ClipError(f"{path}: {record['error']}")
-    try:
-        return _clip_from_record(path, label, record)
-    except (KeyError, TypeError, ValueError):
-        # a cache entry from an incompatible build: recompute without the cache
-        if use_cache:
-            return load_clip(path, label, use_cache=False)
-        raise
+    return _clip_from_record(path, label, record)
 
 
 _LABEL_PREFIX = re.compile(r"^([^_]+)_")

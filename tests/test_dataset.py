@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import warnings
 from pathlib import Path
 
@@ -76,6 +77,12 @@ def test_load_clip_normalises_d_major_and_caches(tmp_path):
     assert load_clip(path, "Q4") == clip
     entries[0].write_text("{not json")
     assert load_clip(path, "Q4") == clip
+    # an entry from an incompatible build (a field missing) is recomputed and replaced, not recomputed every time
+    record = json.loads(entries[0].read_text())
+    del record["beats_per_bar"]
+    entries[0].write_text(json.dumps(record))
+    assert load_clip(path, "Q4") == clip
+    assert "beats_per_bar" in json.loads(entries[0].read_text())
 
 
 def test_labels_csv_and_split_csv(tmp_path):

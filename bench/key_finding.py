@@ -1,0 +1,175 @@
+"""Key profiles for models.harmony.estimate_key: Krumhansl-Kessler or Temperley (Kostka-Payne).
+
+The key does two jobs downstream: it frames every clip's chords (normalised to C major / A minor;
+the composer's per-mode chord tables and mode prior come from it), and the clip's mode is evidence
+of its valence, where EMOPIA's valence mostly lives (data README). Measured here:
+
+1. Against keys a human wrote: the first key of each Roman-numeral analysis in music21's corpus
+   (Bach chorales, Monteverdi madrigals; the same pieces as bench/chord_recognition.py): exact key,
+   mode, and the usual confusions (relative, dominant/subdominant, parallel).
+2. On EMOPIA train and val (no key labels): how often the estimated mode agrees with the clip's
+   valence (major <-> Q1/Q4), and the major share per quadrant beside the data README's music21
+   figures (Q1 74 %, Q2 26 %, Q3 38 %, Q4 73 %).
+
+Kept: Krumhansl-Kessler's profiles (models.harmony.estimate_key's default). Scratch runs of
+2026-12-06 with Temperley's (`moodchords train` with the default switched; generation read as in
+bench/mode_expert.py, 50 progressions per class; not in the code):
+- Temperley's for everything: the classifier's 3-fold song-grouped CV on train 66.3 / 72.8 %
+  (4 classes / valence; Krumhansl 63.8 / 70.7 %), val 63.2 / 72.8 / 88.6 % (Krumhansl 63.2 / 71.9 /
+  88.6 %), next chord on val 6.548 bits (class mixture; Krumhansl 6.624): the chords are framed more
+  consistently. But the composer, whose mode prior and per-mode chord tables follow the clips' modes,
+  then wrote progressions music21 reads as major 88 / 42 / 46 / 94 % of the time for Q1-Q4 (train
+  clips: 74 / 32 / 41 / 78 %), 16+ points off at every mode-expert weight tried (0 - 2).
+- Temperley's for the classifier's mode part only (chords still framed by Krumhansl's): CV 65.2 /
+  71.9 %, val 61.4 / 71.1 %.
+- Temperley's frame with the composer's modes from Krumhansl's keys: generated 80 / 34 / 40 / 80 %
+  major (within 10 points), but then a fifth of the clips carry a mode from another frame than their
+  chords; with Krumhansl's mode read inside Temperley's frame, 86 / 40 / 50 / 86 %.
+A key finder that frames as well as Temperley's and reads modes as music21 does might get both; not
+found here.
+
+Run: .venv/bin/python bench/key_finding.py [--no-write]   (~2 min; music21's parse is cached)
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))
+from common import write_section  # noqa: E402
+
+from models.harmony import KEY_PROFILES, estimate_key  # noqa: E402
+
+SCRIPT = "bench/key_finding.py"
+EMOPIA = ROOT.parent / "shared" / "data" / "emopia"
+PROFILES = tuple(KEY_PROFILES)
+
+
+def annotated_keys() -> dict[str, tuple[int, str]]:
+    """Piece name -> (tonic pitch class, mode) of the analysis's first key (cached after one parse)."""
+    from models.dataset import cache_dir
+
+    cached = cache_dir().parent / "bench-annotated-keys-v1.pickle"
+    if cached.is_file():
+        try:
+            return pickle.loads(cached.read_bytes())
+        except Exception:
+            pass
+    from music21 import converter, corpus
+
+    corpus_dir = Path(corpus.getWork("bach/bwv269")).parent.parent
+    keys = {}
+    for rn_path in sorted((corpus_dir / "bach" / "choraleAnalyses").glob("*.rntxt")) + \
+            sorted((corpus_dir / "monteverdi").glob("*.rntxt")):
+        try:
+            analysis = converter.parse(rn_path, format="romanText")
+            first = next(iter(analysis.recurse().getElementsByClass("RomanNumeral")))
+        except Exception:  # pieces music21 cannot parse are left out, as in bench/chord_recognition.py
+            continue
+        keys[rn_path.stem] = (first.key.tonic.pitchClass, first.key.mode)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(keys))
+    os.replace(tmp, cached)
+    return keys
+
+
+def relation(estimate: tuple[int, str], truth: tuple[int, str]) -> str:
+    """How an estimated key relates to the true one."""
+    (tonic, mode), (true_tonic, true_mode) = estimate, truth
+    interval = (tonic - true_tonic) % 12
+    if mode == true_mode:
+        return {0: "exact", 7: "fifth", 5: "fifth"}.get(interval, "other")
+    if (true_mode == "major" and interval == 9) or (true_mode == "minor" and interval == 3):
+        return "relative"
+    return "parallel" if interval == 0 else "other"
+
+
+def corpus_table() -> tuple[str, dict]:
+    from bench.chord_recognition import load_pieces
+
+    keys = annotated_keys()
+    pieces = [p for p in load_pieces() if p.name in keys]
+    rows, exact = [], {}
+    for profile in PROFILES:
+        counts = {"exact": 0, "relative": 0, "fifth": 0, "parallel": 0, "other": 0}
+        modes = 0
+        for piece in pieces:
+            key = estimate_key(piece.pitch, piece.offset - piece.onset, profile)
+            counts[relation((key.tonic, key.mode), keys[piece.name])] += 1
+            modes += key.mode == keys[piece.name][1]
+        n = len(pieces)
+        exact[profile] = counts["exact"] / n
+        rows.append(f"| {profile} | {counts['exact'] / n:.1%} | {modes / n:.1%} | {counts['relative'] / n:.1%} | "
+                    f"{counts['fifth'] / n:.1%} | {counts['parallel'] / n:.1%} | {counts['other'] / n:.1%} |")
+    head = (f"{len(pieces)} pieces with a human Roman-numeral analysis (music21 corpus: Bach chorales, Monteverdi "
+            "madrigals); the analysis's first key is the truth.\n\n"
+            "| profiles | exact key | mode | relative | fifth | parallel | other |\n|---|---|---|---|---|---|---|\n")
+    return head + "\n".join(rows), exact
+
+
+def emopia_modes() -> dict[str, dict[str, np.ndarray]]:
+    """Per split: quadrant (1..4) and, per profile, 'is major' of every clip."""
+    from models.midi_reading import read_midi
+
+    out = {}
+    for split in ("train", "val"):
+        with open(EMOPIA / f"{split}_clip.csv", newline="") as fh:
+            names = [row[0] for row in csv.reader(fh)][1:]
+        quadrant, major = [], {p: [] for p in PROFILES}
+        for name in names:
+            content = read_midi(EMOPIA / "midis" / name)
+            quadrant.append(int(name[1]))
+            for profile in PROFILES:
+                major[profile].append(estimate_key(content.pitch, content.offset - content.onset, profile).mode == "major")
+        out[split] = {"quadrant": np.asarray(quadrant), **{p: np.asarray(v) for p, v in major.items()}}
+    return out
+
+
+def emopia_table() -> str:
+    modes = emopia_modes()
+    rows = []
+    for profile in PROFILES:
+        cells = []
+        for split in ("train", "val"):
+            q, major = modes[split]["quadrant"], modes[split][profile]
+            positive = np.isin(q, (1, 4))
+            cells.append(f"{np.mean(major == positive):.1%}")
+        q, major = modes["train"]["quadrant"], modes["train"][profile]
+        shares = " / ".join(f"{major[q == k].mean():.0%}" for k in (1, 2, 3, 4))
+        rows.append(f"| {profile} | {cells[0]} | {cells[1]} | {shares} |")
+    n_train, n_val = len(modes["train"]["quadrant"]), len(modes["val"]["quadrant"])
+    return ("EMOPIA (no key labels): the estimated mode against the clip's valence (major <-> Q1/Q4), "
+            f"{n_train} train and {n_val} val clips, and the major share per quadrant on train (the data README's "
+            "music21 figures on train + val: 74 / 26 / 38 / 73 %).\n\n"
+            "| profiles | mode = valence, train | mode = valence, val | major share Q1 / Q2 / Q3 / Q4 (train) |\n"
+            "|---|---|---|---|\n" + "\n".join(rows))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    args = parser.parse_args()
+    corpus, _ = corpus_table()
+    parts = [corpus]
+    if EMOPIA.is_dir():
+        parts.append(emopia_table())
+    else:
+        parts.append(f"EMOPIA not found at {EMOPIA}: its part skipped.")
+    body = "\n\n".join(parts)
+    print(body)
+    if not args.no_write:
+        write_section("Key finding (bench/key_finding.py)", body, SCRIPT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
