@@ -11,22 +11,24 @@ of its valence, where EMOPIA's valence mostly lives (data README). Measured here
    valence (major <-> Q1/Q4), and the major share per quadrant beside the data README's music21
    figures (Q1 74 %, Q2 26 %, Q3 38 %, Q4 73 %).
 
-Kept: Krumhansl-Kessler's profiles (models.harmony.estimate_key's default). Scratch runs of
-2026-12-06 with Temperley's (`moodchords train` with the default switched; generation read as in
-bench/mode_expert.py, 50 progressions per class; not in the code):
-- Temperley's for everything: the classifier's 3-fold song-grouped CV on train 66.3 / 72.8 %
-  (4 classes / valence; Krumhansl 63.8 / 70.7 %), val 63.2 / 72.8 / 88.6 % (Krumhansl 63.2 / 71.9 /
-  88.6 %), next chord on val 6.548 bits (class mixture; Krumhansl 6.624): the chords are framed more
-  consistently. But the composer, whose mode prior and per-mode chord tables follow the clips' modes,
-  then wrote progressions music21 reads as major 88 / 42 / 46 / 94 % of the time for Q1-Q4 (train
-  clips: 74 / 32 / 41 / 78 %), 16+ points off at every mode-expert weight tried (0 - 2).
-- Temperley's for the classifier's mode part only (chords still framed by Krumhansl's): CV 65.2 /
-  71.9 %, val 61.4 / 71.1 %.
-- Temperley's frame with the composer's modes from Krumhansl's keys: generated 80 / 34 / 40 / 80 %
-  major (within 10 points), but then a fifth of the clips carry a mode from another frame than their
-  chords; with Krumhansl's mode read inside Temperley's frame, 86 / 40 / 50 / 86 %.
-A key finder that frames as well as Temperley's and reads modes as music21 does might get both; not
-found here.
+Chosen: Aarden-Essen's profiles (models.harmony.DEFAULT_KEY_PROFILES; music21's own), against
+Krumhansl-Kessler's (the earlier default) and Temperley's, each by `moodchords train` with the
+default switched, 2026-12-06 (the two runs not shipped were scratch runs; the shipped one is
+models/emopia and its card):
+
+| profiles | classifier CV on train, 4 classes / valence | val 4 classes / valence / arousal | next chord, val (bits) | music21 major share of generated Q1-Q4 (train clips 74 / 32 / 41 / 78 %) |
+|---|---|---|---|---|
+| Krumhansl-Kessler | 63.8 / 70.7 % | 63.2 / 71.9 / 88.6 % | 6.624 | 78 / 30 / 38 / 80 % |
+| Temperley | 66.3 / 72.8 % | 63.2 / 72.8 / 88.6 % | 6.548 | 88 / 42 / 46 / 94 % |
+| Aarden-Essen | 65.3 / 72.2 % | 64.9 / 74.6 / 88.6 % | 6.603 | 80 / 34 / 34 / 84 % (mode-expert weight 1; 1.25 is chosen on train by bench/mode_expert.py) |
+
+Temperley's frame the chords best, but read far more clips as major, and the composer, whose mode
+prior and per-mode chord tables follow the clips' modes, then writes too much in major (16+ points
+off at every mode-expert weight tried). Aarden-Essen's frame the chords like Temperley's (91 % of
+train clips get the same frame; Krumhansl-Kessler's 73 %) and read modes as music21 does. Also
+tried (scratch): Temperley's for the classifier's mode part only (val valence 71.1 %), and
+Temperley's frame with the composer's modes from Krumhansl-Kessler's keys (modes from another frame
+than the chords for a fifth of the clips).
 
 Run: .venv/bin/python bench/key_finding.py [--no-write]   (~2 min; music21's parse is cached)
 """

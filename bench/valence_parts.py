@@ -1,13 +1,13 @@
 """Where the valence decision comes from: out-of-fold scores of the EMOPIA train clips split into
 their parts (chords under the class CRBM, harmonic rhythm, key mode, performance), so that the
-weights of the parts can be compared by cross-validation on train (val shown for information).
-Also two candidates not in the shipped classifier: a continuous mode score per clip (the best
-major key's Krumhansl-Schmuckler correlation minus the best minor key's) under a Gaussian per class,
-fitted on the training folds, in place of (or beside) the binary mode part; and harmony models per
-valence group (Q1+Q4 vs Q2+Q3, twice the clips per model) instead of per quadrant; and a
+weights of the parts can be compared by cross-validation on train (val shown for information). Also
+two candidates not in the shipped classifier: a continuous mode score per clip (the best major key's
+profile correlation minus the best minor key's, models.harmony.key_correlations) under a Gaussian
+per class, fitted on the training folds, in place of (or beside) the binary mode part; and harmony
+models per valence group (Q1+Q4 vs Q2+Q3, twice the clips per model) instead of per quadrant; and a
 key-normalised pitch-class histogram under a smoothed multinomial per class. Last, how far val can
-be trusted: bootstrap over its songs (clips of one song are not independent) of the shipped
-valence accuracy, and of its difference from each candidate on the same clips.
+be trusted: bootstrap over its songs (clips of one song are not independent) of the shipped valence
+accuracy, and of its difference from each candidate on the same clips.
 
 Run: .venv/bin/python bench/valence_parts.py [--cache FILE]   (needs ../shared/data/emopia)
 """
@@ -103,7 +103,7 @@ def accuracies(p: dict, *weights: float, valence_bias: float = 0.0) -> tuple[flo
 
 
 def mode_contrast(path: Path) -> float:
-    """Best major key's Krumhansl-Schmuckler correlation minus the best minor key's (> 0: major)."""
+    """Best major key's profile correlation minus the best minor key's (> 0: major)."""
     from models.harmony import key_correlations
     from models.midi_reading import read_midi
 
@@ -313,7 +313,7 @@ def main() -> int:
         "standard error (below), so the shipped equal weights "
         "were kept: re-weighting the parts does not reliably move valence.", "",
         "A continuous mode part (not shipped): the mode contrast (best major minus best minor key correlation, "
-        "Krumhansl-Schmuckler, from the notes) under a Gaussian per class, in place of or beside the binary mode:", "",
+        "models.harmony.key_correlations, from the notes) under a Gaussian per class, in place of or beside the binary mode:", "",
         "| weights chords / rhythm / mode / performance | CV train: 4 classes / valence | val: 4 classes / valence |",
         "|---|---|---|", *contrast_rows, "",
         f"Cross-validation's best of these ({chosen_cv:.1%} valence, shipped {shipped[0]:.1%}) gets {chosen_val:.1%} "

@@ -30,7 +30,7 @@ from models.vocabulary import ChordEvent
 __all__ = ["Clip", "ClipError", "LoadedFolder", "PerformanceFeatures", "EXTRACTOR_VERSION",
            "load_clip", "load_folder", "emopia_split", "cache_dir"]
 
-EXTRACTOR_VERSION = "harmony-3"  # part of every cache key: bump when extraction changes
+EXTRACTOR_VERSION = "harmony-4"  # part of every cache key: bump when extraction changes
 MIDI_SUFFIXES = (".mid", ".midi")
 SPLITS = {"train": "train_clip.csv", "val": "val_clip.csv"}
 Progress = Callable[[str, float], None]

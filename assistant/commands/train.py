@@ -252,6 +252,6 @@ def model_card(config: dict, command: str) -> str:
               f"tf.distribute {data.get('strategy', '?')}).", "",
               "## Limits",
               "- Chords come from an automatic recogniser on transcribed piano audio (melody and passing notes blur them);"
-              " keys are estimated (Krumhansl), so some clips are normalised to the wrong tonic.",
+              " keys are estimated (Krumhansl-Schmuckler with Aarden-Essen's profiles), so some clips are normalised to the wrong tonic.",
               "- Pop piano only; arousal lives mostly in the performance profile, not in the chords.", ""]
     return "\n".join(lines)
