@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
-from common import write_section  # noqa: E402
+from common import cached_pickle, write_section  # noqa: E402
 
 from models.beats import FRAME_RATE, dp_beats, estimate_tempo, onset_envelope  # noqa: E402
 from models.harmony import (  # noqa: E402
@@ -96,22 +96,7 @@ ALIGNED = 0.7  # label agreement below which an analysis is taken not to fit its
 
 def load_pieces() -> list[Piece]:
     """The annotated pieces, parsed once by music21 (slow: minutes) and then kept in the user cache."""
-    import pickle
-
-    from models.dataset import cache_dir
-
-    cached = cache_dir().parent / "bench-annotated-pieces-v1.pickle"
-    if cached.is_file():
-        try:
-            return pickle.loads(cached.read_bytes())
-        except Exception:
-            pass
-    pieces = _parse_pieces()
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_bytes(pickle.dumps(pieces))
-    os.replace(tmp, cached)
-    return pieces
+    return cached_pickle("bench-annotated-pieces-v1.pickle", _parse_pieces)
 
 
 def _parse_pieces() -> list[Piece]:

@@ -53,3 +53,24 @@ def write_section(title: str, body: str, script: str) -> None:
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
     os.replace(tmp, RESULTS)
+
+
+def cached_pickle(name: str, compute):
+    """compute() once, then kept as a pickle named ``name`` in the user cache folder (bench inputs
+    that are slow to make, e.g. music21's parse of its corpus); a damaged file is made again."""
+    import pickle
+
+    from models.dataset import cache_dir
+
+    cached = cache_dir().parent / name
+    if cached.is_file():
+        try:
+            return pickle.loads(cached.read_bytes())
+        except Exception:
+            pass
+    value = compute()
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(value))
+    os.replace(tmp, cached)
+    return value

@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
-import pickle
 import sys
 from pathlib import Path
 
@@ -46,7 +44,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
-from common import write_section  # noqa: E402
+from common import cached_pickle, write_section  # noqa: E402
 
 from models.harmony import KEY_PROFILES, estimate_key  # noqa: E402
 
@@ -57,14 +55,10 @@ PROFILES = tuple(KEY_PROFILES)
 
 def annotated_keys() -> dict[str, tuple[int, str]]:
     """Piece name -> (tonic pitch class, mode) of the analysis's first key (cached after one parse)."""
-    from models.dataset import cache_dir
+    return cached_pickle("bench-annotated-keys-v1.pickle", _parse_keys)
 
-    cached = cache_dir().parent / "bench-annotated-keys-v1.pickle"
-    if cached.is_file():
-        try:
-            return pickle.loads(cached.read_bytes())
-        except Exception:
-            pass
+
+def _parse_keys() -> dict[str, tuple[int, str]]:
     from music21 import converter, corpus
 
     corpus_dir = Path(corpus.getWork("bach/bwv269")).parent.parent
@@ -77,10 +71,6 @@ def annotated_keys() -> dict[str, tuple[int, str]]:
         except Exception:  # pieces music21 cannot parse are left out, as in bench/chord_recognition.py
             continue
         keys[rn_path.stem] = (first.key.tonic.pitchClass, first.key.mode)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_bytes(pickle.dumps(keys))
-    os.replace(tmp, cached)
     return keys
 
 
