@@ -30,6 +30,39 @@ def write_section(text: str, key: str = "crbm") -> None:
     common.write_section(title.removeprefix("## ").strip(), body.strip(), script=f"bench/{key.replace('-', '_')}.py")
 
 
+def generation_times(model_set, runs: int) -> list[tuple[str, float, float, float]]:
+    """(case, median ms, p90 ms, mean chords) of generating 8 bars, per case (each class subset traced first)."""
+    import numpy as np
+
+    from models.generation import generate
+
+    names = model_set.class_names
+    rows = []
+    cases = [("one class", {names[0]: 1.0}), ("all classes equal", {n: 1.0 for n in names}),
+             ("two classes 0.7/0.3", {names[0]: 0.7, names[-1]: 0.3})]
+    for title, weights in cases:
+        generate(model_set, weights, bars=8, seed=0)  # trace (and compile) this class subset once
+        times, chords = [], []
+        for seed in range(runs):
+            started = time.perf_counter()
+            g = generate(model_set, weights, bars=8, seed=seed)
+            times.append(time.perf_counter() - started)
+            chords.append(len(g.events))
+        rows.append((title, 1000 * float(np.median(times)), 1000 * float(np.percentile(times, 90)), float(np.mean(chords))))
+    # partial regeneration: lock every other chord of an 8-bar progression
+    base = generate(model_set, {n: 1.0 for n in names}, bars=8, seed=1)
+    rhythm = [e.beats for e in base.events]
+    locked = {i: e for i, e in enumerate(base.events) if i % 2 == 1}
+    times = []
+    for seed in range(runs):
+        started = time.perf_counter()
+        generate(model_set, {n: 1.0 for n in names}, bars=8, seed=seed, locked=locked, rhythm=rhythm)
+        times.append(time.perf_counter() - started)
+    rows.append((f"regenerate with {len(locked)} of {len(rhythm)} chords locked", 1000 * float(np.median(times)),
+                 1000 * float(np.percentile(times, 90)), float(len(rhythm))))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=None)
@@ -54,29 +87,10 @@ def main() -> int:
     started = time.perf_counter()
     generate(model_set, {names[0]: 1.0}, bars=8, seed=0)
     first = time.perf_counter() - started
-    rows = []
-    cases = [("one class", {names[0]: 1.0}), ("all classes equal", {n: 1.0 for n in names}),
-             ("two classes 0.7/0.3", {names[0]: 0.7, names[-1]: 0.3})]
-    for title, weights in cases:
-        generate(model_set, weights, bars=8, seed=0)  # trace this class subset once
-        times, chords = [], []
-        for seed in range(args.runs):
-            started = time.perf_counter()
-            g = generate(model_set, weights, bars=8, seed=seed)
-            times.append(time.perf_counter() - started)
-            chords.append(len(g.events))
-        rows.append((title, 1000 * float(np.median(times)), 1000 * float(np.percentile(times, 90)), float(np.mean(chords))))
-    # partial regeneration: lock every other chord of an 8-bar progression
-    base = generate(model_set, {n: 1.0 for n in names}, bars=8, seed=1)
-    rhythm = [e.beats for e in base.events]
-    locked = {i: e for i, e in enumerate(base.events) if i % 2 == 1}
-    times = []
-    for seed in range(args.runs):
-        started = time.perf_counter()
-        generate(model_set, {n: 1.0 for n in names}, bars=8, seed=seed, locked=locked, rhythm=rhythm)
-        times.append(time.perf_counter() - started)
-    rows.append((f"regenerate with {len(locked)} of {len(rhythm)} chords locked", 1000 * float(np.median(times)),
-                 1000 * float(np.percentile(times, 90)), float(len(rhythm))))
+    plain = load_model_set(args.model)
+    plain.xla_generation = False  # the same models without XLA, timed in the same run
+    rows = [(title, *xla, *without) for (title, *xla), (_, *without)
+            in zip(generation_times(model_set, args.runs), generation_times(plain, args.runs))]
 
     config = model_set.config
     val = config.get("validation") or {}
@@ -89,8 +103,10 @@ def main() -> int:
         f"(builds the stacked experts, traces the tf.function): {first:.2f} s.",
         f"- Generating 8 bars of 4/4 ({hp['n_hidden']} hidden units, history {hp['history']}, exact enumeration of "
         f"{int(np.prod(config['layout']['group_sizes']))} chord states per step), median / 90th percentile of {args.runs} runs:", "",
-        "| case | median ms | p90 ms | chords |", "|---|---|---|---|",
-        *(f"| {t} | {m:.1f} | {p:.1f} | {c:.1f} |" for t, m, p, c in rows), "",
+        "| case | median ms | p90 ms | chords | without XLA: median ms | p90 ms | XLA speed-up (medians) |",
+        "|---|---|---|---|---|---|---|",
+        *(f"| {t} | {m:.1f} | {p:.1f} | {c:.1f} | {m0:.1f} | {p0:.1f} | {m0 / m:.2f}x |" for t, m, p, c, m0, p0, _ in rows),
+        "",
     ]
     data = config.get("training_data", {})
     if data.get("seconds"):

@@ -465,7 +465,7 @@ class StackedExperts:
     Both are tf.functions with fixed ranks (traced once per number of active classes) and run on
     the GPU where there is one."""
 
-    def __init__(self, layout: VisibleLayout, weights: list[Mapping[str, np.ndarray]]):
+    def __init__(self, layout: VisibleLayout, weights: list[Mapping[str, np.ndarray]], xla: bool = True):
         if layout.kind != "softmax":
             raise InvalidModelInput(f"layout kind {layout.kind!r} cannot be stacked; allowed: 'softmax'")
         states = state_matrix(layout)
@@ -483,7 +483,11 @@ class StackedExperts:
         signature = [spec([None, None], tf.float32), spec([None, self.n_states, None], tf.float32),
                      spec([None, self.n_visible], tf.float32), spec([None, None], tf.float32),
                      spec([None, None, self.n_visible], tf.float32), spec([None, None, None], tf.float32)]
-        self._mixed = tf.function(self._mixed_logits, input_signature=[signature[0], spec([None], tf.float32), *signature[1:]])
+        # xla: XLA fuses the (N, K, S, H) softplus and its sum, which dominate a generation step (bench/crbm.py
+        # times both side by side), for one compile per number of active classes (~0.25 s; assistant.pipeline's
+        # warm-up does it for all classes)
+        self._mixed = tf.function(self._mixed_logits, input_signature=[signature[0], spec([None], tf.float32), *signature[1:]],
+                                  jit_compile=xla)
         self._per_class = tf.function(self._class_log_probs, input_signature=signature)
         self._mixed_concrete = self._per_class_concrete = None
 

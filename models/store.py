@@ -148,6 +148,7 @@ class ModelSet:
         self.valence_bias_per_chord: float = float(classification.get("valence_bias_per_chord", 0.0))
         self._crbms: dict[str, Any] = {}
         self._experts = None
+        self.xla_generation = True  # build the stacked experts with XLA (set before their first use; False: plain TF)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -200,7 +201,8 @@ class ModelSet:
             from models.crbm import StackedExperts, VisibleLayout
 
             layout = VisibleLayout.from_json(self.config["layout"])
-            self._experts = StackedExperts(layout, [self.parameters[n].weights for n in self.class_names])
+            self._experts = StackedExperts(layout, [self.parameters[n].weights for n in self.class_names],
+                                           xla=self.xla_generation)
         return self._experts
 
     # -- classification ----------------------------------------------------------------------
