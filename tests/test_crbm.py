@@ -283,6 +283,25 @@ def test_conditioning_matrix_adds_the_joint_one_hot_of_recent_states():
         ConditionalRBM(VisibleLayout.binary(5), 2, history=1, joint_history=1)
 
 
+def test_xla_compiled_mixed_logits_match_plain_tensorflow():
+    """StackedExperts compiles the weighted product of experts with XLA; the logits must be those of plain
+    TensorFlow (and of the experts' own exact scores) for every number of active classes."""
+    weights = []
+    for seed in range(3):
+        rbm = ConditionalRBM(SMALL, 6, history=2, joint_history=1, seed=seed)
+        for variable in (rbm.W, rbm.A, rbm.B, rbm.b, rbm.c):
+            variable.assign(tf.random.normal(variable.shape, stddev=0.5, seed=seed + 10))
+        weights.append(rbm.get_weights())
+    compiled, plain = StackedExperts(SMALL, weights), StackedExperts(SMALL, weights, xla=False)
+    u = conditioning_matrix(states_to_visible(SMALL, np.asarray([3, 9, 1, 4])), 2, 1, SMALL)
+    exact = np.stack([ConditionalRBM.from_weights(SMALL, w)._negative_free_energy_all(tf.constant(u)).numpy()
+                      for w in weights], axis=1)  # (N, K, S) -F of every state under every expert
+    for mix in ([1.0, 0.0, 0.0], [0.7, 0.0, 0.3], [0.2, 0.5, 0.3]):
+        expected = np.einsum("nks,k->ns", exact, np.asarray(mix)) / 0.8
+        assert np.allclose(compiled.logits(u, np.asarray(mix), 0.8), expected, atol=1e-3)
+        assert np.allclose(plain.logits(u, np.asarray(mix), 0.8), expected, atol=1e-3)
+
+
 def test_joint_history_fits_a_joint_state_chain_that_per_group_conditioning_cannot():
     train, _ = _permutation_chain(80, 16, seed=0)
     held_out, chain_bits = _permutation_chain(40, 16, seed=1)
