@@ -99,14 +99,20 @@ def load_pieces() -> list[Piece]:
     return cached_pickle("bench-annotated-pieces-v1.pickle", _parse_pieces)
 
 
+def analysis_files() -> list[Path]:
+    """music21's RomanText analyses used here: the Bach chorales' and Monteverdi's madrigals'."""
+    from music21 import corpus
+
+    corpus_dir = Path(corpus.getWork("bach/bwv269")).parent.parent  # music21/corpus
+    return (sorted((corpus_dir / "bach" / "choraleAnalyses").glob("*.rntxt"))
+            + sorted((corpus_dir / "monteverdi").glob("*.rntxt")))
+
+
 def _parse_pieces() -> list[Piece]:
     from music21 import converter, corpus
 
-    corpus_dir = Path(corpus.getWork("bach/bwv269")).parent.parent  # music21/corpus
-    analyses = sorted((corpus_dir / "bach" / "choraleAnalyses").glob("*.rntxt"))
-    analyses += sorted((corpus_dir / "monteverdi").glob("*.rntxt"))
     pieces = []
-    for rn_path in analyses:
+    for rn_path in analysis_files():
         try:
             if rn_path.parent.name == "choraleAnalyses":
                 bwv = next(line.split(":", 1)[1].strip() for line in rn_path.read_text().splitlines()

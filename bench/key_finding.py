@@ -60,12 +60,12 @@ def annotated_keys() -> dict[str, tuple[int, str]]:
 
 
 def _parse_keys() -> dict[str, tuple[int, str]]:
-    from music21 import converter, corpus
+    from music21 import converter
 
-    corpus_dir = Path(corpus.getWork("bach/bwv269")).parent.parent
+    from bench.chord_recognition import analysis_files
+
     keys = {}
-    for rn_path in sorted((corpus_dir / "bach" / "choraleAnalyses").glob("*.rntxt")) + \
-            sorted((corpus_dir / "monteverdi").glob("*.rntxt")):
+    for rn_path in analysis_files():
         try:
             analysis = converter.parse(rn_path, format="romanText")
             first = next(iter(analysis.recurse().getElementsByClass("RomanNumeral")))
@@ -86,12 +86,12 @@ def relation(estimate: tuple[int, str], truth: tuple[int, str]) -> str:
     return "parallel" if interval == 0 else "other"
 
 
-def corpus_table() -> tuple[str, dict]:
+def corpus_table() -> str:
     from bench.chord_recognition import load_pieces
 
     keys = annotated_keys()
     pieces = [p for p in load_pieces() if p.name in keys]
-    rows, exact = [], {}
+    rows = []
     for profile in PROFILES:
         counts = {"exact": 0, "relative": 0, "fifth": 0, "parallel": 0, "other": 0}
         modes = 0
@@ -100,13 +100,12 @@ def corpus_table() -> tuple[str, dict]:
             counts[relation((key.tonic, key.mode), keys[piece.name])] += 1
             modes += key.mode == keys[piece.name][1]
         n = len(pieces)
-        exact[profile] = counts["exact"] / n
         rows.append(f"| {profile} | {counts['exact'] / n:.1%} | {modes / n:.1%} | {counts['relative'] / n:.1%} | "
                     f"{counts['fifth'] / n:.1%} | {counts['parallel'] / n:.1%} | {counts['other'] / n:.1%} |")
     head = (f"{len(pieces)} pieces with a human Roman-numeral analysis (music21 corpus: Bach chorales, Monteverdi "
             "madrigals); the analysis's first key is the truth.\n\n"
             "| profiles | exact key | mode | relative | fifth | parallel | other |\n|---|---|---|---|---|---|---|\n")
-    return head + "\n".join(rows), exact
+    return head + "\n".join(rows)
 
 
 def emopia_modes() -> dict[str, dict[str, np.ndarray]]:
@@ -151,8 +150,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     args = parser.parse_args()
-    corpus, _ = corpus_table()
-    parts = [corpus]
+    parts = [corpus_table()]
     if EMOPIA.is_dir():
         parts.append(emopia_table())
     else:
