@@ -1,6 +1,7 @@
 """JSB chorales loader, the expected frame accuracy, and `moodchords eval-jsb` on a tiny synthetic file."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -215,10 +216,18 @@ def test_eval_jsb_cli_on_tiny_synthetic_json(tmp_path):
                    "--epochs", "3", "--hidden", "8", "--history", "2", "--chains", "2", "--gibbs-steps", "10",
                    "--ais-frames", "3", "--transpose", "1", "--method", "cd", "--chain-start", "bias",
                    "--temperature", "0.5", "--threshold", "0.3", "--average-last", "2", "--summary-decay", "0.9",
-                   "--learning-rate", "0.05", "--memory-units", "4", "--memory-epochs", "2", "--hidden-dropout", "0.3")
+                   "--learning-rate", "0.05", "--memory-units", "4", "--memory-epochs", "2", "--hidden-dropout", "0.3",
+                   "--ensemble", "2", "--ngram-order", "2", "--ngram-weight", "0.3")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert 0.0 <= result["acc"] <= 1.0
+    # the exact predictor: the cycle's three distinct chords are the support, and every valid frame is one
+    assert result["support_frames"] == 3 and result["support_coverage"] == 1.0
+    assert result["config"]["ensemble"] == 2 and result["config"]["ngram_weight"] == 0.3
+    for rule in ("product_acc", "product_step_acc", "product_untempered_acc", "product_untempered_step_acc",
+                 "exact_acc", "exact_step_acc", "ngram_acc", "ngram_step_acc"):
+        assert 0.0 <= result[rule] <= 1.0
+    assert result["exact_log_likelihood"] < 0 and result["product_log_likelihood"] < 0
     assert result["frames"] == 4 * 16 and result["chorales"] == 4
     # every synthetic chorale spans the whole range 48..72, so no transposition by +-1 fits
     assert result["train_frames"] == 12 * 16
@@ -230,6 +239,27 @@ def test_eval_jsb_cli_on_tiny_synthetic_json(tmp_path):
     assert 0.0 <= result["copy_previous_acc"] <= 1.0
     assert result["log_likelihood_frames"] == 3 and result["log_likelihood"] < 0
     assert result["config"]["memory_units"] == 4 and result["config"]["hidden_dropout"] == 0.3
+
+
+def test_exact_prediction_learns_a_deterministic_chord_cycle():
+    """I-IV-V repeated: the frame n-gram of the exact predictor knows each next chord; the CRBMs' product
+    over the three support frames is a distribution whose summed and per-step ACC agree with its parts."""
+    from models.jsb import JsbConfig, exact_prediction, piano_roll, train_jsb_model
+
+    cycle = [(48, 64, 67, 72), (53, 65, 69, 72), (55, 62, 67, 71)]
+    chorale = lambda start, n: tuple(cycle[(start + t) % 3] for t in range(n))  # noqa: E731
+    pitch_range = PitchRange(48, 72)
+    train = [piano_roll(chorale(s, 15), pitch_range)[0] for s in (0, 1, 2, 0, 1, 2)]
+    valid = [piano_roll(chorale(s, 9), pitch_range)[0] for s in (2, 0)]
+    config = JsbConfig(n_hidden=8, history=1, epochs=3, memory_units=0, ensemble=2, ngram_order=2,
+                       ngram_weight=1.0, temperature=0.1)
+    models = [train_jsb_model(train, dataclasses.replace(config, seed=s))[0] for s in (0, 1)]
+    result = exact_prediction(models, train, valid, np.zeros(18, np.int64))
+    assert result["support_frames"] == 3 and result["support_coverage"] == 1.0
+    # only the first frame of each valid chorale is uncertain (which chord starts); 16 of 18 are determined
+    assert result["ngram_acc"] > 0.85 and result["ngram_step_acc"] > 0.85
+    assert result["product_acc"] > 0.85
+    assert result["exact_log_likelihood"] < 0 and result["product_log_likelihood"] > result["exact_log_likelihood"]
 
 
 def test_eval_jsb_cli_rejects_bad_input(tmp_path):
@@ -247,6 +277,10 @@ def test_eval_jsb_cli_rejects_bad_input(tmp_path):
         assert done.returncode == 2 and f"{flag} {float(value)}" in done.stderr, done.stderr
     done = run_cli("--data", str(data), "--memory-units", "-1")
     assert done.returncode == 2 and "--memory-units -1 is not allowed; use an integer >= 0" in done.stderr
+    done = run_cli("--data", str(data), "--ensemble", "0")
+    assert done.returncode == 2 and "--ensemble 0 is not allowed; use an integer >= 1" in done.stderr
+    done = run_cli("--data", str(data), "--ngram-weight", "-0.5")
+    assert done.returncode == 2 and "--ngram-weight -0.5 is not allowed; use a number >= 0" in done.stderr
 
 
 def test_eval_jsb_help_shows_the_config_defaults():

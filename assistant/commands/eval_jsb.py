@@ -36,6 +36,11 @@ MODEL_OPTIONS = (
     ("--threshold", "threshold", float, "the hard rule 'key on when its T = 1 marginal exceeds this' (default {default})"),
     ("--chain-start", "chain_start", ("previous", "bias"),
      "prediction chains start at the previous frame or a draw from the dynamic biases (default {default})"),
+    ("--ensemble", "ensemble", int,
+     "CRBMs trained with consecutive seeds whose product predicts exactly over the training frames (default {default})"),
+    ("--ngram-order", "ngram_order", int, "order of the frame n-gram expert in that product (default {default})"),
+    ("--ngram-weight", "ngram_weight", float,
+     "weight of the frame n-gram's log-probability in the product (default {default}; 0: the CRBMs alone)"),
     ("--ais-frames", "ais_frames", int, "frames for the AIS next-frame log-likelihood estimate (default {default}; 0: skip)"),
     ("--seed", "seed", int, "random seed (default {default})"),
 )
@@ -72,12 +77,13 @@ def run(args: argparse.Namespace) -> int:
     overrides = {field: getattr(args, field) for _, field, _, _ in MODEL_OPTIONS}
     integers = {"epochs": 1, "n_hidden": 1, "history": 0, "k": 1, "chains": 1, "gibbs_steps": 2, "ais_frames": 0,
                 "transpose": 0, "average_last": 0, "memory_units": 0,
-                "memory_epochs": 1}  # name -> smallest value allowed
+                "memory_epochs": 1, "ensemble": 1, "ngram_order": 1}  # name -> smallest value allowed
     rules = {name: (lambda x, low=low: x >= low, f"an integer >= {low}") for name, low in integers.items()}
     rules.update({"learning_rate": (lambda x: x > 0, "a number > 0"), "temperature": (lambda x: x > 0, "a number > 0"),
                   "threshold": (lambda x: 0 < x < 1, "a number strictly between 0 and 1"),
                   "summary_decay": (lambda x: 0 <= x <= 1, "a number between 0 and 1"),
-                  "hidden_dropout": (lambda x: 0 <= x < 1, "a number >= 0 and < 1")})
+                  "hidden_dropout": (lambda x: 0 <= x < 1, "a number >= 0 and < 1"),
+                  "ngram_weight": (lambda x: x >= 0, "a number >= 0")})
     flags = {field: flag for flag, field, _, _ in MODEL_OPTIONS}
     for name, (ok, allowed) in rules.items():
         value = overrides[name]
@@ -93,11 +99,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"JSB {args.split}: CRBM expected ACC at temperature {config.temperature:g} over {result.frames} frames: "
-              f"{result.step_acc:.2%} as the mean of the per-step expectations (the paper's authors' averaging), "
-              f"{result.acc:.2%} summed over frames\n"
-              f"  at T = 1 (the model as trained): {result.untempered_step_acc:.2%} per step, "
-              f"{result.untempered_acc:.2%} summed\n"
+        print(f"JSB {args.split}: expected ACC at temperature {config.temperature:g} over {result.frames} frames, "
+              f"exact over the {result.support_frames} training frames ({result.support_coverage:.1%} of these frames), "
+              f"{config.ensemble} CRBM(s) x frame {config.ngram_order}-gram: {result.product_acc:.2%} summed over frames, "
+              f"{result.product_step_acc:.2%} as the mean of the per-step expectations (the paper's authors' averaging)\n"
+              f"  the CRBM(s) alone: {result.exact_acc:.2%} summed, {result.exact_step_acc:.2%} per step; "
+              f"the n-gram alone: {result.ngram_acc:.2%} summed\n"
+              f"  one CRBM over all frames, Gibbs-sampled at T = {config.temperature:g}: {result.acc:.2%} summed, "
+              f"{result.step_acc:.2%} per step; at T = 1 (the model as trained): {result.untempered_acc:.2%} summed, "
+              f"{result.untempered_step_acc:.2%} per step\n"
               f"  other rules (summed): mean-field marginals "
               f"{result.mean_field_acc:.2%}, T = 1 marginals rounded at {config.threshold:g} {result.threshold_acc:.2%} "
               f"and at 0.5 {result.thresholded_acc:.2%}, approximate most likely frame {result.map_acc:.2%}\n"
