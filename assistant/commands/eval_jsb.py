@@ -50,8 +50,10 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "eval-jsb", help="benchmark the CRBM on the JSB chorales (next-frame accuracy)",
         description="Train the conditional RBM on one split of a JSB-chorales JSON file and report the expected "
-                    "next-frame accuracy ACC = TP/(TP+FP+FN) on another (Boulanger-Lewandowski et al. 2012), "
-                    "beside 'copy the previous frame' and independent key frequencies.")
+                    "next-frame accuracy ACC = TP/(TP+FP+FN) on another (Boulanger-Lewandowski et al. 2012): "
+                    "exactly over the distinct training frames (the product of --ensemble CRBMs and a frame n-gram), "
+                    "and for one CRBM over all frames by Gibbs sampling, beside 'copy the previous frame' and "
+                    "independent key frequencies.")
     parser.add_argument("--data", required=True, metavar="FILE.json",
                         help="JSB chorales JSON: {split: [chorale: [time step: [MIDI pitch, ...]]]}")
     parser.add_argument("--train-split", default="train", help="split to train on (default: train)")
