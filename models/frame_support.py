@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -45,10 +46,13 @@ class FrameSupport:
     def size(self) -> int:
         return len(self.frames)
 
+    @cached_property
+    def _lookup(self) -> dict[bytes, int]:
+        return {row.tobytes(): i for i, row in enumerate(self.frames > 0.5)}
+
     def ids(self, roll: np.ndarray) -> np.ndarray:
         """(T,) the support index of each frame of a roll, UNSEEN where it is not in the support."""
-        lookup = {row.tobytes(): i for i, row in enumerate(self.frames > 0.5)}
-        return np.array([lookup.get(row.tobytes(), UNSEEN) for row in np.asarray(roll) > 0.5], np.int64)
+        return np.array([self._lookup.get(row.tobytes(), UNSEEN) for row in np.asarray(roll) > 0.5], np.int64)
 
 
 def crbm_scores(rbm, u: np.ndarray, support: FrameSupport, rows_per_batch: int = 32) -> np.ndarray:
