@@ -117,7 +117,7 @@ def exact_sweep(splits, seeds, write: bool) -> None:
     weight; expected ACC at T = 0.1 on the holdout (JsbConfig's other defaults)."""
     import numpy as np
 
-    from models.frame_support import FrameNgram, FrameSupport, crbm_scores
+    from models.frame_support import FrameNgram, FrameScorer, FrameSupport, crbm_scores
     from models.jsb import JsbConfig, PitchRange, exact_accuracy, outside_notes, piano_roll, train_jsb_model
 
     pitch_range = PitchRange.of(splits["fit"])
@@ -126,6 +126,7 @@ def exact_sweep(splits, seeds, write: bool) -> None:
     targets = np.concatenate(holdout)
     missed = np.concatenate([outside_notes(c, pitch_range) for c in splits["holdout"]])
     support = FrameSupport.of(fit)
+    scorer = FrameScorer(support, targets, missed)
     config = JsbConfig()
     started = time.perf_counter()
     scores = {}
@@ -147,15 +148,15 @@ def exact_sweep(splits, seeds, write: bool) -> None:
             for name, crbm in scores.items():
                 cells = []
                 for weight in EXACT_WEIGHTS:
-                    summed, per_step, _ = exact_accuracy(crbm + weight * ngram_scores, support, targets, missed, 0.1)
+                    summed, per_step, _ = exact_accuracy(crbm + weight * ngram_scores, scorer, 0.1)
                     cells.append(f"{100 * summed:.2f} / {100 * per_step:.2f} %")
-                ll = [exact_accuracy(crbm + w * ngram_scores, support, targets, missed, 1.0)[2] for w in (0.0, 0.5)]
+                ll = [exact_accuracy(crbm + w * ngram_scores, scorer, 1.0)[2] for w in (0.0, 0.5)]
                 inside = np.isfinite(ll[0])
                 row = (f"| {name} | {order} | {discount:g} | {ll[0][inside].mean():.3f} / {ll[1][inside].mean():.3f} | "
                        + " | ".join(cells) + " |")
                 rows.append(row)
                 print(row, flush=True)
-            alone = exact_accuracy(ngram_scores, support, targets, missed, 0.1)
+            alone = exact_accuracy(ngram_scores, scorer, 0.1)
             row = (f"| (n-gram alone) | {order} | {discount:g} | - | {100 * alone[0]:.2f} / {100 * alone[1]:.2f} % "
                    "(at T = 0.1) |" + " |" * (len(EXACT_WEIGHTS) - 1))
             rows.append(row)

@@ -143,22 +143,33 @@ class ExactPrediction:
     log_likelihoods: np.ndarray  # (R,) log p(true frame), nats; -inf where it is outside the support
 
 
-def score_prediction(probabilities: np.ndarray, support: FrameSupport, targets: np.ndarray,
-                     missed: np.ndarray | None = None) -> ExactPrediction:
-    """Score (R, M) predictive distributions against (R, D) binary targets; ``missed``: per row,
-    target notes outside the visible keys (extra false negatives)."""
-    p = np.asarray(probabilities, np.float64)
-    t = np.asarray(targets, np.float64)
-    if p.shape != (len(t), support.size):
-        raise InvalidModelInput(f"probabilities of shape {p.shape}; allowed: ({len(t)}, {support.size})")
-    frames = support.frames.astype(np.float64)
-    extra = np.zeros(len(t)) if missed is None else np.asarray(missed, np.float64)
-    true_positives = t @ frames.T  # (R, M)
-    denominator = t.sum(1, keepdims=True) + extra[:, None] + frames.sum(1)[None] - true_positives
-    accuracy = np.where(denominator > 0, true_positives / np.maximum(denominator, 1.0), 1.0)
-    ids = support.ids(t)
-    seen = ids != UNSEEN
-    log_likelihood = np.full(len(t), -np.inf)
-    with np.errstate(divide="ignore"):
-        log_likelihood[seen] = np.log(p[np.flatnonzero(seen), ids[seen]])
-    return ExactPrediction(np.clip(p @ frames, 0.0, 1.0), (p * accuracy).sum(1), log_likelihood)
+class FrameScorer:
+    """Scores predictive distributions over a support against fixed (R, D) binary targets.
+
+    What depends on the targets alone (every support frame's accuracy against every target, the
+    targets' support ids) is computed once here: an evaluation scores many distributions against the
+    same frames (temperatures, experts, expert weights)."""
+
+    def __init__(self, support: FrameSupport, targets: np.ndarray, missed: np.ndarray | None = None):
+        """``missed``: per row, target notes outside the visible keys (extra false negatives)."""
+        self.support = support
+        self.targets = np.asarray(targets, np.float64)
+        self.missed = np.zeros(len(self.targets)) if missed is None else np.asarray(missed, np.float64)
+        frames = support.frames.astype(np.float64)
+        true_positives = self.targets @ frames.T  # (R, M)
+        denominator = (self.targets.sum(1, keepdims=True) + self.missed[:, None] + frames.sum(1)[None]
+                       - true_positives)
+        self._accuracy = np.where(denominator > 0, true_positives / np.maximum(denominator, 1.0), 1.0)
+        self._ids = support.ids(self.targets)
+
+    def score(self, probabilities: np.ndarray) -> ExactPrediction:
+        """Score (R, M) predictive distributions over the support against the targets."""
+        p = np.asarray(probabilities, np.float64)
+        if p.shape != self._accuracy.shape:
+            raise InvalidModelInput(f"probabilities of shape {p.shape}; allowed: {self._accuracy.shape}")
+        seen = self._ids != UNSEEN
+        log_likelihood = np.full(len(p), -np.inf)
+        with np.errstate(divide="ignore"):
+            log_likelihood[seen] = np.log(p[np.flatnonzero(seen), self._ids[seen]])
+        return ExactPrediction(np.clip(p @ self.support.frames.astype(np.float64), 0.0, 1.0),
+                               (p * self._accuracy).sum(1), log_likelihood)

@@ -682,16 +682,14 @@ def sampled_marginals(rbm, u: np.ndarray, config: JsbConfig, temperature: float,
                            targets=targets, missed=missed)
 
 
-def exact_accuracy(scores: np.ndarray, support, targets: np.ndarray, missed: np.ndarray,
-                   temperature: float) -> tuple[float, float, np.ndarray]:
-    """Score the exact predictive distributions p_T(m) ~ exp(scores / T) over a
-    models.frame_support.FrameSupport against (R, D) targets (``missed``: per row, target notes outside
-    the keys): (expected ACC summed over frames, the mean of the per-step expectations, per row
-    log p_T(target), -inf outside the support)."""
-    from models.frame_support import predictive, score_prediction
+def exact_accuracy(scores: np.ndarray, scorer, temperature: float) -> tuple[float, float, np.ndarray]:
+    """Score the exact predictive distributions p_T(m) ~ exp(scores / T) over a support with a
+    models.frame_support.FrameScorer: (expected ACC summed over frames, the mean of the per-step
+    expectations, per row log p_T(target), -inf outside the support)."""
+    from models.frame_support import predictive
 
-    prediction = score_prediction(predictive(scores, temperature), support, targets, missed)
-    return (expected_counts(prediction.marginals, targets, int(np.sum(missed))).accuracy,
+    prediction = scorer.score(predictive(scores, temperature))
+    return (expected_counts(prediction.marginals, scorer.targets, int(scorer.missed.sum())).accuracy,
             float(prediction.step_accuracies.mean()), prediction.log_likelihoods)
 
 
@@ -701,23 +699,22 @@ def exact_prediction(models: Sequence[JsbModel], train_rolls: Sequence[np.ndarra
     the CRBMs' product (mean score), the frame n-gram, and their product with weight
     config.ngram_weight, at config.temperature and at T = 1. Returns JsbResult's product_*, exact_*,
     ngram_*, *_log_likelihood and support_* fields by name."""
-    from models.frame_support import FrameNgram, FrameSupport, crbm_scores
+    from models.frame_support import FrameNgram, FrameScorer, FrameSupport, crbm_scores
 
     config = models[0].config
     support = FrameSupport.of(train_rolls)
-    targets = np.concatenate(evaluated_rolls)
+    scorer = FrameScorer(support, np.concatenate(evaluated_rolls), missed)
     crbm = np.mean([crbm_scores(m.rbm, np.concatenate([m.conditioning(r) for r in evaluated_rolls]), support)
                     for m in models], axis=0)
     ngram = FrameNgram(support, config.ngram_order, config.ngram_discount).fit(train_rolls)
     ngram_scores = np.concatenate([ngram.log_probabilities(r) for r in evaluated_rolls])
     product = crbm + config.ngram_weight * ngram_scores
-    scored = lambda scores, temperature: exact_accuracy(scores, support, targets, missed, temperature)  # noqa: E731
     t = config.temperature
-    product_acc, product_step, _ = scored(product, t)
-    product_t1, product_t1_step, product_ll = scored(product, 1.0)
-    exact_acc, exact_step, _ = scored(crbm, t)
-    _, _, exact_ll = scored(crbm, 1.0)
-    ngram_acc, ngram_step, _ = scored(ngram_scores, t)
+    product_acc, product_step, _ = exact_accuracy(product, scorer, t)
+    product_t1, product_t1_step, product_ll = exact_accuracy(product, scorer, 1.0)
+    exact_acc, exact_step, _ = exact_accuracy(crbm, scorer, t)
+    _, _, exact_ll = exact_accuracy(crbm, scorer, 1.0)
+    ngram_acc, ngram_step, _ = exact_accuracy(ngram_scores, scorer, t)
     inside = np.isfinite(exact_ll)
     mean_inside = lambda values: float(values[inside].mean()) if inside.any() else float("nan")  # noqa: E731
     return dict(product_acc=product_acc, product_step_acc=product_step, product_untempered_acc=product_t1,

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from models.errors import InvalidModelInput
-from models.frame_support import (UNSEEN, FrameNgram, FrameSupport, crbm_scores, predictive,
-                                  score_prediction)
+from models.frame_support import UNSEEN, FrameNgram, FrameScorer, FrameSupport, crbm_scores, predictive
 
 A, B, C = [1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1]
 
@@ -89,7 +88,7 @@ def test_scoring_is_exact_for_point_masses_and_mixtures():
     p[0, a] = 1.0  # certain and right
     p[1, b] = 1.0  # certain, shares 2 of 3 notes
     p[2, [a, c]] = 0.5  # a half chance of being right
-    scored = score_prediction(p, support, targets, missed=np.array([0, 0, 1]))
+    scored = FrameScorer(support, targets, missed=np.array([0, 0, 1])).score(p)
     hard = frame_accuracies(np.array([A, B], np.float32), targets[:2])
     np.testing.assert_allclose(scored.step_accuracies[:2], hard)
     # the third frame has one more target note outside the keys: A scores 2/3, C scores 1/4
@@ -98,4 +97,4 @@ def test_scoring_is_exact_for_point_masses_and_mixtures():
     assert scored.log_likelihoods[0] == 0.0 and scored.log_likelihoods[1] == -math.inf
     assert scored.log_likelihoods[2] == pytest.approx(math.log(0.5))
     with pytest.raises(InvalidModelInput, match="probabilities of shape"):
-        score_prediction(p[:, :2], support, targets)
+        FrameScorer(support, targets).score(p[:, :2])
