@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 from common import write_section  # noqa: E402
 
 from assistant.playback import (  # noqa: E402
-    AUDIO_PERIOD_FRAMES, AUDIO_PERIODS, FluidSynthPlayer, ScoreSequencer, _Synth, render_score_audio,
+    AUDIO_PERIOD_FRAMES, AUDIO_PERIODS, FluidSynthPlayer, ScoreSequencer, Synthesizer, render_score_audio,
 )
 from assistant.score import Note, Score  # noqa: E402
 from assistant.soundfont import find_soundfont  # noqa: E402
@@ -180,7 +180,7 @@ def main() -> int:
     # -- loading
     before = rss_mb()
     t = time.perf_counter()
-    dynamic = _Synth(path, 44100, 0.5, dynamic=True)
+    dynamic = Synthesizer(path, 44100, 0.5, dynamic=True)
     sfid = dynamic.synth.sfload(str(path))
     open_ms = 1000 * (time.perf_counter() - t)
     t = time.perf_counter()
@@ -194,7 +194,7 @@ def main() -> int:
     assert sfid >= 0
     before = rss_mb()
     t = time.perf_counter()
-    full = _Synth(path, 44100, 0.5, dynamic=False)
+    full = Synthesizer(path, 44100, 0.5, dynamic=False)
     full.load_soundfont()
     full_s = time.perf_counter() - t
     full_mb = rss_mb() - before
