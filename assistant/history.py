@@ -1,9 +1,11 @@
 """The history of compositions: one SQLite file, every add() committed at once.
 
 WAL journaling + synchronous=NORMAL: a committed record survives the app being killed (a power
-cut may lose the last commits, never corrupt the file). A database file that is not readable
-(corrupt, not SQLite, from a newer incompatible schema) is moved aside with a warning and a
-fresh one is created: losing history must never stop the app from starting.
+cut may lose the last commits, never corrupt the file). A database file that SQLite itself
+finds unreadable (not a database, damaged pages, a newer schema) is moved aside with a warning and
+a fresh one is created; a healthy file that is locked or read-only is read into memory instead and
+never renamed; an unusable folder gives a history in memory. The history never stops the app from
+starting, and ``HistoryStore.notice`` says what happened.
 """
 from __future__ import annotations
 
@@ -128,49 +130,166 @@ def _record_from_row(row: tuple) -> HistoryRecord:
                          midi_bytes=midi_bytes, payload=json.loads(payload))
 
 
-class HistoryStore:
-    """Compositions kept across sessions. Safe to share between threads."""
+# SQLite's primary result codes (sqlite3.Error.sqlite_errorcode & 0xFF) that decide the recovery.
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN = 8, 3, 14
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+LOCK_WAIT_SECONDS = 5.0  # how long opening or adding waits for another program's lock
 
-    def __init__(self, path: str | Path | None = None):
+
+class _Unreadable(sqlite3.DatabaseError):
+    """SQLite itself says the file is not a usable history: not a database, damaged pages
+    (quick_check), or a newer schema. Only this moves a file aside."""
+
+
+def _result_code(error: sqlite3.Error) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def _is_lock_error(error: sqlite3.Error) -> bool:
+    return _result_code(error) in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in str(error)
+
+
+def _is_permission_error(error: sqlite3.Error) -> bool:
+    return (_result_code(error) in (_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN)
+            or "readonly" in str(error) or "unable to open" in str(error))
+
+
+class HistoryStore:
+    """Compositions kept across sessions. Safe to share between threads.
+
+    Opening never destroys a healthy file and never stops the app: a database that SQLite itself
+    finds unreadable is moved aside and a new one started; a locked one is waited for, then read
+    into memory; a read-only one is read into memory; an unusable folder gives an empty history in
+    memory. In every recovery ``notice`` says what happened in one line (the window shows it) and
+    ``read_only`` tells that new compositions will not be kept on disk.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, lock_wait_seconds: float = LOCK_WAIT_SECONDS):
         self.path = Path(path).expanduser() if path is not None else default_history_path()
+        self.lock_wait_seconds = float(lock_wait_seconds)  # how long to wait for another program's lock
         self.recovered_from: Path | None = None  # where a corrupt database was moved, if one was
+        self.notice: str | None = None  # one line for the user when the history is not as usual
+        self.read_only = False  # True when new compositions are kept in memory only, not on disk
         self._lock = threading.RLock()
+        self._db = self._open_with_recovery()
+
+    # -- opening and recovery
+    def _open_with_recovery(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise InvalidInput(f"history folder {str(self.path.parent)!r} cannot be created ({error}); "
-                               "choose a writable path") from error
+            return self._in_memory(f"the history folder {self.path.parent} cannot be created ({error.strerror or error})")
+        if self.path.exists() and not (os.access(self.path, os.R_OK | os.W_OK) and os.access(self.path.parent, os.W_OK | os.X_OK)):
+            return self._read_only_copy("is read-only")
         try:
-            self._db = self._open()
-        except sqlite3.DatabaseError as error:
-            if not self.path.exists():  # nothing to recover from: the folder itself is the problem
-                raise InvalidInput(f"history database {str(self.path)!r} cannot be created ({error}); "
-                                   "choose a writable path") from error
+            return self._open_writable()
+        except _Unreadable as error:
             try:
                 self._move_aside(error)
-                self._db = self._open()
+                return self._open_writable()
             except (OSError, sqlite3.Error) as second:
-                raise InvalidInput(f"history database {str(self.path)!r} is unreadable and cannot be replaced "
-                                   f"({second}); choose another path or fix the folder's permissions") from second
-
-    # -- opening and recovery
-    def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5.0)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                raise sqlite3.DatabaseError("quick_check failed")
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
-                raise sqlite3.DatabaseError(f"schema version {version}, this app knows {SCHEMA_VERSION}")
-            db.executescript(_SCHEMA)
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            db.execute(f"SELECT {_COLUMNS} FROM compositions LIMIT 1").fetchall()  # the columns we need exist
+                return self._in_memory(f"the history database {self.path} is unreadable ({error}) and cannot be "
+                                       f"moved aside ({second})")
         except sqlite3.Error as error:
+            if _is_lock_error(error):
+                return self._read_only_copy("is locked by another program")
+            if _is_permission_error(error):
+                if not self.path.exists():
+                    return self._in_memory(f"the history database {self.path} cannot be created ({error})")
+                return self._read_only_copy("is read-only")
+            return self._in_memory(f"the history database {self.path} cannot be opened ({error})")
+
+    def _open_writable(self) -> sqlite3.Connection:
+        """Open the file for reading and writing; writes only when something must change (a new
+        file's schema, WAL mode), so a healthy file opens without taking a write lock."""
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=self.lock_wait_seconds)
+        try:
+            self._check_readable(db)
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            if db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                db.executescript(_SCHEMA)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            db.execute(f"SELECT {_COLUMNS} FROM compositions LIMIT 1").fetchall()  # the columns we need exist
+        except BaseException:
             db.close()
-            raise sqlite3.DatabaseError(str(error)) from error
+            raise
         return db
+
+    @staticmethod
+    def _check_readable(db: sqlite3.Connection) -> None:
+        """Raise _Unreadable when SQLite says this is not a usable history; other errors pass."""
+        try:
+            verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            if _result_code(error) in (_SQLITE_NOTADB, _SQLITE_CORRUPT) or "not a database" in str(error) \
+                    or "malformed" in str(error):
+                raise _Unreadable(str(error)) from error
+            raise
+        if verdict != "ok":
+            raise _Unreadable(f"quick_check: {verdict}")
+        if version not in (0, SCHEMA_VERSION):
+            raise _Unreadable(f"schema version {version}, this app knows {SCHEMA_VERSION}")
+        if version == SCHEMA_VERSION:
+            try:
+                db.execute(f"SELECT {_COLUMNS} FROM compositions LIMIT 1").fetchall()
+            except sqlite3.OperationalError as error:
+                if _is_lock_error(error):
+                    raise
+                raise _Unreadable(f"missing columns ({error})") from error
+
+    def _read_only_copy(self, why: str) -> sqlite3.Connection:
+        """The file's records, copied into memory (after waiting for a lock); nothing is written
+        to the file. Falls back to an empty history in memory when even reading fails."""
+        deadline = time.monotonic() + self.lock_wait_seconds
+        last_error: Exception | None = None
+        # immutable=1 reads a WAL file in a read-only folder; never while another program holds a
+        # lock, since it would read past that program's unfinished writes.
+        queries = ("mode=ro",) if "locked" in why else ("mode=ro", "immutable=1")
+        for query in queries:
+            while True:
+                try:
+                    source = sqlite3.connect(f"{self.path.resolve().as_uri()}?{query}", uri=True,
+                                             check_same_thread=False, timeout=self.lock_wait_seconds)
+                    try:
+                        self._check_readable(source)
+                        memory = self._new_memory_db()
+                        source.backup(memory)
+                        memory.executescript(_SCHEMA)  # a version-0 file may have no table yet
+                    finally:
+                        source.close()
+                    self.read_only = True
+                    self._announce(f"History: {self.path} {why}; showing what it holds, but new compositions "
+                                   "will not be kept after you quit")
+                    return memory
+                except _Unreadable as error:
+                    return self._in_memory(f"the history database {self.path} {why} and unreadable ({error})")
+                except sqlite3.Error as error:
+                    last_error = error
+                    if _is_lock_error(error) and time.monotonic() < deadline:
+                        time.sleep(0.1)
+                        continue
+                    break
+        return self._in_memory(f"the history database {self.path} {why} and cannot be read ({last_error})")
+
+    @staticmethod
+    def _new_memory_db() -> sqlite3.Connection:
+        return sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+
+    def _in_memory(self, why: str) -> sqlite3.Connection:
+        db = self._new_memory_db()
+        db.executescript(_SCHEMA)
+        self.read_only = True
+        self._announce(f"History: {why}; this session's compositions are kept in memory only")
+        return db
+
+    def _announce(self, message: str) -> None:
+        self.notice = message
+        log.warning(message)
 
     def _move_aside(self, error: Exception) -> None:
         aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}")
@@ -181,18 +300,39 @@ class HistoryStore:
                 os.replace(companion, aside.with_name(aside.name + suffix))
         self.recovered_from = aside
         message = f"History database {self.path} was unreadable ({error}); moved it to {aside} and started a new one"
+        self.notice = f"History: {self.path.name} was unreadable ({error}); kept it as {aside.name} and started a new one"
         log.warning(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+    def _degrade_to_memory(self, error: sqlite3.Error) -> None:
+        """The file stopped accepting writes (locked past the wait, made read-only): go on in
+        memory with everything read so far, and say so."""
+        memory = self._new_memory_db()
+        try:
+            self._db.backup(memory)
+        except sqlite3.Error:
+            memory.executescript(_SCHEMA)
+        self._db.close()
+        self._db = memory
+        self.read_only = True
+        reason = "is locked by another program" if _is_lock_error(error) else "became read-only"
+        self._announce(f"History: {self.path} {reason}; new compositions are kept in memory only until you quit")
 
     # -- records
     def add(self, record: HistoryRecord) -> HistoryRecord:
         """Store a record, committed before returning; InvalidInput for bad fields or a used id."""
         row = _validated_row(record)
+        insert = f"INSERT INTO compositions ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})"
         with self._lock:
             try:
-                self._db.execute(f"INSERT INTO compositions ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
+                self._db.execute(insert, row)
             except sqlite3.IntegrityError as error:
                 raise InvalidInput(f"history record id {record.id!r} already exists; use a new id") from error
+            except sqlite3.OperationalError as error:
+                if not (_is_lock_error(error) or _is_permission_error(error)):
+                    raise
+                self._degrade_to_memory(error)
+                self._db.execute(insert, row)
         return record
 
     def list(self, limit: int = 100) -> list[HistoryRecord]:
@@ -213,7 +353,13 @@ class HistoryStore:
     def delete(self, record_id: str) -> bool:
         """Remove a record; True when one was removed."""
         with self._lock:
-            cursor = self._db.execute("DELETE FROM compositions WHERE id = ?", (str(record_id),))
+            try:
+                cursor = self._db.execute("DELETE FROM compositions WHERE id = ?", (str(record_id),))
+            except sqlite3.OperationalError as error:
+                if not (_is_lock_error(error) or _is_permission_error(error)):
+                    raise
+                self._degrade_to_memory(error)
+                cursor = self._db.execute("DELETE FROM compositions WHERE id = ?", (str(record_id),))
         return cursor.rowcount > 0
 
     def __len__(self) -> int:

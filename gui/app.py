@@ -57,18 +57,15 @@ def real_devices():
 def build_window(*, model_dir: str | Path | None = None, history_path: str | Path | None = None,
                  settings: Any = None, devices: Any = None, autoload: bool = True):
     """The window with the real pipeline, history and devices (used by main, bench and screenshots)."""
+    from assistant.history import HistoryStore
     from assistant.pipeline import Assistant
     from gui.main_window import MainWindow
     from gui.settings import WindowSettings
 
     settings = settings or WindowSettings()
-    history = None
-    try:
-        from assistant.history import HistoryStore
-
-        history = HistoryStore(history_path)
-    except ImportError:
-        pass  # the history module has not landed in this build
+    # Never raises for the file or its folder: a locked, read-only or unusable history opens in
+    # memory and history.notice says why (the window shows it).
+    history = HistoryStore(history_path)
     assistant = Assistant(model_dir=model_dir, speech_engine=settings.speech_engine,
                           speech_model=settings.speech_model, history=history)
     return MainWindow(assistant, history=history, devices=devices or real_devices(), settings=settings,

@@ -27,6 +27,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from models.errors import InvalidModelInput, ModelFileError
+from models.model_config import parse_config, read_class_arrays, validate_config
 from models.vocabulary import QUALITIES, ChordEvent
 
 FORMAT = "moodchords-crbm-set/1"
@@ -287,14 +288,10 @@ def default_model_dir() -> Path:
 
 def _read_config(path: Path) -> dict:
     file = path / CONFIG_FILE
-    try:
-        config = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelFileError(f"model file {file} not found (is {path} a moodchords model folder?)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"model file {file} is corrupt: {exc}") from None
+    config = parse_config(file)  # size-capped, regular files only
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(f"model file {file} is not a {FORMAT} config (format = {config.get('format') if isinstance(config, dict) else None!r})")
+    validate_config(config, file)  # every field's type, range and shape (models.model_config.SCHEMA)
     try:
         names = [c["name"] for c in config["classes"]]
         int(config["hyperparameters"]["history"])
@@ -323,14 +320,8 @@ def _read_class(path: Path, entry: dict, config: dict) -> ClassParameters:
     width = history * (layout_d + 1) + joint_history * n_states  # models.crbm.conditioning_width
     shapes = {"W": (layout_d, hidden), "b": (layout_d,), "c": (hidden,),
               "A": (width, layout_d), "B": (width, hidden)}
-    try:
-        with np.load(file, allow_pickle=False) as data:
-            weights = {k: np.asarray(data[k], np.float32) for k in PARAMETER_NAMES}
-            mode_chords = np.asarray(data[MODE_CHORDS_KEY], np.float64) if MODE_CHORDS_KEY in data.files else None
-    except FileNotFoundError:
-        raise ModelFileError(f"model file {file} not found") from None
-    except (KeyError, OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ModelFileError(f"model file {file} is corrupt: {exc}") from None
+    # npy headers checked against `shapes` before any data is read (models.model_config)
+    weights, mode_chords = read_class_arrays(file, config)
     for key, shape in shapes.items():
         if weights[key].shape != shape or not np.all(np.isfinite(weights[key])):
             raise ModelFileError(f"model file {file} is corrupt: {key} has shape {weights[key].shape} "
@@ -415,10 +406,76 @@ def model_set_from_class_models(*, name: str, layout: dict, hyperparameters: dic
     return ModelSet(Path(path), config, parameters)
 
 
-def save_model_set(model_set: ModelSet, out_dir: str | Path) -> Path:
-    """Write a model folder atomically (built in a temp folder beside it, then renamed into place).
-    An existing MODEL_CARD.md is not carried over (write the new one afterwards)."""
+def is_model_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a folder that only holds what save_model_set writes: a config.json of
+    this format, the weight files it names and a model card. Only such a folder may be replaced."""
+    path = Path(path)
+    if not path.is_dir() or path.is_symlink():
+        return False
+    try:
+        config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+        weights = {str(entry["weights_file"]) for entry in config["classes"]}
+        if config.get("format") != FORMAT:
+            return False
+        entries = list(path.iterdir())
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return False
+    allowed = weights | {CONFIG_FILE, CARD_FILE}
+    return all(entry.name in allowed and entry.is_file() and not entry.is_symlink() for entry in entries)
+
+
+def check_output_folder(out_dir: str | Path) -> Path:
+    """Refuse an output path whose contents training would destroy: it must be new, an empty folder
+    or a moodchords model folder (see is_model_folder). Call it before training, not only at save."""
     out = Path(out_dir)
+    _recover_interrupted_swap(out)
+    if not (out.exists() or out.is_symlink()):
+        return out
+    if out.is_dir() and not out.is_symlink():
+        try:
+            empty = next(out.iterdir(), None) is None
+        except OSError as exc:
+            raise InvalidModelInput(f"{out} cannot be read ({exc.strerror}); choose an empty or new folder") from None
+        if empty or is_model_folder(out):
+            return out
+    raise InvalidModelInput(f"{out} exists and is not a model folder; choose an empty or new folder")
+
+
+def _recover_interrupted_swap(out: Path) -> None:
+    """A kill between the two renames of a non-atomic swap leaves the old folder in a hidden
+    '.NAME.old-*' sibling and nothing at NAME: put it back. Stale staging folders are removed."""
+    if not out.parent.is_dir():
+        return
+    for sibling in out.parent.glob(f".{out.name}.old-*"):
+        kept = sibling / out.name
+        if not (out.exists() or out.is_symlink()) and is_model_folder(kept):
+            os.replace(kept, out)
+        shutil.rmtree(sibling, ignore_errors=True)
+    for sibling in out.parent.glob(f".{out.name}.tmp-*"):
+        shutil.rmtree(sibling, ignore_errors=True)
+
+
+def _exchange_paths(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return result == 0
+
+
+def save_model_set(model_set: ModelSet, out_dir: str | Path) -> Path:
+    """Write a model folder atomically: built in a hidden folder beside it, then swapped into place
+    (one atomic exchange where the OS offers it). Only a new path, an empty folder or a model
+    folder is ever replaced (check_output_folder); an existing MODEL_CARD.md is not carried over
+    (write the new one afterwards)."""
+    out = check_output_folder(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
@@ -429,15 +486,20 @@ def save_model_set(model_set: ModelSet, out_dir: str | Path) -> Path:
                 arrays[MODE_CHORDS_KEY] = np.asarray(parameters.mode_chord_log_probs, np.float32)
             with open(tmp / entry["weights_file"], "wb") as fh:
                 np.savez_compressed(fh, **arrays)
-        (tmp / CONFIG_FILE).write_text(json.dumps(model_set.config, indent=1), encoding="utf-8")
+                fh.flush()
+                os.fsync(fh.fileno())
+        write_text_atomic(tmp / CONFIG_FILE, json.dumps(model_set.config, indent=1))
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a shipped model folder is readable by all
         for file in tmp.iterdir():
             os.chmod(file, 0o644)
         if out.exists():
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
+            if _exchange_paths(tmp, out):
+                shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the previous folder
+            else:
+                old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+                os.replace(out, old / out.name)
+                os.replace(tmp, out)
+                shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)
     except BaseException:

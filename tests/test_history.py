@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 import subprocess
 import sys
@@ -116,11 +117,14 @@ def test_bad_records_are_refused_with_the_field_named(tmp_path):
     assert [r.request_text for r in store.list(10)] == ["x"]
 
 
-def test_unwritable_location_is_an_invalid_input(tmp_path):
+def test_unusable_location_gives_a_history_in_memory_and_says_why(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a file, not a folder")
-    with pytest.raises(InvalidInput, match="history"):
-        HistoryStore(blocker / "sub" / "h.sqlite3")
+    store = HistoryStore(blocker / "sub" / "h.sqlite3")
+    assert store.read_only and "cannot be created" in store.notice and "memory" in store.notice
+    store.add(_record("kept for this session", 1.0))
+    assert [r.request_text for r in store.list(10)] == ["kept for this session"]
+    assert blocker.read_text() == "a file, not a folder"
 
 
 def test_record_is_frozen():
@@ -128,3 +132,120 @@ def test_record_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.request_text = "y"
     assert len(record.id) == 32 and record.created_at > 0
+
+
+# -- locked and read-only files are never treated as corrupt (issue 18, item 2)
+
+def _healthy_history(path: Path, texts=("one", "two")) -> None:
+    with HistoryStore(path) as store:
+        for i, text in enumerate(texts):
+            store.add(_record(text, float(i + 1)))
+
+
+def _hold_lock(path: Path, sql: str) -> subprocess.Popen:
+    """Another program holding a lock on the file until its stdin closes."""
+    code = textwrap.dedent(f"""
+        import sqlite3, sys
+        db = sqlite3.connect({str(path)!r}, isolation_level=None)
+        for statement in {sql!r}.split(";"):
+            db.execute(statement)
+        print("locked", flush=True)
+        sys.stdin.read()
+    """)
+    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def _release(holder: subprocess.Popen) -> None:
+    holder.stdin.close()
+    holder.wait(timeout=10)
+
+
+def test_a_history_locked_by_a_writer_opens_without_writing_and_keeps_the_file(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    _healthy_history(path)
+    holder = _hold_lock(path, "BEGIN IMMEDIATE; DELETE FROM compositions WHERE 0")
+    try:
+        store = HistoryStore(path, lock_wait_seconds=0.3)  # opening a healthy file takes no write lock
+        assert store.notice is None and not store.read_only
+        assert [r.request_text for r in store.list(10)] == ["two", "one"]
+        store.add(_record("while locked", 3.0))  # the lock outlasts the wait: go on in memory, say so
+        assert store.read_only and "locked" in store.notice and "memory" in store.notice
+        assert [r.request_text for r in store.list(10)] == ["while locked", "two", "one"]
+    finally:
+        _release(holder)
+    assert not list(tmp_path.glob("*.corrupt-*"))
+    assert [r.request_text for r in HistoryStore(path).list(10)] == ["two", "one"]
+
+
+def test_a_history_locked_exclusively_is_waited_for_then_opened_in_memory(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    _healthy_history(path)
+    holder = _hold_lock(path, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; DELETE FROM compositions WHERE 0")
+    try:
+        store = HistoryStore(path, lock_wait_seconds=0.3)
+        assert store.read_only and "locked by another program" in store.notice
+        store.add(_record("in memory", 5.0))
+        assert [r.request_text for r in store.list(10)] == ["in memory"]
+    finally:
+        _release(holder)
+    assert not list(tmp_path.glob("*.corrupt-*"))
+    assert [r.request_text for r in HistoryStore(path).list(10)] == ["two", "one"]
+
+
+def _run_as_unprivileged(code: str, folder: Path) -> str:
+    """Run Python where file modes hold (root ignores them through CAP_DAC_OVERRIDE, so as root the
+    child runs without that capability, via util-linux's setpriv); returns its stdout."""
+    import os
+
+    command = [sys.executable, "-c", code]
+    if os.geteuid() == 0:
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                            cwd=str(Path(__file__).resolve().parents[1]))
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("read_only_part", ["file", "folder"])
+def test_a_read_only_history_is_shown_and_never_renamed(tmp_path, read_only_part):
+    import os
+    import stat
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="moodchords-ro-"))
+    try:
+        path = folder / "history.sqlite3"
+        _healthy_history(path)
+        for companion in folder.iterdir():
+            os.chmod(companion, 0o444 if read_only_part == "file" else 0o644)
+        os.chmod(folder, 0o755 if read_only_part == "file" else 0o555)
+        before = path.read_bytes()
+        code = textwrap.dedent(f"""
+            import json
+            from assistant.history import HistoryStore
+            from tests.test_history import _record
+            store = HistoryStore({str(path)!r}, lock_wait_seconds=0.3)
+            store.add(_record("new", 9.0))
+            print(json.dumps({{"notice": store.notice, "read_only": store.read_only,
+                              "texts": [r.request_text for r in store.list(10)]}}))
+        """)
+        report = json.loads(_run_as_unprivileged(code, folder).strip().splitlines()[-1])
+        assert report["read_only"] and "read-only" in report["notice"] and "will not be kept" in report["notice"]
+        assert report["texts"] == ["new", "two", "one"]
+        assert path.read_bytes() == before  # untouched and not renamed (SQLite may add its -shm index)
+        assert not [p.name for p in folder.iterdir() if "corrupt" in p.name]
+    finally:
+        os.chmod(folder, stat.S_IRWXU)
+        import shutil
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_only_a_file_sqlite_calls_unreadable_is_moved_aside(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(b"SQLite format 3\x00" + b"\x00" * 84 + b"garbage" * 200)  # a damaged header
+    with pytest.warns(RuntimeWarning, match="unreadable"):
+        store = HistoryStore(path)
+    assert store.recovered_from is not None and "unreadable" in store.notice
+    assert store.notice.endswith("started a new one") and not store.read_only

@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train the emotion-class chord models from labelled MIDI files",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="EMOPIA folder (with train_clip.csv) or a folder of labelled MIDI files")
-    parser.add_argument("--out", required=True, help="model folder to write (replaced atomically)")
+    parser.add_argument("--out", required=True, help="model folder to write: a new path, an empty folder or an earlier model folder (replaced atomically)")
     parser.add_argument("--labels", default=None, help="CSV with columns file,label (instead of file-name prefixes)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per class model (default: the tuned value)")
     parser.add_argument("--pretrain-epochs", type=int, default=None,
@@ -59,12 +59,14 @@ def run(args: argparse.Namespace) -> int:
     from models.crbm import CHORD_LAYOUT, ConditionalRBM
     from models.dataset import emopia_split, load_folder
     from models.errors import InvalidModelInput
-    from models.store import EMOPIA_CLASSES, model_set_from_class_models, save_model_set, write_text_atomic
+    from models.store import (EMOPIA_CLASSES, CARD_FILE, check_output_folder, model_set_from_class_models, save_model_set,
+                              write_text_atomic)
     from models.training import (TrainingConfig, choose_harmony_weight, choose_valence_bias, classification_accuracy, clip_sequences,
                                  default_strategy, score_clips, score_sequences, train_class_models)
 
     started = time.perf_counter()
     data, out = Path(args.data), Path(args.out)
+    check_output_folder(out)  # before any training: never destroy what is at --out
     config = TrainingConfig.for_chords()
     overrides = {k: v for k, v in (("epochs", args.epochs), ("n_hidden", args.hidden), ("history", args.history),
                                    ("joint_history", args.joint_history),
@@ -173,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     save_model_set(model_set, out)
     command = "moodchords train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else \
         f"moodchords train --data {shlex.quote(str(data))} --out {shlex.quote(str(out))}"
-    write_text_atomic(out / "MODEL_CARD.md", model_card(model_set.config, command))
+    write_text_atomic(out / CARD_FILE, model_card(model_set.config, command))
     if not args.checkpoints:
         import shutil
 
