@@ -63,14 +63,20 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def print_warning(command: str, message: str, file=None) -> None:
+    """One line on stderr, "moodchords COMMAND: warning: MESSAGE": how every command reports what
+    it ignored or worked around (a request's out-of-range tempo, a skipped file)."""
+    from tqdm import tqdm
+
+    # tqdm.write: a progress bar on the terminal is cleared first and redrawn below the line
+    tqdm.write(f"moodchords {command}: warning: {' '.join(str(message).split())}", file=file or sys.stderr)
+
+
 def _one_line_warning(command: str):
     """A warnings.showwarning that prints what the library warns about (e.g. skipped files) as one
     line, "moodchords COMMAND: warning: ...", instead of Python's file, line number and source line."""
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        from tqdm import tqdm
-
-        # tqdm.write: a progress bar on the terminal is cleared first and redrawn below the line
-        tqdm.write(f"moodchords {command}: warning: {message}", file=file or sys.stderr)
+        print_warning(command, message, file)
 
     return show
 

@@ -36,7 +36,9 @@ more less much even
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | REQUEST_WORDS | MODIFIER_WORDS
 
 MAX_WORD_LENGTH = 24  # longer "words" are noise (e.g. a pasted run of letters)
-_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]|[A-Za-z]")
+#: Letters, with inner apostrophes and hyphens ("don't", "rock-'n'-roll"); ends on a letter. Each
+#: character is consumed once (possessive, no alternation that rescans), so tokenising is linear.
+_WORD = re.compile(r"[A-Za-z]++(?:['\-]++[A-Za-z]++)*+")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ Pipeline of MoodReader.read (model loaded once, in the constructor):
 Text with no mood word gives the neutral defaults (0, 0, uniform weights, neutral=True)."""
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import os
@@ -27,6 +28,7 @@ import numpy as np
 from assistant.errors import InvalidInput
 from assistant.keywords import candidate_words, make_extractor, mask_spans, tokenize
 from assistant.mood import Mood, MusicalSettings
+from assistant.request_text import MAX_REQUEST_CHARS, check_request_length, normalize_request
 
 Progress = Callable[[str, float], None]
 
@@ -110,42 +112,112 @@ TEMPO_WORDS: dict[str, float] = {
     "allegro": 135, "vivace": 160, "presto": 180,
 }
 
-_NUMBER_WORDS = {
-    "a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
-    "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "zero": 0,
-}
-_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_NUMBER = (
-    r"(?P<num>\d{1,4}|(?:" + "|".join(_TENS) + r")(?:[\s-](?:" + "|".join(_UNITS) + r"))?|"
-    + "|".join(w for w in _NUMBER_WORDS if w not in _TENS) + r")"
-)
+# Numbers are read whole: sign ("-5", "minus five"), thousands separators ("1,000"), decimals
+# ("120.5"), exponents ("1e309") and number words up to the billions ("two hundred and fifty",
+# "a thousand"), so an out-of-range value is warned about as the user wrote it, never read in part.
+# Every pattern is linear in the text: quantifiers over whitespace are possessive ("*+", "++"),
+# no two quantifiers can share the same characters, and a number-word phrase has a bounded length.
+_UNIT_VALUES = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+_TEEN_VALUES = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+                "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_TENS_VALUES = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+                "eighty": 80, "ninety": 90}
+_SCALE_VALUES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_WORD_VALUES = {"a": 1, "an": 1, "zero": 0, **_UNIT_VALUES, **_TEEN_VALUES, **_TENS_VALUES}
 
 
-def _number(word: str) -> int:
-    word = word.lower()
-    if word.isdigit():
-        return int(word)
-    parts = re.split(r"[\s-]+", word)
-    return sum(_NUMBER_WORDS[p] for p in parts)
+def _words(words) -> str:
+    return "(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")\b"
 
 
-_BPM = re.compile(r"\b" + _NUMBER + r"\s*(?:bpm|beats?\s+(?:per|a|an)\s+minute)\b", re.I)
-_TEMPO_OF = re.compile(r"\btempo(?:\s+of|\s+at|\s*=|\s*:)?\s+(?P<num>\d{1,4})\b", re.I)
-_BARS = re.compile(r"\b" + _NUMBER + r"[\s-]*(?:bars?|measures?)\b", re.I)
-_NOTE = r"(?P<note>[A-Ga-g])(?P<acc>#|♯|♭|b(?![a-z])|\s*-?\s*(?:sharp|flat)\b)?"
-_MODE = r"(?:[\s-]*(?P<mode>(?i:major|minor|maj|min))\b)?"
-_KEY_IN = re.compile(r"\b(?i:in(?:\s+the\s+key\s+of)?|key\s+of)\s+" + _NOTE + _MODE + r"(?P<after>\s+(?i:key)\b)?")
-_KEY_BARE = re.compile(r"\b(?P<note>[A-G])(?P<acc>#|♯|♭|b(?![a-z])|\s*-?\s*(?:sharp|flat)\b)?[\s-]*(?P<mode>(?i:major|minor))\b")
-_MODE_ONLY = re.compile(r"\b(?:in\s+(?:a\s+)?)?(?P<mode>major|minor)(?:\s+(?:key|mode|tonality|scale))?\b", re.I)
+_SMALL = (rf"(?:{_words(_TENS_VALUES)}(?:(?:\s++|\s*+-\s*+){_words(_UNIT_VALUES)})?"
+          rf"|{_words(_TEEN_VALUES)}|{_words(_UNIT_VALUES)})")  # 1..99
+_ONE = r"an?"  # "a hundred", "a thousand"
+_BELOW_THOUSAND = rf"(?:(?:{_ONE}|{_words(_UNIT_VALUES)})\s++hundred\b(?:(?:\s++and)?\s++{_SMALL})?|{_SMALL})"
+_JOIN = r"(?:\s*+,)?(?:\s++and)?\s++"
+_SCALED = rf"(?:{_ONE}|{_BELOW_THOUSAND})\s++{_words(_SCALE_VALUES)}"
+#: At most three scale groups ("one billion two million three thousand"): a bounded phrase keeps
+#: the search linear, however many number words follow each other.
+_NUMBER_WORDS = (rf"(?:{_SCALED}(?:{_JOIN}{_BELOW_THOUSAND}\s++{_words(_SCALE_VALUES)}){{0,2}}"
+                 rf"(?:{_JOIN}{_BELOW_THOUSAND})?|{_BELOW_THOUSAND}|zero\b)")
+#: Possessive throughout, so "1,0000" or "8.5.3" is not read as a shorter number that fits.
+_DIGITS = r"\d++(?:,\d{3})*+(?:\.\d++)?+(?:e[-+]?+\d++)?+"
+_SIGN = r"(?:[-+\u2212]|(?:minus|negative)\s++)?+"
+#: A number that starts a word (not the "5" of "8.5" or of "1,500"); "a" alone only where it is
+#: a count ("a bar"), never as a tempo.
+_NUMBER = rf"(?<![\w.,])(?P<num>{_SIGN}(?:{_DIGITS}|{_NUMBER_WORDS}))"
+_COUNT = rf"(?<![\w.,])(?P<num>{_SIGN}(?:{_DIGITS}|{_NUMBER_WORDS}|{_ONE}\b))"
+
+_BPM = re.compile(_NUMBER + r"\s*+(?:bpm|beats?\s++(?:per|a|an)\s++minute)\b", re.I)
+_TEMPO_OF = re.compile(r"\btempo(?:\s++(?:of|at|is)\b|\s*+[=:])?\s*+" + _NUMBER + r"(?!\w)", re.I)
+_BARS = re.compile(_COUNT + r"[\s-]*+(?:bars?|measures?)\b", re.I)
+_ACCIDENTAL = r"(?P<acc>#|♯|♭|b(?![a-z])|\s*+-?\s*+(?:sharp|flat)\b)?"
+_NOTE = r"(?P<note>[A-Ga-g])" + _ACCIDENTAL
+_MODE = r"(?:[\s-]*+(?P<mode>(?i:major|minor|maj|min))\b)?"
+_KEY_IN = re.compile(r"\b(?i:in(?:\s++the\s++key\s++of)?|key\s++of)\s++" + _NOTE + _MODE
+                     + r"(?P<after>\s++(?i:key)\b)?")
+_KEY_BARE = re.compile(r"\b(?P<note>[A-G])" + _ACCIDENTAL + r"[\s-]*+(?P<mode>(?i:major|minor))\b")
+_MODE_ONLY = re.compile(r"\b(?:in\s++(?:a\s++)?+)?(?P<mode>major|minor)(?:\s++(?:key|mode|tonality|scale))?\b", re.I)
 _INSTRUMENT = re.compile(
     r"\b(" + "|".join(re.escape(p) for p in sorted(INSTRUMENT_PROGRAMS, key=len, reverse=True)) + r")\b", re.I
 )
 _TEMPO_WORD = re.compile(
     r"\b(" + "|".join(re.escape(p) for p in sorted(TEMPO_WORDS, key=len, reverse=True)) + r")\b", re.I
 )
+_SHOWN_NUMBER_CHARS = 48  # a warning quotes at most this much of a (pasted, huge) number
+
+
+@dataclass(frozen=True)
+class ReadNumber:
+    """A number as the request wrote it."""
+
+    text: str  # as written, whitespace collapsed, e.g. "-5", "1,000", "two hundred and fifty"
+    value: float  # its value; inf for numbers beyond float range ("1e309")
+
+    @property
+    def shown(self) -> str:
+        """The text for a warning: as written, shortened when it is very long."""
+        if len(self.text) <= _SHOWN_NUMBER_CHARS:
+            return self.text
+        return f"{self.text[:20]}... ({len(self.text):,} characters)"
+
+
+def _words_value(words: list[str]) -> int:
+    total = current = 0
+    for word in words:
+        if word == "hundred":
+            current *= 100
+        elif word in _SCALE_VALUES:
+            total += current * _SCALE_VALUES[word]
+            current = 0
+        elif word != "and":
+            current += _WORD_VALUES[word]
+    return total + current
+
+
+def read_number(text: str) -> ReadNumber | None:
+    """The value of a number matched by the settings patterns ("-5", "1,000", "120.5", "1e309",
+    "minus ten", "two hundred and fifty", "a thousand"); None when it is not one."""
+    shown = " ".join(text.split())
+    body = shown.lower()
+    sign = 1.0
+    for prefix in ("-", "+", "\u2212", "minus ", "negative "):
+        if body.startswith(prefix):
+            sign = 1.0 if prefix == "+" else -1.0
+            body = body[len(prefix):].strip()
+            break
+    if body[:1].isdigit():
+        try:
+            value = float(body.replace(",", ""))  # float, not int: no digit limit, 1e309 is inf
+        except ValueError:
+            return None
+    else:
+        words = re.findall(r"[a-z]+", body)
+        if not words or any(w not in _WORD_VALUES and w not in _SCALE_VALUES and w not in ("hundred", "and")
+                            for w in words):
+            return None
+        value = float(_words_value(words))
+    return ReadNumber(shown, sign * value)
 
 
 @dataclass(frozen=True)
@@ -154,7 +226,7 @@ class SettingsParse:
 
     settings: MusicalSettings
     spans: tuple[tuple[int, int], ...]  # character spans of the text that were settings words
-    warnings: tuple[str, ...]  # explicit values that were out of range and ignored
+    warnings: tuple[str, ...]  # explicit values that were out of range and ignored, with the allowed range
 
 
 def _tonic_name(note: str, accidental: str | None) -> str:
@@ -167,15 +239,47 @@ def _tonic_name(note: str, accidental: str | None) -> str:
     return name
 
 
-def _free(spans: list[tuple[int, int]], start: int, end: int) -> bool:
-    return all(end <= s or start >= e for s, e in spans)
+class _Claimed:
+    """Non-overlapping character spans already taken by a setting, sorted, so a request with
+    hundreds of settings words costs n log n, not n squared."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def free(self, start: int, end: int) -> bool:
+        index = bisect.bisect_right(self.starts, start)
+        if index > 0 and self.ends[index - 1] > start:
+            return False  # the span before overlaps our start
+        return index == len(self.starts) or self.starts[index] >= end
+
+    def add(self, start: int, end: int) -> None:
+        index = bisect.bisect_right(self.starts, start)
+        self.starts.insert(index, start)
+        self.ends.insert(index, end)
+
+    def claim(self, start: int, end: int) -> bool:
+        """Take the span if it is free; whether it was."""
+        if not self.free(start, end):
+            return False
+        self.add(start, end)
+        return True
+
+    def spans(self) -> tuple[tuple[int, int], ...]:
+        return tuple(zip(self.starts, self.ends))
+
+
+def _tempo_range_text() -> str:
+    return f"{TEMPO_RANGE[0]:g}..{TEMPO_RANGE[1]:g} bpm"
 
 
 def parse_settings_detailed(text: str) -> SettingsParse:
-    """parse_settings with the spans it consumed and the warnings for ignored values."""
+    """parse_settings with the spans it consumed and the warnings for ignored values.
+    InvalidInput for text longer than MAX_REQUEST_CHARS (see assistant.request_text)."""
     if not isinstance(text, str):
         raise InvalidInput(f"request text must be a string, got {type(text).__name__}")
-    spans: list[tuple[int, int]] = []
+    check_request_length(text)
+    claimed = _Claimed()
     warnings: list[str] = []
     tempo: float | None = None
     key: str | None = None
@@ -186,34 +290,33 @@ def parse_settings_detailed(text: str) -> SettingsParse:
 
     # Tempo: a number with bpm wins over words; the first mention counts.
     for match in list(_BPM.finditer(text)) + list(_TEMPO_OF.finditer(text)):
-        if not _free(spans, *match.span()):
+        number = read_number(match.group("num"))
+        if number is None or not claimed.claim(*match.span()):
             continue
-        value = float(_number(match.group("num")))
-        spans.append(match.span())
-        if TEMPO_RANGE[0] <= value <= TEMPO_RANGE[1]:
-            tempo = value if tempo is None else tempo
+        if TEMPO_RANGE[0] <= number.value <= TEMPO_RANGE[1]:
+            tempo = number.value if tempo is None else tempo
         else:
-            warnings.append(f"tempo {value:g} bpm ignored; allowed {TEMPO_RANGE[0]:g}..{TEMPO_RANGE[1]:g} bpm")
+            warnings.append(f"tempo {number.shown} bpm ignored; allowed {_tempo_range_text()}")
     for match in _TEMPO_WORD.finditer(text):
-        if _free(spans, *match.span()):
-            spans.append(match.span())
-            if tempo is None:
-                tempo = float(TEMPO_WORDS[match.group(1).lower()])
+        if claimed.claim(*match.span()) and tempo is None:
+            tempo = float(TEMPO_WORDS[match.group(1).lower()])
 
     # Bars.
     for match in _BARS.finditer(text):
-        if not _free(spans, *match.span()):
+        number = read_number(match.group("num"))
+        if number is None or not claimed.claim(*match.span()):
             continue
-        spans.append(match.span())
-        value = _number(match.group("num"))
-        if BARS_RANGE[0] <= value <= BARS_RANGE[1]:
-            bars = value if bars is None else bars
+        if not number.value.is_integer():
+            warnings.append(f"length {number.shown} bars ignored; allowed whole numbers "
+                            f"{BARS_RANGE[0]}..{BARS_RANGE[1]} bars")
+        elif BARS_RANGE[0] <= number.value <= BARS_RANGE[1]:
+            bars = int(number.value) if bars is None else bars
         else:
-            warnings.append(f"length {value} bars ignored; allowed {BARS_RANGE[0]}..{BARS_RANGE[1]} bars")
+            warnings.append(f"length {number.shown} bars ignored; allowed {BARS_RANGE[0]}..{BARS_RANGE[1]} bars")
 
     # Key and mode. "in a minor key" is a mode, not the key of A; "in A minor" is both.
     for match in list(_KEY_IN.finditer(text)) + list(_KEY_BARE.finditer(text)):
-        if key is not None or not _free(spans, *match.span()):
+        if key is not None or not claimed.free(*match.span()):
             continue
         note, acc, found_mode = match.group("note"), match.group("acc"), match.group("mode")
         after_key = "after" in match.groupdict() and match.group("after")
@@ -221,27 +324,24 @@ def parse_settings_detailed(text: str) -> SettingsParse:
             continue  # the article "a" ("in a minor key", "in a slow tempo")
         if note.islower() and not acc and not found_mode:
             continue  # "in e" is too weak to call a key
-        spans.append(match.span())
+        claimed.add(*match.span())
         key = _tonic_name(note, acc)
         if found_mode:
             mode = "minor" if found_mode.lower().startswith("min") else "major"
     if mode is None:
         for match in _MODE_ONLY.finditer(text):
-            if _free(spans, *match.span()):
-                spans.append(match.span())
+            if claimed.claim(*match.span()):
                 mode = match.group("mode").lower()
                 break
 
     # Instrument: the first named one.
     for match in _INSTRUMENT.finditer(text):
-        if _free(spans, *match.span()):
-            spans.append(match.span())
-            if program is None:
-                instrument = match.group(1).lower()
-                program = INSTRUMENT_PROGRAMS[instrument]
+        if claimed.claim(*match.span()) and program is None:
+            instrument = match.group(1).lower()
+            program = INSTRUMENT_PROGRAMS[instrument]
 
     settings = MusicalSettings(tempo_bpm=tempo, key=key, mode=mode, bars=bars, program=program, instrument=instrument)
-    return SettingsParse(settings, tuple(sorted(spans)), tuple(warnings))
+    return SettingsParse(settings, claimed.spans(), tuple(warnings))
 
 
 def parse_settings(text: str) -> MusicalSettings:
@@ -400,7 +500,7 @@ def modifier_factor(text: str, tokens, position: int) -> tuple[float, bool]:
 # --------------------------------------------------------------------------------------------
 # The reader
 
-MAX_EMBED_CHARS = 1000  # longer requests are truncated for keywords (settings see all of it)
+MAX_EMBED_CHARS = 1000  # longer requests are truncated for keywords (settings see all of it, up to MAX_REQUEST_CHARS)
 #: Characters of the request embedded as a sentence (~60 tokens). Batched with the short keyword
 #: sentences, a longer request pads every row to its length: a 1,000-character request took 0.8 s.
 MAX_SENTENCE_CHARS = 300
@@ -507,9 +607,9 @@ class MoodReader:
         return word in self._rated_words or word in self._descriptors or probability >= MOOD_PROBABILITY
 
     def read(self, text: str) -> Mood:
-        """The mood and explicit settings of one request."""
-        if not isinstance(text, str):
-            raise InvalidInput(f"request text must be a string, got {type(text).__name__}")
+        """The mood and explicit settings of one request (normalised first, see
+        assistant.request_text; InvalidInput when longer than MAX_REQUEST_CHARS)."""
+        text = normalize_request(text)  # the tokenizer fails on lone surrogates; the length bounds the time
         with _torch_threads(READ_THREADS):
             return self._read(text)
 
@@ -582,5 +682,6 @@ def describe_program(program: int | None) -> str:
 __all__ = [
     "GM_PROGRAM_NAMES", "INSTRUMENT_PROGRAMS", "TEMPO_WORDS", "MusicalSettings", "SettingsParse", "parse_settings",
     "parse_settings_detailed", "MoodClass", "EMOPIA_CLASSES", "default_classes", "class_weights", "MoodReader",
-    "load_sentence_model", "modifier_factor", "describe_program",
+    "load_sentence_model", "modifier_factor", "describe_program", "read_number", "ReadNumber", "MAX_REQUEST_CHARS",
+    "normalize_request",
 ]

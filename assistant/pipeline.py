@@ -63,6 +63,12 @@ class Composition:
         return self.mood.keywords
 
     @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the request asked for that was ignored, one line each with the allowed range
+        (e.g. "tempo 400 bpm ignored; allowed 20..300 bpm"): for the window's status line."""
+        return tuple(self.mood.warnings)
+
+    @property
     def chord_names(self) -> list[str]:
         return [placed.chord.name for placed in self.progression.chords]
 
@@ -184,6 +190,11 @@ class Assistant:
     def compose_from_text(self, text: str, overrides: MusicalSettings | None = None, seed: int | None = None,
                           progress: Progress | None = None, transcript: str | None = None,
                           timings: dict[str, float] | None = None) -> Composition:
+        from assistant.request_text import normalize_request
+
+        text = normalize_request(text)  # the request entry: typed, pasted or heard text is cleaned and bounded here
+        if transcript is not None:
+            transcript = normalize_request(transcript, max_chars=None)
         progress = progress or _no_progress
         timings = dict(timings or {})
         started = time.perf_counter()
@@ -248,6 +259,7 @@ def composition_summary(composition: Composition) -> dict[str, Any]:
         "seed": composition.seed,
         "midi": str(composition.midi_path) if composition.midi_path else None,
         "timings_s": {k: round(v, 4) for k, v in composition.timings.items()},
+        "warnings": list(composition.warnings),
     }
 
 

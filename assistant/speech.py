@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from assistant.errors import DeviceUnavailable, InvalidInput
+from assistant.request_text import normalize_request
 
 Progress = Callable[[str, float], None]
 SAMPLE_RATE = 16000
@@ -229,7 +230,8 @@ class Transcriber:
             if _looks_looped(part.text):  # even without the prompt: a hallucination, not speech
                 continue
             kept.append(part.text.strip())
-        text = " ".join(t for t in kept if t).strip()
+        # Cleaned like typed text (assistant.request_text); the request's length limit applies later
+        text = normalize_request(" ".join(t for t in kept if t), max_chars=None)
         worst = min(decoded, key=lambda d: d.avg_logprob)
         if language != "en":
             # The mood reader understands English only: say what we heard rather than guessing.

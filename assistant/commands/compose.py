@@ -105,8 +105,10 @@ def _check_output(path: str | None) -> Path | None:
 
 
 def run(args) -> int:
+    from assistant.cli import print_warning
     from assistant.composer import Composer, resolve_settings
     from assistant.mood import MusicalSettings
+    from assistant.request_text import normalize_request
 
     bars = _number("bars", args.bars, int, "a whole number 1..256")
     tempo = _number("tempo", args.tempo, float, "20..300 BPM")
@@ -118,7 +120,8 @@ def run(args) -> int:
     explicit = MusicalSettings(tempo_bpm=tempo, key=args.key, mode=args.mode, bars=bars, program=program)
     resolve_settings(explicit)  # reject bad values before loading anything
     weights = parse_emotion(args.emotion) if args.emotion is not None else None
-    if weights is None and not args.text:
+    text = normalize_request(args.text) if args.text is not None else None  # before any model loads
+    if weights is None and not text:
         raise InvalidInput("no mood given; allowed: --emotion Q1=0.7,Q4=0.3 (or one class such as Q3), "
                            "or a TEXT such as \"make it sad and slow\"")
     output = _check_output(args.output)
@@ -126,13 +129,15 @@ def run(args) -> int:
     composer = Composer(args.model)
     mood = None
     settings = explicit
-    if args.text:
+    if text:
         try:
             from assistant.language import MoodReader
         except ImportError as error:
             raise InvalidInput(f"reading a mood from text needs assistant.language, which is not available "
                                f"({error}); use --emotion instead, e.g. --emotion Q3") from None
-        mood = MoodReader(composer.classes).read(args.text)
+        mood = MoodReader(composer.classes).read(text)
+        for warning in mood.warnings:
+            print_warning("compose", warning)
         settings = mood.settings.merged(explicit)
         if weights is None:
             weights = mood.class_weights
@@ -159,6 +164,7 @@ def run(args) -> int:
                             "velocity": result.arrangement.velocity},
             "seed": result.seed,
             "output": str(written) if written else None,
+            "warnings": list(mood.warnings) if mood is not None else [],
         }
         if mood is not None:
             report["mood"] = {"valence": mood.valence, "arousal": mood.arousal, "keywords": list(mood.keywords),

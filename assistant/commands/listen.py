@@ -29,6 +29,7 @@ def _progress(message: str, fraction: float) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from assistant.audio import Microphone
+    from assistant.cli import print_warning
     from assistant.errors import InvalidInput
     from assistant.pipeline import Assistant, composition_summary
 
@@ -43,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         audio = microphone.record_utterance()
     composition = assistant.compose_from_audio(audio, seed=args.seed, progress=_progress)
+    for warning in composition.warnings:  # e.g. a tempo heard out of range, ignored
+        print_warning("listen", warning)
     if args.output:
         assistant.export_midi(composition, args.output)
     summary = composition_summary(composition)

@@ -22,18 +22,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from assistant import language
+    from assistant.cli import print_warning
+    from assistant.request_text import normalize_request
 
-    parsed = language.parse_settings_detailed(args.text)  # cheap, and fails fast on bad input
+    text = normalize_request(args.text)  # invalid UTF-8 in argv, controls, over-long text: fail or fix here
+    language.parse_settings_detailed(text)  # cheap, and fails fast on bad input
     classes = language.default_classes()
     if classes is language.EMOPIA_CLASSES:
         print("note: no installed model set found; using EMOPIA's quadrants Q1-Q4 as emotion classes",
               file=sys.stderr)
     reader = language.MoodReader(classes, extractor=args.extractor or language.DEFAULT_EXTRACTOR)
-    mood = reader.read(args.text)
+    mood = reader.read(text)
     settings = mood.settings
     if args.json:
         print(json.dumps({
-            "text": args.text,
+            "text": text,
             "keywords": list(mood.keywords),
             "valence": round(mood.valence, 4),
             "arousal": round(mood.arousal, 4),
@@ -45,12 +48,13 @@ def run(args: argparse.Namespace) -> int:
                 "program_name": language.describe_program(settings.program) if settings.program is not None else None,
                 "instrument": settings.instrument,
             },
-            "warnings": list(parsed.warnings),
+            "warnings": list(mood.warnings),
             "extractor": reader.extractor_name,
         }))
+    for warning in mood.warnings:
+        print_warning("mood", warning)
+    if args.json:
         return 0
-    for warning in parsed.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     print(f"keywords: {', '.join(mood.keywords) if mood.keywords else '(none)'}")
     print(f"valence:  {mood.valence:+.2f}   (-1 unpleasant .. +1 pleasant)")
     print(f"arousal:  {mood.arousal:+.2f}   (-1 calm .. +1 excited)" + ("   [no mood found: neutral]" if mood.neutral else ""))
