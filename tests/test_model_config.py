@@ -1,0 +1,416 @@
+"""Model folders are checked against models.model_config's schema at load (issue 18, item 11):
+every corrupted value ends in one ModelConfigError naming the file and the field (CLI exit 2),
+never a traceback, a hang or a memory bomb; the shipped models still load."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from models.errors import ModelConfigError, ModelError, ModelFileError
+from models.model_config import PROFILE_FEATURES_STORED, expected_array_shapes
+from models.store import default_model_dir, load_model_set
+from models.vocabulary import ChordEvent
+from tests.conftest import PROJECT_ROOT
+
+SHIPPED = default_model_dir()
+CONFIG = "config.json"
+
+
+def _folder(tmp_path: Path, name: str = "model") -> Path:
+    """A copy of the shipped model folder whose .npz files are symlinks (cheap, read-only use)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for file in SHIPPED.iterdir():
+        if file.suffix == ".npz":
+            (folder / file.name).symlink_to(file)
+        else:
+            (folder / file.name).write_bytes(file.read_bytes())
+    return folder
+
+
+def _mutate_config(folder: Path, change) -> Path:
+    config = json.loads((folder / CONFIG).read_text())
+    change(config)
+    (folder / CONFIG).write_text(json.dumps(config))  # NaN / Infinity written as Python's json does
+    return folder / CONFIG
+
+
+def _set(path, value):
+    def change(config):
+        node = config
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    return change
+
+
+def _delete(path):
+    def change(config):
+        node = config
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+    return change
+
+
+def _cov_with(index, value):
+    def change(config):
+        config["classes"][0]["performance_profile"]["cov"][index[0]][index[1]] = value
+    return change
+
+
+def _duplicate_name(config):
+    config["classes"][1]["name"] = config["classes"][0]["name"]
+
+
+def _shrink_cov(config):
+    cov = config["classes"][0]["performance_profile"]["cov"]
+    config["classes"][0]["performance_profile"]["cov"] = [row[:-1] for row in cov[:-1]]
+
+
+def _negative_probability(config):
+    row = config["classes"][0]["rhythm"]["probabilities"][0]
+    row[0], row[1] = -0.1, row[1] + 0.1 + row[0]  # the row still sums to 1
+
+
+CONFIG_CASES = {
+    # tracebacks before
+    "beats_per_bar four": (_set(["beats_per_bar"], "four"), "beats_per_bar"),
+    "n_hidden many": (_set(["hyperparameters", "n_hidden"], "many"), "hyperparameters.n_hidden"),
+    "n_hidden missing": (_delete(["hyperparameters", "n_hidden"]), "hyperparameters.n_hidden"),
+    "harmony_weight x": (_set(["classification", "harmony_weight"], "x"), "classification.harmony_weight"),
+    "duplicate class names": (_duplicate_name, "classes"),
+    "covariance NaN": (_cov_with((0, 0), float("nan")), "classes[0].performance_profile.cov"),
+    "covariance wrong size": (_shrink_cov, "classes[0].performance_profile.cov"),
+    "mean wrong size": (_set(["classes", 0, "performance_profile", "mean"], [1.0, 2.0]),
+                        "classes[0].performance_profile.mean"),
+    "empty durations": (_set(["classes", 0, "rhythm", "durations"], []), "classes[0].rhythm.durations"),
+    "empty probabilities": (_set(["classes", 0, "rhythm", "probabilities"], []), "classes[0].rhythm.probabilities"),
+    # hang before
+    "all-zero durations": (_set(["classes", 0, "rhythm", "durations"], [0.0] * 16), "classes[0].rhythm.durations"),
+    # silently accepted before
+    "beats_per_bar 0": (_set(["beats_per_bar"], 0), "beats_per_bar"),
+    "major_share 5": (_set(["classes", 2, "major_share"], 5), "classes[2].major_share"),
+    "major_share NaN": (_set(["classes", 2, "major_share"], float("nan")), "classes[2].major_share"),
+    "valence 99": (_set(["classes", 1, "valence"], 99), "classes[1].valence"),
+    "negative variance": (_cov_with((3, 3), -1.0), "classes[0].performance_profile.cov"),
+    "asymmetric covariance": (_cov_with((0, 1), 5.0), "classes[0].performance_profile.cov"),
+    "negative probability": (_negative_probability, "classes[0].rhythm.probabilities"),
+    # more of the same family
+    "rows not summing to 1": (_set(["classes", 0, "rhythm", "probabilities"], [[0.5] * 16] * 8),
+                              "classes[0].rhythm.probabilities"),
+    "weights_file outside": (_set(["classes", 0, "weights_file"], "../x.npz"), "classes[0].weights_file"),
+    "history bool": (_set(["hyperparameters", "history"], True), "hyperparameters.history"),
+    "classes not a list": (_set(["classes"], {"Q1": 1}), "classes"),
+    "unknown performance feature": (_set(["classification", "performance_features"], ["loudness"]),
+                                    "classification.performance_features"),
+    "profile features reordered": (_set(["classes", 0, "performance_profile", "features"],
+                                         list(reversed(PROFILE_FEATURES_STORED))),
+                                   "classes[0].performance_profile.features"),
+    "group sizes": (_set(["layout", "group_sizes"], [12, 14, 13]), "layout.group_sizes"),
+    "huge network": (_set(["hyperparameters", "n_hidden"], 4096), "hyperparameters.n_hidden"),
+}
+
+
+def test_the_shipped_models_pass_the_schema():
+    model_set = load_model_set()
+    assert model_set.class_names == ("Q1", "Q2", "Q3", "Q4")
+    for params in model_set.parameters.values():
+        assert all(np.all(np.isfinite(w)) and w.dtype == np.float32 for w in params.weights.values())
+        assert params.mode_chord_log_probs.shape == (2, 2016)
+
+
+def test_profile_feature_names_match_the_training_code():
+    from models.training import PROFILE_FEATURES
+
+    assert PROFILE_FEATURES_STORED == tuple(f"{name}:{transform}" for name, transform in PROFILE_FEATURES)
+
+
+@pytest.mark.parametrize("case", sorted(CONFIG_CASES))
+def test_a_bad_config_value_names_the_file_and_the_field(tmp_path, case):
+    change, field = CONFIG_CASES[case]
+    folder = _folder(tmp_path)
+    file = _mutate_config(folder, change)
+    started = time.perf_counter()
+    with pytest.raises(ModelConfigError) as caught:
+        load_model_set(folder)
+    assert time.perf_counter() - started < 2.0
+    error = caught.value
+    assert (error.file, error.field) == (str(file), field)
+    message = str(error)
+    assert message.startswith(f"{file}: {field}: expected ") and "\n" not in message
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def _shipped_arrays(name: str = "class_Q1.npz") -> dict[str, np.ndarray]:
+    with np.load(SHIPPED / name) as data:
+        return {key: data[key] for key in data.files}
+
+
+def _replace_npz(folder: Path, arrays: dict[str, np.ndarray], name: str = "class_Q1.npz") -> Path:
+    (folder / name).unlink()
+    _write_npz(folder / name, arrays)
+    return folder / name
+
+
+@pytest.mark.parametrize("case, field", [
+    ("W wrong shape", "W"), ("W NaN", "W"), ("B infinite", "B"), ("W integers", "W"), ("W missing", "W"),
+    ("W huge", "W"), ("mode table not log probabilities", "mode_chord_log_probs"),
+    ("mode table wrong shape", "mode_chord_log_probs"),
+])
+def test_a_bad_array_names_the_file_and_the_array(tmp_path, case, field):
+    folder = _folder(tmp_path)
+    arrays = _shipped_arrays()
+    if case == "W wrong shape":
+        arrays["W"] = arrays["W"][:, :10]
+    elif case == "W NaN":
+        arrays["W"] = arrays["W"].copy()
+        arrays["W"][3, 4] = np.nan
+    elif case == "B infinite":
+        arrays["B"] = arrays["B"].copy()
+        arrays["B"][0, 0] = np.inf
+    elif case == "W integers":
+        arrays["W"] = arrays["W"].astype(np.int32)
+    elif case == "W missing":
+        del arrays["W"]
+    elif case == "W huge":
+        arrays["W"] = arrays["W"] * 1e6
+    elif case == "mode table not log probabilities":
+        arrays["mode_chord_log_probs"] = arrays["mode_chord_log_probs"] + 5
+    else:
+        arrays["mode_chord_log_probs"] = arrays["mode_chord_log_probs"][:, :100]
+    file = _replace_npz(folder, arrays)
+    with pytest.raises(ModelConfigError) as caught:
+        load_model_set(folder)
+    assert (caught.value.file, caught.value.field) == (str(file), field)
+    assert str(caught.value).startswith(f"{file}: {field}: expected ")
+
+
+def test_a_folder_without_the_mode_table_still_loads(tmp_path):
+    folder = _folder(tmp_path)
+    arrays = _shipped_arrays()
+    del arrays["mode_chord_log_probs"]
+    _replace_npz(folder, arrays)
+    assert load_model_set(folder).parameters["Q1"].mode_chord_log_probs is None
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not a zip", "fifo", "folder"])
+def test_a_damaged_weights_file_is_a_model_file_error(tmp_path, damage):
+    folder = _folder(tmp_path)
+    file = folder / "class_Q2.npz"
+    data = file.read_bytes()
+    file.unlink()
+    if damage == "truncated":
+        file.write_bytes(data[: len(data) // 2])
+    elif damage == "not a zip":
+        file.write_bytes(b"hello" * 100)
+    elif damage == "fifo":
+        os.mkfifo(file)  # opening it would block forever
+    else:
+        file.mkdir()
+    started = time.perf_counter()
+    with pytest.raises(ModelFileError, match=str(file)):
+        load_model_set(folder)
+    assert time.perf_counter() - started < 2.0
+
+
+def _write_w_bomb(path: Path, rows: int = 30000, cols: int = 30000) -> None:
+    """An npz whose W is a rows x cols float32 zero matrix (3.6 GB unpacked), written in chunks."""
+    chunk = bytes(1 << 22)
+    arrays = _shipped_arrays()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("W.npy", "w", force_zip64=True) as stream:
+            np.lib.format.write_array_header_1_0(stream, {"descr": "<f4", "fortran_order": False, "shape": (rows, cols)})
+            left = rows * cols * 4
+            while left > 0:
+                stream.write(chunk[:min(left, len(chunk))])
+                left -= len(chunk)
+        for key in ("b", "c", "A", "B", "mode_chord_log_probs"):
+            with archive.open(f"{key}.npy", "w") as stream:
+                np.lib.format.write_array(stream, arrays[key])
+
+
+_MEASURE = r"""
+import json, re, sys, time
+from models.errors import ModelConfigError
+from models.store import load_model_set
+started = time.perf_counter()
+try:
+    load_model_set(sys.argv[1])
+    outcome = None
+except ModelConfigError as error:
+    outcome = [error.file, error.field]
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork + exec
+peak_kb = int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1))
+print(json.dumps({"outcome": outcome, "seconds": time.perf_counter() - started, "peak_mb": peak_kb / 1024}))
+"""
+
+
+def test_a_30000x30000_w_is_rejected_from_its_header_without_allocating_it(tmp_path):
+    folder = _folder(tmp_path)
+    bomb = folder / "class_Q1.npz"
+    bomb.unlink()
+    _write_w_bomb(bomb)
+    result = subprocess.run([sys.executable, "-c", _MEASURE, str(folder)], capture_output=True, text=True,
+                            cwd=PROJECT_ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    measured = json.loads(result.stdout)
+    assert measured["outcome"] == [str(bomb), "W"]
+    assert measured["seconds"] < 1.0
+    assert measured["peak_mb"] < 200
+
+
+@pytest.mark.parametrize("case", ["n_hidden many", "covariance NaN", "all-zero durations", "major_share 5"])
+def test_the_cli_exits_2_with_one_line_naming_file_and_field(tmp_path, case):
+    change, field = CONFIG_CASES[case]
+    folder = _folder(tmp_path)
+    file = _mutate_config(folder, change)
+    result = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "moodchords"), "compose", "--model", str(folder),
+                             "--emotion", "Q1=1"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"moodchords compose: error: {file}: {field}: expected ")
+
+
+def test_the_cli_names_a_bomb_array(tmp_path):
+    folder = _folder(tmp_path)
+    arrays = _shipped_arrays()
+    arrays["A"] = np.zeros((5, 5), np.float32)
+    file = _replace_npz(folder, arrays)
+    result = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "moodchords"), "compose", "--model", str(folder),
+                             "--emotion", "Q1=1"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"moodchords compose: error: {file}: A: expected a 4188x38 array of "
+                                     "float16/32/64 (from layout.group_sizes, hyperparameters.history, "
+                                     "hyperparameters.joint_history), got 5x5")
+
+
+# --------------------------------------------------------------------------------------------
+# Seeded fuzz: random mutations of config values and types and of npz headers. Only the
+# project's errors may come out, each case fast; a folder that loads must also be usable.
+_ODD_VALUES = [None, True, False, 0, -1, 1, 2, 7, 10**30, -(10**30), 0.5, -0.5, 1e308, -1e308, 1e-320,
+               float("nan"), float("inf"), float("-inf"), "", "x", "Q1", "four", [], [0], [1.0, 2.0], [[1]],
+               [[0.0] * 16] * 8, {}, {"a": 1}, [None], ["Q1", "Q1"], "\x00", "a\nb"]
+
+
+def _paths(node, prefix=()):
+    """Every (path) to a value inside the config (lists sampled, not all of a long matrix)."""
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for index in sorted({0, len(node) - 1, len(node) // 2}) if node else []:
+            yield from _paths(node[index], prefix + (index,))
+
+
+def _mutation(rng: random.Random, config: dict) -> None:
+    paths = [p for p in _paths(config) if p]
+    path = rng.choice(paths)
+    parent = config
+    for key in path[:-1]:
+        parent = parent[key]
+    action = rng.random()
+    if action < 0.15 and isinstance(parent, dict):
+        del parent[path[-1]]
+    elif action < 0.3 and isinstance(parent[path[-1]], (int, float)) and not isinstance(parent[path[-1]], bool):
+        parent[path[-1]] = parent[path[-1]] * rng.choice([-1, 0, 2, 1e6, 1.5]) + rng.choice([0, 0.5, -3])
+    elif action < 0.4 and isinstance(parent[path[-1]], list) and parent[path[-1]]:
+        parent[path[-1]] = parent[path[-1]][: rng.randrange(len(parent[path[-1]]))]
+    else:
+        parent[path[-1]] = rng.choice(_ODD_VALUES)
+
+
+def _use(model_set) -> None:
+    """What composing and classifying read from the config, without the CRBMs (TensorFlow)."""
+    from models.generation import sample_rhythm
+
+    rng = np.random.default_rng(0)
+    events = [ChordEvent(0, 0, 0, 1.0), ChordEvent(7, 0, 7, 2.5), ChordEvent(9, 1, 9, 0.5)]
+    for name in model_set.class_names:
+        assert math.isfinite(model_set.rhythm_log_likelihood(name, events))
+        durations = sample_rhythm(model_set, {name: 1.0}, 8.0 * model_set.beats_per_bar, model_set.beats_per_bar, rng)
+        assert abs(sum(durations) - 8.0 * model_set.beats_per_bar) < 1e-6
+    performance = SimpleNamespace(notes_per_second=6.0, mean_velocity=70.0, mean_note_length_s=0.4, mean_pitch=62.0,
+                                  pitch_std=12.0, tempo_bpm=110.0, pedal_share=0.5, legato=0.5, velocity_std=10.0,
+                                  polyphony=3.0)
+    assert all(math.isfinite(v) for v in model_set.performance_log_likelihoods(performance).values())
+
+
+def _fuzz_header(rng: random.Random, arrays: dict[str, np.ndarray], path: Path) -> None:
+    """Rewrite one array's npy header with a random shape / dtype / version (data left as it is)."""
+    key = rng.choice(sorted(arrays))
+    shape = rng.choice([(), (0,), (1,), (30000, 30000), (2**40, 2**40), (38, 64, 1), (64, 38),
+                        tuple(reversed(arrays[key].shape)), arrays[key].shape, (-1, 5)])
+    descr = rng.choice(["<f4", "<f8", ">f4", "<f2", "<i4", "|O", "<c16", "|b1", "<U3", "|V8", "[('a', '<f4')]"])
+    fortran = rng.random() < 0.2
+    version = rng.choice([(1, 0), (2, 0), (3, 0), (9, 9)])
+    raw = arrays[key].tobytes()
+    if rng.random() < 0.3:
+        raw = raw[: rng.randrange(len(raw) + 1)]
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as stream:
+                if name != key:
+                    np.lib.format.write_array(stream, array)
+                    continue
+                header = "{'descr': %s, 'fortran_order': %s, 'shape': %s, }" % (
+                    descr if descr.startswith("[") else repr(descr), fortran, repr(shape))
+                stream.write(np.lib.format.magic(*version) if version[0] < 4 else b"\x93NUMPY\x09\x09")
+                encoded = header.encode("latin1") + b"\n"
+                stream.write(len(encoded).to_bytes(2 if version == (1, 0) else 4, "little") + encoded)
+                stream.write(raw)
+
+
+def test_fuzzed_configs_and_headers_give_only_model_errors(tmp_path):
+    rng = random.Random(1812)
+    shipped = json.loads((SHIPPED / CONFIG).read_text())
+    arrays = _shipped_arrays()
+    outcomes = {"loaded": 0, "rejected": 0}
+    slowest = 0.0
+    for case in range(300):
+        folder = _folder(tmp_path, f"case{case}")
+        if case % 3 == 2:
+            npz = folder / "class_Q1.npz"
+            npz.unlink()
+            _fuzz_header(rng, arrays, npz)
+        else:
+            config = json.loads(json.dumps(shipped))
+            for _ in range(rng.choice([1, 1, 2, 3])):
+                _mutation(rng, config)
+            (folder / CONFIG).write_text(json.dumps(config))
+        started = time.perf_counter()
+        try:
+            model_set = load_model_set(folder)
+        except ModelError as error:
+            assert "\n" not in str(error) and str(folder) in str(error), (case, str(error))
+            outcomes["rejected"] += 1
+            model_set = None
+        slowest = max(slowest, time.perf_counter() - started)
+        if model_set is not None:  # accepted: composing and classifying must work with it
+            _use(model_set)
+            outcomes["loaded"] += 1
+    assert slowest < 2.0
+    assert outcomes["rejected"] > 150 and outcomes["loaded"] > 10, outcomes
+
+
+def test_array_shapes_come_from_the_layout():
+    config = json.loads((SHIPPED / CONFIG).read_text())
+    shapes = expected_array_shapes(config)
+    assert shapes["W"] == (38, 64) and shapes["A"] == (4 * 39 + 2 * 2016, 38) and shapes["mode_chord_log_probs"] == (2, 2016)
