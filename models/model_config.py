@@ -48,7 +48,7 @@ MAX_NPY_HEADER_BYTES = 10_000  # numpy's own default limit for a trusted header
 #: Parameters of all classes together (float32 elements): 2**25 = 128 MB as float32. The shipped
 #: set has 1.7 M; this bounds what n_hidden, history and joint_history may ask for.
 MAX_TOTAL_PARAMETERS = 1 << 25
-MAX_WEIGHT_MAGNITUDE = 1e4  # shipped CRBM weights stay below 8; larger ones overflow float32 energies
+MAX_WEIGHT_MAGNITUDE = 1e4  # |CRBM weight|; shipped CRBM weights stay below 8; larger ones overflow float32 energies
 MAX_PROFILE_MAGNITUDE = 1e6  # profile means / variances (log-features and MIDI units are < 1e4)
 MIN_COV_EIGEN_RATIO = 1e-12  # smallest / largest covariance eigenvalue (np.linalg.solve must not fail)
 PROBABILITY_SUM_TOLERANCE = 1e-3  # rhythm rows are stored rounded to 6 decimals
@@ -72,8 +72,11 @@ class Field:
     # shape of a vector / matrix from the (already checked) rest of the config: (config, class index) -> shape
     shape: Callable[[dict, int | None], tuple[int, ...]] | None = None
     shape_from: str = ""  # which fields the shape comes from, for the message
-    # further check: (value, config, class index) -> None when fine, else what was expected
+    # further check: (value, config, class index) -> None when fine, else what was found wrong
     check: Callable[[Any, dict, int | None], str | None] | None = None
+    adjective: str = ""  # said of a vector / matrix before its noun, e.g. "symmetric positive definite"
+    condition: str = ""  # said after the kind, e.g. "whose rows each sum to 1"
+    words: str = ""  # the whole expectation in words, instead of the one built from the above
 
 
 def _features(config: dict, index: int | None) -> int:
@@ -90,66 +93,61 @@ def _rhythm_rows(config: dict, step: float) -> int:
 
 
 def _check_group_sizes(value, config, index) -> str | None:
-    if not all(isinstance(v, int) for v in value) or value[0] != 12 or value[2] != 12:
-        return "[12, number of qualities, 12] (root, quality, bass interval)"
-    return None
+    ok = all(isinstance(v, int) and not isinstance(v, bool) for v in value) and value[0] == 12 and value[2] == 12
+    return None if ok else _describe(value)
 
 
 def _check_unique_names(value, config, index) -> str | None:
     names = [c.get("name") if isinstance(c, dict) else None for c in value]
     duplicates = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
-    return f"distinct class names (repeated: {duplicates})" if duplicates else None
+    return f"{_describe(duplicates[0])} more than once" if duplicates else None
 
 
 def _check_class_name(value, config, index) -> str | None:
-    if not value.strip() or any(ch in value for ch in "=,") or not value.isprintable():
-        return "a class name of printable characters other than '=' and ','"
-    return None
+    ok = value.strip() and not any(ch in value for ch in "=,") and value.isprintable()
+    return None if ok else _describe(value)
 
 
 def _check_file_name(value, config, index) -> str | None:
-    if value in (".", "..") or Path(value).name != value or "\\" in value or not value.isprintable():
-        return "a plain file name inside the model folder"
-    return None
+    ok = value not in (".", "..") and Path(value).name == value and "\\" not in value and value.isprintable()
+    return None if ok else _describe(value)
 
 
 def _check_profile_features(value, config, index) -> str | None:
-    return None if tuple(value) == PROFILE_FEATURES_STORED else f"exactly {list(PROFILE_FEATURES_STORED)}"
+    return None if tuple(value) == PROFILE_FEATURES_STORED else _describe(value)
 
 
 def _check_covariance(value, config, index) -> str | None:
     cov = np.asarray(value, np.float64)
     scale = float(np.max(np.abs(cov)))
-    if not np.allclose(cov, cov.T, rtol=0, atol=1e-9 * max(scale, 1.0)):
-        return "symmetric"
+    asymmetry = np.abs(cov - cov.T)
+    if np.max(asymmetry) > 1e-9 * max(scale, 1.0):
+        i, j = np.unravel_index(int(np.argmax(asymmetry)), cov.shape)
+        return f"[{i}][{j}] = {cov[i, j]:g} but [{j}][{i}] = {cov[j, i]:g}"
     eigen = np.linalg.eigvalsh(cov)
-    if not eigen[0] > MIN_COV_EIGEN_RATIO * eigen[-1] or float(np.max(np.diag(cov))) > MAX_PROFILE_MAGNITUDE:
-        return "positive definite"
+    if not eigen[0] > MIN_COV_EIGEN_RATIO * eigen[-1]:
+        return f"eigenvalues {eigen[0]:.3g}..{eigen[-1]:.3g}"
     return None
 
 
 def _check_durations(value, config, index) -> str | None:
     step = float(value[0])
-    if not step >= MIN_RHYTHM_STEP or any(abs(float(d) - (k + 1) * step) > 1e-6 for k, d in enumerate(value)):
-        return (f"durations step, 2 x step, 3 x step, ... with step >= {MIN_RHYTHM_STEP:g} beat "
-                "(e.g. [0.5, 1.0, 1.5, ...])")
-    return None
+    ok = step >= MIN_RHYTHM_STEP and all(abs(float(d) - (k + 1) * step) <= 1e-6 for k, d in enumerate(value))
+    return None if ok else _describe(value)
 
 
 def _check_distribution_rows(value, config, index) -> str | None:
     sums = np.asarray(value, np.float64).sum(axis=1)
-    if np.any(np.abs(sums - 1.0) > PROBABILITY_SUM_TOLERANCE):
-        return f"rows that each sum to 1 (within {PROBABILITY_SUM_TOLERANCE:g})"
-    return None
+    bad = np.flatnonzero(np.abs(sums - 1.0) > PROBABILITY_SUM_TOLERANCE)
+    return f"row {bad[0]} summing to {sums[bad[0]]:.6g}" if len(bad) else None
 
 
 def _check_rhythm_beats(value, config, index) -> str | None:
-    expected = config.get("beats_per_bar", 4)
-    return None if value == expected else f"the folder's beats_per_bar ({expected})"
+    return None if value == config.get("beats_per_bar", 4) else _describe(value)
 
 
 def _check_performance_features(value, config, index) -> str | None:
-    return None if len(set(value)) == len(value) else "distinct feature names"
+    return None if len(set(value)) == len(value) else f"{_describe(value)} (a name repeated)"
 
 
 #: Every field the code reads, parents before children. Fields only written for people (model
@@ -159,7 +157,8 @@ SCHEMA: tuple[Field, ...] = (
     Field("name", "string", required=False, length=(1, 200)),
     Field("layout", "object"),
     Field("layout.kind", "string", choices=("softmax",)),
-    Field("layout.group_sizes", "vector", length=(3, 3), low=1, high=64, check=_check_group_sizes),
+    Field("layout.group_sizes", "vector", length=(3, 3), low=1, high=64, check=_check_group_sizes,
+          words="[12, Q, 12]: root, quality and bass-interval group sizes, Q the number of qualities"),
     Field("qualities", "strings", length=(1, 64)),
     Field("beats_per_bar", "int", required=False, low=1, high=64),
     Field("hyperparameters", "object"),
@@ -178,39 +177,46 @@ SCHEMA: tuple[Field, ...] = (
     Field("hyperparameters.joint_weight_decay", "number", required=False, nullable=True, low=0, high=1e6),
     Field("hyperparameters.pretrain_epochs", "int", required=False, low=0, high=10**9),
     Field("hyperparameters.seed", "int", required=False, nullable=True, low=-(2**63), high=2**64),
-    Field("classes", "list", length=(1, 64), check=_check_unique_names),
+    Field("classes", "list", length=(1, 64), check=_check_unique_names, condition="with distinct names"),
     Field("classes[]", "object"),
-    Field("classes[].name", "string", length=(1, 64), check=_check_class_name),
+    Field("classes[].name", "string", length=(1, 64), check=_check_class_name,
+          words="a class name of 1..64 printable characters other than '=' and ','"),
     Field("classes[].description", "string", required=False, nullable=True, length=(0, 500)),
     Field("classes[].valence", "number", required=False, nullable=True, low=-1, high=1),
     Field("classes[].arousal", "number", required=False, nullable=True, low=-1, high=1),
-    Field("classes[].weights_file", "string", length=(1, 255), check=_check_file_name),
+    Field("classes[].weights_file", "string", length=(1, 255), check=_check_file_name,
+          words="a plain file name inside the model folder (no '/' or '..')"),
     Field("classes[].major_share", "number", low=0, high=1),
     Field("classes[].n_clips", "int", required=False, low=0, high=10**12),
     Field("classes[].n_events", "int", required=False, low=0, high=10**12),
     Field("classes[].training", "object", required=False),
     Field("classes[].performance_profile", "object"),
-    Field("classes[].performance_profile.features", "strings", required=False, check=_check_profile_features),
+    Field("classes[].performance_profile.features", "strings", required=False, check=_check_profile_features,
+          words=f"exactly {list(PROFILE_FEATURES_STORED)}"),
     Field("classes[].performance_profile.mean", "vector", low=-MAX_PROFILE_MAGNITUDE, high=MAX_PROFILE_MAGNITUDE,
           shape=lambda config, index: (_features(config, index),), shape_from="the profile features"),
     Field("classes[].performance_profile.cov", "matrix", low=-MAX_PROFILE_MAGNITUDE, high=MAX_PROFILE_MAGNITUDE,
           shape=lambda config, index: (_features(config, index),) * 2, shape_from="the profile features",
-          check=_check_covariance),
+          check=_check_covariance, adjective="symmetric positive definite"),
     Field("classes[].performance_profile.n", "int", required=False, low=0, high=10**12),
     Field("classes[].rhythm", "object"),
-    Field("classes[].rhythm.beats_per_bar", "int", required=False, check=_check_rhythm_beats),
+    Field("classes[].rhythm.beats_per_bar", "int", required=False, check=_check_rhythm_beats,
+          words="the folder's beats_per_bar"),
     Field("classes[].rhythm.durations", "vector", length=(1, 256), low=MIN_RHYTHM_STEP, high=256,
-          check=_check_durations),
+          check=_check_durations,
+          words=f"1..256 durations in beats step, 2 x step, 3 x step, ... with step >= {MIN_RHYTHM_STEP:g} "
+                "(e.g. [0.5, 1.0, 1.5, ...])"),
     Field("classes[].rhythm.probabilities", "matrix", low=0, high=1, shape=_rhythm_shape,
-          shape_from="beats_per_bar / rhythm.durations[0] rows, one column per duration",
-          check=_check_distribution_rows),
+          shape_from="beats_per_bar / durations[0] rows, one column per duration",
+          check=_check_distribution_rows, condition=f"whose rows each sum to 1 (within {PROBABILITY_SUM_TOLERANCE:g})"),
     Field("classes[].rhythm.counts", "matrix", required=False, low=0, high=1e15, shape=_rhythm_shape,
           shape_from="the probabilities' shape"),
     Field("classification", "object", required=False),
     Field("classification.harmony_weight", "number", required=False, low=0, high=1000),
     Field("classification.valence_bias_per_chord", "number", required=False, low=-100, high=100),
     Field("classification.performance_features", "strings", required=False, nullable=True,
-          length=(0, len(PROFILE_FEATURE_NAMES)), choices=PROFILE_FEATURE_NAMES, check=_check_performance_features),
+          length=(0, len(PROFILE_FEATURE_NAMES)), choices=PROFILE_FEATURE_NAMES, check=_check_performance_features,
+          condition="each at most once"),
     Field("classification.cv_folds", "int", required=False, nullable=True, low=0, high=1000),
     Field("training_data", "object", required=False),
     Field("validation", "object", required=False),
@@ -261,71 +267,77 @@ def _resolve(config: dict, path: str):
 
 
 def _check_field(field: Field, path: str, value: Any, index: int | None, config: dict, file: Path) -> None:
-    def fail(expected: str, got: Any = _MISSING) -> None:
-        raise ModelConfigError(file, path, expected, None if got is _MISSING else _describe(got))
+    words = _kind_words(field, config, index)
+
+    def fail(got: Any = _MISSING, *, described: str | None = None) -> None:
+        found = described if described is not None else None if got is _MISSING else _describe(got)
+        raise ModelConfigError(file, path, words, found)
 
     if value is _MISSING:
         if field.required:
-            fail(f"{_kind_words(field)} (missing)")
+            fail(described="nothing (missing)")
         return
     if value is None:
         if not field.nullable:
-            fail(_kind_words(field), value)
+            fail(value)
         return
     kind = field.kind
     if kind == "object" and not isinstance(value, dict):
-        fail("a JSON object", value)
+        fail(value)
     if kind in ("list", "strings") and not isinstance(value, list):
-        fail(_kind_words(field), value)
+        fail(value)
     if kind == "string" and not isinstance(value, str):
-        fail(_kind_words(field), value)
+        fail(value)
     if kind == "strings" and not all(isinstance(v, str) for v in value):
-        fail(_kind_words(field), value)
+        fail(value)
     if kind in ("int", "number"):
         if not _is_number(value, integer=kind == "int") or not _in_range(value, field):
-            fail(_kind_words(field), value)
+            fail(value)
     if kind in ("vector", "matrix"):
         _check_array(field, value, index, config, fail)
     if field.length is not None and kind in ("string", "list", "strings", "vector"):
         low, high = field.length
         if not low <= len(value) <= high:
-            fail(_kind_words(field), f"{len(value)} items" if kind != "string" else value)
+            fail(value if kind == "string" else _MISSING, described=None if kind == "string" else f"{len(value)} items")
     if field.choices is not None:
         values = value if kind == "strings" else [value]
         if any(v not in field.choices for v in values):
-            fail(_kind_words(field), value)
+            fail(value)
     if field.check is not None:
         problem = field.check(value, config, index)
         if problem is not None:
-            fail(f"{_kind_words(field)}: {problem}", value)
+            fail(described=problem)
 
 
 def _check_array(field: Field, value: Any, index, config: dict, fail) -> None:
-    words = _kind_words(field, config, index)
+    """Numbers first (the first bad element is named), then the shape the config asks for."""
+    if not isinstance(value, list):
+        fail(value)
     if field.kind == "vector":
-        if not isinstance(value, list) or not all(_is_number(v) for v in value):
-            fail(words, value)
-        numbers = value
+        cells = [((i,), v) for i, v in enumerate(value)]
+        got = (len(value),)
     else:
-        if (not isinstance(value, list) or not value or not all(isinstance(row, list) for row in value)
-                or len({len(row) for row in value}) != 1
-                or not all(_is_number(v) for row in value for v in row)):
-            fail(words, value)
-        numbers = [v for row in value for v in row]
-    if not all(_in_range(v, field) for v in numbers):
-        fail(words, value)
-    if field.shape is not None:
-        shape = field.shape(config, index)
-        got = (len(value),) if field.kind == "vector" else (len(value), len(value[0]))
-        if got != shape:
-            fail(words, f"{'x'.join(map(str, got))} {'values' if field.kind == 'vector' else 'matrix'}")
+        if not value:
+            fail(described="no rows")
+        if not all(isinstance(row, list) for row in value) or len({len(row) for row in value}) != 1:
+            fail(described=f"{len(value)} rows that do not form a rectangular matrix")
+        cells = [((i, j), v) for i, row in enumerate(value) for j, v in enumerate(row)]
+        got = (len(value), len(value[0]))
+    for where, cell in cells:
+        if not _is_number(cell) or not _in_range(cell, field):
+            fail(described=f"{_describe(cell)} at {''.join(f'[{k}]' for k in where)}")
+    if field.shape is not None and got != field.shape(config, index):
+        fail(described=f"{got[0]} values" if field.kind == "vector" else _with_article("x".join(map(str, got)) + " matrix"))
 
 
 def _kind_words(field: Field, config: dict | None = None, index: int | None = None) -> str:
     """What the field must be, in words, e.g. "an integer 1..64"."""
+    if field.words:
+        return field.words
     span = ""
     if field.low is not None or field.high is not None:
         span = f" {_number_words(field.low)}..{_number_words(field.high)}"
+    condition = f" {field.condition}" if field.condition else ""
     if field.kind == "int":
         return f"an integer{span}"
     if field.kind == "number":
@@ -337,22 +349,28 @@ def _kind_words(field: Field, config: dict | None = None, index: int | None = No
     if field.kind == "object":
         return "a JSON object"
     if field.kind == "list":
-        return f"a list of {field.length[0]}..{field.length[1]} items" if field.length else "a list"
+        return (f"a list of {field.length[0]}..{field.length[1]} items" if field.length else "a list") + condition
     if field.kind == "strings":
         allowed = f" from {list(field.choices)}" if field.choices else ""
         count = f"{field.length[0]}..{field.length[1]} " if field.length else ""
-        return f"a list of {count}strings{allowed}"
+        return f"a list of {count}strings{allowed}{condition}"
     size = ""
     if field.shape is not None and config is not None:
         try:
             size = "x".join(map(str, field.shape(config, index))) + " "
         except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):
-            size = ""
-    elif field.length is not None:
-        size = f"{field.length[0]}..{field.length[1]}-element "
+            size = ""  # the fields the shape comes from are reported on their own
+        if field.kind == "vector" and size:
+            size = f"{size.strip()}-element "
+    adjective = f"{field.adjective} " if field.adjective else ""
     noun = "vector" if field.kind == "vector" else "matrix"
     origin = f" (from {field.shape_from})" if field.shape_from and size else ""
-    return f"a {size}{noun} of finite numbers{span}{origin}"
+    return _with_article(f"{size}{adjective}{noun} of finite numbers{span}{origin}{condition}")
+
+
+def _with_article(text: str) -> str:
+    spoken_vowel = text[:1] in "aeiou8" or text.startswith(("11", "18")) and not text[2:3].isdigit()
+    return f"{'an' if spoken_vowel else 'a'} {text}"
 
 
 def _number_words(value: float | None) -> str:
@@ -430,33 +448,47 @@ def read_class_arrays(file: Path, config: dict) -> tuple[dict[str, np.ndarray], 
                 info = members.get(f"{key}.npy")
                 if info is None:
                     if key == MODE_CHORDS_KEY:
-                        continue
-                    raise ModelConfigError(file, key, f"a {_shape_words(shape)} array (missing)")
+                        continue  # folders trained before the mode table existed
+                    raise ModelConfigError(file, key, _array_words(key, shape), "nothing (missing)")
                 arrays[key] = _read_member(archive, info, file, key, shape)
     except ModelFileError:
         raise
     except _ZIP_ERRORS as exc:
         raise ModelFileError(f"model file {file} is corrupt: {_one_line(exc)}") from None
-    for key in WEIGHT_NAMES:
-        if np.max(np.abs(arrays[key]), initial=0.0) > MAX_WEIGHT_MAGNITUDE:
-            raise ModelConfigError(file, key, f"weights of magnitude <= {MAX_WEIGHT_MAGNITUDE:g}",
-                                   f"max |value| {float(np.max(np.abs(arrays[key]))):g}")
     mode_chords = arrays.get(MODE_CHORDS_KEY)
     if mode_chords is not None:
         mode_chords = mode_chords.astype(np.float64)
         row_mass = np.logaddexp.reduce(mode_chords, axis=1)
-        if np.max(mode_chords) > 1e-3 or np.min(mode_chords) < -1e4 or np.any(np.abs(row_mass) > 1e-3):
-            raise ModelConfigError(file, MODE_CHORDS_KEY, "two rows of log probabilities (-1e4..0, each row's "
-                                   "probabilities summing to 1)")
+        if np.any(np.abs(row_mass) > 1e-3):
+            row = int(np.argmax(np.abs(row_mass)))
+            raise ModelConfigError(file, MODE_CHORDS_KEY, _array_words(MODE_CHORDS_KEY, shapes[MODE_CHORDS_KEY]),
+                                   f"row {row} whose probabilities sum to {math.exp(row_mass[row]):.6g}")
     weights = {key: arrays[key].astype(np.float32, copy=False) for key in WEIGHT_NAMES}
     return weights, mode_chords
 
 
+def _array_words(key: str, shape: tuple[int, ...]) -> str:
+    """What array `key` must be, e.g. "a 38x64 float16/32/64 array of finite numbers |x| <= 1e4 (from ...)"."""
+    if key == MODE_CHORDS_KEY:
+        values = "log probabilities -1e4..0, each row's probabilities summing to 1"
+    else:
+        values = f"finite numbers, |value| <= {MAX_WEIGHT_MAGNITUDE:g}"
+    return _with_article(f"{_shape_words(shape)} float16/32/64 array of {values} (shape from {_SHAPE_ORIGIN[key]})")
+
+
+def _value_range(key: str) -> tuple[float, float]:
+    return (-1e4, 1e-3) if key == MODE_CHORDS_KEY else (-MAX_WEIGHT_MAGNITUDE, MAX_WEIGHT_MAGNITUDE)
+
+
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file: Path, key: str,
                  shape: tuple[int, ...]) -> np.ndarray:
-    expected = f"a {_shape_words(shape)} array of float16/32/64 (from {_SHAPE_ORIGIN[key]})"
+    expected = _array_words(key, shape)
+
+    def fail(got: str) -> None:
+        raise ModelConfigError(file, key, expected, got)
+
     if info.file_size > math.prod(shape) * 8 + MAX_NPY_HEADER_BYTES + 64:
-        raise ModelConfigError(file, key, expected, f"a member of {info.file_size} bytes")
+        fail(f"a member of {info.file_size} bytes unpacked")
     with archive.open(info) as stream:
         version = np.lib.format.read_magic(stream)
         if version == (1, 0):
@@ -464,18 +496,23 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file: Path, ke
         elif version == (2, 0):
             got_shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream, max_header_size=MAX_NPY_HEADER_BYTES)
         else:
-            raise ModelConfigError(file, key, f"{expected} in npy format 1.0 or 2.0", f"format {version}")
+            fail(f"npy format {version[0]}.{version[1]} (readable: 1.0, 2.0)")
         if dtype.kind != "f" or dtype.itemsize not in (2, 4, 8) or dtype.hasobject:
-            raise ModelConfigError(file, key, expected, f"dtype {dtype}")
+            fail(f"dtype {dtype}")
         if tuple(got_shape) != shape:
-            raise ModelConfigError(file, key, expected, _shape_words(tuple(got_shape)))
+            fail(_shape_words(tuple(got_shape)))  # before any data is read: no allocation of the claimed size
         needed = math.prod(shape) * dtype.itemsize
         data = stream.read(needed)
-        if len(data) != needed or stream.read(1):  # reading to the end also checks the CRC
-            raise ModelConfigError(file, key, f"{expected} holding exactly {needed} data bytes")
+        if len(data) < needed:
+            fail(f"{len(data)} of its {needed} data bytes")
+        if stream.read(1):  # reading to the end also checks the CRC
+            fail(f"more than the {needed} data bytes its header gives")
     array = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C")
-    if not np.all(np.isfinite(array)):
-        raise ModelConfigError(file, key, f"{expected} of finite numbers", "NaN or infinity")
+    low, high = _value_range(key)
+    bad = ~(np.isfinite(array) & (array >= low) & (array <= high))
+    if np.any(bad):
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        fail(f"{float(array[where]):g} at {list(where)}")
     return array
 
 
@@ -499,13 +536,15 @@ def _regular_file_size(file: Path) -> int:
 
 def _describe(value: Any) -> str:
     """A value for a message, one line and short."""
-    if isinstance(value, list):
-        inner = f"{len(value)} items" if len(value) > 6 else json.dumps(value, default=str)[:80]
-        return f"list ({inner})" if len(value) > 6 else inner
     if isinstance(value, dict):
-        return f"object with keys {sorted(value)[:6]}"
-    text = json.dumps(value) if isinstance(value, (str, int, float, bool)) or value is None else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+        return f"an object with keys {sorted(map(str, value))[:6]}"
+    try:
+        text = json.dumps(value[:6] if isinstance(value, list) else value, default=repr)
+    except ValueError:  # e.g. an integer too long to print
+        text = f"a {type(value).__name__}"
+    if isinstance(value, list) and len(value) > 6:
+        text = f"{text[:-1]}, ... ({len(value)} items)]"
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def _one_line(exc: BaseException) -> str:

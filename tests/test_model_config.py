@@ -288,7 +288,7 @@ def test_the_cli_exits_2_with_one_line_naming_file_and_field(tmp_path, case):
     assert lines[0].startswith(f"moodchords compose: error: {file}: {field}: expected ")
 
 
-def test_the_cli_names_a_bomb_array(tmp_path):
+def test_the_cli_names_an_array_of_the_wrong_shape(tmp_path):
     folder = _folder(tmp_path)
     arrays = _shipped_arrays()
     arrays["A"] = np.zeros((5, 5), np.float32)
@@ -296,9 +296,9 @@ def test_the_cli_names_a_bomb_array(tmp_path):
     result = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "moodchords"), "compose", "--model", str(folder),
                              "--emotion", "Q1=1"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"moodchords compose: error: {file}: A: expected a 4188x38 array of "
-                                     "float16/32/64 (from layout.group_sizes, hyperparameters.history, "
-                                     "hyperparameters.joint_history), got 5x5")
+    assert result.stderr.strip() == (f"moodchords compose: error: {file}: A: expected a 4188x38 float16/32/64 array "
+                                     "of finite numbers, |value| <= 10000 (shape from layout.group_sizes, "
+                                     "hyperparameters.history, hyperparameters.joint_history), got 5x5")
 
 
 # --------------------------------------------------------------------------------------------
