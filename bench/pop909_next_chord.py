@@ -1,0 +1,119 @@
+"""Next chord on POP909 songs 701-800 and EMOPIA val (issue 15): bits per chord of the shipped class
+CRBMs (class mixture), n-gram baselines trained on POP909 train, on EMOPIA train or on both, a CRBM
+trained on POP909 train (the candidate pop expert / pretraining start), and log-linear products of
+the shipped mixture with a POP909 expert (the product-of-experts design). Writes "Next chord on POP909
+(issue 15)" in bench/RESULTS.md.
+
+    .venv/bin/python bench/pop909_next_chord.py [--crbm-epochs 10] [--weights 0.25 0.5 1]
+
+Every model is evaluated on both sets (POP909: each song's continuous segments, every chord in its
+key's frame; EMOPIA val: the clips' recognised chords), durations ignored, state space of
+models.baselines (2016 chord states). Product: log2 p(s) = log2 p_mix(s) + w log2 p_pop(s) - log2 Z.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from common import write_section  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+
+
+class ProductNextChord:
+    """Log-linear product of a base next-chord model and an expert: p ~ p_base * p_expert ** weight."""
+
+    def __init__(self, base, expert, weight: float, name: str):
+        self.base, self.expert, self.weight, self.name = base, expert, float(weight), name
+
+    def log2_probs_sequence(self, states: np.ndarray) -> np.ndarray:
+        from models.evaluation import sequence_log2_probs
+
+        log2p = sequence_log2_probs(self.base, states) + self.weight * sequence_log2_probs(self.expert, states)
+        top = log2p.max(axis=1, keepdims=True)
+        return log2p - top - np.log2(np.exp2(log2p - top).sum(axis=1, keepdims=True))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crbm-epochs", type=int, default=10, help="epochs of the POP909 CRBM (0: skip it)")
+    parser.add_argument("--weights", type=float, nargs="+", default=[0.25, 0.5, 1.0], help="product weights")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    if not (DATA / "pop909").is_dir() or not (DATA / "emopia").is_dir():
+        print(f"bench/pop909_next_chord.py: skipped: POP909 or EMOPIA not found in {DATA}")
+        return 0
+    from models.baselines import KneserNeyModel
+    from models.dataset import emopia_split
+    from models.evaluation import CRBMNextChord, MixtureNextChord, next_chord_metrics
+    from models.pop909 import SELECTION_SONGS, TRAIN_SONGS, load_pop909
+    from models.store import load_model_set
+
+    pop_train = [e for s in load_pop909(DATA, TRAIN_SONGS, workers=2).songs for e, _ in s.segments()]
+    pop_val = [e for s in load_pop909(DATA, SELECTION_SONGS, workers=2).songs for e, _ in s.segments()]
+    emopia_train = [c.events for c in emopia_split(DATA, "train").clips if c.events]
+    emopia_val = [c.events for c in emopia_split(DATA, "val").clips if c.events]
+    model_set = load_model_set()
+    shipped = MixtureNextChord({c: CRBMNextChord(model_set.crbm(c), f"CRBM {c}") for c in model_set.class_names},
+                               name="shipped CRBMs (class mixture)")
+    models: dict[str, object] = {
+        "KN bigram, EMOPIA train": KneserNeyModel(2).fit(emopia_train),
+        "KN trigram, EMOPIA train": KneserNeyModel(3).fit(emopia_train),
+        "KN bigram, POP909 train": KneserNeyModel(2).fit(pop_train),
+        "KN trigram, POP909 train": KneserNeyModel(3).fit(pop_train),
+        "KN bigram, EMOPIA + POP909 train": KneserNeyModel(2).fit(emopia_train + pop_train),
+        "shipped CRBMs (class mixture)": shipped,
+    }
+    pop_kn = models["KN bigram, POP909 train"]
+    for w in args.weights:
+        models[f"shipped mixture x KN bigram POP909 ^ {w:g}"] = ProductNextChord(shipped, pop_kn, w, "")
+    notes = []
+    if args.crbm_epochs > 0:
+        from dataclasses import replace
+
+        from models.crbm import CHORD_LAYOUT, chord_visible
+        from models.training import TrainingConfig, train_crbm
+
+        started = time.perf_counter()
+        config = replace(TrainingConfig.for_chords(), epochs=args.crbm_epochs)
+        rbm, report = train_crbm([chord_visible(e) for e in pop_train if e], CHORD_LAYOUT, config)
+        seconds = time.perf_counter() - started
+        pop_crbm = CRBMNextChord(rbm, "CRBM, POP909 train")
+        models[f"CRBM, POP909 train ({args.crbm_epochs} epochs)"] = pop_crbm
+        for w in args.weights:
+            models[f"shipped mixture x POP909 CRBM ^ {w:g}"] = ProductNextChord(shipped, pop_crbm, w, "")
+        notes.append(f"The POP909 CRBM: shipped settings (TrainingConfig.for_chords: 64 hidden, history 4, joint history 2), "
+                     f"{args.crbm_epochs} epochs of CD-1 from scratch on {report.n_rows} chords, {seconds:.0f} s on 2 cores.")
+    rows = []
+    for name, model in models.items():
+        started = time.perf_counter()
+        pop = next_chord_metrics(model, pop_val)
+        emo = next_chord_metrics(model, emopia_val)
+        rows.append((name, pop, emo))
+        print(f"{name}: POP909 {pop.bits_per_chord:.3f} ({time.perf_counter() - started:.0f} s), EMOPIA {emo.bits_per_chord:.3f}",
+              flush=True)
+    lines = [f"POP909 701-800: {rows[0][1].events} chords in continuous segments (models.pop909); EMOPIA val: "
+             f"{rows[0][2].events} chords (models.dataset). Lower is better; the issue's goal: beat the best n-gram on both.",
+             *notes, "", "| model | POP909 701-800 bits/chord | top-1 | EMOPIA val bits/chord | top-1 |", "|---|---|---|---|---|"]
+    for name, pop, emo in rows:
+        lines.append(f"| {name} | {pop.bits_per_chord:.3f} | {100 * pop.top1_accuracy:.1f} % | {emo.bits_per_chord:.3f} | "
+                     f"{100 * emo.top1_accuracy:.1f} % |")
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_write:
+        write_section("Next chord on POP909 (issue 15)", text, "bench/pop909_next_chord.py")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
