@@ -448,6 +448,9 @@ def read_audio_file(path: str | os.PathLike, max_seconds: float = MAX_FILE_SECON
         raise InvalidInput(f"audio file {path} does not exist")
     if path.is_dir():
         raise InvalidInput(f"audio file {path} is a folder; give a file (wav, mp3, flac, ogg, m4a, ...)")
+    if not path.is_file():  # /dev/urandom has size 0 but is not empty; a FIFO would block the decoder
+        raise InvalidInput(f"audio file {path} is not a regular file (a device, FIFO or socket); "
+                           "give an audio file on disk (wav, mp3, flac, ogg, m4a, ...)")
     if path.stat().st_size == 0:
         raise InvalidInput(f"audio file {path} is empty (0 bytes)")
     if not shutil.which("ffmpeg"):

@@ -6,8 +6,11 @@ time signature and the chord names (marker meta events); then one track per chan
 """
 from __future__ import annotations
 
+import io
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 
 import mido
@@ -18,6 +21,32 @@ from assistant.score import BASS_CHANNEL, CHORD_CHANNEL, Marker, Note, Score
 TICKS_PER_BEAT = 480
 TRACK_NAMES = {CHORD_CHANNEL: "Chords", BASS_CHANNEL: "Bass"}
 SONG_TRACK_NAME = "moodchords"
+STALE_TEMP_SECONDS = 3600.0  # a temporary file this old is left over from a killed write, never one in progress
+# write_midi's temporary files: "." + the target's name + "." + mkstemp's 8 random characters + ".tmp"
+TEMP_NAME = re.compile(r"^\.(?P<target>.+\.midi?)\.[a-z0-9_]{8}\.tmp$", re.IGNORECASE)
+
+
+def remove_stale_temp_files(folder: str | os.PathLike, older_than_s: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Delete the hidden ``.NAME.mid.XXXXXXXX.tmp`` files a killed write_midi left in ``folder``
+    (only regular files of exactly that pattern, not modified for ``older_than_s``); returns them.
+    Errors (a read-only folder, a file removed meanwhile) are ignored: cleaning up is best effort."""
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not TEMP_NAME.match(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if entry.is_file(follow_symlinks=False) and now - info.st_mtime > older_than_s:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
 
 
 def _ticks(beats: float) -> int:
@@ -26,7 +55,7 @@ def _ticks(beats: float) -> int:
 
 def _latin1(text: str) -> str:
     """Meta-event text as MIDI stores it (Latin-1): music signs spelled out, other symbols as '?'."""
-    text = text.replace("♯", "#").replace("♭", "b").replace("°", "dim").replace("ø", "m7b5")
+    text = text.replace("♯", "#").replace("♭", "b").replace("°", "dim").replace("ø7", "ø").replace("ø", "m7b5")
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
@@ -49,10 +78,14 @@ def score_to_midi(score: Score) -> mido.MidiFile:
 
     conductor: list = [
         (0, 0, mido.MetaMessage("track_name", name=SONG_TRACK_NAME)),
-        (0, 1, mido.MetaMessage("time_signature", numerator=int(score.beats_per_bar), denominator=4,
-                                clocks_per_click=24, notated_32nd_notes_per_beat=8)),
+        # 6/8: the metronome clicks every dotted quarter (36 MIDI clocks), x/4 every quarter (24)
+        (0, 1, mido.MetaMessage("time_signature", numerator=score.time_signature[0],
+                                denominator=score.time_signature[1], clocks_per_click=36 if score.compound else 24,
+                                notated_32nd_notes_per_beat=8)),
         (0, 2, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(score.tempo_bpm))),
     ]
+    if score.key_signature:  # before the first marker: sorting keeps list order at equal (tick, order)
+        conductor.append((0, 3, mido.MetaMessage("key_signature", key=score.key_signature)))
     conductor += [(_ticks(m.start_beats), 3, mido.MetaMessage("marker", text=_latin1(m.text))) for m in score.markers]
     midi.tracks.append(_timed_track(conductor, end_tick))
 
@@ -97,6 +130,7 @@ def write_midi(score: Score, path: str | os.PathLike) -> Path:
     except (ValueError, TypeError) as error:  # mido rejects out-of-range data bytes
         raise InvalidInput(f"cannot write MIDI file {str(target)!r}: {error}; allowed: pitches and velocities "
                            "0..127, channels 0..15, programs 0..127") from None
+    remove_stale_temp_files(folder)  # a kill -9 during an earlier write leaves its temporary file behind
     try:
         handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as error:
@@ -123,11 +157,18 @@ def write_midi(score: Score, path: str | os.PathLike) -> Path:
 def read_score(path: str | os.PathLike) -> Score:
     """Read a MIDI file back into a Score (first tempo and time signature; markers; programs).
 
-    InvalidInput names the file when it is missing or not a MIDI file.
+    InvalidInput names the file when it is missing, not a regular file, too large or not a MIDI file
+    (the bytes come through models.midi_reading's guard, as for every MIDI input).
     """
+    from models.midi_reading import ClipError, read_midi_bytes
+
     source = Path(path).expanduser()
     try:
-        midi = mido.MidiFile(source)
+        data = read_midi_bytes(source)
+    except ClipError as error:
+        raise InvalidInput(f"cannot read MIDI file: {error}") from None
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(data))
     except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
         raise InvalidInput(f"cannot read MIDI file {str(source)!r}: {error}; "
                            "allowed: a Standard MIDI File (.mid)") from None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.midi_reading import MidiContent
+from models.midi_reading import MAX_BEATS, ClipError, MidiContent
 
 FRAME_RATE = 100.0  # onset-envelope frames per second (10 ms)
 MIN_BPM, MAX_BPM = 50.0, 200.0  # tempo search range
@@ -95,23 +95,28 @@ def dp_beats(envelope: np.ndarray, tempo_bpm: float) -> np.ndarray:
     return np.asarray(beats[::-1])
 
 
+MAX_GRID_BEATS = 2 * MAX_BEATS  # a grid never needs more (half-note or dotted beats need fewer)
+
+
 def _extend(times: np.ndarray, start: float, end: float) -> np.ndarray:
-    """Extend a beat sequence at its own local period so that it covers [start, end]."""
+    """Extend a beat sequence at its own local period so that it covers [start, end].
+
+    The added beats are counted before they are built: a tiny or zero period (a near-infinite
+    file tempo) must not loop for ever or fill memory (ClipError beyond MAX_GRID_BEATS)."""
     if len(times) < 2:
         return times
     head_period = float(np.median(np.diff(times[:5])))
     tail_period = float(np.median(np.diff(times[-5:])))
-    before = []
-    t = times[0] - head_period
-    while t > start - head_period:
-        before.append(t)
-        t -= head_period
-    after = []
-    last = times[-1]
-    while last < end:  # the final beat must close the interval holding the last note
-        last += tail_period
-        after.append(last)
-    return np.concatenate((np.asarray(before[::-1]), times, np.asarray(after)))
+    n_before = int(np.ceil((times[0] - start) / head_period)) if times[0] > start else 0
+    n_after = int(np.ceil((end - times[-1]) / tail_period)) if times[-1] < end else 0
+    if (n_before and not head_period > 0) or (n_after and not tail_period > 0) \
+            or len(times) + n_before + n_after > MAX_GRID_BEATS:
+        raise ClipError(f"beat grid of {len(times)} beats cannot be extended over {start:.3f}..{end:.3f} s "
+                        f"at a period of {min(head_period, tail_period):.3g} s; allowed: at most {MAX_GRID_BEATS:,} beats")
+    # same values the step-by-step extension gave: times[0] - k * head, times[-1] + k * tail
+    before = times[0] - head_period * np.arange(n_before, 0, -1)
+    after = times[-1] + tail_period * np.arange(1, n_after + 1)
+    return np.concatenate((before, times, after))
 
 
 def downbeat_phase(times: np.ndarray, content: MidiContent, beats_per_bar: int) -> int:

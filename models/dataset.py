@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -23,7 +24,7 @@ import numpy as np
 from models.beats import beat_grid
 from models.errors import InvalidModelInput
 from models.harmony import RecognitionOptions, estimate_key, normalising_shift, recognise_chords
-from models.midi_reading import ClipError, read_midi
+from models.midi_reading import ClipError, display_path, read_midi, read_midi_bytes
 from models.performance import PERFORMANCE_FIELDS, PerformanceFeatures, performance_features
 from models.vocabulary import ChordEvent
 
@@ -34,6 +35,8 @@ EXTRACTOR_VERSION = "harmony-4"  # part of every cache key: bump when extraction
 MIDI_SUFFIXES = (".mid", ".midi")
 SPLITS = {"train": "train_clip.csv", "val": "val_clip.csv"}
 Progress = Callable[[str, float], None]
+SKIPPED_LISTED_WITH_REASON = 10  # a skip warning gives the reasons of this many files, then names only
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,16 +88,23 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def analyse_midi(path: Path, options: RecognitionOptions = RecognitionOptions()) -> dict:
-    """The cacheable analysis of one file (plain JSON types); raises ClipError for unusable files."""
-    content = read_midi(path)
-    grid = beat_grid(content)
-    recognition = recognise_chords(
-        content.pitch, content.onset, content.sounding_offset, content.velocity, grid.times,
-        beats_per_bar=grid.beats_per_bar, downbeat=grid.downbeat, options=options,
-    )
+def analyse_midi(path: Path, options: RecognitionOptions = RecognitionOptions(), data: bytes | None = None) -> dict:
+    """The cacheable analysis of one file (plain JSON types; ``data``: its bytes when already read);
+    raises ClipError for unusable files."""
+    content = read_midi(path, data)
+    try:
+        grid = beat_grid(content)
+    except ClipError as exc:
+        raise ClipError(f"{display_path(path)}: {exc}") from None
+    try:
+        recognition = recognise_chords(
+            content.pitch, content.onset, content.sounding_offset, content.velocity, grid.times,
+            beats_per_bar=grid.beats_per_bar, downbeat=grid.downbeat, options=options,
+        )
+    except InvalidModelInput as exc:  # e.g. notes overlapping too densely to analyse
+        raise ClipError(f"{display_path(path)}: {exc}") from None
     if not recognition.events:
-        raise ClipError(f"{path}: no chord could be recognised (no sounding notes on the beat grid)")
+        raise ClipError(f"{display_path(path)}: no chord could be recognised (no sounding notes on the beat grid)")
     key = estimate_key(content.pitch, content.offset - content.onset)
     shift = normalising_shift(key.tonic, key.mode)
     events = [e.transposed(shift) for e in recognition.events]
@@ -127,23 +137,18 @@ def _clip_from_record(path: Path, label: str | None, record: dict) -> Clip:
 def load_clip(path: str | Path, label: str | None = None, *, use_cache: bool = True) -> Clip:
     """Analyse one MIDI file (cached); raises ClipError naming the file and why it is unusable."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ClipError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise ClipError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    data = read_midi_bytes(path)  # regular files only, size capped: the guard every MIDI input passes
     cached = _cache_path(data)
     if use_cache and cached.is_file():
         try:
             record = json.loads(cached.read_text(encoding="utf-8"))
             if "error" not in record:
                 return _clip_from_record(path, label, record)
-            raise ClipError(f"{path}: {record['error']}")
+            raise ClipError(f"{display_path(path)}: {record['error']}")
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             pass  # a damaged entry, or one from an incompatible build: recomputed and replaced below
     try:
-        record = analyse_midi(path)
+        record = analyse_midi(path, data=data)
     except ClipError as exc:
         record = {"error": str(exc).split(": ", 1)[-1]}
     if use_cache:
@@ -152,7 +157,7 @@ def load_clip(path: str | Path, label: str | None = None, *, use_cache: bool = T
         except OSError:
             pass  # a read-only cache must not stop the analysis
     if "error" in record:
-        raise ClipError(f"{path}: {record['error']}")
+        raise ClipError(f"{display_path(path)}: {record['error']}")
     return _clip_from_record(path, label, record)
 
 
@@ -210,15 +215,36 @@ def load_folder(
             clips.append(load_clip(path, label or None))
         except ClipError as exc:
             skipped.append((path, str(exc)))
+        except Exception as exc:  # a bug on one file must not end the batch: skip it, named, and log it
+            log.exception("unexpected error analysing MIDI file %s", display_path(path))
+            skipped.append((path, unexpected_error_message(path, exc)))
     if progress is not None:
         progress("done", 1.0)
     if skipped:
-        warnings.warn(
-            f"skipped {len(skipped)} of {len(files)} MIDI files in {folder} "
-            f"(first: {skipped[0][1]})", stacklevel=2,
-        )
+        warnings.warn(skipped_summary(skipped, len(files), folder), stacklevel=2)
     found = sorted({c.label for c in clips if c.label})
     return LoadedFolder(clips=tuple(clips), skipped=tuple(skipped), labels=tuple(found))
+
+
+def unexpected_error_message(path: str | Path, error: BaseException) -> str:
+    """One line for an error that is not a ClipError (a bug, or memory running out) on one file."""
+    detail = display_path(str(error).splitlines()[0]) if str(error) else ""
+    return f"{display_path(path)}: could not be analysed (unexpected {type(error).__name__}{': ' + detail if detail else ''})"
+
+
+def skipped_summary(skipped: list[tuple[Path, str]] | tuple[tuple[Path, str], ...], total: int, folder: str | Path) -> str:
+    """One line naming every skipped file: the first SKIPPED_LISTED_WITH_REASON with their reasons
+    ("name: reason"), the rest by name."""
+    def reason_alone(path: Path, reason: str) -> str:  # without the "path: " the error starts with
+        prefix = f"{display_path(path)}: "
+        return reason[len(prefix):] if reason.startswith(prefix) else reason
+
+    with_reason = [f"{display_path(p.name)}: {reason_alone(p, reason)}" for p, reason in skipped[:SKIPPED_LISTED_WITH_REASON]]
+    text = f"skipped {len(skipped)} of {total} MIDI files in {display_path(folder)}: " + "; ".join(with_reason)
+    rest = [display_path(p.name) for p, _ in skipped[SKIPPED_LISTED_WITH_REASON:]]
+    if rest:
+        text += f"; and {len(rest)} more: " + ", ".join(rest)
+    return text
 
 
 def emopia_split(data_dir: str | Path, split: str, *, progress: Progress | None = None) -> LoadedFolder:

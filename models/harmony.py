@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.errors import InvalidModelInput
 from models.vocabulary import PITCH_CLASSES, QUALITIES, ChordEvent
 
 # Key profiles (major, minor), index 0 = tonic.
@@ -35,6 +36,12 @@ KEY_PROFILES = {"krumhansl": KRUMHANSL_KESSLER, "temperley": TEMPERLEY_KOSTKA_PA
 # the composer's mode prior has to match (Temperley's read far more clips as major).
 DEFAULT_KEY_PROFILES = "aarden-essen"
 NORMALISED_TONIC = {"major": 0, "minor": 9}  # C major / A minor frame (CONTRACTS.md)
+# Work and memory of frame_profiles grow with (notes x sampling points each one covers): music
+# sounds a few to a few dozen notes at once, so more than MAX_MEAN_POLYPHONY on average is an
+# adversarial file (e.g. 100,000 note-ons of one key held together); it is refused, not analysed.
+MAX_MEAN_POLYPHONY = 256
+MAX_NOTE_SAMPLES = 20_000_000  # and never more (note, sampling point) pairs than this in all
+NOTE_SAMPLES_PER_CHUNK = 1 << 20  # pairs expanded at once (about 50 MB of temporaries)
 
 
 @dataclass(frozen=True)
@@ -118,28 +125,51 @@ def frame_profiles(
     keep = first < m
     pitch, onset, velocity, first, last = pitch[keep], onset[keep], velocity[keep], first[keep], last[keep]
     lengths = last - first
-    note_idx = np.repeat(np.arange(len(first)), lengths)
-    sample_idx = np.repeat(first - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    total = int(lengths.sum())
+    if total > min(MAX_MEAN_POLYPHONY * max(m, 1), MAX_NOTE_SAMPLES):
+        raise InvalidModelInput(f"notes overlap too densely to analyse ({total / max(m, 1):,.0f} notes sounding at once "
+                                f"on average, {total:,} note samples); allowed: at most {MAX_MEAN_POLYPHONY} on average "
+                                f"and {MAX_NOTE_SAMPLES:,} note samples")
 
     # metrical weight of each note: onsets near a beat (on this grid) count fully
     beat_pos = np.interp(onset, beat_times, np.arange(n_beats + 1))
     off_beat = np.abs(beat_pos - np.round(beat_pos)) > 0.15
     note_weight = (velocity / 127.0) ** options.velocity_power * np.where(off_beat, options.offbeat_weight, 1.0)
-    age = sample_times[sample_idx] - onset[note_idx]
-    w = note_weight[note_idx] * np.exp(-np.maximum(age, 0.0) / options.decay_s)
 
-    # lowest and highest sounding pitch per sampling point
-    p = pitch[note_idx].astype(np.int64)
+    # Each note expands to the sampling points it covers, a chunk of notes at a time so that memory
+    # stays flat in the file's length; the chunks keep the notes' order, so every sum is the same.
+    ends = np.cumsum(lengths)
+    chunk_bounds = [0]
+    while chunk_bounds[-1] < len(lengths):
+        start_pairs = ends[chunk_bounds[-1] - 1] if chunk_bounds[-1] else 0
+        nxt = int(np.searchsorted(ends, start_pairs + NOTE_SAMPLES_PER_CHUNK, side="right"))
+        chunk_bounds.append(max(nxt, chunk_bounds[-1] + 1))
+
+    def expanded(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """(note index, sampling point index) of every pair of notes a..b-1."""
+        part = lengths[a:b]
+        note_idx = a + np.repeat(np.arange(b - a), part)
+        sample_idx = np.repeat(first[a:b] - np.cumsum(part) + part, part) + np.arange(int(part.sum()))
+        return note_idx, sample_idx
+
+    # lowest and highest sounding pitch per sampling point (over every note, before any weight)
     low = np.full(m, 999)
-    np.minimum.at(low, sample_idx, p)
     high = np.full(m, -1)
-    np.maximum.at(high, sample_idx, p)
-    is_top = (p == high[sample_idx]) & (p != low[sample_idx])
-    w = np.where(is_top, w * options.top_voice_weight, w)
+    for a, b in zip(chunk_bounds[:-1], chunk_bounds[1:]):
+        note_idx, sample_idx = expanded(a, b)
+        p = pitch[note_idx].astype(np.int64)
+        np.minimum.at(low, sample_idx, p)
+        np.maximum.at(high, sample_idx, p)
 
-    frame_of_sample = sample_idx // s
     chroma = np.zeros((n_frames, PITCH_CLASSES))
-    np.add.at(chroma, (frame_of_sample, p % PITCH_CLASSES), w)
+    for a, b in zip(chunk_bounds[:-1], chunk_bounds[1:]):
+        note_idx, sample_idx = expanded(a, b)
+        p = pitch[note_idx].astype(np.int64)
+        age = sample_times[sample_idx] - onset[note_idx]
+        w = note_weight[note_idx] * np.exp(-np.maximum(age, 0.0) / options.decay_s)
+        is_top = (p == high[sample_idx]) & (p != low[sample_idx])
+        w = np.where(is_top, w * options.top_voice_weight, w)
+        np.add.at(chroma, (sample_idx // s, p % PITCH_CLASSES), w)
     sounding = low < 999
     bass = np.zeros((n_frames, PITCH_CLASSES))
     np.add.at(bass, (np.flatnonzero(sounding) // s, low[sounding] % PITCH_CLASSES), 1.0)

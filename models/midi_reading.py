@@ -1,11 +1,19 @@
 """Read a MIDI file into plain numpy arrays: notes in seconds, sustain pedal, tempo map, metre.
 
 Only mido is used (no pretty_midi) so that the whole data pipeline stays light. Unusable files
-(corrupt, empty, drum-only, zero-length) raise :class:`ClipError` with the reason, so that a
-folder loader can skip them and count them.
+(corrupt, empty, drum-only, zero-length, too long, not a regular file) raise :class:`ClipError`
+with the reason, so that a folder loader can skip them and count them.
+
+This is the one guard every MIDI input passes (classify, train, the dataset cache): only regular
+files, at most MAX_FILE_BYTES read, at most MAX_BEATS beats and MAX_SECONDS of music, tempos > 0;
+every array built afterwards is per note or per beat, never per tick.
 """
 from __future__ import annotations
 
+import io
+import os
+import stat
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +24,22 @@ from models.errors import ModelError
 DRUM_CHANNEL = 9  # MIDI channel 10 (0-based 9) is percussion in General MIDI
 SUSTAIN_CONTROLLER = 64
 PLACEHOLDER_TEMPO_BPM = 120.0  # what transcriptions without a tempo write (and the SMF default)
+MAX_FILE_BYTES = 4 * 1024 * 1024  # real MIDI files are KBs, large orchestral ones 1-3 MB; mido needs ~2 s a MB
+MAX_SECONDS = 30 * 60.0  # longest music analysed (the onset envelope and beat tracking are per 10 ms)
+MAX_BEATS = 10_000  # most quarter notes analysed (the file's own beat grid is built per quarter note)
+TAIL_BEATS = 8  # events this many beats after the last note still count (pedal release, end of track)
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """The path as text any terminal encoding can print: bytes that are not UTF-8 in a file name
+    (decoded by Python as lone surrogates) are shown as \\xNN escapes."""
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class ClipError(ModelError):
@@ -84,20 +108,58 @@ def _ticks_to_seconds(ticks: np.ndarray, tempo_ticks: list[int], tempo_us: list[
     return seg_start_secs[idx] + (ticks - seg_start_ticks[idx]) * sec_per_tick[idx]
 
 
-def read_midi(path: str | Path) -> MidiContent:
-    """Read ``path``; raises ClipError (corrupt, empty, drum-only, zero-length) with the reason."""
+def read_midi_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of a MIDI file: regular files only (a FIFO would block, /dev/zero never ends) and at
+    most MAX_FILE_BYTES; ClipError names the file and what is allowed otherwise."""
+    name = display_path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ClipError(f"{name}: file not found") from None
+    except OSError as exc:
+        raise ClipError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ClipError(f"{name}: is a folder; allowed: a MIDI file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ClipError(f"{name}: not a regular file (a device, FIFO or socket); allowed: a MIDI file on disk")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ClipError(f"{name}: file too large ({info.st_size:,} bytes); allowed: MIDI files up to {MAX_FILE_BYTES:,} bytes")
+    try:
+        # O_NONBLOCK: a FIFO swapped in after the stat must not block the open
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                raise ClipError(f"{name}: not a regular file (a device, FIFO or socket); allowed: a MIDI file on disk")
+            data = stream.read(MAX_FILE_BYTES + 1)  # the cap holds even if the file grows meanwhile
+    except OSError as exc:
+        raise ClipError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ClipError(f"{name}: file too large (over {MAX_FILE_BYTES:,} bytes); allowed: MIDI files up to {MAX_FILE_BYTES:,} bytes")
+    return data
+
+
+def _too_long(name: str, beats: float | None = None, seconds: float | None = None) -> ClipError:
+    length = f"{beats:,.0f} beats" if beats is not None else f"{seconds / 60:,.1f} minutes"
+    return ClipError(f"{name}: too long ({length} of music); allowed: at most {MAX_BEATS:,} beats "
+                     f"(quarter notes) and {MAX_SECONDS / 60:.0f} minutes")
+
+
+def read_midi(path: str | Path, data: bytes | None = None) -> MidiContent:
+    """Read ``path`` (or its already read bytes ``data``, from read_midi_bytes); raises ClipError
+    (not a regular file, too large, corrupt, empty, drum-only, zero-length, too long) with the reason."""
     import mido  # local: keeps `import models` cheap
 
     path = Path(path)
+    name = display_path(path)
+    if data is None:
+        data = read_midi_bytes(path)
     try:
-        midi = mido.MidiFile(str(path), clip=True)
-    except FileNotFoundError:
-        raise ClipError(f"{path}: file not found") from None
+        midi = mido.MidiFile(file=io.BytesIO(data), clip=True)
     except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError, IndexError...
-        raise ClipError(f"{path}: corrupt MIDI file ({type(exc).__name__}: {exc})") from None
+        raise ClipError(f"{name}: corrupt MIDI file ({type(exc).__name__}: {display_path(str(exc))})") from None
     tpb = midi.ticks_per_beat
     if not tpb or tpb <= 0:
-        raise ClipError(f"{path}: corrupt MIDI file (SMPTE or zero time division is not supported)")
+        raise ClipError(f"{name}: corrupt MIDI file (SMPTE or zero time division is not supported)")
 
     # Gather every event with its absolute tick (type 2 files play tracks one after another).
     tempo_ticks, tempo_us = [0], [500000]
@@ -109,7 +171,7 @@ def read_midi(path: str | Path) -> MidiContent:
     track_start = 0
     for track in midi.tracks:
         tick = track_start
-        open_notes: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        open_notes: dict[tuple[int, int], deque[tuple[int, int]]] = {}
         for msg in track:
             tick += msg.time
             kind = msg.type
@@ -117,13 +179,13 @@ def read_midi(path: str | Path) -> MidiContent:
                 if msg.channel == DRUM_CHANNEL:
                     drum_notes += 1
                     continue
-                open_notes.setdefault((msg.channel, msg.note), []).append((tick, msg.velocity))
+                open_notes.setdefault((msg.channel, msg.note), deque()).append((tick, msg.velocity))
             elif kind == "note_off" or (kind == "note_on" and msg.velocity == 0):
                 if msg.channel == DRUM_CHANNEL:
                     continue
                 stack = open_notes.get((msg.channel, msg.note))
                 if stack:
-                    on_tick, vel = stack.pop(0)  # first in, first out: the usual reading of repeated notes
+                    on_tick, vel = stack.popleft()  # first in, first out: the usual reading of repeated notes
                     raw_notes.append((on_tick, tick, msg.channel, msg.note, vel))
             elif kind == "control_change" and msg.control == SUSTAIN_CONTROLLER and msg.channel != DRUM_CHANNEL:
                 pedal_events.append((tick, msg.channel, msg.value >= 64))
@@ -146,8 +208,24 @@ def read_midi(path: str | Path) -> MidiContent:
     tempo_event_count = sum(1 for tr in midi.tracks for m in tr if m.type == "set_tempo")
     if not raw_notes:
         if drum_notes:
-            raise ClipError(f"{path}: drum-only file (only channel 10 notes, no pitched notes)")
-        raise ClipError(f"{path}: empty MIDI file (no notes)")
+            raise ClipError(f"{name}: drum-only file (only channel 10 notes, no pitched notes)")
+        raise ClipError(f"{name}: empty MIDI file (no notes)")
+
+    # Bound the length before any array is built (ticks are Python ints of any size until here):
+    # a 37-byte file can put a note-off 2**28 or 2**70 ticks away.
+    notes_end_tick = max(n[1] for n in raw_notes)
+    if notes_end_tick > MAX_BEATS * tpb:
+        raise _too_long(name, beats=notes_end_tick / tpb)
+    horizon = notes_end_tick + TAIL_BEATS * tpb  # later events change nothing that is analysed
+    max_tick = min(max_tick, horizon)
+    pedal_events = [(min(tick, horizon), ch, down) for tick, ch, down in pedal_events]
+    time_sigs = [s for s in time_sigs if s[0] <= horizon]
+    kept = [i for i, t in enumerate(tempo_ticks) if t <= horizon]
+    tempo_ticks, tempo_us = [tempo_ticks[i] for i in kept], [tempo_us[i] for i in kept]
+    zero_tempo = [t for t, us in zip(tempo_ticks, tempo_us) if us <= 0]
+    if zero_tempo:
+        raise ClipError(f"{name}: corrupt MIDI file (tempo of 0 microseconds per quarter note at tick {zero_tempo[0]}); "
+                        "allowed: tempos of 1 to 16,777,215 microseconds per quarter note")
 
     order = np.argsort(np.asarray(tempo_ticks), kind="stable")
     tempo_ticks = [tempo_ticks[i] for i in order]
@@ -155,9 +233,11 @@ def read_midi(path: str | Path) -> MidiContent:
     notes = np.asarray(raw_notes, dtype=np.int64)
     onset = _ticks_to_seconds(notes[:, 0].astype(np.float64), tempo_ticks, tempo_us, tpb)
     offset = _ticks_to_seconds(notes[:, 1].astype(np.float64), tempo_ticks, tempo_us, tpb)
+    if float(offset.max()) > MAX_SECONDS:
+        raise _too_long(name, seconds=float(offset.max()))
     keep = offset > onset
     if not keep.any():
-        raise ClipError(f"{path}: zero-length file (every note ends where it starts)")
+        raise ClipError(f"{name}: zero-length file (every note ends where it starts)")
     notes, onset, offset = notes[keep], onset[keep], offset[keep]
     sort = np.lexsort((notes[:, 3], onset))
     notes, onset, offset = notes[sort], onset[sort], offset[sort]
@@ -190,9 +270,18 @@ def read_midi(path: str | Path) -> MidiContent:
         if b > a
     ]
     sounding = offset.copy()
-    for down, up, ch in pedal_secs:
-        held = (channel == ch) & (offset >= down) & (offset < up)
-        sounding[held] = np.maximum(sounding[held], up)
+    # one channel's pedal intervals never overlap: each note-off lies in at most one (a search, not
+    # a pass over every note per interval, which took minutes for a file full of pedal presses)
+    for ch in {p[2] for p in pedal_secs}:
+        downs = np.asarray([a for a, _, c in pedal_secs if c == ch])
+        ups = np.asarray([b for _, b, c in pedal_secs if c == ch])
+        order_down = np.argsort(downs, kind="stable")
+        downs, ups = downs[order_down], ups[order_down]
+        on_channel = np.flatnonzero(channel == ch)
+        k = np.searchsorted(downs, offset[on_channel], side="right") - 1
+        inside = (k >= 0) & (offset[on_channel] < ups[np.maximum(k, 0)])
+        held = on_channel[inside]
+        sounding[held] = np.maximum(sounding[held], ups[k[inside]])
     if pedal_secs:
         # a re-struck key cuts the previous sounding of the same pitch
         for p in np.unique(pitch):
@@ -207,7 +296,7 @@ def read_midi(path: str | Path) -> MidiContent:
     time_signatures = tuple((float(t), int(s[1]), int(s[2])) for t, s in zip(sig_secs, time_sigs))
     end_time = float(max(sounding.max(), offset.max()))
     if end_time - float(onset.min()) <= 1e-3:
-        raise ClipError(f"{path}: zero-length file (all notes within 1 ms)")
+        raise ClipError(f"{name}: zero-length file (all notes within 1 ms)")
     last_tick = max(max_tick, int(notes[:, 1].max()))
     quarter_ticks = np.arange(0, last_tick + tpb, tpb, dtype=np.float64)
     quarter_times = _ticks_to_seconds(quarter_ticks, tempo_ticks, tempo_us, tpb)

@@ -241,9 +241,19 @@ class ModelSet:
 
         experts = self.experts()
         states = np.asarray([chord_state_index(e) for e in events])
-        u = conditioning_matrix(chord_visible(events), self.history, self.joint_history, CHORD_LAYOUT)
-        log_p = experts.class_log_probs(u)  # (T, K, S)
-        per_class = log_p[np.arange(len(states)), :, states].sum(axis=0)  # (K,)
+        visible = chord_visible(events)
+        context = max(self.history, self.joint_history)
+        # A window of chords at a time: the experts' intermediate is (T, K, S, H) floats, ~2 MB a
+        # chord, and u ~16 KB a chord, so scoring a whole long file at once took gigabytes; each
+        # window's u is built from the `context` chords before it (the same rows as for the whole
+        # file), so memory is flat in the file's length.
+        per_class = np.zeros(len(self.class_names))
+        for start in range(0, len(states), SCORING_WINDOW_CHORDS):
+            stop = min(start + SCORING_WINDOW_CHORDS, len(states))
+            lo = max(0, start - context)
+            u = conditioning_matrix(visible[lo:stop], self.history, self.joint_history, CHORD_LAYOUT)[start - lo:]
+            log_p = experts.class_log_probs(u)  # (window, K, S)
+            per_class += log_p[np.arange(stop - start), :, states[start:stop]].sum(axis=0)  # (K,)
         parts = {}
         for k, name in enumerate(self.class_names):
             mode_part = 0.0
@@ -307,6 +317,7 @@ def _read_config(path: Path) -> dict:
     return config
 
 
+SCORING_WINDOW_CHORDS = 32  # chords scored at once by harmony_log_likelihood_parts (~70 MB of experts' temporaries)
 MODE_CHORDS_KEY = "mode_chord_log_probs"  # optional array in a class's .npz (see ClassParameters)
 
 

@@ -5,7 +5,8 @@ CRBM, their durations under the class's harmonic-rhythm table, and the log-proba
 statistics under the class profile) and the classifier's combined score (models.store.combined_scores:
 for quadrant classes the valence side from the harmony, with the model's valence bias per chord,
 and the arousal side from the performance; otherwise harmony_weight * harmony + performance); the
-predicted class is the argmax. Unusable files get a one-line error; exit 2 when every file fails.
+predicted class is the argmax. Unusable files get a one-line error (and their entry in --json);
+the other files are still classified; exit 2 when every file fails.
 """
 from __future__ import annotations
 
@@ -27,35 +28,44 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from models.dataset import ClipError, load_clip
+    import logging
+
+    from models.dataset import ClipError, load_clip, unexpected_error_message
     from models.errors import InvalidModelInput
+    from models.midi_reading import display_path
     from models.store import load_model_set
 
+    log = logging.getLogger(__name__)
     model_set = load_model_set(args.model)  # ModelFileError (exit 2) names a missing/corrupt file
     results, failures = [], 0
     for name in args.files:
+        shown = display_path(name)  # a file name that is not UTF-8 still prints (as \xNN escapes)
         try:
             clip = load_clip(name)
             if not clip.events:
-                raise ClipError(f"{name}: no chords recognised")
+                raise ClipError(f"{shown}: no chords recognised")
             scores = model_set.log_likelihoods(clip.events, clip.performance, mode=clip.mode)
-        except (ClipError, InvalidModelInput, OSError) as error:
+        except Exception as error:  # one file's failure is that file's error line; the batch goes on
             failures += 1
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            results.append({"file": name, "error": message})
+            if isinstance(error, (ClipError, InvalidModelInput, OSError)):
+                message = display_path(str(error).splitlines()[0]) if str(error) else f"{shown}: {type(error).__name__}"
+            else:  # a bug (or memory running out) on this file: named, logged with its traceback
+                log.exception("unexpected error classifying %s", shown)
+                message = unexpected_error_message(name, error)
+            results.append({"file": shown, "error": message})
             if not args.json:
                 print(f"moodchords classify: error: {message}", file=sys.stderr)
             continue
         best = max(scores, key=lambda c: scores[c].combined)
         results.append({
-            "file": name, "predicted": best, "mode": clip.mode, "chords": len(clip.events),
+            "file": shown, "predicted": best, "mode": clip.mode, "chords": len(clip.events),
             "classes": {c: {"harmony": round(s.harmony, 4), "performance": round(s.performance, 4),
                             "combined": round(s.combined, 4)} for c, s in scores.items()},
         })
         if not args.json:
             described = {c.name: c.description for c in model_set.classes}
             parts = "  ".join(f"{c}: {s.combined:9.2f}" for c, s in scores.items())
-            print(f"{name}: {best} ({described[best]})   {parts}")
+            print(f"{shown}: {best} ({described[best]})   {parts}")
     if args.json:
         print(json.dumps({"model": str(model_set.path), "harmony_weight": model_set.harmony_weight,
                           "valence_bias_per_chord": model_set.valence_bias_per_chord, "results": results}, indent=1))

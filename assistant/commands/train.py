@@ -47,6 +47,38 @@ def _emopia_root(data: Path) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train (see _train); a progress bar still on the terminal is closed first when training
+    stops with an error, so the error line starts on a line of its own."""
+    bars: list = []
+    try:
+        return _train(args, bars)
+    except BaseException:
+        for bar in bars:
+            bar.close()  # ends the bar's line (the bar stays, showing where training stopped)
+        raise
+
+
+def check_cross_validation_folds(clips_by_label: dict, folds: int, seed: int) -> None:
+    """InvalidModelInput naming the class, its usable files and what is needed when a
+    cross-validation fold would leave a class without training files (e.g. one file per class)."""
+    from models.errors import InvalidModelInput
+    from models.training import song_folds, song_of
+
+    all_clips = [c for label in sorted(clips_by_label) for c in clips_by_label[label]]
+    fold_of = song_folds(all_clips, folds, seed)
+    for label, clips in sorted(clips_by_label.items()):
+        songs = {song_of(c) for c in clips}
+        folds_used = {fold_of[s] for s in songs}
+        if len(folds_used) < 2:
+            names = ", ".join(sorted(Path(c.path).name for c in clips)[:5]) + (", ..." if len(clips) > 5 else "")
+            raise InvalidModelInput(
+                f"class {label!r} has {len(clips)} usable MIDI file(s) from {len(songs)} song(s) ({names}); "
+                f"--cv-folds {folds} holds out every song once, so each class needs usable files from at least "
+                f"2 songs that land in different folds (in practice {folds} or more songs per class; clips named "
+                f"<label>_<song>_<n>.mid share a song); add files or pass --cv-folds 0")
+
+
+def _train(args: argparse.Namespace, bars: list) -> int:
     import os
     from dataclasses import replace
 
@@ -79,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     # "66/1000" and a rate in per mille a second mean nothing to a user)
     bar = tqdm(total=1000, dynamic_ncols=True, file=sys.stderr, mininterval=0.5,
                bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed} elapsed, ~{remaining} left")
+    bars.append(bar)
 
     def progress(message: str, fraction: float) -> None:
         bar.set_description(message[:60], refresh=False)
@@ -117,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
         return model_set_from_class_models(name=out.name, layout=CHORD_LAYOUT.to_json(), hyperparameters=config.to_json(),
                                            class_models=models, beats_per_bar=beats_per_bar, class_info=class_info, **extra)
 
+    if args.cv_folds > 1:
+        check_cross_validation_folds(clips_by_label, args.cv_folds, config.seed)
     strategy = default_strategy()  # several GPUs / machines when present; this CPU: the default strategy
     stages = 2 if args.cv_folds > 1 else 1
     harmony_weight, cv_table, valence_bias, bias_table = 1.0, {}, 0.0, {}
