@@ -1,5 +1,6 @@
 """The history list: compositions from this and earlier sessions, newest first. Click one to
-restore it, Delete (key or button) to remove it."""
+restore it, Delete (key or button) to remove it. A notice at the top says when the history had to
+be recovered (assistant.history.HistoryStore.notice)."""
 from __future__ import annotations
 
 import time
@@ -8,6 +9,8 @@ from typing import Any, Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
                                QWidget)
+
+from gui import theme
 
 
 def _field(record: Any, name: str, default: Any = None) -> Any:
@@ -48,6 +51,11 @@ class HistoryPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.notice = QLabel("")  # why the history was recovered (renamed as corrupt, read-only, ...)
+        self.notice.setObjectName("notice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet(f"color: {theme.BUSY.name()};")
+        self.notice.hide()
         title = QLabel("History")
         title.setObjectName("title")
         self.caption = QLabel("Your compositions, newest first")
@@ -67,6 +75,7 @@ class HistoryPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(8)
+        layout.addWidget(self.notice)
         layout.addWidget(title)
         layout.addWidget(self.caption)
         layout.addWidget(self.list, 1)
@@ -93,6 +102,12 @@ class HistoryPanel(QWidget):
         self.delete_button.setEnabled(self.list.currentItem() is not None)
         self.caption.setText("Your compositions, newest first" if records else
                              "Nothing yet: every composition is kept here, across sessions.")
+
+    def set_notice(self, text: str | None) -> None:
+        """Show a one-line notice above the list (None hides it)."""
+        self.notice.setText(text or "")
+        self.notice.setToolTip(text or "")
+        self.notice.setVisible(bool(text))
 
     def set_unavailable(self, reason: str) -> None:
         self.list.clear()

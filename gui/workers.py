@@ -1,6 +1,6 @@
 """Background work for the window (Buzz style): QObjects moved to their own QThread, talking to
-the UI thread only through signals. Nothing here knows about music; jobs are callables built by
-the window from `assistant` calls.
+the UI thread only through signals. Nothing here knows about music; jobs are the typed objects
+of gui.jobs (each runs itself with `job.run(progress)`).
 
 - `JobWorker` runs submitted jobs one at a time in its thread: model loading and composing on
   one, file writing and device probing on another (so an export never waits behind a model load).
@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import threading
 import traceback
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from assistant.errors import USER_ERRORS
-
-Progress = Callable[[str, float], None]
-Job = Callable[[Progress], Any]
 
 
 def user_message(error: BaseException) -> str:
@@ -35,33 +32,33 @@ def user_message(error: BaseException) -> str:
 
 
 class JobWorker(QObject):
-    """Runs `job(progress)` callables in its thread, in the order submitted."""
+    """Runs jobs (gui.jobs.Job: `job.run(progress)`) in its thread, in the order submitted."""
 
-    started = Signal(str)  # job name
-    progress = Signal(str, str, float)  # job name, message, fraction 0..1
-    finished = Signal(str, object)  # job name, result
-    failed = Signal(str, str, object)  # job name, one-line message, the exception
-    _submitted = Signal(str, object)
+    started = Signal(object)  # the job
+    progress = Signal(object, str, float)  # the job, message, fraction 0..1
+    finished = Signal(object, object)  # the job, its result
+    failed = Signal(object, str, object)  # the job, one-line message, the exception
+    _submitted = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
         self._submitted.connect(self._run)  # queued: the receiver lives in the worker thread
 
-    def submit(self, name: str, job: Job) -> None:
+    def submit(self, job: Any) -> None:
         """Queue a job; safe to call from the UI thread."""
-        self._submitted.emit(name, job)
+        self._submitted.emit(job)
 
-    @Slot(str, object)
-    def _run(self, name: str, job: Job) -> None:
-        self.started.emit(name)
+    @Slot(object)
+    def _run(self, job: Any) -> None:
+        self.started.emit(job)
         try:
-            result = job(lambda message, fraction: self.progress.emit(name, str(message), float(fraction)))
+            result = job.run(lambda message, fraction: self.progress.emit(job, str(message), float(fraction)))
         except Exception as error:  # noqa: BLE001 (the window must never crash on a job)
             if not isinstance(error, USER_ERRORS + (OSError,)):
                 traceback.print_exc()
-            self.failed.emit(name, user_message(error), error)
+            self.failed.emit(job, user_message(error), error)
             return
-        self.finished.emit(name, result)
+        self.finished.emit(job, result)
 
 
 class RecorderWorker(QObject):

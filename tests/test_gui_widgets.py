@@ -13,6 +13,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from assistant.pipeline import Assistant
+from assistant.workspace import Busy
 from gui.level_meter import level_to_fraction
 from gui.main_window import MainWindow
 from gui.midi_drag import build_midi_mime_data
@@ -152,10 +153,10 @@ def test_space_types_in_the_text_box_and_escape_cancels(window, qtbot):
     edit.setFocus()
     qtbot.keyClicks(edit, "calm sea")
     assert edit.text() == "calm sea"
-    window._compose_job = "compose#99"  # a pending composition, as if the pipeline were busy
-    window._set_busy("composing", "Composing…")
+    window.workspace.begin(object(), Busy.COMPOSING)  # a pending composition, as if the pipeline were busy
+    window._show_busy("Composing…")
     qtbot.keyClick(window, Qt.Key_Escape)
-    assert window._compose_job is None and window.request_bar.status.text() == "Cancelled"
+    assert window.workspace.pending is None and window.request_bar.status.text() == "Cancelled"
 
 
 def test_no_display_prints_one_line_and_returns_2():

@@ -225,7 +225,7 @@ def test_spoken_request_through_the_virtual_microphone_is_composed(qtbot, pulse_
     levels: list[float] = []
     window.recorder.level.connect(levels.append)
     qtbot.mouseClick(button, Qt.LeftButton)  # a click (not a hold): recording stays on
-    qtbot.waitUntil(lambda: window._recording and button.property("look") == "listening", timeout=5000)
+    qtbot.waitUntil(lambda: window.workspace.recording and button.property("look") == "listening", timeout=5000)
     pulse_audio.speak("I want a happy song full of hope")
     qtbot.wait(600)  # the tail of the speech is still in the audio pipes; a person releases a bit later too
     with qtbot.waitSignal(window.compositionShown, timeout=180_000) as blocker:
@@ -239,9 +239,9 @@ def test_spoken_request_through_the_virtual_microphone_is_composed(qtbot, pulse_
     window.request_bar.request_edit.clearFocus()
     window.setFocus()
     qtbot.keyPress(window, Qt.Key_Space)
-    qtbot.waitUntil(lambda: window._recording, timeout=5000)
+    qtbot.waitUntil(lambda: window.workspace.recording, timeout=5000)
     qtbot.keyClick(window, Qt.Key_Escape)
-    qtbot.waitUntil(lambda: not window._recording, timeout=5000)
+    qtbot.waitUntil(lambda: not window.workspace.recording, timeout=5000)
     assert window.request_bar.status.text() == "Recording cancelled"
     qtbot.keyRelease(window, Qt.Key_Space)
     window.shutdown()
@@ -278,7 +278,7 @@ def test_virtual_midi_port_plays_the_score(qtbot, jack_server, tmp_path):
     window = make_window(qtbot, assistant, tmp_path, devices=devices, autoload=False)
     window.start_background_loading()
     output = window.transport.output
-    qtbot.waitUntil(lambda: window._midi_outputs_listed, timeout=20_000)
+    qtbot.waitUntil(lambda: window.outputs.outputs_listed, timeout=20_000)
     output.setCurrentIndex(output.findData(VIRTUAL_PORT))
     qtbot.waitUntil(lambda: window.midi_player is not None, timeout=20_000)
     listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "gui-test-listener")  # a DAW, as far as we care

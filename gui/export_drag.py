@@ -1,0 +1,137 @@
+"""MIDI out of the window as files: Export (a file the user names, written on the io worker) and
+drag to a DAW (gui.midi_drag's MIME data).
+
+A drag carries the MIDI file the pipeline already wrote for the composition (Composition.midi_path),
+hard-linked into the drag folder under a name that says what is inside ("hope - D major - 96 bpm.mid",
+the clip's name in a DAW); where a link is impossible (another file system) it carries the
+composition's file as it is. Only a composition without a file of its own (restored from a history
+whose file was deleted) gets one written, once, in the background when it is shown.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QMimeData, QObject, Qt
+from PySide6.QtGui import QDrag, QPixmap
+from PySide6.QtWidgets import QFileDialog, QStatusBar, QWidget
+
+from assistant.errors import USER_ERRORS
+from gui.jobs import DragFileJob, ExportJob, JobBoard
+from gui.midi_drag import build_midi_mime_data, default_drag_folder, drag_file_name
+
+ShowError = Callable[[str, str], None]  # (title, message): an error dialog
+MESSAGE_MS = 6000  # how long "Exported ..." stays in the status bar
+
+
+def link_or_reuse(source: Path, target: Path) -> Path:
+    """`target` as a hard link to `source` (replacing what was there), or `source` itself when the
+    file system cannot link; nothing is copied or written."""
+    if target.exists() and os.path.samefile(source, target):
+        return target
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.link")
+    try:
+        temporary.unlink(missing_ok=True)
+        os.link(source, temporary)
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        return source
+    return target
+
+
+class ExportAndDrag(QObject):
+    """Export and drag for the composition on screen."""
+
+    def __init__(self, assistant: Any, drag_folder: Path | None, jobs: JobBoard, status_bar: QStatusBar,
+                 show_error: ShowError, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.assistant = assistant  # assistant.pipeline.Assistant: export_midi writes atomically
+        self.drag_folder = Path(drag_folder) if drag_folder else None  # None: default_drag_folder()
+        self.jobs = jobs
+        self.status_bar = status_bar
+        self.show_error = show_error
+        self._drag_file: tuple[str, Path] | None = None  # (composition id, the file its drag carries)
+        jobs.on(DragFileJob, finished=self._drag_file_ready, failed=self._drag_file_failed)
+        jobs.on(ExportJob, finished=self._exported, failed=self._export_failed)
+
+    # ------------------------------------------------------------------------------ drag
+    def drag_path(self, composition: Any) -> Path:
+        """Where the drag file of a composition goes: a descriptive name in the drag folder."""
+        folder = self.drag_folder or default_drag_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        progression = composition.progression
+        key_name = progression.key_name if progression is not None else "chords"
+        return folder / drag_file_name(composition.request_text, key_name, composition.score.tempo_bpm)
+
+    def drag_file(self, composition: Any) -> Path:
+        """The file a drag of the composition carries: its own MIDI file (linked under a
+        descriptive name), or, when it has none, one written now."""
+        target = self.drag_path(composition)
+        own = composition.midi_path
+        if own is not None and Path(own).is_file():
+            return link_or_reuse(Path(own), target)
+        return Path(self.assistant.export_midi(composition, target))
+
+    def prepare(self, composition: Any) -> None:
+        """Make the drag file ready in the background, so a drag starts at once."""
+        self._drag_file = None
+        if composition is not None:
+            self.jobs.submit(DragFileJob(self.drag_file, composition))
+
+    def _drag_file_ready(self, job: DragFileJob, path: Path) -> None:
+        self._drag_file = (job.composition.id, Path(path))
+
+    def _drag_file_failed(self, job: DragFileJob, message: str, error: BaseException) -> None:
+        self.status_bar.showMessage(f"Could not prepare the drag file: {message}", MESSAGE_MS)
+
+    def mime_data(self, composition: Any) -> QMimeData | None:
+        """The QMimeData of a MIDI drag of the composition (its .mid as a file URL)."""
+        if composition is None:
+            return None
+        prepared = self._drag_file
+        if prepared is not None and prepared[0] == composition.id and prepared[1].is_file():
+            path = prepared[1]
+        else:  # not prepared yet: a link, or a tiny file, made now
+            path = self.drag_file(composition)
+            self._drag_file = (composition.id, path)
+        return build_midi_mime_data(path)
+
+    def start_drag(self, composition: Any, source: QWidget, preview: QPixmap) -> None:
+        if composition is None:
+            return
+        try:
+            mime = self.mime_data(composition)
+        except USER_ERRORS + (OSError,) as error:
+            self.show_error("Could not drag the MIDI", str(error))
+            return
+        drag = QDrag(source)
+        drag.setMimeData(mime)
+        preview = preview.scaledToHeight(90, Qt.SmoothTransformation)
+        drag.setPixmap(preview.copy(0, 0, min(preview.width(), 260), preview.height()))
+        drag.exec(Qt.CopyAction)
+
+    # ------------------------------------------------------------------------------ export
+    def export_dialog(self, composition: Any, parent: QWidget) -> None:
+        if composition is None:
+            return
+        start = str(Path.home() / drag_file_name(composition.request_text, composition.progression.key_name,
+                                                 composition.score.tempo_bpm))
+        path, _ = QFileDialog.getSaveFileName(parent, "Export MIDI", start, "MIDI files (*.mid *.midi)")
+        if path:
+            if not path.lower().endswith((".mid", ".midi")):
+                path += ".mid"
+            self.export_to(composition, Path(path))
+
+    def export_to(self, composition: Any, path: Path) -> None:
+        """Write the composition's MIDI to `path` on the io worker (a dialog says when it fails)."""
+        self.status_bar.showMessage(f"Exporting {path.name}…")
+        self.jobs.submit(ExportJob(self.assistant, composition, Path(path)))
+
+    def _exported(self, job: ExportJob, path: Path) -> None:
+        self.status_bar.showMessage(f"Exported {path}", MESSAGE_MS)
+
+    def _export_failed(self, job: ExportJob, message: str, error: BaseException) -> None:
+        self.status_bar.clearMessage()
+        self.show_error("Export failed", message)
