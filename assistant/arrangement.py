@@ -248,7 +248,7 @@ def render_score(progression: Progression, arrangement: Arrangement, *, humanize
     markers = tuple(Marker(c.start_beats, c.chord.name) for c in progression.chords)
     return Score(tuple(sorted(notes, key=lambda n: (n.start_beats, n.channel, n.pitch))), progression.tempo_bpm,
                  float(length_beats), bpb, {CHORD_CHANNEL: arrangement.program, BASS_CHANNEL: arrangement.bass_program},
-                 markers)
+                 markers, compound=progression.compound, key_signature=progression.key_signature)
 
 
 def _without_overlaps(notes: list[Note]) -> list[Note]:

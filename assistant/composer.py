@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Mapping
 from assistant.arrangement import Arrangement, arrangement_from_performance, render_score
 from assistant.errors import InvalidInput
 from assistant.mood import MusicalSettings
-from assistant.music import MODES, Progression, parse_key
+from assistant.music import MODES, Progression, parse_key, tonic_name_for
 from assistant.score import Score
 
 if TYPE_CHECKING:
@@ -157,7 +157,8 @@ class Composer:
         if tempo is None:
             tempo = min(TEMPO_RANGE[1], max(TEMPO_RANGE[0], round(float(generation.performance.tempo_bpm))))
         progression = Progression.from_events(generation.events, tonic, generation.mode, tempo, bpb,
-                                              locked=locked if locked_events else ())
+                                              locked=locked if locked_events else (),
+                                              tonic_name=tonic_name_for(explicit.key, previous))
         arrangement = arrangement_from_performance(generation.performance, resolved.program, progression=progression)
         score = render_score(progression, arrangement)
         return ComposerResult(progression, arrangement, score, generation, seed)

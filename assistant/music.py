@@ -1,14 +1,36 @@
 """The music core: note and key names, chords, progressions and piano voicings.
 
 Pure Python (no Qt, no TensorFlow). Chords are stored as pitch classes plus an index into
-``models.vocabulary.QUALITIES``; names are only a view, spelled for the key they sit in
-(flats in flat keys, ``Bb`` rather than ``A#`` in D major's borrowed bVI).
+``models.vocabulary.QUALITIES``; names are only a view, spelled in the key they sit in.
+
+How names are spelled (what a composer reading the chart expects):
+
+* The key decides the letters. A key is shown by its conventional name (``tonic_name``: Db major,
+  C# minor, F# major, Eb minor) unless the user asked for a real enharmonic one by name (Gb major,
+  C# major, D# minor are kept as asked). A key that would need more than 7 sharps or flats
+  (G# major, Db minor, D# major) has no key signature, so it is shown as its enharmonic real key
+  (Ab major, C# minor, Eb major) even when asked for by that name.
+* A chord's root is spelled by its scale degree: diatonic roots with the key's letters (Gb major's
+  IV is Cb, F# major's vii is E#); chromatic roots the conventional way: flats for borrowed
+  chords (bII, bIII, bVI, bVII in major: Bb in C), sharps for the raised fourth (F#dim in C) and
+  the raised sixth and seventh of minor (E#ø7 in G# minor), and a leading-tone (diminished or
+  half-diminished) chord on a chromatic root is spelled as the raised degree below (C#° in C,
+  not Db°) because it leads up to the next degree.
+* Every chord tone, and the bass when it is a chord tone, is spelled by its interval above the root:
+  the major third of C# is E#, not F (C#/E#); the seventh of E#ø7 is D#.
+* Double sharps and flats (written ## and bb): chord tones take them where the interval demands
+  (D#/F## is V6 of G# minor), and so do the degrees of the key (G# minor's vii°7 is F##°7). A
+  chromatic root (or a bass outside the chord) takes one only in the extreme keys of 6 or 7
+  sharps or flats (G##° is vii°/vi in C# major); elsewhere it is respelled enharmonically
+  (Db major's bVI is A, not Bbb).
+* The diminished family is written with one convention: ° (dim), °7 (dim7), ø7 (half-diminished).
+  Chord.parse also reads the older dim, dim7 and m7b5 it printed before.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from assistant.errors import InvalidInput
 from models.vocabulary import QUALITIES, ChordEvent
@@ -26,13 +48,34 @@ FRAME_TONIC = {"major": 0, "minor": 9}
 
 _LETTERS = "CDEFGAB"
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_ACCIDENTALS = {"": 0, "#": 1, "♯": 1, "b": -1, "♭": -1}
-# The tonic spelling with the fewest accidentals for each pitch class and mode.
+# Position of each natural major key on the circle of fifths (sharps > 0, flats < 0).
+_LETTER_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
+_ACCIDENTALS = {"": 0, "#": 1, "♯": 1, "b": -1, "♭": -1, "##": 2, "x": 2, "𝄪": 2, "bb": -2, "𝄫": -2}
+_ACCIDENTAL_TEXT = {-2: "bb", -1: "b", 0: "", 1: "#", 2: "##"}
+# The conventional tonic spelling for each pitch class and mode (fewest accidentals; F# major and
+# Eb minor for the two 6-accidental ties, as most charts write them).
 _MAJOR_TONIC_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _MINOR_TONIC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
 # Semitones above the tonic -> scale-degree step (0 = tonic letter) used to spell it:
-# b2, 2, b3, 3, 4, #4, 5, b6, 6, b7, 7 (mode mixture reads as flats, the raised fourth as sharp).
+# 1, b2, 2, b3 (minor 3), 3 (#3 in minor), 4, #4, 5, b6 (minor 6), 6 (#6 in minor), b7 (minor 7),
+# 7 (#7 in minor): borrowed chords read as flats, the raised fourth, sixth and seventh as sharps.
 _DEGREE_OF_INTERVAL = (0, 1, 1, 2, 2, 3, 3, 4, 5, 5, 6, 6)
+# Chromatic intervals above the tonic where a leading-tone chord (°, °7, ø7) is spelled as the
+# raised degree below (C#° in C major leads to ii) instead of the lowered degree above.
+_RAISED_LEADING_TONE_INTERVALS = {"major": (1, 3, 8, 10), "minor": (1,)}
+_LEADING_TONE_QUALITIES = frozenset({"dim", "dim7", "min7b5"})
+# Semitones above a chord's root -> letter steps above the root letter (third = 2, fifth = 4 ...),
+# for the tones of the vocabulary's qualities; dim7's 9 semitones is a diminished seventh (6 steps).
+_TONE_STEPS = {0: 0, 1: 1, 2: 1, 3: 2, 4: 2, 5: 3, 6: 4, 7: 4, 8: 4, 9: 5, 10: 6, 11: 6}
+_TONE_STEPS_BY_QUALITY = {"dim7": {9: 6}}
+#: Chord-symbol suffixes shown for the diminished family (one convention: °, °7, ø7); the other
+#: qualities show their models.vocabulary suffix.
+DISPLAY_SUFFIXES = {"dim": "°", "dim7": "°7", "min7b5": "ø7"}
+# Keys with this many sharps or flats or more are "extreme": only there may a chromatic root be
+# double-sharp/flat. Degrees of the key (major scale; natural minor plus the raised 6th and 7th)
+# are spelled by degree in any key: G# minor's leading tone is F## (F##°7), as notation has it.
+_EXTREME_ACCIDENTALS = 6
+_KEY_INTERVALS = {"major": frozenset({0, 2, 4, 5, 7, 9, 11}), "minor": frozenset({0, 2, 3, 5, 7, 8, 9, 10, 11})}
 
 _NOTE_PATTERN = r"([A-Ga-g])([#♯b♭]?)"
 
@@ -41,42 +84,158 @@ def _parse_note(letter: str, accidental: str) -> int:
     return (_LETTER_PC[letter.upper()] + _ACCIDENTALS[accidental]) % 12
 
 
+def _clean_accidental(accidental: str) -> str:
+    """'♯' -> '#', '♭' -> 'b', 'x'/'𝄪' -> '##', '𝄫' -> 'bb'."""
+    return _ACCIDENTAL_TEXT[_ACCIDENTALS[accidental]]
+
+
+def _note_on_letter(letter: str, pc: int) -> str | None:
+    """``pc`` written on ``letter`` ("E#" for 5 on E), or None when it needs more than a double accidental."""
+    offset = (pc - _LETTER_PC[letter] + 6) % 12 - 6  # -6..5 semitones from the natural
+    text = _ACCIDENTAL_TEXT.get(offset)
+    return None if text is None else letter + text
+
+
+def _name_pc(name: str) -> int:
+    return (_LETTER_PC[name[0]] + _ACCIDENTALS[name[1:]]) % 12
+
+
+def key_fifths(tonic_name: str, mode: str | None) -> int:
+    """The key signature of a key named by its tonic: sharps > 0, flats < 0 (C# major: 7, Eb minor: -6).
+
+    Beyond +-7 the key is theoretical (G# major: 8): it has no key signature.
+    """
+    fifths = _LETTER_FIFTHS[tonic_name[0]] + 7 * _ACCIDENTALS[tonic_name[1:]]
+    return fifths - 3 if mode == "minor" else fifths
+
+
 def tonic_name(tonic: int, mode: str | None) -> str:
-    """The usual spelling of a key's tonic ("Eb" for Eb major, "G#" for G# minor)."""
+    """The conventional spelling of a key's tonic ("Eb" for Eb major, "C#" for C# minor)."""
     names = _MINOR_TONIC_NAMES if mode == "minor" else _MAJOR_TONIC_NAMES
     return names[tonic % 12]
 
 
-def key_spelling(tonic: int, mode: str | None) -> tuple[str, ...]:
-    """Names for all 12 pitch classes as they are spelled in a key (index = pitch class).
+def real_tonic_name(tonic: int, mode: str | None, asked: str | None = None) -> str:
+    """The tonic name a key is shown with: ``asked`` (e.g. "Gb", "D#") when it names ``tonic`` and a
+    key with at most 7 sharps or flats, otherwise the conventional name (G# major -> Ab)."""
+    if asked:
+        match = re.fullmatch(r"([A-Ga-g])(##|bb|[#♯b♭x𝄪𝄫]?)", str(asked).strip())
+        if match:
+            name = match.group(1).upper() + _clean_accidental(match.group(2))
+            if _name_pc(name) == tonic % 12 and abs(key_fifths(name, mode)) <= 7:
+                return name
+    return tonic_name(tonic, mode)
 
-    Each pitch class is spelled as the scale degree it is above the tonic (so D major's bVI is
-    Bb, A minor's raised seventh is G#); where that would need E#, B#, Cb, Fb or a double
-    accidental, the plain sharp/flat name is used instead, following the key's direction.
+
+@dataclass(frozen=True)
+class KeySpelling:
+    """How notes and chord roots are named in one key (see the module doc for the rules).
+
+    Indexable like the 12-name tables it replaces: ``spelling[pc]`` is the scale-degree name of
+    pitch class ``pc`` in the key.
     """
-    home = tonic_name(tonic, mode)
-    home_letter = _LETTERS.index(home[0])
-    # Keys written with flats: any flat tonic, F major, and D/G/C/F minor.
-    flat_key = "b" in home or home == "F" or (mode == "minor" and home in ("D", "G", "C"))
-    fallback = FLAT_NOTE_NAMES if flat_key else NOTE_NAMES
-    names = []
+
+    tonic: int  # tonic pitch class 0..11
+    mode: str | None  # "major", "minor", or None (a tonic alone reads as major)
+    tonic_name: str  # the tonic as written, e.g. "C#", "Gb" (a real key: at most 7 accidentals)
+
+    @property
+    def fifths(self) -> int:
+        """Key signature: sharps > 0, flats < 0."""
+        return key_fifths(self.tonic_name, self.mode)
+
+    @property
+    def extreme(self) -> bool:
+        """True for keys of 6 or 7 sharps or flats, where a root may be double-sharp or double-flat."""
+        return abs(self.fifths) >= _EXTREME_ACCIDENTALS
+
+    def _on_degree(self, pc: int, degree: int) -> str:
+        letter = _LETTERS[(_LETTERS.index(self.tonic_name[0]) + degree) % 7]
+        name = _note_on_letter(letter, pc)
+        in_key = (pc - self.tonic) % 12 in _KEY_INTERVALS["minor" if self.mode == "minor" else "major"]
+        if name is None or (len(name) == 3 and not in_key and not self.extreme):  # respelled enharmonically
+            name = (FLAT_NOTE_NAMES if self.fifths < 0 else NOTE_NAMES)[pc % 12]
+        return name
+
+    def note(self, pc: int) -> str:
+        """Pitch class ``pc`` named by its scale degree in the key (Bb in D major, G# in A minor)."""
+        return self._on_degree(pc, _DEGREE_OF_INTERVAL[(pc - self.tonic) % 12])
+
+    def root(self, pc: int, quality: int) -> str:
+        """The root of a chord of ``quality`` (index into QUALITIES) on pitch class ``pc``."""
+        interval = (pc - self.tonic) % 12
+        if (QUALITIES[quality].name in _LEADING_TONE_QUALITIES
+                and interval in _RAISED_LEADING_TONE_INTERVALS["minor" if self.mode == "minor" else "major"]):
+            return self._on_degree(pc, _DEGREE_OF_INTERVAL[interval - 1])
+        return self._on_degree(pc, _DEGREE_OF_INTERVAL[interval])
+
+    def __getitem__(self, pc: int) -> str:
+        return self.note(pc)
+
+    def __len__(self) -> int:
+        return 12
+
+    def __iter__(self) -> Iterator[str]:
+        return (self.note(pc) for pc in range(12))
+
+
+def key_spelling(tonic: int, mode: str | None, asked_tonic: str | None = None) -> KeySpelling:
+    """How notes and chords are named in a key; ``asked_tonic`` as in ``real_tonic_name``."""
+    return KeySpelling(tonic % 12, mode, real_tonic_name(tonic, mode, asked_tonic))
+
+
+def scale_names(tonic: int, mode: str, asked_tonic: str | None = None) -> tuple[str, ...]:
+    """The 7 notes of the key's scale (natural minor for minor), e.g. Gb major: Gb Ab Bb Cb Db Eb F."""
+    steps = (0, 2, 4, 5, 7, 9, 11) if mode == "major" else (0, 2, 3, 5, 7, 8, 10)
+    spelling = key_spelling(tonic, mode, asked_tonic)
+    return tuple(spelling._on_degree(tonic + step, degree) for degree, step in enumerate(steps))
+
+
+def midi_key_signature(tonic: int, mode: str, asked_tonic: str | None = None) -> str:
+    """The key as mido's key_signature names it ("C#m", "Gb", "Ebm")."""
+    name = real_tonic_name(tonic, mode, asked_tonic)
+    return name + ("m" if mode == "minor" else "")
+
+
+def _conventional_keys() -> tuple[tuple[int, str, str], ...]:
+    keys = []
     for pc in range(12):
-        interval = (pc - tonic) % 12
-        letter = _LETTERS[(home_letter + _DEGREE_OF_INTERVAL[interval]) % 7]
-        offset = (pc - _LETTER_PC[letter] + 6) % 12 - 6  # -6..5 semitones from the natural
-        name = letter + {0: "", 1: "#", -1: "b"}.get(offset, "?")
-        if "?" in name or name in ("E#", "B#", "Cb", "Fb"):
-            name = fallback[pc]
-        names.append(name)
-    return tuple(names)
+        for mode in MODES:
+            keys.append((pc, mode, f"{tonic_name(pc, mode)} {mode}"))
+            # The other real spelling of the two 6-accidental keys is just as common on charts.
+            alternative = {(6, "major"): "Gb", (3, "minor"): "D#"}.get((pc, mode))
+            if alternative:
+                keys.append((pc, mode, f"{alternative} {mode}"))
+    return tuple(keys)
+
+
+#: The keys a key list offers, as (tonic pitch class, mode, display name), ordered by tonic:
+#: the conventional name of each of the 24 keys (Db major, C# minor, Ab major, G# minor, Bb minor
+#: ...) plus both names of the 6-accidental keys (F# major and Gb major, Eb minor and D# minor).
+#: The 7-accidental names (C# major, Cb major, A# minor, Ab minor) are accepted by parse_key and
+#: kept when asked for, but not offered: their enharmonic twins are what charts use.
+CONVENTIONAL_KEYS: tuple[tuple[int, str, str], ...] = _conventional_keys()
+
+
+def conventional_keys() -> tuple[tuple[int, str, str], ...]:
+    """CONVENTIONAL_KEYS: (tonic pitch class, mode, display name) for a key list."""
+    return CONVENTIONAL_KEYS
 
 
 def parse_key(text: str) -> tuple[int, str | None]:
-    """Parse a key such as "D", "F#", "Bb", "Dm", "D minor", "d min", "Eb major".
+    """Parse a key such as "D", "F#", "Bb", "Dm", "D minor", "d min", "Eb major", "C# minor".
 
     Returns (tonic pitch class, mode) where mode is "major", "minor" or None when only a tonic
-    was given. InvalidInput names the text and what is allowed otherwise.
+    was given. Every name of CONVENTIONAL_KEYS is accepted, and so are enharmonic and theoretical
+    names (Db minor, G# major), which name the same pitch classes. InvalidInput names the text and
+    what is allowed otherwise.
     """
+    tonic, mode, _name = parse_key_name(text)
+    return tonic, mode
+
+
+def parse_key_name(text: str) -> tuple[int, str | None, str]:
+    """Like parse_key, plus the tonic as written ("G#", "Gb"; '♯'/'♭' as '#'/'b')."""
     cleaned = " ".join(str(text).strip().split())
     match = re.fullmatch(_NOTE_PATTERN + r"\s*(.*)", cleaned)
     if match:
@@ -90,10 +249,21 @@ def parse_key(text: str) -> tuple[int, str | None]:
         elif rest.lower() in ("m", "min", "minor", "-"):
             mode = "minor"
         if mode != "?":
-            return _parse_note(letter, accidental), mode
+            return _parse_note(letter, accidental), mode, letter.upper() + _clean_accidental(accidental)
     raise InvalidInput(
         f"key {text!r} not recognised; allowed: a tonic C, C#/Db, D, D#/Eb, E, F, F#/Gb, G, G#/Ab, A, "
         f"A#/Bb, B, optionally followed by 'major'/'maj' or 'minor'/'min'/'m' (e.g. 'D', 'F#m', 'Bb minor')")
+
+
+def asked_tonic_name(key_text: str | None) -> str | None:
+    """The tonic written in a key setting or a stored key name ("Gb major" -> "Gb"); None when
+    there is none or it does not parse (never raises: for restoring stored records)."""
+    if not key_text:
+        return None
+    try:
+        return parse_key_name(key_text)[2]
+    except InvalidInput:
+        return None
 
 
 # Chord-symbol suffixes accepted by Chord.parse besides each quality's own suffix.
@@ -116,6 +286,24 @@ for _alias, _name in _SUFFIX_ALIASES.items():
     _SUFFIX_TO_QUALITY.setdefault(_alias, next(i for i, q in enumerate(QUALITIES) if q.name == _name))
 
 
+def _tone_steps(quality: int, semitones: int) -> int:
+    overrides = _TONE_STEPS_BY_QUALITY.get(QUALITIES[quality].name, {})
+    return overrides.get(semitones, _TONE_STEPS[semitones % 12])
+
+
+def spell_above(root_name: str, semitones: int, steps: int) -> str:
+    """The note ``semitones`` above ``root_name`` on the letter ``steps`` above it (E# for C# + 4, 2);
+    the plain sharp name if that would need more than a double accidental."""
+    letter = _LETTERS[(_LETTERS.index(root_name[0]) + steps) % 7]
+    pc = _name_pc(root_name) + semitones
+    return _note_on_letter(letter, pc % 12) or NOTE_NAMES[pc % 12]
+
+
+def display_suffix(quality: int) -> str:
+    """The chord-symbol suffix shown for a quality ("ø7" for min7b5, "m7" for min7)."""
+    return DISPLAY_SUFFIXES.get(QUALITIES[quality].name, QUALITIES[quality].suffix)
+
+
 @dataclass(frozen=True)
 class Chord:
     """A chord: a quality on a root, over a bass note (pitch classes, 0 = C)."""
@@ -123,8 +311,10 @@ class Chord:
     root: int  # root pitch class 0..11
     quality: int  # index into models.vocabulary.QUALITIES
     bass: int  # bass pitch class 0..11 (== root in root position)
-    # Names for the 12 pitch classes used by ``name`` (see key_spelling); not part of equality.
-    spelling: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+    # How the name is spelled; not part of equality. A KeySpelling: in that key (module doc); a
+    # 12-name table (as Chord.parse makes from the written symbol): root and bass as the table
+    # says; None: root from DEFAULT_NOTE_NAMES, chord tones by interval.
+    spelling: "KeySpelling | tuple[str, ...] | None" = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.quality < len(QUALITIES):
@@ -133,12 +323,37 @@ class Chord:
         object.__setattr__(self, "bass", int(self.bass) % 12)
 
     @property
+    def root_name(self) -> str:
+        """The root as spelled, e.g. "E#" for E#ø7 in G# minor."""
+        if isinstance(self.spelling, KeySpelling):
+            return self.spelling.root(self.root, self.quality)
+        return (self.spelling or DEFAULT_NOTE_NAMES)[self.root]
+
+    @property
+    def tone_names(self) -> tuple[str, ...]:
+        """Chord tones spelled by their interval above the root, in stacking order (C#: C# E# G#)."""
+        root_name = self.root_name
+        return tuple(spell_above(root_name, i, _tone_steps(self.quality, i)) for i in self.intervals)
+
+    @property
+    def bass_name(self) -> str:
+        """The bass note as spelled: a chord tone by its interval above the root, another note
+        by its scale degree in the key."""
+        if self.bass == self.root:
+            return self.root_name
+        if isinstance(self.spelling, tuple):  # a written symbol keeps its written bass
+            return self.spelling[self.bass]
+        for tone, name in zip(self.tones, self.tone_names):
+            if tone == self.bass:
+                return name
+        return (self.spelling or DEFAULT_NOTE_NAMES)[self.bass]
+
+    @property
     def name(self) -> str:
-        """Chord symbol, e.g. "Cmaj7", "Am/E", "Fsus2", "Bbm7b5"."""
-        names = self.spelling or DEFAULT_NOTE_NAMES
-        text = names[self.root] + QUALITIES[self.quality].suffix
+        """Chord symbol, e.g. "Cmaj7", "Am/E", "C#/E#", "E#ø7/D#", "F#°7"."""
+        text = self.root_name + display_suffix(self.quality)
         if self.bass != self.root:
-            text += "/" + names[self.bass]
+            text += "/" + self.bass_name
         return text
 
     @property
@@ -155,32 +370,37 @@ class Chord:
         """Every pitch class sounding in the chord, bass included."""
         return frozenset(self.tones) | {self.bass}
 
-    def transposed(self, semitones: int, spelling: tuple[str, ...] | None = None) -> "Chord":
+    def transposed(self, semitones: int, spelling: "KeySpelling | tuple[str, ...] | None" = None) -> "Chord":
         return Chord(self.root + semitones, self.quality, self.bass + semitones, spelling)
 
-    def spelled(self, spelling: tuple[str, ...] | None) -> "Chord":
+    def spelled(self, spelling: "KeySpelling | tuple[str, ...] | None") -> "Chord":
         return replace(self, spelling=spelling)
 
     @classmethod
     def parse(cls, text: str) -> "Chord":
-        """Parse a chord symbol ("C", "Am/E", "F#m7b5", "Bbmaj7", "Dsus4", "G7/B")."""
+        """Parse a chord symbol ("C", "Am/E", "F#m7b5", "E#ø7/D#", "Bbmaj7", "Dsus4", "G7/B", "D#/F##").
+
+        Reads every symbol ``name`` prints, and the older suffixes it printed before (dim, dim7,
+        m7b5). The written root and bass spellings are kept for ``name``.
+        """
         symbol = str(text).strip()
-        match = re.fullmatch(r"([A-G])([#♯b♭]?)([^/]*)(?:/([A-G])([#♯b♭]?))?", symbol)
+        accidental = r"(##|bb|[#♯b♭x𝄪𝄫]?)"
+        match = re.fullmatch(r"([A-G])" + accidental + r"([^/]*)(?:/([A-G])" + accidental + r")?", symbol)
         if match:
-            letter, accidental, suffix, bass_letter, bass_accidental = match.groups()
+            letter, root_accidental, suffix, bass_letter, bass_accidental = match.groups()
             quality = _SUFFIX_TO_QUALITY.get(suffix)
             if quality is not None:
-                root = _parse_note(letter, accidental)
+                root = _parse_note(letter, root_accidental)
                 bass = _parse_note(bass_letter, bass_accidental) if bass_letter else root
                 spelling = list(DEFAULT_NOTE_NAMES)
-                spelling[root] = letter + accidental.replace("♯", "#").replace("♭", "b")
+                spelling[root] = letter + _clean_accidental(root_accidental)
                 if bass_letter:
-                    spelling[bass] = bass_letter + bass_accidental.replace("♯", "#").replace("♭", "b")
+                    spelling[bass] = bass_letter + _clean_accidental(bass_accidental)
                 return cls(root, quality, bass, tuple(spelling))
-        suffixes = [q.suffix or "(none)" for q in QUALITIES]
+        suffixes = sorted({display_suffix(i) or "(none)" for i in range(len(QUALITIES))})
         raise InvalidInput(
-            f"chord {text!r} not recognised; allowed: a root C..B with optional #/b, a suffix out of "
-            f"{suffixes}, and an optional /bass note (e.g. 'Am/E', 'Bbmaj7')")
+            f"chord {text!r} not recognised; allowed: a root C..B with optional #/b (or ##/bb), a suffix out of "
+            f"{suffixes} (or dim, dim7, m7b5), and an optional /bass note (e.g. 'Am/E', 'Bbmaj7', 'E#ø7/D#')")
 
 
 @dataclass(frozen=True)
@@ -197,30 +417,66 @@ class PlacedChord:
         return self.start_beats + self.duration_beats
 
 
+def time_signature(beats_per_bar: int, compound: bool = False) -> tuple[int, int]:
+    """(numerator, denominator) of a bar of ``beats_per_bar`` quarter beats: 4 -> 4/4, 3 -> 3/4,
+    3 compound -> 6/8, 6 compound -> 12/8."""
+    return (2 * int(beats_per_bar), 8) if compound else (int(beats_per_bar), 4)
+
+
 @dataclass(frozen=True)
 class Progression:
-    """A chord progression in a key, with tempo and metre."""
+    """A chord progression in a key, with tempo and metre.
+
+    Beats are quarter notes throughout (durations, tempo, the bar length ``beats_per_bar``); a
+    compound metre only changes how a bar is grouped and written: 6/8 is beats_per_bar=3 with
+    compound=True (two dotted-quarter beats, at 0 and 1.5), 12/8 is 6 with compound=True.
+    Every chord is spelled in the progression's key (its chords' spellings are replaced).
+    """
 
     chords: tuple[PlacedChord, ...]  # in time order, back to back
     tonic: int  # tonic pitch class 0..11
     mode: str  # "major" or "minor"
     tempo_bpm: float  # quarter-note beats per minute
-    beats_per_bar: int = 4  # time signature numerator (x/4)
+    beats_per_bar: int = 4  # bar length in quarter beats (time signature numerator of x/4)
+    compound: bool = False  # True: the bar is written in eighths, grouped in threes (3 -> 6/8)
+    # The tonic as the user asked for it ("Gb", "D#"), None otherwise; shown when it makes a real
+    # key with the mode, else the conventional name is (G# major -> Ab major). See the module doc.
+    tonic_name: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InvalidInput(f"mode {self.mode!r} not allowed; allowed: {list(MODES)}")
         object.__setattr__(self, "tonic", int(self.tonic) % 12)
-        object.__setattr__(self, "chords", tuple(self.chords))
+        object.__setattr__(self, "compound", bool(self.compound))
+        if self.compound and int(self.beats_per_bar) % 3:
+            raise InvalidInput(f"compound metre with {self.beats_per_bar} quarter beats per bar not allowed; "
+                               "allowed: 3 (6/8) or 6 (12/8)")
+        asked = asked_tonic_name(self.tonic_name)
+        # Kept only as asked (a conventional name is not remembered as a choice): C# minor shown by
+        # convention becomes Db major, not C# major, when the mode changes.
+        object.__setattr__(self, "tonic_name", asked if asked and _name_pc(asked) == self.tonic else None)
+        spelling = self.spelling
+        object.__setattr__(self, "chords", tuple(
+            c if c.chord.spelling == spelling else replace(c, chord=c.chord.spelled(spelling)) for c in self.chords))
 
     @property
     def key_name(self) -> str:
-        """e.g. "D major", "Bb minor"."""
-        return f"{tonic_name(self.tonic, self.mode)} {self.mode}"
+        """e.g. "D major", "Bb minor", "C# minor", "Gb major" when asked for as Gb."""
+        return f"{self.spelling.tonic_name} {self.mode}"
 
     @property
-    def spelling(self) -> tuple[str, ...]:
-        return key_spelling(self.tonic, self.mode)
+    def spelling(self) -> KeySpelling:
+        return key_spelling(self.tonic, self.mode, self.tonic_name)
+
+    @property
+    def key_signature(self) -> str:
+        """The key as a MIDI key-signature meta event names it (mido: "C#m", "Gb", "Ebm")."""
+        return midi_key_signature(self.tonic, self.mode, self.tonic_name)
+
+    @property
+    def time_signature(self) -> tuple[int, int]:
+        """(numerator, denominator): 4/4, 3/4, 6/8 ..."""
+        return time_signature(self.beats_per_bar, self.compound)
 
     @property
     def length_beats(self) -> float:
@@ -234,11 +490,10 @@ class Progression:
         return [c.chord.name for c in self.chords]
 
     def transposed(self, semitones: int) -> "Progression":
-        """The same progression in the key ``semitones`` higher (names respelled for that key)."""
+        """The same progression in the key ``semitones`` higher (its conventional name; names respelled)."""
         tonic = (self.tonic + semitones) % 12
-        spelling = key_spelling(tonic, self.mode)
-        chords = tuple(replace(c, chord=c.chord.transposed(semitones, spelling)) for c in self.chords)
-        return replace(self, chords=chords, tonic=tonic)
+        chords = tuple(replace(c, chord=c.chord.transposed(semitones)) for c in self.chords)
+        return replace(self, chords=chords, tonic=tonic, tonic_name=self.tonic_name if tonic == self.tonic else None)
 
     def with_locked(self, indices: Iterable[int]) -> "Progression":
         """A copy where exactly the chords at ``indices`` are locked."""
@@ -258,19 +513,29 @@ class Progression:
 
     @classmethod
     def from_events(cls, events: Sequence[ChordEvent], tonic: int, mode: str, tempo_bpm: float,
-                    beats_per_bar: int = 4, locked: Iterable[int] = ()) -> "Progression":
+                    beats_per_bar: int = 4, locked: Iterable[int] = (), *, compound: bool = False,
+                    tonic_name: str | None = None) -> "Progression":
         """Place key-relative events (models' frame) back to back in the key of ``tonic``/``mode``."""
         if mode not in MODES:
             raise InvalidInput(f"mode {mode!r} not allowed; allowed: {list(MODES)}")
         shift = tonic - FRAME_TONIC[mode]
-        spelling = key_spelling(tonic, mode)
+        spelling = key_spelling(tonic, mode, tonic_name)
         locked_set = set(locked)
         chords, start = [], 0.0
         for index, event in enumerate(events):
             chord = Chord(event.root + shift, event.quality, event.bass + shift, spelling)
             chords.append(PlacedChord(chord, start, float(event.beats), index in locked_set))
             start += float(event.beats)
-        return cls(tuple(chords), tonic, mode, float(tempo_bpm), int(beats_per_bar))
+        return cls(tuple(chords), tonic, mode, float(tempo_bpm), int(beats_per_bar), compound, tonic_name)
+
+
+def tonic_name_for(asked_key: str | None, previous: "Progression | None" = None) -> str | None:
+    """The tonic spelling a new progression keeps: the one written in the key setting ("Gb" from
+    "Gb major"), else the previous progression's (regenerating keeps how the key was shown)."""
+    asked = asked_tonic_name(asked_key)
+    if asked is None and previous is not None:
+        return previous.tonic_name
+    return asked
 
 
 # ---------------------------------------------------------------------------------------------

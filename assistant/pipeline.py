@@ -285,6 +285,7 @@ def to_history_record(composition: Composition):
         progression={
             "tonic": progression.tonic, "mode": progression.mode, "tempo_bpm": progression.tempo_bpm,
             "beats_per_bar": progression.beats_per_bar, "key": progression.key_name,
+            "compound": progression.compound, "tonic_name": progression.tonic_name,
             "chords": [{"root": p.chord.root, "quality": p.chord.quality, "bass": p.chord.bass, "name": p.chord.name,
                         "start_beats": p.start_beats, "duration_beats": p.duration_beats, "locked": p.locked}
                        for p in progression.chords],
@@ -304,7 +305,8 @@ def from_history_record(record) -> Composition:
     spelling = key_spelling(p["tonic"], p["mode"])
     chords = tuple(PlacedChord(Chord(c["root"], c["quality"], c["bass"], spelling), c["start_beats"],
                                c["duration_beats"], c["locked"]) for c in p["chords"])
-    progression = Progression(chords, p["tonic"], p["mode"], p["tempo_bpm"], p["beats_per_bar"])
+    progression = Progression(chords, p["tonic"], p["mode"], p["tempo_bpm"], p["beats_per_bar"],
+                              bool(p.get("compound", False)), p.get("tonic_name"))  # absent in older records
     arrangement = Arrangement(**record.payload["arrangement"])
     mood_fields = dict(record.mood)
     mood_fields["settings"] = MusicalSettings(**mood_fields["settings"])

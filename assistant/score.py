@@ -28,9 +28,16 @@ class Score:
     notes: tuple[Note, ...]  # sorted by start_beats
     tempo_bpm: float  # quarter-note beats per minute
     length_beats: float  # total length (end of the last bar), in beats
-    beats_per_bar: int = 4  # time signature numerator (denominator 4)
+    beats_per_bar: int = 4  # bar length in quarter beats (time signature numerator of x/4)
     programs: dict[int, int] = field(default_factory=dict)  # channel -> General MIDI program 0..127
     markers: tuple[Marker, ...] = ()  # chord names at chord starts
+    compound: bool = False  # True: the bar is written in eighths grouped in threes (3 beats -> 6/8)
+    key_signature: str | None = None  # key as mido names it ("C#m", "Gb"); None: no key signature
+
+    @property
+    def time_signature(self) -> tuple[int, int]:
+        """(numerator, denominator) written to MIDI: 4/4, 3/4, or 6/8 for 3 compound beats."""
+        return (2 * int(self.beats_per_bar), 8) if self.compound else (int(self.beats_per_bar), 4)
 
     def seconds_per_beat(self) -> float:
         return 60.0 / self.tempo_bpm

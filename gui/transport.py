@@ -7,8 +7,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QGridLayout, QHBoxL
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from assistant.mood import MusicalSettings
+from assistant.music import CONVENTIONAL_KEYS
 
-KEY_TONICS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 AUTO = "Auto"
 
 
@@ -69,9 +69,8 @@ class TransportBar(QFrame):
         self.tempo.setToolTip("Tempo for the next composition (Auto: the mood decides)")
         self.key = QComboBox()
         self.key.addItem(AUTO, None)
-        for tonic in KEY_TONICS:
-            for mode in ("major", "minor"):
-                self.key.addItem(f"{tonic} {mode}", (tonic, mode))
+        for _pc, mode, name in CONVENTIONAL_KEYS:  # C# minor, F# major and Gb major ... (assistant.music)
+            self.key.addItem(name, (name.split()[0], mode))
         self.key.setToolTip("Key for the next composition (Auto: the mood decides)")
         self.bars = QSpinBox()
         self.bars.setRange(0, 64)

@@ -181,3 +181,50 @@ def test_out_of_range_notes_are_invalid_input(tmp_path):
     with pytest.raises(InvalidInput, match="0..127"):
         write_midi(score, tmp_path / "bad.mid")
     assert _leftovers(tmp_path) == []
+
+
+# (beats per bar, compound, key as asked, time signature, mido key, sharps (+) / flats (-) in the signature)
+METRES_AND_KEYS = [
+    (4, False, "C# minor", (4, 4), "C#m", 4), (3, False, "Gb major", (3, 4), "Gb", -6),
+    (3, True, "D# minor", (6, 8), "D#m", 6), (3, True, "Bb major", (6, 8), "Bb", -2),
+    (4, False, "G# major", (4, 4), "Ab", -4),  # no G# major signature exists: written as Ab major
+]
+
+
+@pytest.mark.parametrize("beats_per_bar, compound, key, signature, mido_key, fifths", METRES_AND_KEYS)
+def test_the_file_carries_key_and_time_signatures(tmp_path, beats_per_bar, compound, key, signature, mido_key,
+                                                  fifths):
+    from assistant.music import parse_key_name
+    from models.vocabulary import ChordEvent
+
+    tonic, mode, asked = parse_key_name(key)
+    events = [ChordEvent(0 if mode == "major" else 9, 0 if mode == "major" else 1, 0 if mode == "major" else 9,
+                         beats_per_bar)] * 4
+    song = Progression.from_events(events, tonic, mode, 96.0, beats_per_bar, compound=compound, tonic_name=asked)
+    score = render_score(song, Arrangement("pad", 1 / beats_per_bar, 64, 0.95, 62, program=0, bass_program=32))
+    assert score.time_signature == signature and score.key_signature == mido_key
+    midi = mido.MidiFile(write_midi(score, tmp_path / "signed.mid"))
+    conductor = midi.tracks[0]
+    times = [m for m in conductor if m.type == "time_signature"]
+    keys = [m for m in conductor if m.type == "key_signature"]
+    assert [(m.numerator, m.denominator, m.clocks_per_click) for m in times] == [
+        signature + (36 if compound else 24,)]
+    assert [m.key for m in keys] == [mido_key] and keys[0].time == 0  # at the start, before any marker
+    assert [m.type for m in conductor][:4] == ["track_name", "time_signature", "set_tempo", "key_signature"]
+    markers, tick = [], 0
+    for message in conductor:
+        tick += message.time
+        if message.type == "marker":
+            markers.append((tick, message.text))
+    assert markers == [(bar * beats_per_bar * 480, song.chords[0].chord.name) for bar in range(4)]
+    music21 = pytest.importorskip("music21")  # an independent reader sees the same signatures
+    parsed = music21.converter.parse(str(tmp_path / "signed.mid"))
+    assert parsed.recurse().getElementsByClass("TimeSignature")[0].ratioString == "/".join(map(str, signature))
+    assert parsed.recurse().getElementsByClass("KeySignature")[0].sharps == fifths
+
+
+def test_a_score_without_a_key_writes_no_key_signature(tmp_path):
+    score = Score((Note(60, 0.0, 1.0, 80, 0),), 120.0, 4.0, 3)
+    midi = mido.MidiFile(write_midi(score, tmp_path / "plain.mid"))
+    assert [m.type for m in midi.tracks[0] if m.type.endswith("signature")] == ["time_signature"]
+    assert [(m.numerator, m.denominator) for m in midi.tracks[0] if m.type == "time_signature"] == [(3, 4)]
