@@ -1,0 +1,74 @@
+"""Export and drag (gui.export_drag): a drag carries the MIDI file the composition already has,
+never a second rendering of it; only a composition without a file gets one written."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import mido
+import pytest
+
+from assistant.pipeline import Assistant
+from gui.export_drag import link_or_reuse
+from gui.main_window import MainWindow
+from tests.gui_support import CHORD_NAMES, hand_made_composition, temp_settings
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    win = MainWindow(Assistant(output_dir=tmp_path / "out"), settings=temp_settings(tmp_path),
+                     drag_folder=tmp_path / "drag", autoload=False)
+    qtbot.addWidget(win)
+    yield win
+    win.shutdown()
+
+
+def composition_with_its_file(assistant: Assistant, folder: Path):
+    """A composition as the pipeline returns it: its MIDI file written once, at midi_path."""
+    composition = hand_made_composition()
+    path = assistant.export_midi(composition, folder / "20261207-030000-hope-and-wonder-abc123.mid")
+    return dataclasses.replace(composition, midi_path=Path(path))
+
+
+def test_a_drag_carries_the_file_the_composition_already_has(window, qtbot, tmp_path):
+    composition = composition_with_its_file(window.assistant, window.assistant.output_dir)
+    written = composition.midi_path.stat()
+    window.show_composition(composition)
+    mime = window.midi_mime_data()
+    dragged = Path(mime.urls()[0].toLocalFile())
+    assert dragged.parent == window.drag_folder
+    assert dragged.name == "a-song-that-expresses-hope-and-wonder - D major - 96 bpm.mid"  # the DAW's clip name
+    assert os.path.samefile(dragged, composition.midi_path)  # the same file, linked: not written again
+    assert bytes(mime.data("audio/midi")) == composition.midi_path.read_bytes()
+    qtbot.wait(300)  # the background preparation ran too
+    after = composition.midi_path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
+    assert [p.name for p in window.drag_folder.iterdir()] == [dragged.name]  # no temporary link left
+    markers = [m.text for track in mido.MidiFile(str(dragged)).tracks for m in track if m.type == "marker"]
+    assert markers == list(CHORD_NAMES)
+
+
+def test_a_composition_whose_file_is_gone_gets_one_written(window, tmp_path):
+    composition = composition_with_its_file(window.assistant, window.assistant.output_dir)
+    composition.midi_path.unlink()  # deleted since (the history keeps the path)
+    window.show_composition(composition)
+    dragged = Path(window.midi_mime_data().urls()[0].toLocalFile())
+    assert dragged.parent == window.drag_folder and dragged.is_file()
+    assert not composition.midi_path.exists()
+
+
+def test_without_a_link_the_drag_carries_the_composition_file_itself(tmp_path):
+    source = tmp_path / "song.mid"
+    source.write_bytes(b"MThd")
+    if os.geteuid() == 0:  # root writes anywhere on disk; sysfs refuses new files even to root
+        folder = Path("/sys/kernel")
+    else:
+        folder = tmp_path / "locked"
+        folder.mkdir()
+        folder.chmod(0o500)
+    assert link_or_reuse(source, folder / "song - C major - 120 bpm.mid") == source
+    (tmp_path / "drag").mkdir()
+    linked = link_or_reuse(source, tmp_path / "drag" / "x.mid")
+    assert linked == tmp_path / "drag" / "x.mid" and os.path.samefile(linked, source)
+    assert link_or_reuse(source, linked) == linked  # already linked: left as it is
