@@ -10,7 +10,6 @@ import random
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,24 +18,12 @@ import pytest
 
 from models.errors import ModelConfigError, ModelError, ModelFileError
 from models.model_config import PROFILE_FEATURES_STORED, expected_array_shapes
-from models.store import default_model_dir, load_model_set
+from models.store import load_model_set
 from models.vocabulary import ChordEvent
 from tests.conftest import PROJECT_ROOT
+from tests.support.bad_model_folders import (CONFIG, MEASURE_LOAD, copy_model_folder, mutate_config,
+                                             shipped_arrays, shipped_config, write_fuzzed_npz, write_w_bomb)
 
-SHIPPED = default_model_dir()
-CONFIG = "config.json"
-
-
-def _folder(tmp_path: Path, name: str = "model") -> Path:
-    """A copy of the shipped model folder whose .npz files are symlinks (cheap, read-only use)."""
-    folder = tmp_path / name
-    folder.mkdir()
-    for file in SHIPPED.iterdir():
-        if file.suffix == ".npz":
-            (folder / file.name).symlink_to(file)
-        else:
-            (folder / file.name).write_bytes(file.read_bytes())
-    return folder
 
 
 def _mutate_config(folder: Path, change) -> Path:
@@ -140,7 +127,7 @@ def test_profile_feature_names_match_the_training_code():
 @pytest.mark.parametrize("case", sorted(CONFIG_CASES))
 def test_a_bad_config_value_names_the_file_and_the_field(tmp_path, case):
     change, field = CONFIG_CASES[case]
-    folder = _folder(tmp_path)
+    folder = copy_model_folder(tmp_path)
     file = _mutate_config(folder, change)
     started = time.perf_counter()
     with pytest.raises(ModelConfigError) as caught:
@@ -157,11 +144,6 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         np.savez(fh, **arrays)
 
 
-def _shipped_arrays(name: str = "class_Q1.npz") -> dict[str, np.ndarray]:
-    with np.load(SHIPPED / name) as data:
-        return {key: data[key] for key in data.files}
-
-
 def _replace_npz(folder: Path, arrays: dict[str, np.ndarray], name: str = "class_Q1.npz") -> Path:
     (folder / name).unlink()
     _write_npz(folder / name, arrays)
@@ -174,8 +156,8 @@ def _replace_npz(folder: Path, arrays: dict[str, np.ndarray], name: str = "class
     ("mode table wrong shape", "mode_chord_log_probs"),
 ])
 def test_a_bad_array_names_the_file_and_the_array(tmp_path, case, field):
-    folder = _folder(tmp_path)
-    arrays = _shipped_arrays()
+    folder = copy_model_folder(tmp_path)
+    arrays = shipped_arrays()
     if case == "W wrong shape":
         arrays["W"] = arrays["W"][:, :10]
     elif case == "W NaN":
@@ -202,8 +184,8 @@ def test_a_bad_array_names_the_file_and_the_array(tmp_path, case, field):
 
 
 def test_a_folder_without_the_mode_table_still_loads(tmp_path):
-    folder = _folder(tmp_path)
-    arrays = _shipped_arrays()
+    folder = copy_model_folder(tmp_path)
+    arrays = shipped_arrays()
     del arrays["mode_chord_log_probs"]
     _replace_npz(folder, arrays)
     assert load_model_set(folder).parameters["Q1"].mode_chord_log_probs is None
@@ -211,7 +193,7 @@ def test_a_folder_without_the_mode_table_still_loads(tmp_path):
 
 @pytest.mark.parametrize("damage", ["truncated", "not a zip", "fifo", "folder"])
 def test_a_damaged_weights_file_is_a_model_file_error(tmp_path, damage):
-    folder = _folder(tmp_path)
+    folder = copy_model_folder(tmp_path)
     file = folder / "class_Q2.npz"
     data = file.read_bytes()
     file.unlink()
@@ -229,44 +211,12 @@ def test_a_damaged_weights_file_is_a_model_file_error(tmp_path, damage):
     assert time.perf_counter() - started < 2.0
 
 
-def _write_w_bomb(path: Path, rows: int = 30000, cols: int = 30000) -> None:
-    """An npz whose W is a rows x cols float32 zero matrix (3.6 GB unpacked), written in chunks."""
-    chunk = bytes(1 << 22)
-    arrays = _shipped_arrays()
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        with archive.open("W.npy", "w", force_zip64=True) as stream:
-            np.lib.format.write_array_header_1_0(stream, {"descr": "<f4", "fortran_order": False, "shape": (rows, cols)})
-            left = rows * cols * 4
-            while left > 0:
-                stream.write(chunk[:min(left, len(chunk))])
-                left -= len(chunk)
-        for key in ("b", "c", "A", "B", "mode_chord_log_probs"):
-            with archive.open(f"{key}.npy", "w") as stream:
-                np.lib.format.write_array(stream, arrays[key])
-
-
-_MEASURE = r"""
-import json, re, sys, time
-from models.errors import ModelConfigError
-from models.store import load_model_set
-started = time.perf_counter()
-try:
-    load_model_set(sys.argv[1])
-    outcome = None
-except ModelConfigError as error:
-    outcome = [error.file, error.field]
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork + exec
-peak_kb = int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1))
-print(json.dumps({"outcome": outcome, "seconds": time.perf_counter() - started, "peak_mb": peak_kb / 1024}))
-"""
-
-
 def test_a_30000x30000_w_is_rejected_from_its_header_without_allocating_it(tmp_path):
-    folder = _folder(tmp_path)
+    folder = copy_model_folder(tmp_path)
     bomb = folder / "class_Q1.npz"
     bomb.unlink()
-    _write_w_bomb(bomb)
-    result = subprocess.run([sys.executable, "-c", _MEASURE, str(folder)], capture_output=True, text=True,
+    write_w_bomb(bomb)
+    result = subprocess.run([sys.executable, "-c", MEASURE_LOAD, str(folder)], capture_output=True, text=True,
                             cwd=PROJECT_ROOT, timeout=60)
     assert result.returncode == 0, result.stderr
     measured = json.loads(result.stdout)
@@ -278,7 +228,7 @@ def test_a_30000x30000_w_is_rejected_from_its_header_without_allocating_it(tmp_p
 @pytest.mark.parametrize("case", ["n_hidden many", "covariance NaN", "all-zero durations", "major_share 5"])
 def test_the_cli_exits_2_with_one_line_naming_file_and_field(tmp_path, case):
     change, field = CONFIG_CASES[case]
-    folder = _folder(tmp_path)
+    folder = copy_model_folder(tmp_path)
     file = _mutate_config(folder, change)
     result = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "moodchords"), "compose", "--model", str(folder),
                              "--emotion", "Q1=1"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
@@ -289,8 +239,8 @@ def test_the_cli_exits_2_with_one_line_naming_file_and_field(tmp_path, case):
 
 
 def test_the_cli_names_an_array_of_the_wrong_shape(tmp_path):
-    folder = _folder(tmp_path)
-    arrays = _shipped_arrays()
+    folder = copy_model_folder(tmp_path)
+    arrays = shipped_arrays()
     arrays["A"] = np.zeros((5, 5), np.float32)
     file = _replace_npz(folder, arrays)
     result = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "moodchords"), "compose", "--model", str(folder),
@@ -304,39 +254,6 @@ def test_the_cli_names_an_array_of_the_wrong_shape(tmp_path):
 # --------------------------------------------------------------------------------------------
 # Seeded fuzz: random mutations of config values and types and of npz headers. Only the
 # project's errors may come out, each case fast; a folder that loads must also be usable.
-_ODD_VALUES = [None, True, False, 0, -1, 1, 2, 7, 10**30, -(10**30), 0.5, -0.5, 1e308, -1e308, 1e-320,
-               float("nan"), float("inf"), float("-inf"), "", "x", "Q1", "four", [], [0], [1.0, 2.0], [[1]],
-               [[0.0] * 16] * 8, {}, {"a": 1}, [None], ["Q1", "Q1"], "\x00", "a\nb"]
-
-
-def _paths(node, prefix=()):
-    """Every (path) to a value inside the config (lists sampled, not all of a long matrix)."""
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, prefix + (key,))
-    elif isinstance(node, list):
-        for index in sorted({0, len(node) - 1, len(node) // 2}) if node else []:
-            yield from _paths(node[index], prefix + (index,))
-
-
-def _mutation(rng: random.Random, config: dict) -> None:
-    paths = [p for p in _paths(config) if p]
-    path = rng.choice(paths)
-    parent = config
-    for key in path[:-1]:
-        parent = parent[key]
-    action = rng.random()
-    if action < 0.15 and isinstance(parent, dict):
-        del parent[path[-1]]
-    elif action < 0.3 and isinstance(parent[path[-1]], (int, float)) and not isinstance(parent[path[-1]], bool):
-        parent[path[-1]] = parent[path[-1]] * rng.choice([-1, 0, 2, 1e6, 1.5]) + rng.choice([0, 0.5, -3])
-    elif action < 0.4 and isinstance(parent[path[-1]], list) and parent[path[-1]]:
-        parent[path[-1]] = parent[path[-1]][: rng.randrange(len(parent[path[-1]]))]
-    else:
-        parent[path[-1]] = rng.choice(_ODD_VALUES)
-
-
 def _use(model_set) -> None:
     """What composing and classifying read from the config, without the CRBMs (TensorFlow)."""
     from models.generation import sample_rhythm
@@ -353,47 +270,22 @@ def _use(model_set) -> None:
     assert all(math.isfinite(v) for v in model_set.performance_log_likelihoods(performance).values())
 
 
-def _fuzz_header(rng: random.Random, arrays: dict[str, np.ndarray], path: Path) -> None:
-    """Rewrite one array's npy header with a random shape / dtype / version (data left as it is)."""
-    key = rng.choice(sorted(arrays))
-    shape = rng.choice([(), (0,), (1,), (30000, 30000), (2**40, 2**40), (38, 64, 1), (64, 38),
-                        tuple(reversed(arrays[key].shape)), arrays[key].shape, (-1, 5)])
-    descr = rng.choice(["<f4", "<f8", ">f4", "<f2", "<i4", "|O", "<c16", "|b1", "<U3", "|V8", "[('a', '<f4')]"])
-    fortran = rng.random() < 0.2
-    version = rng.choice([(1, 0), (2, 0), (3, 0), (9, 9)])
-    raw = arrays[key].tobytes()
-    if rng.random() < 0.3:
-        raw = raw[: rng.randrange(len(raw) + 1)]
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, array in arrays.items():
-            with archive.open(f"{name}.npy", "w", force_zip64=True) as stream:
-                if name != key:
-                    np.lib.format.write_array(stream, array)
-                    continue
-                header = "{'descr': %s, 'fortran_order': %s, 'shape': %s, }" % (
-                    descr if descr.startswith("[") else repr(descr), fortran, repr(shape))
-                stream.write(np.lib.format.magic(*version) if version[0] < 4 else b"\x93NUMPY\x09\x09")
-                encoded = header.encode("latin1") + b"\n"
-                stream.write(len(encoded).to_bytes(2 if version == (1, 0) else 4, "little") + encoded)
-                stream.write(raw)
-
-
 def test_fuzzed_configs_and_headers_give_only_model_errors(tmp_path):
     rng = random.Random(1812)
-    shipped = json.loads((SHIPPED / CONFIG).read_text())
-    arrays = _shipped_arrays()
+    shipped = shipped_config()
+    arrays = shipped_arrays()
     outcomes = {"loaded": 0, "rejected": 0}
     slowest = 0.0
     for case in range(300):
-        folder = _folder(tmp_path, f"case{case}")
+        folder = copy_model_folder(tmp_path, f"case{case}")
         if case % 3 == 2:
             npz = folder / "class_Q1.npz"
             npz.unlink()
-            _fuzz_header(rng, arrays, npz)
+            write_fuzzed_npz(rng, arrays, npz)
         else:
             config = json.loads(json.dumps(shipped))
             for _ in range(rng.choice([1, 1, 2, 3])):
-                _mutation(rng, config)
+                mutate_config(rng, config)
             (folder / CONFIG).write_text(json.dumps(config))
         started = time.perf_counter()
         try:
@@ -411,6 +303,5 @@ def test_fuzzed_configs_and_headers_give_only_model_errors(tmp_path):
 
 
 def test_array_shapes_come_from_the_layout():
-    config = json.loads((SHIPPED / CONFIG).read_text())
-    shapes = expected_array_shapes(config)
+    shapes = expected_array_shapes(shipped_config())
     assert shapes["W"] == (38, 64) and shapes["A"] == (4 * 39 + 2 * 2016, 38) and shapes["mode_chord_log_probs"] == (2, 2016)
