@@ -173,6 +173,9 @@ def read_score(path: str | os.PathLike) -> Score:
         raise InvalidInput(f"cannot read MIDI file {str(source)!r}: {error}; "
                            "allowed: a Standard MIDI File (.mid)") from None
     per_beat = float(midi.ticks_per_beat)
+    if per_beat <= 0:
+        raise InvalidInput(f"cannot read MIDI file {str(source)!r}: SMPTE or zero time division "
+                           f"({midi.ticks_per_beat}); allowed: ticks per quarter note > 0")
     tempo_bpm, beats_per_bar = 120.0, 4
     tempo_seen = signature_seen = False
     programs: dict[int, int] = {}

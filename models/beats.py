@@ -78,13 +78,18 @@ def dp_beats(envelope: np.ndarray, tempo_bpm: float) -> np.ndarray:
     lo, hi = int(round(period / 2)), int(round(2 * period))
     offsets = np.arange(lo, hi + 1)
     penalty = -TIGHTNESS * np.log(offsets / period) ** 2
-    for t in range(lo, n):
-        prev = t - offsets
-        valid = prev >= 0
-        cand = score[prev[valid]] + penalty[valid]
-        k = int(np.argmax(cand))
-        score[t] = local[t] + cand[k]
-        backlink[t] = prev[valid][k]
+    # Frame t looks back at least lo frames, so the lo frames of a block depend only on frames
+    # before the block: a block at a time (~15x fewer Python steps than a frame at a time; 30
+    # minutes of music is 180,000 frames), with the same sums and the same first-maximum choice.
+    step = max(lo, 1)
+    for block in range(lo, n, step):
+        t = np.arange(block, min(block + step, n))
+        prev = t[:, None] - offsets[None, :]  # (frames, offsets)
+        cand = np.where(prev >= 0, score[np.maximum(prev, 0)] + penalty[None, :], -np.inf)
+        k = np.argmax(cand, axis=1)
+        rows = np.arange(len(t))
+        score[t] = local[t] + cand[rows, k]
+        backlink[t] = prev[rows, k]
     # the last beat: the best-scoring frame within the final period
     tail = max(0, n - int(round(period)))
     t = tail + int(np.argmax(score[tail:]))

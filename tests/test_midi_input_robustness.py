@@ -38,18 +38,20 @@ def run_python(code: str, *, env: dict | None = None, timeout: float = 60) -> su
 
 def analyse_in_subprocess(path: Path) -> dict:
     """load_clip on ``path`` in a child with a 2 GB address-space cap (a regression fails, it does not
-    swap the machine): its outcome, seconds and peak resident memory."""
+    swap the machine): its outcome, seconds (CPU time: other processes sharing the cores do not
+    count; wall time beside it) and peak resident memory."""
     result = run_python(f"""
         import json, resource, time
         resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
         from models.dataset import ClipError, load_clip
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         try:
             clip = load_clip({str(path)!r}, use_cache=False)
             outcome = f"ok {{len(clip.events)}} chords"
         except ClipError as error:
             outcome = f"ClipError: {{error}}"
-        print(json.dumps({{"outcome": outcome, "seconds": time.perf_counter() - started,
+        print(json.dumps({{"outcome": outcome, "seconds": time.process_time() - started_cpu,
+                          "wall_seconds": time.perf_counter() - started,
                           "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
     """)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -61,7 +63,9 @@ def analyse_in_subprocess(path: Path) -> dict:
 @pytest.mark.parametrize("case, expected", [
     ("huge_delta_note", "too long"),  # 37 bytes, one note of 2**28 ticks: reached 6-8 GB
     ("long_note_coarse_ticks", "too long"),  # 36 bytes, 1 tick a beat, one 100,000-tick note: 39 s, 1.7 GB
-    ("overlong_vlq", "too long"),  # a 70-bit delta: OverflowError
+    ("overlong_vlq", "variable-length quantity longer than 9 bytes"),  # a 70-bit delta: OverflowError
+    ("vlq_63_bits", "too long"),
+    ("endless_vlq", "variable-length quantity longer than 9 bytes"),  # 100,000 bytes of 0x80
     ("zero_tempo_after_start", "tempo of 0"),  # ZeroDivisionError
     ("huge_trailing_silence", "ok 4 chords"),  # the music is short; a far end_of_track changes nothing
     ("unreleased_pedal_far_end", "ok"),  # a pedal released 2**28 ticks later: the same
@@ -72,7 +76,8 @@ def test_adversarial_files_end_fast_small_and_clear(tmp_path, case, expected):
     report = analyse_in_subprocess(path)
     assert expected in report["outcome"]
     if report["outcome"].startswith("ClipError"):
-        assert str(path) in report["outcome"] and "allowed" in report["outcome"]
+        assert str(path) in report["outcome"]
+        assert "allowed" in report["outcome"] or "variable-length" in report["outcome"]
     assert report["seconds"] < 1.0 and report["peak_mb"] < MEMORY_LIMIT_MB
 
 
@@ -86,9 +91,10 @@ def test_too_long_names_the_bound(tmp_path):
         read_midi(path)
 
 
-@pytest.mark.parametrize("case", ["dense", "stacked_same_key", "pedal_storm"])
+@pytest.mark.parametrize("case", ["tracked_29_minutes", "tempo_map_25_minutes", "stacked_same_key", "pedal_storm"])
 def test_files_under_a_megabyte_take_under_5_s_and_500_mb(tmp_path, case):
-    data = {"dense": lambda: bad_midi.dense_notes_file(600_000, division=480),
+    data = {"tracked_29_minutes": lambda: bad_midi.dense_long_file(990_000, 29),  # beats tracked over 29 min
+            "tempo_map_25_minutes": lambda: bad_midi.dense_long_file(990_000, 25, tempo_map=True),
             "stacked_same_key": lambda: bad_midi.stacked_same_key(80_000),  # every note held together
             "pedal_storm": lambda: bad_midi.pedal_storm(50_000)}[case]()
     assert len(data) < 1_000_000
@@ -98,6 +104,8 @@ def test_files_under_a_megabyte_take_under_5_s_and_500_mb(tmp_path, case):
     assert report["seconds"] < TIME_LIMIT_S and report["peak_mb"] < MEMORY_LIMIT_MB, report
     if case == "stacked_same_key":
         assert "overlap too densely" in report["outcome"]
+    elif case != "pedal_storm":
+        assert report["outcome"].startswith("ok"), report  # analysed, not refused
 
 
 # -- item 7: special files ---------------------------------------------------------------------
@@ -194,7 +202,7 @@ def test_classify_reports_each_bad_file_and_scores_the_rest(tmp_path, capsys):
     by_name = {Path(r["file"]).name: r for r in report["results"]}
     assert "predicted" in by_name["Q1_good.mid"]
     assert "tempo of 0" in by_name["Q2_tempo0.mid"]["error"]
-    assert "too long" in by_name["Q3_vlq.mid"]["error"] and "too long" in by_name["Q4_huge.mid"]["error"]
+    assert "variable-length quantity" in by_name["Q3_vlq.mid"]["error"] and "too long" in by_name["Q4_huge.mid"]["error"]
     assert "not a regular file" in by_name["zero"]["error"]
     assert main(["classify", *files[1:]]) == 2  # every file failed: exit 2, one error line each
     errors = capsys.readouterr().err.splitlines()
@@ -228,7 +236,7 @@ def test_classify_catches_an_unexpected_error_per_file(tmp_path, capsys, monkeyp
 def test_classify_memory_is_flat_in_the_number_of_chords(tmp_path):
     short, long = tmp_path / "short.mid", tmp_path / "long.mid"
     short.write_bytes(bad_midi.chord_song(16, beats_per_chord=2))
-    long.write_bytes(bad_midi.chord_song(500, beats_per_chord=2))  # 500 chords: 1 GB more before the fix
+    long.write_bytes(bad_midi.chord_song(300, beats_per_chord=2))  # 300 chords: 600 MB more before the fix
     result = run_python(f"""
         import json, resource
         from models.dataset import load_clip
@@ -243,7 +251,7 @@ def test_classify_memory_is_flat_in_the_number_of_chords(tmp_path):
     """, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     (short_chords, short_peak), (long_chords, long_peak) = json.loads(result.stdout.strip().splitlines()[-1])
-    assert short_chords >= 10 and long_chords >= 450
+    assert short_chords >= 10 and long_chords >= 250
     assert long_peak - short_peak < 100, (short_peak, long_peak)
 
 

@@ -130,6 +130,12 @@ def overlong_vlq(bits: int = 70) -> bytes:
     return smf([track([(0, note_on(60)), ((1 << bits) - 1, note_off(60))])])
 
 
+def endless_vlq(n_bytes: int = 100_000) -> bytes:
+    """A track whose first delta never ends: ``n_bytes`` continuation bytes (0x80) in a row (mido
+    read it as one ever larger integer: quadratic time)."""
+    return smf([chunk(b"MTrk", b"\x80" * n_bytes + b"\x00" + note_on(60))])
+
+
 def stacked_same_key(n_notes: int) -> bytes:
     """``n_notes`` note-ons of one key, then as many note-offs: every note sounds the whole file."""
     events = [(0, note_on(60))] * n_notes + [(480 * 8 if i == 0 else 0, note_off(60)) for i in range(n_notes)]
@@ -156,6 +162,20 @@ def dense_notes_file(target_bytes: int, *, seed: int = 0, division: int = 96) ->
     return smf([track(events)], division=division)
 
 
+def dense_long_file(target_bytes: int, minutes: float, *, tempo_map: bool = False, seed: int = 0) -> bytes:
+    """The slowest valid file of about ``target_bytes``: short random notes spread evenly over
+    ``minutes`` at 120 BPM; without a tempo map (the default) its beats are tracked from the onsets."""
+    rng = random.Random(seed)
+    division = 480
+    n_notes = max(1, (target_bytes - 40) // 8)
+    step = int(minutes * 60 * 2 * division) // n_notes
+    events: list[tuple[int, bytes]] = [(0, set_tempo(600000)), (0, time_signature())] if tempo_map else []
+    for _ in range(n_notes):
+        pitch = rng.randrange(36, 96)
+        events += [(0, note_on(pitch, rng.randrange(30, 120))), (step, note_off(pitch))]
+    return smf([track(events)], division=division)
+
+
 def random_corruption(data: bytes, seed: int, flips: int = 8) -> bytes:
     """``data`` with ``flips`` random bytes replaced (and, for some seeds, cut short)."""
     rng = random.Random(seed)
@@ -174,5 +194,7 @@ ADVERSARIAL_CASES = {
     "unreleased_pedal_far_end": unreleased_pedal_far_end,
     "zero_tempo_after_start": zero_tempo_after_start,
     "overlong_vlq": overlong_vlq,
+    "vlq_63_bits": lambda: overlong_vlq(63),
+    "endless_vlq": endless_vlq,
 }
 """Name -> generator (default arguments) of every adversarial file above that takes no size."""
