@@ -11,7 +11,7 @@ multi-gigabyte allocation later on. So:
   (``np.lib.format.read_magic`` + ``read_array_header_1_0/2_0``) is checked against the shape the
   config's layout gives before a single data byte is read, so an array's memory is bounded by the
   layout (and the layout by the ranges below), whatever its header claims.
-- Every number loaded is finite.
+- Every number loaded is finite and within the range the code can use.
 
 Numpy + json only (loading never imports TensorFlow).
 """
@@ -97,6 +97,18 @@ def _check_group_sizes(value, config, index) -> str | None:
     return None if ok else _describe(value)
 
 
+def _check_qualities(value, config, index) -> str | None:
+    from models.vocabulary import QUALITIES
+
+    known = [q.name for q in QUALITIES]
+    ok = value == known[:len(value)] and len(value) == config["layout"]["group_sizes"][1]
+    return None if ok else _describe(value)
+
+
+def _check_printable(value, config, index) -> str | None:
+    return None if value.isprintable() else _describe(value)
+
+
 def _check_unique_names(value, config, index) -> str | None:
     names = [c.get("name") if isinstance(c, dict) else None for c in value]
     duplicates = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
@@ -104,7 +116,7 @@ def _check_unique_names(value, config, index) -> str | None:
 
 
 def _check_class_name(value, config, index) -> str | None:
-    ok = value.strip() and not any(ch in value for ch in "=,") and value.isprintable()
+    ok = value.strip() and value.isprintable()  # labels come from users' file names and CSVs
     return None if ok else _describe(value)
 
 
@@ -154,12 +166,15 @@ def _check_performance_features(value, config, index) -> str | None:
 #: card numbers, cross-validation tables, training notes) are checked as far as the card uses them.
 SCHEMA: tuple[Field, ...] = (
     Field("format", "string"),
-    Field("name", "string", required=False, length=(1, 200)),
+    Field("name", "string", required=False, length=(1, 200), check=_check_printable,
+          words="a model name of 1..200 printable characters"),
     Field("layout", "object"),
     Field("layout.kind", "string", choices=("softmax",)),
     Field("layout.group_sizes", "vector", length=(3, 3), low=1, high=64, check=_check_group_sizes,
           words="[12, Q, 12]: root, quality and bass-interval group sizes, Q the number of qualities"),
-    Field("qualities", "strings", length=(1, 64)),
+    Field("qualities", "strings", length=(1, 64), check=_check_qualities,
+          words="the chord qualities this version knows, in its order (a leading part of models.vocabulary."
+                "QUALITIES), one per unit of layout.group_sizes[1]"),
     Field("beats_per_bar", "int", required=False, low=1, high=64),
     Field("hyperparameters", "object"),
     Field("hyperparameters.n_hidden", "int", low=1, high=4096),
@@ -180,8 +195,9 @@ SCHEMA: tuple[Field, ...] = (
     Field("classes", "list", length=(1, 64), check=_check_unique_names, condition="with distinct names"),
     Field("classes[]", "object"),
     Field("classes[].name", "string", length=(1, 64), check=_check_class_name,
-          words="a class name of 1..64 printable characters other than '=' and ','"),
-    Field("classes[].description", "string", required=False, nullable=True, length=(0, 500)),
+          words="a class name of 1..64 printable characters, not only spaces"),
+    Field("classes[].description", "string", required=False, nullable=True, length=(0, 500), check=_check_printable,
+          words="words for the mood: up to 500 printable characters, or null"),
     Field("classes[].valence", "number", required=False, nullable=True, low=-1, high=1),
     Field("classes[].arousal", "number", required=False, nullable=True, low=-1, high=1),
     Field("classes[].weights_file", "string", length=(1, 255), check=_check_file_name,

@@ -105,6 +105,11 @@ CONFIG_CASES = {
     "profile features reordered": (_set(["classes", 0, "performance_profile", "features"],
                                          list(reversed(PROFILE_FEATURES_STORED))),
                                    "classes[0].performance_profile.features"),
+    "qualities reordered": (_set(["qualities"], ["min", "maj", "dom7", "maj7", "min7", "dim", "min7b5", "sus2", "sus4",
+                                                  "add9", "aug", "dim7", "madd9", "7sus4"]), "qualities"),
+    "description with a line break": (_set(["classes", 3, "description"], "calm\nsecond line"),
+                                      "classes[3].description"),
+    "blank class name": (_set(["classes", 0, "name"], "   "), "classes[0].name"),
     "group sizes": (_set(["layout", "group_sizes"], [12, 14, 13]), "layout.group_sizes"),
     "huge network": (_set(["hyperparameters", "n_hidden"], 4096), "hyperparameters.n_hidden"),
 }
@@ -137,6 +142,29 @@ def test_a_bad_config_value_names_the_file_and_the_field(tmp_path, case):
     assert (error.file, error.field) == (str(file), field)
     message = str(error)
     assert message.startswith(f"{file}: {field}: expected ") and "\n" not in message
+
+
+@pytest.mark.parametrize("damage", ["deeply nested", "too large", "fifo", "not utf-8", "a number", "huge integer"])
+def test_a_damaged_config_file_is_a_model_file_error(tmp_path, damage):
+    folder = copy_model_folder(tmp_path)
+    file = folder / CONFIG
+    file.unlink()
+    if damage == "deeply nested":
+        file.write_text("[" * 200_000 + "]" * 200_000)
+    elif damage == "too large":
+        file.write_text(" " * (17 << 20) + "{}")
+    elif damage == "fifo":
+        os.mkfifo(file)  # reading it would block forever
+    elif damage == "not utf-8":
+        file.write_bytes(b'{"format": "\xff"}')
+    elif damage == "a number":
+        file.write_text("5")
+    else:
+        file.write_text("9" * 5000)  # past Python's integer-string limit
+    started = time.perf_counter()
+    with pytest.raises(ModelFileError, match=str(file)):
+        load_model_set(folder)
+    assert time.perf_counter() - started < 2.0
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
