@@ -115,14 +115,23 @@ class _Sampler:
         self.pop = pop
         self.pop_weight = float(options.pop_weight)
         self.rng = rng
+        self._pop_context = max(1, int(getattr(pop, "order", 2)) - 1)  # previous states the pop expert sees
+        self._pop_logits: dict[tuple, np.ndarray] = {}  # its context -> pop_weight * log p_pop
+
+    def _pop_row(self, history: list[int]) -> np.ndarray:
+        key = tuple(history[-self._pop_context:])
+        row = self._pop_logits.get(key)
+        if row is None:
+            row = self.pop_weight * np.log(self.pop.probs_next(np.asarray(key, np.int64)))
+            self._pop_logits[key] = row
+        return row
 
     def log_probs(self, histories: list[list[int]]) -> np.ndarray:
         """(N, S) log p(next state | history) of the product, for N histories."""
         u = np.stack([self.experts.history_vector(h) for h in histories])
         logits = self.experts.logits(u, self.w, self.temperature) + self.bias
         if self.pop is not None and self.pop_weight > 0:
-            logits = logits + self.pop_weight * np.stack(
-                [np.log(self.pop.probs_next(np.asarray(h[-1:], np.int64))) for h in histories])
+            logits = logits + np.stack([self._pop_row(h) for h in histories])
         return logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
 
     def draw(self, history: list[int], allowed: np.ndarray | None = None, following: np.ndarray | None = None,
