@@ -147,7 +147,7 @@ def pedal_storm(n_notes: int) -> bytes:
     events = []
     for i in range(n_notes):
         events += [(0, pedal(True)), (0, note_on(48 + i % 24)), (1, note_off(48 + i % 24)), (1, pedal(False))]
-    return smf([track(events)], division=4)
+    return smf([track(events)], division=96)
 
 
 def dense_notes_file(target_bytes: int, *, seed: int = 0, division: int = 96) -> bytes:
