@@ -162,3 +162,32 @@ def test_text_is_read_by_the_mood_reader(model_dir, tmp_path, capsys):  # noqa: 
     happy = report["emotion"]["Q1"] + report["emotion"]["Q4"]
     assert sad > happy
     assert out.exists() and report["output"] == str(out)
+
+
+def test_compose_prints_every_warning_of_the_request(model_dir, tmp_path, capsys):  # noqa: F811
+    """What `mood` warns about, `compose` warns about too: one line each, in the CLI's format, and
+    in the JSON report."""
+    code = main(["compose", "happy at 400 bpm, 8.5 bars, in D major", "--seed", "1", "--model", str(model_dir),
+                 "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    expected = ["tempo 400 bpm ignored; allowed 20..300 bpm",
+                "length 8.5 bars ignored; allowed whole numbers 1..256 bars"]
+    assert captured.err.splitlines() == [f"moodchords compose: warning: {w}" for w in expected]
+    report = json.loads(captured.out)
+    assert report["warnings"] == expected and report["key"] == "D major"
+
+
+def test_compose_text_with_invalid_utf8_and_controls(model_dir, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "sad.mid"
+    code = main(["compose", "a sad \udcff song\x00\x1b in D minor", "--seed", "1", "--model", str(model_dir),
+                 "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "D minor" in captured.out and out.exists()
+
+
+def test_compose_refuses_an_over_long_request_before_loading(tmp_path, capsys):
+    code = main(["compose", "in C" + " " * 100_000 + "x", "--model", str(tmp_path / "no-such-models")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("moodchords compose: error: request is 100,005 characters long")

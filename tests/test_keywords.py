@@ -1,6 +1,8 @@
 """Keyword candidates and extractors (KeyBERT runs on the real bundled MiniLM model)."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from assistant.errors import InvalidInput
@@ -15,6 +17,19 @@ def test_tokenize_keeps_offsets_and_lowercases():
     tokens = tokenize("Not TOO sad, don't stop")
     assert [t.word for t in tokens] == ["not", "too", "sad", "don't", "stop"]
     assert "Not TOO sad, don't stop"[tokens[2].start:tokens[2].end] == "sad"
+
+
+def test_words_keep_inner_apostrophes_and_hyphens_only():
+    words = [t.word for t in tokenize("rock-'n'-roll, a--b 'quoted' end-- x'")]
+    assert words == ["rock-'n'-roll", "a--b", "quoted", "end", "x"]
+
+
+def test_tokenize_is_linear_on_punctuation_runs():
+    # the word pattern consumes each character once; "a" + 100,000 apostrophes is one scan
+    for text in ("a" + "'" * 100_000, "a'" * 50_000 + "-", "-" * 100_000 + "b"):
+        started = time.process_time()
+        tokens = tokenize(text)
+        assert time.process_time() - started < 0.5 and tokens
 
 
 def test_request_filler_is_never_a_candidate():
