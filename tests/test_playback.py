@@ -1,5 +1,5 @@
-"""Playback through real FluidSynth: offline renders, and live sound into PulseAudio's null sink
-recorded from its monitor (tests/support/daemons.py)."""
+"""Live playback through real FluidSynth (assistant.playback.player): sound into PulseAudio's null
+sink recorded from its monitor (tests/support/daemons.py). Offline renders: test_playback_render.py."""
 from __future__ import annotations
 
 import subprocess
@@ -12,77 +12,10 @@ import numpy as np
 import pytest
 
 from assistant.errors import DeviceUnavailable, InvalidInput
-from assistant.playback import FluidSynthPlayer, render_score_audio, score_events
-from assistant.score import Note, Score
+from assistant.playback import FluidSynthPlayer
 from tests.support.daemons import SPEAKER_RATE_HZ, SPEAKER_SINK
+from tests.support.playback_scores import C_MAJOR, ORGAN, PIANO, chord_score, rms
 from tests.support.spectrum import assert_pitches_sound, pitch_strengths
-
-C_MAJOR = [60, 64, 67]  # C4 E4 G4: 261.6, 329.6, 392.0 Hz
-PIANO, ORGAN = 0, 19  # the organ sustains at a constant level: good for level measurements
-RATE = 44100
-
-
-def chord_score(pitches=C_MAJOR, beats=4.0, tempo=120.0, program=PIANO, velocity=100) -> Score:
-    return Score(notes=tuple(Note(p, 0.0, beats, velocity, 0) for p in pitches), tempo_bpm=tempo,
-                 length_beats=beats, programs={0: program})
-
-
-def rms(signal: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(signal, dtype=np.float64)))) if signal.size else 0.0
-
-
-# ----------------------------------------------------------------------------- offline
-def test_offline_render_of_c_major_has_peaks_at_its_pitches():
-    audio = render_score_audio(chord_score())
-    assert audio.dtype == np.float32 and audio.ndim == 2 and audio.shape[1] == 2
-    assert audio.shape[0] == int(round((4 * 0.5 + 1.0) * RATE))  # 4 beats at 120 bpm + 1 s tail
-    body = audio[int(0.2 * RATE):int(1.8 * RATE)].mean(axis=1)
-    assert_pitches_sound(body, RATE, C_MAJOR)
-    freqs = np.fft.rfftfreq(body.size, 1 / RATE)
-    spectrum = np.abs(np.fft.rfft(body * np.hanning(body.size)))
-    strongest = sorted(freqs[np.argsort(spectrum)[-200:]])  # the strongest bins sit at the chord's fundamentals
-    for hz in (261.6, 329.6, 392.0):
-        assert any(abs(f - hz) < 2.0 for f in strongest), hz
-
-
-def test_offline_render_timing_and_mono():
-    """A note at beat 2 at 120 bpm starts at 1.0 s; mono output is the channel mean."""
-    score = Score(notes=(Note(69, 2.0, 1.0, 100, 0),), tempo_bpm=120.0, length_beats=4.0)
-    mono = render_score_audio(score, stereo=False, tail_seconds=0.5)
-    assert mono.ndim == 1 and mono.size == int(2.5 * RATE)
-    onset = int(np.argmax(np.abs(mono) > 0.01)) / RATE
-    assert 0.99 <= onset <= 1.02
-    assert rms(mono[:int(0.95 * RATE)]) < 1e-4  # silence before the note
-
-
-def test_offline_render_is_repeatable_and_follows_program():
-    a = render_score_audio(chord_score(program=ORGAN))
-    b = render_score_audio(chord_score(program=ORGAN))
-    c = render_score_audio(chord_score(program=PIANO))
-    assert np.max(np.abs(a - b)) < 1e-3  # same score, same sound (the synth is reused)
-    assert np.max(np.abs(a - c)) > 0.05  # another instrument sounds different
-
-
-def test_offline_render_refuses_bad_input():
-    with pytest.raises(InvalidInput, match="samplerate"):
-        render_score_audio(chord_score(), samplerate=10)
-    with pytest.raises(InvalidInput, match="program"):
-        render_score_audio(chord_score(program=128))
-    with pytest.raises(InvalidInput, match="Score"):
-        render_score_audio("not a score")
-
-
-def test_unloadable_soundfont_is_a_device_error(tmp_path):
-    broken = tmp_path / "broken.sf2"
-    broken.write_bytes(b"RIFF garbage" * 10)
-    with pytest.raises(DeviceUnavailable, match="could not load the SoundFont"):
-        render_score_audio(chord_score(), soundfont=broken)
-
-
-def test_events_close_notes_at_the_end_and_start_mid_note():
-    score = Score(notes=(Note(60, 0.0, 8.0, 90, 0), Note(62, 3.0, 1.0, 90, 1)), tempo_bpm=60.0, length_beats=4.0)
-    events = score_events(score, start_beats=2.0)
-    assert [(e.beats, e.kind, e.pitch) for e in events] == [(2.0, 1, 60), (3.0, 1, 62), (4.0, 0, 60), (4.0, 0, 62)]
 
 
 # ----------------------------------------------------------------------------- live
