@@ -209,6 +209,7 @@ def variant_section(composer, seeds: int, reference) -> list[str]:
     dotted beats)."""
     from models.form_metrics import Piece, form_report
     from models.phrase import FormOptions, compose_form
+    from models.vocabulary import ChordEvent
 
     rhythm, pop = pop_experts()
     variants = {"loop form (4-bar loop), 4/4": dict(form="loop", loop_bars=4),
@@ -223,7 +224,10 @@ def variant_section(composer, seeds: int, reference) -> list[str]:
             for seed in range(1, seeds + 1):
                 g = compose_form(composer.model_set, {label: 1.0}, FormOptions(bars=8, pop_weight=POP_WEIGHT, **extra),
                                  rhythm=rhythm, pop=pop, seed=seed)
-                pieces.append(Piece.from_events(g.events, g.mode, g.beats_per_bar))
+                # measured in the metre's own beats (6/8: dotted quarters, 2 a bar), as POP909 counts them
+                unit = 1.5 if g.compound else 1.0
+                events = [ChordEvent(e.root, e.quality, e.bass, e.beats / unit) for e in g.events]
+                pieces.append(Piece.from_events(events, g.mode, g.beats_per_bar / unit))
         r = form_report(pieces, reference)
         lines.append(f"| {name} | {pct(r.strong_beat_changes)} | {pct(r.short_chords_crossing)} | {r.length_tv:.3f} | "
                      f"{pct(r.diatonic)} | {pct(r.tonic_ending)} |")

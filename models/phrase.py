@@ -78,10 +78,11 @@ class FormOptions:
 class FormGeneration:
     """A generated progression in the key-normalised frame, with its form."""
 
-    events: tuple[ChordEvent, ...]  # durations fill bars * beats_per_bar exactly
+    events: tuple[ChordEvent, ...]  # durations in quarter notes, filling bars * beats_per_bar exactly
     mode: str  # "major" (tonic 0) or "minor" (tonic 9)
     metre: str  # "4/4", "3/4" or "6/8"
-    beats_per_bar: int  # 4, 3 or 2 (6/8: dotted-quarter beats)
+    beats_per_bar: int  # quarter-note beats per bar, as assistant.music.Progression counts them: 4, 3, 3 (6/8)
+    compound: bool  # 6/8: the bar's two beats are dotted quarters (at 0 and 1.5)
     phrase_ends: tuple[int, ...]  # indices of the chords that end a phrase (cadence targets), the last included
     performance: object  # models.generation.PerformanceSample
 
@@ -199,8 +200,10 @@ def compose_form(model_set, class_weights: Mapping[str, float], options: FormOpt
             states.append(sampler.draw(states, targets.get(t), following, avoid))
     from models.crbm import chord_from_state
 
-    events = tuple(chord_from_state(s, float(d)) for s, d in zip(states, durations))
-    return FormGeneration(events, mode, options.metre, bpb, tuple(ends),
+    # the rhythm counts 6/8 in dotted-quarter beats (as POP909 annotates it); the music core in quarters
+    quarter = 1.5 if options.metre == "6/8" else 1.0
+    events = tuple(chord_from_state(s, float(d) * quarter) for s, d in zip(states, durations))
+    return FormGeneration(events, mode, options.metre, int(round(bpb * quarter)), options.metre == "6/8", tuple(ends),
                           sample_performance(model_set, weights, rng))
 
 

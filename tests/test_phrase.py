@@ -76,9 +76,12 @@ def test_loop_form_repeats_its_progression(model_set, rhythm, pop):
 
 
 def test_metres_and_bad_options(model_set, rhythm, pop):
-    for metre, bpb in (("3/4", 3), ("6/8", 2)):
+    for metre, bpb, compound in (("3/4", 3, False), ("6/8", 3, True)):
         g = compose_form(model_set, {"Q4": 1.0}, FormOptions(bars=8, metre=metre), rhythm=rhythm, pop=pop, seed=1)
-        assert g.beats_per_bar == bpb and sum(e.beats for e in g.events) == 8 * bpb
+        assert g.beats_per_bar == bpb and g.compound == compound and sum(e.beats for e in g.events) == 8 * bpb
+        if compound:  # 6/8 chords change on the dotted-quarter beats: quarter-note onsets at multiples of 1.5
+            onsets = np.cumsum([0.0] + [e.beats for e in g.events])
+            assert all((x / 1.5) == int(x / 1.5) for x in onsets)
     long = compose_form(model_set, {"Q2": 0.5, "Q3": 0.5}, FormOptions(bars=64), rhythm=rhythm, pop=pop, seed=3)
     assert sum(e.beats for e in long.events) == 256 and len(long.phrase_ends) == 16
     for bad, message in ((dict(metre="5/4"), "metre '5/4'"), (dict(loop_bars=3), "loop_bars=3"),
