@@ -1,10 +1,11 @@
-"""Harmonic rhythm learned from POP909: when chords change, given the metre, the beat in the bar and
-the bar in a 4-bar phrase (numpy only).
+"""Harmonic rhythm learned from POP909: when chords change, given the metre, the tempo, the beat in the
+bar and the bar in a 4-bar phrase (numpy only).
 
 ``fit_harmonic_rhythm(songs)`` counts, per metre ("4/4", "3/4", "6/8"), how long a chord lasts (whole
-beats, 1 .. two bars) given the beat of the bar it starts on and its bar within a 4-bar phrase
-(models.pop909.Pop909Song.bar_in_phrase); counts are smoothed towards the same position's counts over
-all phrase bars, then towards the metre's overall lengths. ``HarmonicRhythm.sample`` draws the chord
+beats, 1 .. two bars) given the song's tempo band (TEMPO_EDGES: slow songs change chords every 2 beats
+63 % of the time, songs over 100 BPM 36 %), the beat of the bar it starts on and its bar within a
+4-bar phrase (models.pop909.Pop909Song.bar_in_phrase); counts are smoothed towards the same beat's
+counts over all phrase bars, then over all tempo bands, then towards the metre's overall lengths. ``HarmonicRhythm.sample`` draws the chord
 durations of a piece on that table under the form's rules:
 
 * every chord starts on a beat; a chord that starts off the bar line ends at or before the next bar
@@ -29,6 +30,13 @@ PHRASE_BARS = 4  # the phrase length the table is conditioned on
 METRES = {"4/4": 4, "3/4": 3, "6/8": 2}  # metre name -> beats per bar (6/8: two dotted-quarter beats)
 POSITION_PRIOR = 2.0  # pseudo-counts pulling a (beat, phrase bar) row towards the beat's row over all phrase bars
 METRE_PRIOR = 2.0  # pseudo-counts pulling a beat's row towards the metre's overall lengths
+TEMPO_PRIOR = 5120.0  # pseudo-counts pulling a tempo band's beat row towards all bands' (chosen by bench/harmonic_rhythm.py; flat)
+TEMPO_EDGES = (80.0, 110.0)  # BPM: tempo bands below 80, 80-110, 110 and above (POP909 train median 73 BPM)
+
+
+def tempo_band(tempo_bpm: float) -> int:
+    """Index of the tempo band of TEMPO_EDGES."""
+    return int(np.searchsorted(TEMPO_EDGES, float(tempo_bpm), side="right"))
 
 
 def max_beats(beats_per_bar: int) -> int:
@@ -38,22 +46,30 @@ def max_beats(beats_per_bar: int) -> int:
 
 @dataclass(frozen=True)
 class HarmonicRhythm:
-    """P(chord length | metre, beat in bar, bar in phrase), from counts."""
+    """P(chord length | metre, tempo band, beat in bar, bar in phrase), from counts."""
 
-    counts: Mapping[str, np.ndarray]  # metre -> (beats_per_bar, PHRASE_BARS, max_beats) counts of lengths 1..max
+    counts: Mapping[str, np.ndarray]  # metre -> (tempo bands, beats_per_bar, PHRASE_BARS, max_beats) counts of lengths 1..max
     phrase_bars: int = PHRASE_BARS  # phrase length the table is conditioned on
 
-    def probabilities(self, metre: str, beat: int, phrase_bar: int, *, use_phrase: bool = True) -> np.ndarray:
-        """(max_beats,) P(length = 1..max_beats | metre, beat, phrase bar), smoothed (module doc)."""
+    def probabilities(self, metre: str, beat: int, phrase_bar: int, tempo_bpm: float | None = None, *,
+                      use_phrase: bool = True) -> np.ndarray:
+        """(max_beats,) P(length = 1..max_beats | metre, tempo, beat, phrase bar), smoothed (module doc);
+        tempo_bpm None: all tempos together."""
         table = self._table(metre)
-        overall = table.sum(axis=(0, 1)) + 0.1
+        every_band = table.sum(axis=0)
+        overall = every_band.sum(axis=(0, 1)) + 0.1
         overall = overall / overall.sum()
-        by_beat = table[beat].sum(axis=0)
+        by_beat = every_band[beat].sum(axis=0)
         beat_row = (by_beat + METRE_PRIOR * overall) / (by_beat.sum() + METRE_PRIOR)
+        cell = every_band[beat, phrase_bar % self.phrase_bars]
+        if tempo_bpm is not None:
+            band = table[tempo_band(tempo_bpm)]
+            by_band = band[beat].sum(axis=0)
+            beat_row = (by_band + TEMPO_PRIOR * beat_row) / (by_band.sum() + TEMPO_PRIOR)
+            cell = band[beat, phrase_bar % self.phrase_bars]
         if not use_phrase:
             return beat_row
-        row = table[beat, phrase_bar % self.phrase_bars]
-        return (row + POSITION_PRIOR * beat_row) / (row.sum() + POSITION_PRIOR)
+        return (cell + POSITION_PRIOR * beat_row) / (cell.sum() + POSITION_PRIOR)
 
     def _table(self, metre: str) -> np.ndarray:
         if metre not in self.counts:
@@ -62,8 +78,9 @@ class HarmonicRhythm:
 
     # -- sampling -------------------------------------------------------------------------------
     def sample(self, bars: int, metre: str, rng: np.random.Generator, *, final_bars: int = 1,
-               phrase_bars: int | None = None) -> list[float]:
-        """Chord durations (beats) filling ``bars`` bars of ``metre`` under the form's rules (module doc)."""
+               phrase_bars: int | None = None, tempo_bpm: float | None = None) -> list[float]:
+        """Chord durations (beats) filling ``bars`` bars of ``metre`` under the form's rules (module doc),
+        at ``tempo_bpm`` (None: any tempo)."""
         if metre not in METRES:
             raise InvalidModelInput(f"metre {metre!r} not allowed; allowed: {list(METRES)}")
         if isinstance(bars, bool) or not isinstance(bars, (int, np.integer)) or bars < 1:
@@ -81,7 +98,7 @@ class HarmonicRhythm:
             fits = onset + lengths <= phrase_end
             if beat:  # off the bar line: end at or before the next bar line
                 fits &= beat + lengths <= bpb
-            p = np.where(fits, self.probabilities(metre, beat, bar % phrase_bars), 0.0)
+            p = np.where(fits, self.probabilities(metre, beat, bar % phrase_bars, tempo_bpm), 0.0)
             if p.sum() <= 0:
                 length = int(phrase_end - onset)
             else:
@@ -93,37 +110,39 @@ class HarmonicRhythm:
         return out
 
     # -- evaluation -----------------------------------------------------------------------------
-    def log2_likelihood(self, songs: Iterable, *, use_phrase: bool = True) -> tuple[float, int]:
+    def log2_likelihood(self, songs: Iterable, *, use_phrase: bool = True, use_tempo: bool = True) -> tuple[float, int]:
         """(total log2 P of every usable chord's length, chords) over POP909 songs (see rhythm_rows)."""
         total, n = 0.0, 0
-        for metre, beat, phrase_bar, length in rhythm_rows(songs, self.phrase_bars):
-            total += float(np.log2(self.probabilities(metre, beat, phrase_bar, use_phrase=use_phrase)[length - 1]))
+        for metre, tempo, beat, phrase_bar, length in rhythm_rows(songs, self.phrase_bars):
+            p = self.probabilities(metre, beat, phrase_bar, tempo if use_tempo else None, use_phrase=use_phrase)
+            total += float(np.log2(p[length - 1]))
             n += 1
         return total, n
 
     # -- storage --------------------------------------------------------------------------------
     def to_json(self) -> str:
-        return json.dumps({"format": "moodchords-harmonic-rhythm/1", "phrase_bars": self.phrase_bars,
+        return json.dumps({"format": "moodchords-harmonic-rhythm/2", "phrase_bars": self.phrase_bars,
+                           "tempo_edges": list(TEMPO_EDGES),
                            "counts": {m: np.asarray(c).astype(int).tolist() for m, c in self.counts.items()}})
 
     @staticmethod
     def from_json(text: str) -> "HarmonicRhythm":
         try:
             data = json.loads(text)
-            if data.get("format") != "moodchords-harmonic-rhythm/1":
+            if data.get("format") != "moodchords-harmonic-rhythm/2" or tuple(data.get("tempo_edges", ())) != TEMPO_EDGES:
                 raise ValueError(f"format {data.get('format')!r}")
             counts = {m: np.asarray(c, np.float64) for m, c in data["counts"].items()}
             for metre, table in counts.items():
                 bpb = METRES[metre]
-                if table.shape != (bpb, int(data["phrase_bars"]), max_beats(bpb)):
+                if table.shape != (len(TEMPO_EDGES) + 1, bpb, int(data["phrase_bars"]), max_beats(bpb)):
                     raise ValueError(f"{metre} table of shape {table.shape}")
             return HarmonicRhythm(counts, int(data["phrase_bars"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidModelInput(f"harmonic rhythm data not readable ({exc}); allowed: HarmonicRhythm.to_json output") from None
 
 
-def rhythm_rows(songs: Iterable, phrase_bars: int = PHRASE_BARS) -> list[tuple[str, int, int, int]]:
-    """(metre, beat in bar, bar in phrase, length in whole beats, clipped to two bars) of every chord of
+def rhythm_rows(songs: Iterable, phrase_bars: int = PHRASE_BARS) -> list[tuple[str, float, int, int, int]]:
+    """(metre, tempo, beat in bar, bar in phrase, length in whole beats, clipped to two bars) of every chord of
     ``songs`` (models.pop909.Pop909Song) that starts on a whole beat of a regular bar of a modelled metre."""
     rows = []
     for song in songs:
@@ -136,15 +155,15 @@ def rhythm_rows(songs: Iterable, phrase_bars: int = PHRASE_BARS) -> list[tuple[s
             if chord.bar < 0 or chord.bar_length != bpb or beat != int(beat):
                 continue
             length = int(min(max(round(chord.event.beats), 1), max_beats(bpb)))
-            rows.append((metre, int(beat), song.bar_in_phrase(chord, phrase_bars), length))
+            rows.append((metre, song.tempo_bpm, int(beat), song.bar_in_phrase(chord, phrase_bars), length))
     return rows
 
 
 def fit_harmonic_rhythm(songs: Sequence, phrase_bars: int = PHRASE_BARS) -> HarmonicRhythm:
     """Count the rhythm rows of POP909 songs into a HarmonicRhythm (every metre of METRES gets a table)."""
-    counts = {m: np.zeros((bpb, phrase_bars, max_beats(bpb))) for m, bpb in METRES.items()}
-    for metre, beat, phrase_bar, length in rhythm_rows(songs, phrase_bars):
-        counts[metre][beat, phrase_bar, length - 1] += 1
+    counts = {m: np.zeros((len(TEMPO_EDGES) + 1, bpb, phrase_bars, max_beats(bpb))) for m, bpb in METRES.items()}
+    for metre, tempo, beat, phrase_bar, length in rhythm_rows(songs, phrase_bars):
+        counts[metre][tempo_band(tempo), beat, phrase_bar, length - 1] += 1
     if not any(c.sum() for c in counts.values()):
         raise InvalidModelInput("no chord rhythm found in the songs; allowed: POP909 songs with chords on whole beats")
     return HarmonicRhythm(counts, phrase_bars)

@@ -2,8 +2,9 @@
 harmonic rhythm, with planned cadences, a POP909 "pop" expert that keeps the key, and a loop form.
 
 How a piece is made (``compose_form``):
-1. The chord rhythm comes from models.harmonic_rhythm (changes on the metrical grid, no chord of a bar
-   or less straddling a bar line, nothing crossing a phrase boundary, the last chord held a bar).
+1. The chord rhythm comes from models.harmonic_rhythm at the performance's tempo (changes on the
+   metrical grid, no chord of a bar or less straddling a bar line, nothing crossing a phrase boundary,
+   the last chord held a bar).
 2. The phrase plan: every ``phrase_bars`` bars a phrase ends on a cadence target - the dominant
    (a half cadence) at the end of the first phrase of each pair when ``half_cadences``, the tonic
    otherwise; the piece starts and ends on the tonic.
@@ -50,6 +51,7 @@ class FormOptions:
     pop_weight: float = 0.5  # weight of the POP909 expert's log-probabilities in the product (0: class CRBMs only)
     temperature: float = 1.0  # class experts' temperature, 0.05..10
     mode: str | None = None  # "major" / "minor"; None: drawn from the classes' major shares
+    tempo_bpm: float | None = None  # the tempo the chords are played at (chord lengths follow it); None: the performance's
     variation: float = 0.25  # loop form: chance that each inner chord of a repeat is drawn again
 
     def validate(self) -> "FormOptions":
@@ -67,6 +69,8 @@ class FormOptions:
             raise InvalidModelInput(f"temperature={self.temperature!r} not allowed; allowed: 0.05..10")
         if not 0.0 <= float(self.pop_weight) <= 5.0:
             raise InvalidModelInput(f"pop_weight={self.pop_weight!r} not allowed; allowed: 0..5")
+        if self.tempo_bpm is not None and not 20.0 <= float(self.tempo_bpm) <= 300.0:
+            raise InvalidModelInput(f"tempo_bpm={self.tempo_bpm!r} not allowed; allowed: 20..300 or None")
         if not 0.0 <= float(self.variation) <= 1.0:
             raise InvalidModelInput(f"variation={self.variation!r} not allowed; allowed: 0..1")
         if self.mode not in (None, "major", "minor"):
@@ -181,12 +185,14 @@ def compose_form(model_set, class_weights: Mapping[str, float], options: FormOpt
         p_major = sum(w * model_set.parameters[n].major_share for n, w in weights.items())
         mode = "major" if rng.random() < p_major else "minor"
     bpb = METRES[options.metre]
+    performance = sample_performance(model_set, weights, rng)
+    tempo = float(options.tempo_bpm) if options.tempo_bpm is not None else performance.tempo_bpm
     sampler = _Sampler(model_set, weights, mode, options, pop, rng)
     tonic, dominant = cadence_states(mode, "tonic"), cadence_states(mode, "dominant")
     if options.form == "loop" and options.bars > options.loop_bars:
-        states, durations, ends = _loop(sampler, rhythm, options, bpb, tonic, rng)
+        states, durations, ends = _loop(sampler, rhythm, options, bpb, tonic, rng, tempo)
     else:
-        durations = rhythm.sample(options.bars, options.metre, rng, phrase_bars=options.phrase_bars)
+        durations = rhythm.sample(options.bars, options.metre, rng, phrase_bars=options.phrase_bars, tempo_bpm=tempo)
         ends = _phrase_ends(durations, bpb, options.phrase_bars)
         targets = {0: tonic}
         for number, index in enumerate(ends):
@@ -204,13 +210,14 @@ def compose_form(model_set, class_weights: Mapping[str, float], options: FormOpt
     quarter = 1.5 if options.metre == "6/8" else 1.0
     events = tuple(chord_from_state(s, float(d) * quarter) for s, d in zip(states, durations))
     return FormGeneration(events, mode, options.metre, int(round(bpb * quarter)), options.metre == "6/8", tuple(ends),
-                          sample_performance(model_set, weights, rng))
+                          performance)
 
 
 def _loop(sampler: _Sampler, rhythm: HarmonicRhythm, options: FormOptions, bpb: int, tonic: np.ndarray,
-          rng: np.random.Generator) -> tuple[list[int], list[float], list[int]]:
+          rng: np.random.Generator, tempo: float) -> tuple[list[int], list[float], list[int]]:
     """The loop form: (states, durations, phrase-end indices)."""
-    loop_durations = rhythm.sample(options.loop_bars, options.metre, rng, final_bars=0, phrase_bars=options.loop_bars)
+    loop_durations = rhythm.sample(options.loop_bars, options.metre, rng, final_bars=0, phrase_bars=options.loop_bars,
+                                   tempo_bpm=tempo)
     loop: list[int] = []
     for t in range(len(loop_durations)):
         allowed = tonic if t == 0 else None
