@@ -24,3 +24,6 @@ class ModelConfigError(ModelFileError):
         self.expected = expected  # what is allowed, in words
         self.got = got  # the value found, short (None when not worth showing)
         super().__init__(f"{file}: {field}: expected {expected}" + (f", got {got}" if got is not None else ""))
+
+    def __reduce__(self):  # pickles (e.g. from a worker process) with its fields, not only the message
+        return type(self), (self.file, self.field, self.expected, self.got)

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import math
+import contextlib
 import os
+import pickle
 import random
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -24,6 +28,21 @@ from tests.conftest import PROJECT_ROOT
 from tests.support.bad_model_folders import (CONFIG, MEASURE_LOAD, copy_model_folder, mutate_config,
                                              shipped_arrays, shipped_config, write_fuzzed_npz, write_w_bomb)
 
+
+
+@contextlib.contextmanager
+def _no_hang(seconds: int = 20):
+    """Turn a hang (e.g. opening a FIFO) into a test failure instead of a stuck test run."""
+    def give_up(signum, frame):
+        raise TimeoutError(f"still loading after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _mutate_config(folder: Path, change) -> Path:
@@ -134,14 +153,16 @@ def test_a_bad_config_value_names_the_file_and_the_field(tmp_path, case):
     change, field = CONFIG_CASES[case]
     folder = copy_model_folder(tmp_path)
     file = _mutate_config(folder, change)
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ModelConfigError) as caught:
         load_model_set(folder)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     error = caught.value
     assert (error.file, error.field) == (str(file), field)
     message = str(error)
     assert message.startswith(f"{file}: {field}: expected ") and "\n" not in message
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), str(copy), copy.field) == (ModelConfigError, message, field)
 
 
 @pytest.mark.parametrize("damage", ["deeply nested", "too large", "fifo", "not utf-8", "a number", "huge integer"])
@@ -161,10 +182,10 @@ def test_a_damaged_config_file_is_a_model_file_error(tmp_path, damage):
         file.write_text("5")
     else:
         file.write_text("9" * 5000)  # past Python's integer-string limit
-    started = time.perf_counter()
-    with pytest.raises(ModelFileError, match=str(file)):
+    started = time.process_time()
+    with _no_hang(), pytest.raises(ModelFileError, match=re.escape(str(file))):
         load_model_set(folder)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -233,10 +254,10 @@ def test_a_damaged_weights_file_is_a_model_file_error(tmp_path, damage):
         os.mkfifo(file)  # opening it would block forever
     else:
         file.mkdir()
-    started = time.perf_counter()
-    with pytest.raises(ModelFileError, match=str(file)):
+    started = time.process_time()
+    with _no_hang(), pytest.raises(ModelFileError, match=re.escape(str(file))):
         load_model_set(folder)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
 
 
 def test_a_30000x30000_w_is_rejected_from_its_header_without_allocating_it(tmp_path):
@@ -249,7 +270,7 @@ def test_a_30000x30000_w_is_rejected_from_its_header_without_allocating_it(tmp_p
     assert result.returncode == 0, result.stderr
     measured = json.loads(result.stdout)
     assert measured["outcome"] == [str(bomb), "W"]
-    assert measured["seconds"] < 1.0
+    assert measured["cpu_seconds"] < 0.5 and measured["seconds"] < 5.0  # wall time: other jobs share the cores
     assert measured["peak_mb"] < 200
 
 
@@ -315,14 +336,14 @@ def test_fuzzed_configs_and_headers_give_only_model_errors(tmp_path):
             for _ in range(rng.choice([1, 1, 2, 3])):
                 mutate_config(rng, config)
             (folder / CONFIG).write_text(json.dumps(config))
-        started = time.perf_counter()
+        started = time.process_time()  # CPU: other jobs share the cores
         try:
             model_set = load_model_set(folder)
         except ModelError as error:
             assert "\n" not in str(error) and str(folder) in str(error), (case, str(error))
             outcomes["rejected"] += 1
             model_set = None
-        slowest = max(slowest, time.perf_counter() - started)
+        slowest = max(slowest, time.process_time() - started)
         if model_set is not None:  # accepted: composing and classifying must work with it
             _use(model_set)
             outcomes["loaded"] += 1

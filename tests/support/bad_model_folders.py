@@ -123,18 +123,19 @@ def write_w_bomb(path: Path, rows: int = 30000, cols: int = 30000) -> None:
 
 
 #: Run with `python -c MEASURE_LOAD FOLDER` (cwd: the project): loads the folder and prints JSON
-#: {"outcome": [file, field] or null, "seconds", "peak_mb"}. VmHWM, not ru_maxrss: Linux carries
+#: {"outcome": [file, field] or null, "seconds", "cpu_seconds", "peak_mb"}. VmHWM, not ru_maxrss: Linux carries
 #: ru_maxrss over from the parent across fork + exec.
 MEASURE_LOAD = r"""
 import json, re, sys, time
 from models.errors import ModelConfigError
 from models.store import load_model_set
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 try:
     load_model_set(sys.argv[1])
     outcome = None
 except ModelConfigError as error:
     outcome = [error.file, error.field]
 peak_kb = int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1))
-print(json.dumps({"outcome": outcome, "seconds": time.perf_counter() - started, "peak_mb": peak_kb / 1024}))
+print(json.dumps({"outcome": outcome, "seconds": time.perf_counter() - started,
+                  "cpu_seconds": time.process_time() - cpu_started, "peak_mb": peak_kb / 1024}))
 """
