@@ -72,8 +72,8 @@ def main() -> int:
             lines.append(f"| POP909: {name} | {bits(phrase, tempo, four):.3f} | {bits(phrase, tempo, rows):.3f} |")
     finally:
         hr.TEMPO_PRIOR = shipped_prior
-    lines += ["", f"Tempo prior chosen on 701-800 (bits, all metres: {', '.join(by_prior)}): {best_prior:g} "
-              f"(models.harmonic_rhythm.TEMPO_PRIOR = {shipped_prior:g}). Tempo bands: below "
+    lines += ["", f"Tempo prior on 701-800 (bits, all metres: {', '.join(by_prior)}): best {best_prior:g}, used for the "
+              f"rows above; flat, so models.harmonic_rhythm.TEMPO_PRIOR = {shipped_prior:g}. Tempo bands: below "
               f"{hr.TEMPO_EDGES[0]:g}, {hr.TEMPO_EDGES[0]:g}-{hr.TEMPO_EDGES[1]:g}, {hr.TEMPO_EDGES[1]:g} BPM and above."]
     text = "\n".join(lines)
     print(text)

@@ -69,3 +69,15 @@ def test_round_trip_and_bad_input(tmp_path):
         HarmonicRhythm.from_json('{"format": "something else"}')
     with pytest.raises(InvalidModelInput, match="no chord rhythm"):
         fit_harmonic_rhythm([])
+
+
+def test_chord_lengths_follow_the_tempo(tmp_path):
+    # a slow song (60 BPM) changing every 2 beats and a fast one (140 BPM) changing every 4
+    slow = _songs(tmp_path / "slow", [2, 2, 2, 2], repeats=32, period=1.0)
+    fast = _songs(tmp_path / "fast", [4, 4], repeats=64, period=60 / 140)
+    assert slow[0].tempo_bpm == pytest.approx(60) and fast[0].tempo_bpm == pytest.approx(140)
+    rhythm = fit_harmonic_rhythm(slow + fast)
+    at = lambda tempo: [d for s in range(10) for d in rhythm.sample(8, "4/4", np.random.default_rng(s), tempo_bpm=tempo)[:-1]]  # noqa: E731
+    assert np.mean(np.asarray(at(60)) == 2) > 0.8
+    assert np.mean(np.asarray(at(140)) == 4) > 0.8
+    assert 0.2 < np.mean(np.asarray(at(None)) == 2) < 0.8  # any tempo: both
