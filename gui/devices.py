@@ -13,7 +13,7 @@ class Devices:
 
     # (on_position(beats), on_finished()) -> a FluidSynthPlayer-like object (play/stop/set_program/set_volume)
     player: Callable[[Callable[[float], None], Callable[[], None]], Any] | None = None
-    # (input device name or None) -> a Microphone-like object (record_utterance)
+    # (input device name or None) -> a Microphone-like object (start(on_level) ... stop() -> audio)
     microphone: Callable[[str | None], Any] | None = None
     # () -> names of the MIDI output ports
     midi_outputs: Callable[[], Sequence[str]] | None = None
