@@ -24,8 +24,16 @@ from common import write_section  # noqa: E402
 
 from tests.support import bad_midi  # noqa: E402
 
-CHILD = """
-import json, resource, sys, time
+PEAK_MB = """
+def peak_mb():
+    # VmHWM: this process's own peak resident memory (ru_maxrss keeps a forking parent's across exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+"""
+
+CHILD = PEAK_MB + """
+import json, sys, time
 from models.dataset import ClipError, load_clip
 started, started_cpu = time.perf_counter(), time.process_time()
 try:
@@ -34,11 +42,11 @@ try:
 except ClipError as error:
     outcome = str(error).split(": ", 1)[1]
 print(json.dumps({"outcome": outcome, "cpu": time.process_time() - started_cpu, "wall": time.perf_counter() - started,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": peak_mb()}))
 """
 
-SCORING = """
-import json, resource, sys, time
+SCORING = PEAK_MB + """
+import json, sys, time
 from models.dataset import load_clip
 from models.store import load_model_set
 model_set = load_model_set(None)
@@ -47,7 +55,7 @@ for path in sys.argv[1:]:
     clip = load_clip(path, use_cache=False)
     started = time.perf_counter()
     model_set.log_likelihoods(clip.events, clip.performance, mode=clip.mode)
-    rows.append((len(clip.events), time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    rows.append((len(clip.events), time.perf_counter() - started, peak_mb()))
 print(json.dumps(rows))
 """
 
