@@ -133,12 +133,15 @@ def test_joint_history_model_round_trip_and_exact_harmony(tmp_path):
 
 def test_save_replaces_an_existing_folder_atomically(tmp_path, tiny_model_set):
     model_set, _ = tiny_model_set
-    out = tmp_path / "m"
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
-    save_model_set(model_set, out)
-    assert not (out / "stale.txt").exists()
+    out = save_model_set(model_set, tmp_path / "m")
+    (out / "class_up.npz").write_bytes(b"an older model's weights")
+    save_model_set(model_set, out)  # a model folder is replaced whole
+    assert load_model_set(out).class_names == model_set.class_names
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left
+    (out / "stale.txt").write_text("a user's file")  # no longer only a model folder: never deleted
+    with pytest.raises(InvalidModelInput, match="exists and is not a model folder"):
+        save_model_set(model_set, out)
+    assert (out / "stale.txt").read_text() == "a user's file"
 
 
 @pytest.mark.parametrize("damage, file_name", [
