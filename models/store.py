@@ -428,7 +428,7 @@ def is_model_folder(path: str | Path) -> bool:
         if config.get("format") != FORMAT:
             return False
         entries = list(path.iterdir())
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError):  # any unreadable config: not ours
         return False
     allowed = weights | {CONFIG_FILE, CARD_FILE}
     return all(entry.name in allowed and entry.is_file() and not entry.is_symlink() for entry in entries)

@@ -105,3 +105,12 @@ def test_a_swap_killed_between_its_renames_is_put_back(tmp_path):
     assert check_output_folder(out) == out
     assert is_model_folder(out) and load_model_set(out).class_names == shipped.class_names
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_a_deeply_nested_config_at_out_is_not_a_model_folder(tmp_path):
+    out = tmp_path / "odd"
+    out.mkdir()
+    (out / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert not is_model_folder(out)
+    with pytest.raises(InvalidModelInput, match="is not a model folder"):
+        check_output_folder(out)
