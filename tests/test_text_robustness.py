@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import subprocess
 import threading
@@ -24,6 +23,7 @@ from assistant.cli import main
 from assistant.errors import InvalidInput
 from assistant.language import parse_settings_detailed, read_number
 from assistant.request_text import MAX_REQUEST_CHARS, normalize_request
+from tests.support.text_fuzz import fuzz_texts
 from tests.test_composer import model_dir  # noqa: F401  (session fixture: shipped or tiny trained models)
 from tests.test_language import reader  # noqa: F401  (module fixture: the real MoodReader on EMOPIA's classes)
 
@@ -290,42 +290,13 @@ def test_listen_prints_the_warnings_of_what_it_heard(pulse_audio, tmp_path):
 
 FUZZ_CASES = 300
 FUZZ_SEED = 18
-FUZZ_PIECES = [
-    "in C", " sharp", " minor", "bpm", " bars", "tempo ", "minus ", "a thousand ", "two hundred and ", ",000",
-    ".5", "e309", "-", "+", "piano ", "very ", "not ", "sad ", "happy ", "calm ", "angry ", "'", "key of ",
-    "\ufdfa", "ﬃ", "１２０", "\U0001F600", "e\u0301", "\u200b", "\u202e", "\ufeff", "\ufffd", "\uffff",
-]
-
-
-def _fuzz_text(rng: random.Random) -> str:
-    parts: list[str] = []
-    for _ in range(rng.randint(1, 12)):
-        kind = rng.random()
-        if kind < 0.35:
-            parts.append(rng.choice(FUZZ_PIECES))
-        elif kind < 0.5:
-            parts.append(chr(rng.randint(0xD800, 0xDFFF)))  # a lone surrogate
-        elif kind < 0.6:
-            parts.append(chr(rng.choice([*range(0, 32), 0x7F, *range(0x80, 0xA0)])))  # a control character
-        elif kind < 0.7:
-            parts.append(rng.choice("0123456789") * rng.randint(1, 400) + rng.choice([" bpm", " bars", ""]))
-        elif kind < 0.8:
-            parts.append(rng.choice([" ", "-", " -", "'", "a", ",", "."]) * rng.randint(100, 3500))  # a long run
-        elif kind < 0.9:
-            parts.append("".join(chr(rng.randint(0x20, 0x2FFF)) for _ in range(rng.randint(1, 40))))
-        else:
-            parts.append(" ".join(rng.choice(["sad", "slow", "bright", "dark", "strings", "in", "a"])
-                                  for _ in range(rng.randint(1, 30))))
-    return "".join(parts)
 
 
 def test_seeded_text_fuzz(reader):  # noqa: F811
     """A few hundred random texts (surrogates, controls, huge numbers, long runs, NFKC bombs)
     through every stage: nothing raises but InvalidInput, and each case takes under a second."""
-    rng = random.Random(FUZZ_SEED)
     refused = 0
-    for case in range(FUZZ_CASES):
-        text = _fuzz_text(rng)
+    for case, text in enumerate(fuzz_texts(FUZZ_CASES, FUZZ_SEED)):
 
         def whole_path() -> None:
             try:
