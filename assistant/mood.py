@@ -38,4 +38,6 @@ class Mood:
     keywords: tuple[str, ...] = ()  # mood words found in the request
     settings: MusicalSettings = field(default_factory=MusicalSettings)  # explicit settings in the request
     neutral: bool = False  # True when the text carried no mood (defaults were used)
-    warnings: tuple[str, ...] = ()  # explicit values that were ignored, e.g. "400 bpm is outside 20-300"
+    #: explicit values that were ignored, one line each with the allowed range, e.g. "tempo 400 bpm ignored;
+    #: allowed 20..300 bpm" (the CLI prints them; Composition.warnings passes them on to the window)
+    warnings: tuple[str, ...] = ()
