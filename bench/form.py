@@ -82,7 +82,7 @@ _POP_EXPERTS: dict = {}
 def pop_experts():
     """The harmonic rhythm and the pop expert (KN bigram), fitted on POP909 train (songs 001-700)."""
     if not _POP_EXPERTS:
-        from models.baselines import KneserNeyModel
+        from research.baselines import KneserNeyModel
         from models.harmonic_rhythm import fit_harmonic_rhythm
         from models.pop909 import TRAIN_SONGS, load_pop909
 
@@ -169,8 +169,9 @@ def main(argv: list[str] | None = None) -> int:
                  + " / ".join(f"{100 * x:.0f}" for x in pop.length_histogram) + " % | "
                  + " | ".join(" / ".join(f"{100 * x:.0f}" for x in reports[n].length_histogram) + " %" for n in names)
                  + " | |")
-    lines.append("| compose 8 bars, mean per piece (shipped: incl. arrangement and score) | | "
-                 + " | ".join(f"{1000 * timings[n]:.0f} ms" for n in names) + " | < 50 ms |")
+    load = os.getloadavg()[0]
+    lines.append(f"| compose 8 bars, mean per piece (shipped: incl. arrangement and score; load average {load:.1f} "
+                 "on 2 cores) | | " + " | ".join(f"{1000 * timings[n]:.0f} ms" for n in names) + " | < 50 ms |")
     lines += ["", "Per class at 8 bars (changes on strong beats / crossing / TV / diatonic / tonic ending):", "",
               "| class | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for label in CLASSES:
