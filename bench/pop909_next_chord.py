@@ -8,7 +8,7 @@ the shipped mixture with a POP909 expert (the product-of-experts design). Writes
 
 Every model is evaluated on both sets (POP909: each song's continuous segments, every chord in its
 key's frame; EMOPIA val: the clips' recognised chords), durations ignored, state space of
-models.baselines (2016 chord states). Product: log2 p(s) = log2 p_mix(s) + w log2 p_pop(s) - log2 Z.
+research.baselines (2016 chord states). Product: log2 p(s) = log2 p_mix(s) + w log2 p_pop(s) - log2 Z.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class ProductNextChord:
         self.base, self.expert, self.weight, self.name = base, expert, float(weight), name
 
     def log2_probs_sequence(self, states: np.ndarray) -> np.ndarray:
-        from models.evaluation import sequence_log2_probs
+        from models.next_chord import sequence_log2_probs
 
         log2p = sequence_log2_probs(self.base, states) + self.weight * sequence_log2_probs(self.expert, states)
         top = log2p.max(axis=1, keepdims=True)
@@ -48,16 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--crbm-epochs", type=int, default=10, help="epochs of the POP909 CRBM (0: skip it)")
     parser.add_argument("--weights", type=float, nargs="+", default=[0.25, 0.5], help="product weights")
+    parser.add_argument("--crbm-only", action="store_true",
+                        help="only the POP909 CRBM and the mixture with it (written as its own section)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     if not (DATA / "pop909").is_dir() or not (DATA / "emopia").is_dir():
         print(f"bench/pop909_next_chord.py: skipped: POP909 or EMOPIA not found in {DATA}")
         return 0
-    from models.baselines import KneserNeyModel
+    from research.baselines import KneserNeyModel
     from models.dataset import emopia_split
-    from models.evaluation import CRBMNextChord, MixtureNextChord, next_chord_metrics
+    from models.next_chord import CRBMNextChord, MixtureNextChord, next_chord_metrics
     from models.pop909 import SELECTION_SONGS, TRAIN_SONGS, load_pop909
-    from models.store import load_model_set
+    from models.model_folder import load_model_set
 
     pop_train = [e for s in load_pop909(DATA, TRAIN_SONGS, workers=2).songs for e, _ in s.segments()]
     pop_val = [e for s in load_pop909(DATA, SELECTION_SONGS, workers=2).songs for e, _ in s.segments()]
@@ -75,8 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         "shipped CRBMs (class mixture)": shipped,
     }
     pop_kn = models["KN bigram, POP909 train"]
-    for w in args.weights:
-        models[f"shipped mixture x KN bigram POP909 ^ {w:g}"] = ProductNextChord(shipped, pop_kn, w, "")
+    if args.crbm_only:
+        models = {name: models[name] for name in ("KN trigram, POP909 train", "KN bigram, EMOPIA train")}
+    else:
+        for w in args.weights:
+            models[f"shipped mixture x KN bigram POP909 ^ {w:g}"] = ProductNextChord(shipped, pop_kn, w, "")
     notes = []
     if args.crbm_epochs > 0:
         from dataclasses import replace
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - started
         pop_crbm = CRBMNextChord(rbm, "CRBM, POP909 train")
         models[f"CRBM, POP909 train ({args.crbm_epochs} epochs)"] = pop_crbm
-        for w in args.weights:
+        for w in ([] if args.crbm_only else args.weights):
             models[f"shipped mixture x POP909 CRBM ^ {w:g}"] = ProductNextChord(shipped, pop_crbm, w, "")
         # the POP909 CRBM as a fifth mixture component: the prefix decides how much each corpus explains
         components = {c: CRBMNextChord(model_set.crbm(c), f"CRBM {c}") for c in model_set.class_names}
@@ -115,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        write_section("Next chord on POP909 (issue 15)", text, "bench/pop909_next_chord.py")
+        title = "Next chord on POP909 (issue 15)" + (f", POP909 CRBM of {args.crbm_epochs} epochs" if args.crbm_only else "")
+        write_section(title, text, "bench/pop909_next_chord.py" + (f" --crbm-only --crbm-epochs {args.crbm_epochs}"
+                                                                   if args.crbm_only else ""))
     return 0
 
 
