@@ -41,7 +41,7 @@ from models.errors import InvalidModelInput, ModelError
 from models.harmony import normalising_shift
 from models.vocabulary import QUALITY_BY_NAME, ChordEvent
 
-POP909_READER_VERSION = "pop909-1"  # part of the cache key: bump whenever the output changes
+POP909_READER_VERSION = "pop909-2"  # part of the cache key: bump whenever the output changes
 TRAIN_SONGS = tuple(range(1, 701))  # songs the models learn from
 SELECTION_SONGS = tuple(range(701, 801))  # songs settings are chosen on (801-909 are held out elsewhere)
 ANNOTATION_FILES = ("beat_midi.txt", "chord_midi.txt", "key_audio.txt")
@@ -309,6 +309,7 @@ def read_song(folder: str | Path, metre: Metre = Metre(4, False), title: str = "
             chords[-1] = PopChord(merged, last.start, last.bar, last.beat_in_bar, last.bar_length, last.mode, segment)
             continue
         pending = [start]
+        start = round(start * 2) / 2  # onsets on the half-beat grid, so that bar and beat agree
         bar = int(np.searchsorted(bar_lines, start + 1e-6)) - 1
         if bar >= 0:
             line = float(bar_lines[bar])
