@@ -3,8 +3,11 @@
 # A second run installs nothing (dpkg check + a stamp keyed on the dependency files).
 PY := .venv/bin/python
 PYTEST_ARGS ?=
+# `make fuzz FUZZ_ARGS="--cases 5000"`: fewer cases than the 100,000 per surface of a full run.
+FUZZ_ARGS ?=
+SOAK_ARGS ?=
 
-.PHONY: setup run test bench screenshot clean
+.PHONY: setup run test bench fuzz soak screenshot clean
 setup:
 	@bash scripts/setup.sh
 
@@ -16,6 +19,15 @@ test: setup
 
 bench: setup
 	@$(PY) bench/run_all.py
+
+# Long fuzz of every input surface (MIDI, text, model folders, audio files) on both cores; writes
+# the section "Fuzz" of bench/RESULTS.md. `make test` runs a few hundred of its cases (tests/test_fuzz.py).
+fuzz: setup
+	@nice -n 10 $(PY) bench/fuzz.py $(FUZZ_ARGS)
+
+# 100 kill -9 of history writes, MIDI writes and `moodchords train --out` each; bench/RESULTS.md.
+soak: setup
+	@nice -n 10 $(PY) bench/soak.py $(SOAK_ARGS)
 
 screenshot: setup
 	@xvfb-run -a -s "-screen 0 1400x900x24" $(PY) scripts/screenshot.py docs/screenshot.png

@@ -455,7 +455,10 @@ def read_audio_file(path: str | os.PathLike, max_seconds: float = MAX_FILE_SECON
         raise InvalidInput(f"audio file {path} is empty (0 bytes)")
     if not shutil.which("ffmpeg"):
         raise DeviceUnavailable("ffmpeg is not installed; it is needed to read audio files (apt-get install ffmpeg)")
-    command = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-vn", "-t", f"{max_seconds:.3f}",
+    # -t before -i bounds what is demuxed as well as what is written: a WAV declaring 1 sample per
+    # second in 64 KB blocks otherwise took ~10 s to give its 120 s (found by bench/fuzz.py).
+    limit = f"{max_seconds:.3f}"
+    command = ["ffmpeg", "-nostdin", "-v", "error", "-t", limit, "-i", str(path), "-vn", "-t", limit,
                "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "-"]
     try:
         result = subprocess.run(command, capture_output=True, timeout=DECODE_TIMEOUT_S)

@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_workers()
         self._build_parts(history, drag_folder)
+        self.history_controller.show_notice()  # a recovered history says so from the first frame, loading or not
         self._connect()
         self._restore_settings()
         self._update_transport()
