@@ -86,6 +86,20 @@ class _Child:
         return not ended
 
 
+def _run_and_kill(code: str, args: list[str], seconds: float, result: "SoakResult", kill: int) -> _Child | None:
+    """Run ``code`` in a child, SIGKILL it ``seconds`` after it says "ready"; None (and a loss noted in
+    ``result``) when it never got ready or ended by itself."""
+    child = _Child([sys.executable, "-c", code, *args])
+    if not child.ready.wait(timeout=120):
+        child.kill_after(0)
+        result.lost.append(f"kill {kill}: the child never got ready")
+        return None
+    result.kills += child.kill_after(seconds)
+    if child.process.returncode != -signal.SIGKILL:
+        result.lost.append(f"kill {kill}: the child ended by itself (code {child.process.returncode})")
+    return child
+
+
 # ------------------------------------------------------------------------------------ history
 
 HISTORY_CHILD = textwrap.dedent("""
@@ -114,14 +128,9 @@ def soak_history(kills: int, folder: Path, rng: random.Random, progress=print) -
     path = folder / "history.sqlite3"
     acknowledged: list[str] = []
     for kill in range(kills):
-        child = _Child([sys.executable, "-c", HISTORY_CHILD, str(path), str(kill)])
-        if not child.ready.wait(timeout=120):
-            child.kill_after(0)
-            result.lost.append(f"kill {kill}: the child never opened the history")
+        child = _run_and_kill(HISTORY_CHILD, [str(path), str(kill)], rng.uniform(0.0, 0.8), result, kill)
+        if child is None:
             continue
-        result.kills += child.kill_after(rng.uniform(0.0, 0.8))
-        if child.process.returncode not in (-signal.SIGKILL,):
-            result.lost.append(f"kill {kill}: the child ended by itself (code {child.process.returncode})")
         acknowledged += child.lines
         result.acknowledged += len(child.lines)
         result.stray_after_kill += len([p for p in folder.iterdir() if "corrupt" in p.name])
@@ -184,12 +193,9 @@ def soak_midi(kills: int, folder: Path, rng: random.Random, progress=print) -> S
     result = SoakResult("midi")
     started = time.perf_counter()
     for kill in range(kills):
-        child = _Child([sys.executable, "-c", MIDI_CHILD, str(folder), str(kill)])
-        if not child.ready.wait(timeout=120):
-            child.kill_after(0)
-            result.lost.append(f"kill {kill}: the child never started")
+        child = _run_and_kill(MIDI_CHILD, [str(folder), str(kill)], rng.uniform(0.0, 0.5), result, kill)
+        if child is None:
             continue
-        result.kills += child.kill_after(rng.uniform(0.0, 0.5))
         result.acknowledged += len(child.lines)
         for name in set(child.lines):
             if not _midi_intact(folder / name):
