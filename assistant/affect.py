@@ -25,6 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
+from models.atomic_files import atomic_output
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 NORMS_FILE = DATA_DIR / "nrc_vad_mood_words.tsv"
 NON_MOOD_FILE = DATA_DIR / "non_mood_words.txt"
@@ -126,9 +128,8 @@ def cached_templated_embeddings(model, words: Sequence[str], model_id: str = "al
     embeddings = templated_embeddings(model, words)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npy")
-        np.save(temporary, embeddings.astype(np.float32))
-        os.replace(temporary, cache)
+        with atomic_output(cache) as stream:
+            np.save(stream, embeddings.astype(np.float32))
     except OSError:
         pass  # a read-only cache only costs time
     return embeddings

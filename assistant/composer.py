@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Mapping
 
 from assistant.arrangement import Arrangement, arrangement_from_performance, render_score
 from assistant.errors import InvalidInput
-from assistant.mood import MusicalSettings
+from assistant.mood import TEMPO_RANGE, MusicalSettings
 from assistant.music import MODES, Progression, parse_key, tonic_name_for
 from assistant.score import Score
 
 if TYPE_CHECKING:
+    from models.emotion_classes import EmotionClass
     from models.generation import Generation
-    from models.store import EmotionClass, ModelSet
+    from models.model_folder import ModelSet
 
 DEFAULT_BARS = 8
 MAX_BARS = 256
-TEMPO_RANGE = (20.0, 300.0)  # BPM
 MAX_BEATS_PER_BAR = 12
 
 # How often composers pick each tonic (pitch class -> relative weight): guitar- and piano-friendly
@@ -42,6 +42,7 @@ class ComposerResult:
     score: Score  # the rendered notes (what export and playback use)
     generation: "Generation"  # the raw model output (key-normalised events, performance sample)
     seed: int  # the seed actually used: composing again with it gives the same result
+    class_weights: dict[str, float]  # the weights composed with: validated, every class, summing to 1
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class Composer:
     """Composes progressions with one model set, loaded once."""
 
     def __init__(self, model_set: "ModelSet | str | Path | None" = None):
-        from models.store import ModelSet, load_model_set
+        from models.model_folder import ModelSet, load_model_set
 
         self.model_set: ModelSet = model_set if isinstance(model_set, ModelSet) else load_model_set(model_set)
 
@@ -117,6 +118,8 @@ class Composer:
         ``settings`` say otherwise.
         """
         resolved = resolve_settings(settings)
+        # The one check of the user's weights in this layer; models.generation checks them once more
+        # at its own boundary, and nothing below it again.
         weights = self.model_set.validate_weights(class_weights)
         if seed is None:
             seed = secrets.randbits(31)
@@ -161,7 +164,7 @@ class Composer:
                                               tonic_name=tonic_name_for(explicit.key, previous))
         arrangement = arrangement_from_performance(generation.performance, resolved.program, progression=progression)
         score = render_score(progression, arrangement)
-        return ComposerResult(progression, arrangement, score, generation, seed)
+        return ComposerResult(progression, arrangement, score, generation, seed, weights)
 
     def _generate(self, weights, bars, bpb, temperature, seed, mode, locked_events, rhythm) -> "Generation":
         """models.generation.generate, in phrases of at most its MAX_BARS for longer pieces.

@@ -21,49 +21,19 @@ import functools
 import os
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from assistant.errors import InvalidInput
 from assistant.keywords import candidate_words, make_extractor, mask_spans, tokenize
-from assistant.mood import Mood, MusicalSettings
+from assistant.mood import TEMPO_RANGE, Mood, MusicalSettings
 from assistant.request_text import MAX_REQUEST_CHARS, check_request_length, normalize_request
-
-Progress = Callable[[str, float], None]
+from models.emotion_classes import EMOPIA_CLASSES, EmotionClass
+from models.progress import Progress
 
 # --------------------------------------------------------------------------------------------
-# General MIDI
-
-#: The 128 General MIDI level 1 program names, index = program number (0-based).
-GM_PROGRAM_NAMES: tuple[str, ...] = (
-    "Acoustic Grand Piano", "Bright Acoustic Piano", "Electric Grand Piano", "Honky-tonk Piano",
-    "Electric Piano 1", "Electric Piano 2", "Harpsichord", "Clavinet",
-    "Celesta", "Glockenspiel", "Music Box", "Vibraphone", "Marimba", "Xylophone", "Tubular Bells", "Dulcimer",
-    "Drawbar Organ", "Percussive Organ", "Rock Organ", "Church Organ", "Reed Organ", "Accordion", "Harmonica",
-    "Tango Accordion",
-    "Acoustic Guitar (nylon)", "Acoustic Guitar (steel)", "Electric Guitar (jazz)", "Electric Guitar (clean)",
-    "Electric Guitar (muted)", "Overdriven Guitar", "Distortion Guitar", "Guitar Harmonics",
-    "Acoustic Bass", "Electric Bass (finger)", "Electric Bass (pick)", "Fretless Bass", "Slap Bass 1",
-    "Slap Bass 2", "Synth Bass 1", "Synth Bass 2",
-    "Violin", "Viola", "Cello", "Contrabass", "Tremolo Strings", "Pizzicato Strings", "Orchestral Harp", "Timpani",
-    "String Ensemble 1", "String Ensemble 2", "Synth Strings 1", "Synth Strings 2", "Choir Aahs", "Voice Oohs",
-    "Synth Voice", "Orchestra Hit",
-    "Trumpet", "Trombone", "Tuba", "Muted Trumpet", "French Horn", "Brass Section", "Synth Brass 1", "Synth Brass 2",
-    "Soprano Sax", "Alto Sax", "Tenor Sax", "Baritone Sax", "Oboe", "English Horn", "Bassoon", "Clarinet",
-    "Piccolo", "Flute", "Recorder", "Pan Flute", "Blown Bottle", "Shakuhachi", "Whistle", "Ocarina",
-    "Lead 1 (square)", "Lead 2 (sawtooth)", "Lead 3 (calliope)", "Lead 4 (chiff)", "Lead 5 (charang)",
-    "Lead 6 (voice)", "Lead 7 (fifths)", "Lead 8 (bass + lead)",
-    "Pad 1 (new age)", "Pad 2 (warm)", "Pad 3 (polysynth)", "Pad 4 (choir)", "Pad 5 (bowed)", "Pad 6 (metallic)",
-    "Pad 7 (halo)", "Pad 8 (sweep)",
-    "FX 1 (rain)", "FX 2 (soundtrack)", "FX 3 (crystal)", "FX 4 (atmosphere)", "FX 5 (brightness)",
-    "FX 6 (goblins)", "FX 7 (echoes)", "FX 8 (sci-fi)",
-    "Sitar", "Banjo", "Shamisen", "Koto", "Kalimba", "Bagpipe", "Fiddle", "Shanai",
-    "Tinkle Bell", "Agogo", "Steel Drums", "Woodblock", "Taiko Drum", "Melodic Tom", "Synth Drum", "Reverse Cymbal",
-    "Guitar Fret Noise", "Breath Noise", "Seashore", "Bird Tweet", "Telephone Ring", "Helicopter", "Applause",
-    "Gunshot",
-)
-assert len(GM_PROGRAM_NAMES) == 128
+# Instruments
 
 #: Spoken instrument names -> GM program. Longer phrases win over their last word ("electric piano").
 INSTRUMENT_PROGRAMS: dict[str, int] = {
@@ -100,7 +70,6 @@ INSTRUMENT_PROGRAMS: dict[str, int] = {
 # --------------------------------------------------------------------------------------------
 # Explicit musical settings
 
-TEMPO_RANGE = (20.0, 300.0)  # bpm accepted from text (MusicalSettings: 20..300)
 BARS_RANGE = (1, 256)  # bars accepted from text (MusicalSettings: 1..256)
 
 #: Tempo words -> bpm. Italian markings at the middle of their usual metronome ranges.
@@ -355,33 +324,11 @@ def parse_settings(text: str) -> MusicalSettings:
 # --------------------------------------------------------------------------------------------
 # Emotion classes
 
-@dataclass(frozen=True)
-class MoodClass:
-    """An emotion class of the composer (same fields as models.store.EmotionClass)."""
-
-    name: str  # class id, e.g. "Q1"
-    description: str  # words describing it, e.g. "happy, excited"
-    valence: float | None  # -1..1, None when the class has no coordinates
-    arousal: float | None  # -1..1, None when the class has no coordinates
-
-
-#: EMOPIA's Russell quadrants as the shipped models/emopia/config.json describes them (descriptions
-#: from the dataset's README), used only when no installed model set can be loaded.
-EMOPIA_CLASSES: tuple[MoodClass, ...] = (
-    MoodClass("Q1", "happy, excited", 0.6, 0.6),
-    MoodClass("Q2", "tense, angry", -0.6, 0.6),
-    MoodClass("Q3", "sad, gloomy", -0.6, -0.6),
-    MoodClass("Q4", "calm, tender", 0.6, -0.6),
-)
-
-
 def default_classes() -> tuple:
-    """The classes of the installed model set (models.store), else EMOPIA's four quadrants."""
-    try:
-        from models.store import load_model_set
-    except ImportError:
-        return EMOPIA_CLASSES
+    """The classes of the installed model set (models.model_folder), else EMOPIA's four quadrants
+    (models.emotion_classes)."""
     from models.errors import ModelError
+    from models.model_folder import load_model_set
 
     try:
         return tuple(load_model_set().classes)
@@ -685,18 +632,9 @@ class MoodReader:
                     warnings=parsed.warnings)
 
 
-def describe_program(program: int | None) -> str:
-    """Human name of a GM program, e.g. 48 -> "String Ensemble 1"."""
-    if program is None:
-        return "-"
-    if not (0 <= program < len(GM_PROGRAM_NAMES)):
-        raise InvalidInput(f"GM program {program} outside 0..127")
-    return GM_PROGRAM_NAMES[program]
-
-
 __all__ = [
-    "GM_PROGRAM_NAMES", "INSTRUMENT_PROGRAMS", "TEMPO_WORDS", "MusicalSettings", "SettingsParse", "parse_settings",
-    "parse_settings_detailed", "MoodClass", "EMOPIA_CLASSES", "default_classes", "class_weights", "MoodReader",
-    "load_sentence_model", "modifier_factor", "describe_program", "read_number", "ReadNumber", "MAX_REQUEST_CHARS",
+    "INSTRUMENT_PROGRAMS", "TEMPO_WORDS", "MusicalSettings", "SettingsParse", "parse_settings",
+    "parse_settings_detailed", "EmotionClass", "EMOPIA_CLASSES", "default_classes", "class_weights", "MoodReader",
+    "load_sentence_model", "modifier_factor", "read_number", "ReadNumber", "MAX_REQUEST_CHARS",
     "normalize_request",
 ]

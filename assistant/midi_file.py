@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import mido
 
 from assistant.errors import InvalidInput
 from assistant.score import BASS_CHANNEL, CHORD_CHANNEL, Marker, Note, Score
+from models.atomic_files import atomic_output
 
 TICKS_PER_BEAT = 480
 TRACK_NAMES = {CHORD_CHANNEL: "Chords", BASS_CHANNEL: "Bass"}
@@ -131,26 +131,16 @@ def write_midi(score: Score, path: str | os.PathLike) -> Path:
         raise InvalidInput(f"cannot write MIDI file {str(target)!r}: {error}; allowed: pitches and velocities "
                            "0..127, channels 0..15, programs 0..127") from None
     remove_stale_temp_files(folder)  # a kill -9 during an earlier write leaves its temporary file behind
+    opened = False  # whether the temporary file could be made: else the folder is the problem
     try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise InvalidInput(f"cannot write MIDI file {str(target)!r}: folder {str(folder)!r} is not writable "
-                           f"({error.strerror or error}); choose a path in an existing, writable folder") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
+        with atomic_output(target, prefix=f".{target.name}.", suffix=".tmp") as stream:  # TEMP_NAME's pattern
+            opened = True
             midi.save(file=stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp_name, 0o644)  # mkstemp makes it private; a MIDI file is for sharing with a DAW
-        os.replace(temp_name, target)
-    except BaseException as error:
-        try:
-            os.unlink(temp_name)
-        except OSError:
-            pass
-        if isinstance(error, OSError):
-            raise InvalidInput(f"cannot write MIDI file {str(target)!r}: {error.strerror or error}") from None
-        raise
+    except OSError as error:
+        if not opened:
+            raise InvalidInput(f"cannot write MIDI file {str(target)!r}: folder {str(folder)!r} is not writable "
+                               f"({error.strerror or error}); choose a path in an existing, writable folder") from None
+        raise InvalidInput(f"cannot write MIDI file {str(target)!r}: {error.strerror or error}") from None
     return target
 
 

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+TEMPO_RANGE = (20.0, 300.0)  # BPM a request or setting may ask for (text, CLI, window)
+
 
 @dataclass(frozen=True)
 class MusicalSettings:
     """Explicit musical choices; None means "let the mood decide"."""
 
-    tempo_bpm: float | None = None  # 20..300
+    tempo_bpm: float | None = None  # TEMPO_RANGE, 20..300
     key: str | None = None  # tonic name, e.g. "D", "F#", "Bb"
     mode: str | None = None  # "major" or "minor"
     bars: int | None = None  # 1..256

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Sequence
 
 from assistant.errors import InvalidInput
-from models.vocabulary import QUALITIES, ChordEvent
+from models.vocabulary import FRAME_TONIC, QUALITIES, ChordEvent
 
 #: Sharp spellings, index = pitch class (0 = C).
 NOTE_NAMES: tuple[str, ...] = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -43,8 +43,6 @@ FLAT_NOTE_NAMES: tuple[str, ...] = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "
 DEFAULT_NOTE_NAMES: tuple[str, ...] = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 MODES = ("major", "minor")
-#: Tonic of the key-normalised frame the models work in (C major / A minor).
-FRAME_TONIC = {"major": 0, "minor": 9}
 
 _LETTERS = "CDEFGAB"
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}

@@ -16,15 +16,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from assistant.errors import InvalidInput
 from assistant.mood import Mood, MusicalSettings
 from assistant.score import Score
-
-Progress = Callable[[str, float], None]
+from models.progress import Progress
 
 #: Shown when speech yields no usable words (silence, noise, another language).
 NOTHING_HEARD = "I didn't catch that; try again or type your request"

@@ -14,14 +14,13 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import numpy as np
 
 from assistant.errors import DeviceUnavailable, InvalidInput
 from assistant.request_text import normalize_request
+from models.progress import Progress
 
-Progress = Callable[[str, float], None]
 SAMPLE_RATE = 16000
 WINDOW_SECONDS = 30  # Whisper's fixed input window
 

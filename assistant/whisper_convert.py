@@ -13,21 +13,20 @@ CTranslate2 ``model.bin`` layout (little-endian), as written by ctranslate2/spec
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 import numpy as np
 
 from assistant.errors import InvalidInput
+from models.atomic_files import atomic_output, atomic_path
 from models.errors import ModelFileError
+from models.progress import Progress
 
-Progress = Callable[[str, float], None]
 
 #: CTranslate2 dtype ids -> numpy dtypes (bf16 has none: it is widened by hand below).
 _DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16, 5: "bfloat16"}
@@ -346,14 +345,8 @@ def convert(
     checkpoint = {"dims": dims, "model_state_dict": tensors}
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp", delete=False) as tmp:
-        tmp_path = Path(tmp.name)
-    try:
+    with atomic_path(output) as tmp_path:
         torch.save(checkpoint, tmp_path)
-        os.replace(tmp_path, output)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
     if progress:
         progress("writing openai-whisper checkpoint", 1.0)
     return output
@@ -396,8 +389,7 @@ def ensure_ctranslate2_model(model: str = "tiny.en", progress: Progress | None =
     for name in ("config.json", "tokenizer.json", "vocabulary.txt", "preprocessor_config.json"):
         if (folder / name).is_file():
             shutil.copyfile(folder / name, target / name)
-    with tempfile.NamedTemporaryFile(dir=target, prefix=".model.bin.", suffix=".tmp", delete=False) as tmp:
-        tmp_path = Path(tmp.name)
+    with atomic_output(joined) as tmp:
         done = 0
         for part in parts:
             with open(part, "rb") as source:
@@ -406,6 +398,5 @@ def ensure_ctranslate2_model(model: str = "tiny.en", progress: Progress | None =
                     done += len(chunk)
                     if progress:
                         progress("joining Whisper weights", done / expected)
-    os.replace(tmp_path, joined)
     return target
 

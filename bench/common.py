@@ -6,8 +6,9 @@ import os
 import platform
 import re
 import resource
-import tempfile
 from pathlib import Path
+
+from models.atomic_files import write_bytes_atomic, write_text_atomic
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADER = "# Benchmark results\n\nEvery number here is produced by the script named in its section; rerun with `make bench`.\n"
@@ -49,10 +50,7 @@ def write_section(title: str, body: str, script: str) -> None:
     section = f"## {title}\n\n{stamp}\n{body.rstrip()}\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    fd, tmp = tempfile.mkstemp(dir=RESULTS.parent, prefix=".RESULTS-")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, RESULTS)
+    write_text_atomic(RESULTS, text)
 
 
 def cached_pickle(name: str, compute):
@@ -70,7 +68,5 @@ def cached_pickle(name: str, compute):
             pass
     value = compute()
     cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_bytes(pickle.dumps(value))
-    os.replace(tmp, cached)
+    write_bytes_atomic(cached, pickle.dumps(value))
     return value

@@ -70,7 +70,7 @@ def main() -> int:
     args = parser.parse_args()
     import numpy as np
 
-    from models.store import load_model_set
+    from models.model_folder import load_model_set
 
     loads = []
     for _ in range(5):

@@ -30,7 +30,8 @@ SUBSETS = {
 
 def main() -> int:
     from models.dataset import emopia_split
-    from models.training import PROFILE_FEATURES, performance_vector, song_folds, song_of
+    from models.classification import song_folds, song_of
+    from models.profiles import PROFILE_FEATURES, performance_vector
 
     data = ROOT.parent / "shared" / "data" / "emopia"
     train, val = emopia_split(data, "train").clips, emopia_split(data, "val").clips

@@ -50,10 +50,10 @@ def main() -> int:
     tf.get_logger().setLevel("ERROR")
     from dataclasses import replace
 
-    from models.baselines import KneserNeyModel
+    from research.baselines import KneserNeyModel
     from models.crbm import CHORD_LAYOUT, ConditionalRBM
     from models.dataset import emopia_split
-    from models.evaluation import CRBMNextChord, MixtureNextChord, next_chord_metrics
+    from models.next_chord import CRBMNextChord, MixtureNextChord, next_chord_metrics
     from models.training import TrainingConfig, train_class_models
 
     args = [a for a in sys.argv[1:] if a != "--no-write"]
@@ -72,7 +72,7 @@ def main() -> int:
              f"val: val_clip.csv ({len(val)} clips, {sum(map(len, val_seqs))} chords, every chord of every clip, the "
              "first included). Exact conditional likelihood (enumeration of all 2,016 chord states). "
              "*Mixture*: the Bayesian mixture of the class CRBMs (class unknown, uniform prior, "
-             "models.evaluation.MixtureNextChord); *own class*: each clip scored by its own class's CRBM. "
+             "models.next_chord.MixtureNextChord); *own class*: each clip scored by its own class's CRBM. "
              f"Reference: bigram (interpolated modified Kneser-Ney, pooled train clips) {bigram.bits_per_chord:.3f} "
              f"bits/chord, top-1 {bigram.top1_accuracy:.3f}.", "",
              "| changed setting | mixture bits/chord | own class bits/chord | own class top-1 | train s |",

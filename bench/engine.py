@@ -51,12 +51,12 @@ def main() -> int:
         return 0
     import numpy as np
 
-    from models.baselines import AddKUnigram, KneserNeyModel, WindowRBM
+    from models.chord_states import N_QUALITIES, NUM_STATES, state_sequences
+    from models.classification import log_likelihoods
     from models.dataset import emopia_split
-    from models.baselines import N_QUALITIES, NUM_STATES, WindowRBMConfig, state_sequences
-    from models.evaluation import (CRBMNextChord, MixtureNextChord, NextChordMetrics, classification_accuracy,
-                                   music21_mode, next_chord_metrics, progression_statistics, sequence_log2_probs,
-                                   vocabulary_of)
+    from models.next_chord import CRBMNextChord, MixtureNextChord, NextChordMetrics, next_chord_metrics, sequence_log2_probs
+    from research.baselines import AddKUnigram, KneserNeyModel, WindowRBM, WindowRBMConfig
+    from research.evaluation import grouped_accuracy, music21_mode, progression_statistics, vocabulary_of
 
     quick = "--quick" in sys.argv  # a smoke run of every part with tiny settings; writes no results
     demo_config = WindowRBMConfig(epochs=1) if quick else WindowRBMConfig()
@@ -83,7 +83,7 @@ def main() -> int:
     # -- shipped model set ----------------------------------------------------------------------
     model_set = None
     try:
-        from models.store import default_model_dir, load_model_set
+        from models.model_folder import default_model_dir, load_model_set
 
         model_set = load_model_set(default_model_dir())
     except Exception as exc:  # noqa: BLE001 - a missing shipped set is reported, not fatal
@@ -129,7 +129,8 @@ def main() -> int:
     train_total = demo_total = None
     try:
         from models.crbm import CHORD_LAYOUT, ConditionalRBM
-        from models.store import EMOPIA_CLASSES, model_set_from_class_models
+        from models.emotion_classes import EMOPIA_CLASSES, class_info
+        from models.model_folder import model_set_from_class_models
         from models.training import TrainingConfig, train_class_models
 
         fields = {f.name for f in dataclasses.fields(TrainingConfig)}
@@ -144,7 +145,7 @@ def main() -> int:
         harmony_weight = model_set.harmony_weight if model_set is not None else 1.0
         retrained_set = model_set_from_class_models(
             name="emopia-retrained", layout=CHORD_LAYOUT.to_json(), hyperparameters=config.to_json(),
-            class_models=class_models, beats_per_bar=4, class_info=EMOPIA_CLASSES,
+            class_models=class_models, beats_per_bar=4, class_info=class_info(EMOPIA_CLASSES),
             classification={"harmony_weight": harmony_weight})
         demo_total = 0.0
         for c in labels:
@@ -223,7 +224,7 @@ def main() -> int:
     # -- classification ----------------------------------------------------------------------------
     if used_set is not None:
         log("classification")
-        scores = [used_set.log_likelihoods(clip.events, clip.performance, clip.mode) for clip in val_clips]
+        scores = [log_likelihoods(used_set, clip.events, clip.performance, clip.mode) for clip in val_clips]
         truth = [clip.label for clip in val_clips]
         tri_scores = []
         for clip in val_clips:
@@ -236,9 +237,9 @@ def main() -> int:
                   "| features | 4 classes | valence (Q1+Q4 vs Q2+Q3) | arousal (Q1+Q2 vs Q3+Q4) |", "|---|---|---|---|"]
         for name, rows_ in (("harmony (class CRBMs: chords + rhythm + mode)", [{c: s.harmony for c, s in r.items()} for r in scores]),
                             ("performance (class Gaussian profiles)", [{c: s.performance for c, s in r.items()} for r in scores]),
-                            ("combined (models.store.combined_scores: quadrant classes read valence from harmony, arousal from performance)", [{c: s.combined for c, s in r.items()} for r in scores]),
+                            ("combined (models.classification.combined_scores: quadrant classes read valence from harmony, arousal from performance)", [{c: s.combined for c, s in r.items()} for r in scores]),
                             ("harmony, trigram KN per class (baseline)", tri_scores)):
-            acc = classification_accuracy(truth, rows_)
+            acc = grouped_accuracy(truth, rows_)
             lines.append(f"| {name} | {pct(acc.four_class)} | {pct(acc.valence)} | {pct(acc.arousal)} |")
         lines += ["", f"{len(val_clips)} val clips; chance: 4 classes 25 %, valence/arousal 50 %.", ""]
 

@@ -30,7 +30,7 @@ def main() -> int:
         return 0
     import models.harmonic_rhythm as hr
     from models.pop909 import SELECTION_SONGS, TRAIN_SONGS, load_pop909
-    from models.store import load_model_set
+    from models.model_folder import load_model_set
 
     train = load_pop909(DATA, TRAIN_SONGS, workers=2).songs
     val = load_pop909(DATA, SELECTION_SONGS, workers=2).songs

@@ -1,6 +1,6 @@
 """The CRBM (binary-frame layout) on the JSB chorales: train on train, next-frame ACC on valid.
 
-Writes the section "JSB chorales" of bench/RESULTS.md. The settings are models.jsb.JsbConfig's
+Writes the section "JSB chorales" of bench/RESULTS.md. The settings are research.jsb.JsbConfig's
 defaults (training settings, temperature, threshold and the exact predictor's experts chosen by
 training on the first 85 % of the train chorales and evaluating on the last 15 %, two or three
 seeds, bench/jsb_sweep.py; valid was not used to choose them) plus
@@ -37,7 +37,7 @@ def main() -> int:
     if not JSB_FILE.is_file():
         print(f"bench/jsb.py: skipped: JSB chorales not found at {JSB_FILE}")
         return 0
-    from models.jsb import JsbConfig, evaluate_crbm_on_jsb, load_jsb
+    from research.jsb import JsbConfig, evaluate_crbm_on_jsb, load_jsb
 
     quick = "--quick" in sys.argv
     overrides = dict(epochs=1, chains=2, gibbs_steps=10, burn_in=2, ais_frames=3, ais_betas=20) if quick else AIS
@@ -53,12 +53,12 @@ def main() -> int:
         "Trained on train, evaluated on valid (the test split is not in ../shared/data), every frame of every chorale "
         f"predicted from the frames before it. The CRBM conditions on the previous {config.history} frames"
         + (", the mean of all earlier frames" if config.summary_decay > 0 else "")
-        + (f" and a leaky recurrent memory of {config.memory_units} units (models.recurrent)"
+        + (f" and a leaky recurrent memory of {config.memory_units} units (research.recurrent)"
            if config.memory_units else "")
         + (f"; its {config.n_hidden} hidden units trained with {config.hidden_dropout:.0%} dropout"
            if config.hidden_dropout else "")
         + f". The headline predicts exactly over the {r.support_frames} distinct training frames "
-        f"({100 * r.support_coverage:.1f} % of the valid frames are among them; models.frame_support): the product of "
+        f"({100 * r.support_coverage:.1f} % of the valid frames are among them; research.frame_support): the product of "
         f"{config.ensemble} CRBMs (seeds {config.seed}..{config.seed + config.ensemble - 1}) and a frame "
         f"{config.ngram_order}-gram expert (weight {config.ngram_weight:g}), p_T(m) ~ exp((mean CRBM score - "
         f"{config.ngram_weight:g} x n-gram surprisal) / T). Below it, one CRBM over all 2^{r.pitch_high - r.pitch_low + 1} "

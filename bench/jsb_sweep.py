@@ -1,4 +1,4 @@
-"""Choosing models.jsb.JsbConfig on a held-out part of the JSB train split (valid is never used).
+"""Choosing research.jsb.JsbConfig on a held-out part of the JSB train split (valid is never used).
 
 Trains the CRBM on the first 85 % of the train chorales and measures the expected next-frame ACC
 on the last 15 %, at several sampling temperatures T, for each setting and training seed, both
@@ -89,8 +89,7 @@ def holdout_splits(train):
 def evaluate(splits, config, temperatures):
     """Train on "fit"; expected ACC on "holdout" at each temperature, (summed, per step). Returns
     (accs, train s, predict s)."""
-    from models.jsb import (PitchRange, evaluation_rows, expected_counts, sampled_marginals, train_jsb_model,
-                            transposed_rolls)
+    from research.jsb import (PitchRange, evaluation_rows, expected_counts, sampled_marginals, train_jsb_model, transposed_rolls)
 
     pitch_range = PitchRange.of(splits["fit"])
     rolls = transposed_rolls(splits["fit"], pitch_range, range(-config.transpose, config.transpose + 1))
@@ -101,7 +100,7 @@ def evaluate(splits, config, temperatures):
     missed = int(missed_per_frame.sum())
     started = time.perf_counter()
     accs = {}
-    for t in temperatures:  # the sampling of models.jsb.evaluate_crbm_on_jsb
+    for t in temperatures:  # the sampling of research.jsb.evaluate_crbm_on_jsb
         probs, _, per_step = sampled_marginals(model.rbm, u, config, t, v, missed_per_frame)
         accs[t] = (expected_counts(probs, v, missed).accuracy, float(per_step.mean()))
     return accs, train_s, time.perf_counter() - started
@@ -112,13 +111,13 @@ EXACT_ORDERS, EXACT_DISCOUNTS, EXACT_WEIGHTS = (2, 3, 4), (0.5, 0.75), (0.0, 0.3
 
 
 def exact_sweep(splits, seeds, write: bool) -> None:
-    """The exact predictor over the fit chorales' frames (models.frame_support): each seed's CRBM
+    """The exact predictor over the fit chorales' frames (research.frame_support): each seed's CRBM
     alone and the product of all seeds' CRBMs, times a frame n-gram of each order, discount and
     weight; expected ACC at T = 0.1 on the holdout (JsbConfig's other defaults)."""
     import numpy as np
 
-    from models.frame_support import FrameNgram, FrameScorer, FrameSupport, crbm_scores
-    from models.jsb import JsbConfig, PitchRange, exact_accuracy, outside_notes, piano_roll, train_jsb_model
+    from research.frame_support import FrameNgram, FrameScorer, FrameSupport, crbm_scores
+    from research.jsb import JsbConfig, PitchRange, exact_accuracy, outside_notes, piano_roll, train_jsb_model
 
     pitch_range = PitchRange.of(splits["fit"])
     fit = [piano_roll(c, pitch_range)[0] for c in splits["fit"]]
@@ -167,7 +166,7 @@ def exact_sweep(splits, seeds, write: bool) -> None:
             f"evaluated on the last {100 * HOLDOUT:.0f} % ({len(splits['holdout'])} chorales, {len(targets)} frames); "
             "valid is not used. Exact predictive distributions over the fit chorales' "
             f"{support.size} distinct frames ({100 * coverage:.1f} % of the holdout frames are among them; "
-            "models.frame_support): p_T(m) ~ exp((CRBM score + weight x n-gram log-probability) / T) at T = 0.1, "
+            "research.frame_support): p_T(m) ~ exp((CRBM score + weight x n-gram log-probability) / T) at T = 0.1, "
             "the CRBM score being minus the free energy (the mean over seeds for the product); expected ACC "
             "summed over frames / the mean of the per-step expectations (both exact), and the mean log-likelihood "
             "of the holdout frames inside the support at T = 1. CRBM settings: JsbConfig's defaults; training "
@@ -191,7 +190,7 @@ def main() -> int:
     if not JSB_FILE.is_file():
         print(f"{SCRIPT}: skipped: JSB chorales not found at {JSB_FILE}")
         return 0
-    from models.jsb import JsbConfig, load_jsb
+    from research.jsb import JsbConfig, load_jsb
 
     splits = holdout_splits(load_jsb(JSB_FILE)["train"])
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -221,7 +220,7 @@ def main() -> int:
             "frames and as the mean of the per-step expectations (the paper's authors' averaging); valid is "
             f"not used. Settings not listed are JsbConfig's defaults except the Gibbs budget of this run: "
             f"{base.chains} chains x {base.gibbs_steps} sweeps, burn-in {base.burn_in} (low T: chains restart at the "
-            "best frame visited at T = 1, as in models.jsb).", "", *rows, ""])
+            "best frame visited at T = 1, as in research.jsb).", "", *rows, ""])
         write_section(args.section, text, SCRIPT)
     return 0
 

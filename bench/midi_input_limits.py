@@ -47,14 +47,15 @@ print(json.dumps({"outcome": outcome, "cpu": time.process_time() - started_cpu, 
 
 SCORING = PEAK_MB + """
 import json, sys, time
+from models.classification import log_likelihoods
 from models.dataset import load_clip
-from models.store import load_model_set
+from models.model_folder import load_model_set
 model_set = load_model_set(None)
 rows = []
 for path in sys.argv[1:]:
     clip = load_clip(path, use_cache=False)
     started = time.perf_counter()
-    model_set.log_likelihoods(clip.events, clip.performance, mode=clip.mode)
+    log_likelihoods(model_set, clip.events, clip.performance, mode=clip.mode)
     rows.append((len(clip.events), time.perf_counter() - started, peak_mb()))
 print(json.dumps(rows))
 """
@@ -136,7 +137,7 @@ def main() -> None:
         "process's own; wall time includes waiting for the shared cores).", "",
         "load_clip, one fresh process per file (issue 18 goals: under 500 MB for any file, under 5 s under 1 MB):", "",
         *rows, "",
-        "classify's scoring (ModelSet.log_likelihoods, 32 chords at a time), one process, files of growing length "
+        "classify's scoring (models.classification.log_likelihoods, 32 chords at a time), one process, files of growing length "
         "(before: ~2.2 MB more per chord, 758 chords 2.2 GB; the first file's time includes TensorFlow's one-off "
         "tracing):", "",
         *score_rows, "",

@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import models.generation as generation
     from models.dataset import emopia_split
-    from models.evaluation import music21_major_share
-    from models.store import load_model_set
+    from research.evaluation import music21_major_share
+    from models.model_folder import load_model_set
 
     model_set = load_model_set()
     train = emopia_split(DATA, "train")

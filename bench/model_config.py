@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_section  # noqa: E402
 
 from models.errors import ModelError  # noqa: E402
-from models.store import load_model_set  # noqa: E402
+from models.model_folder import load_model_set  # noqa: E402
 from tests.support.bad_model_folders import (CONFIG, MEASURE_LOAD, copy_model_folder, mutate_config,  # noqa: E402
                                              shipped_arrays, shipped_config, write_fuzzed_npz, write_w_bomb)
 

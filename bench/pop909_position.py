@@ -31,7 +31,7 @@ BETAS = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 
 def rows(songs, position: str):
     """(previous state or -1, state, position key) per chord of each segment."""
-    from models.baselines import state_index
+    from models.chord_states import chord_state_index
 
     out = []
     for song in songs:
@@ -51,7 +51,7 @@ def rows(songs, position: str):
             place = 0 if beat == 0 else (1 if bpb % 2 == 0 and beat == bpb // 2 else 2)
             keys = {"none": (), "bar": (place,), "phrase": (place, song.bar_in_phrase(chord)),
                     "phrase end": (place, song.bar_in_phrase(chord), ends[chord.start])}
-            state = state_index(chord.event)
+            state = chord_state_index(chord.event)
             out.append((previous, state, keys[position]))
             previous = state
     return out
@@ -61,7 +61,7 @@ def main() -> int:
     if not (DATA / "pop909").is_dir():
         print(f"bench/pop909_position.py: skipped: POP909 not found at {DATA / 'pop909'}")
         return 0
-    from models.baselines import KneserNeyModel
+    from research.baselines import KneserNeyModel
     from models.pop909 import SELECTION_SONGS, TRAIN_SONGS, load_pop909
 
     train = load_pop909(DATA, TRAIN_SONGS, workers=2).songs
@@ -93,7 +93,7 @@ def main() -> int:
     lines = [f"POP909 701-800, {results[0][2]} chords; trained on 001-700; beta chosen on 701-800 from {list(BETAS)}. "
              "Phrase bars from models.pop909's per-song phrase-offset estimate (POP909 here has no phrase annotations).", "",
              "| model | bits/chord | beta |", "|---|---|---|",
-             f"| KN bigram (models.baselines) | {kn_bits:.3f} | |"]
+             f"| KN bigram (research.baselines) | {kn_bits:.3f} | |"]
     for position, (beta, bits), _ in results:
         lines.append(f"| KN bigram refined by {names[position]} | {bits:.3f} | {beta:g} |")
     text = "\n".join(lines)

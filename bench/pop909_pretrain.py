@@ -34,8 +34,8 @@ DATA = ROOT.parent / "shared" / "data"
 
 def harmony_accuracy(models: dict, clips) -> tuple[float, float]:
     """4-class and valence accuracy of argmax_c log p_c(clip's chords) (uniform prior)."""
-    from models.baselines import state_sequences
-    from models.evaluation import sequence_log2_probs
+    from models.chord_states import state_sequences
+    from models.next_chord import sequence_log2_probs
 
     correct = valence = 0
     for clip in clips:
@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from models.crbm import CHORD_LAYOUT, chord_visible
     from models.dataset import emopia_split
-    from models.evaluation import CRBMNextChord, MixtureNextChord, next_chord_metrics
+    from models.next_chord import CRBMNextChord, MixtureNextChord, next_chord_metrics
     from models.pop909 import SELECTION_SONGS, TRAIN_SONGS, load_pop909
-    from models.store import load_model_set
+    from models.model_folder import load_model_set
     from models.training import TrainingConfig, train_crbm
 
     pop_train = [e for s in load_pop909(DATA, TRAIN_SONGS, workers=2).songs for e, _ in s.segments() if e]

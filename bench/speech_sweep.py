@@ -239,10 +239,11 @@ def lm_words(text: str) -> list[str]:
 def vocabulary():
     """Slot fillers from the project's own generic lists (none written for the benchmark)."""
     from assistant import affect, keywords, language
+    from assistant.general_midi import GM_PROGRAM_NAMES
 
     moods = list(affect.load_affect_norms().words)
     instruments = sorted(set(language.INSTRUMENT_PROGRAMS) | {
-        re.sub(r"\s*\(.*\)|\s*\d+$", "", n).lower() for n in language.GM_PROGRAM_NAMES})
+        re.sub(r"\s*\(.*\)|\s*\d+$", "", n).lower() for n in GM_PROGRAM_NAMES})
     tempos = list(language.TEMPO_WORDS)
     things = list(affect.load_non_mood_words())
     nouns = sorted(keywords.REQUEST_WORDS & set(

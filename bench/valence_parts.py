@@ -24,6 +24,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from models.classification import harmony_log_likelihood_parts, performance_log_likelihoods  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data" / "emopia"
 
 
@@ -34,10 +36,10 @@ def part_scores(model_set, clips):
     for clip in clips:
         if not clip.events or clip.label not in names:
             continue
-        parts = model_set.harmony_log_likelihood_parts(clip.events, clip.mode)
+        parts = harmony_log_likelihood_parts(model_set, clip.events, clip.mode)
         for index, key in enumerate(("chords", "rhythm", "mode")):
             rows[key].append([parts[n][index] for n in names])
-        p = model_set.performance_log_likelihoods(clip.performance)
+        p = performance_log_likelihoods(model_set, clip.performance)
         rows["performance"].append([p[n] for n in names])
         rows["n"].append(len(clip.events))
         rows["truth"].append(names.index(clip.label))
@@ -49,8 +51,10 @@ def part_scores(model_set, clips):
 def collect(cache: Path) -> None:
     from models.crbm import CHORD_LAYOUT
     from models.dataset import emopia_split
-    from models.store import EMOPIA_CLASSES, load_model_set, model_set_from_class_models
-    from models.training import TrainingConfig, song_folds, song_of, train_class_models
+    from models.emotion_classes import EMOPIA_CLASSES, class_info
+    from models.model_folder import load_model_set, model_set_from_class_models
+    from models.classification import song_folds, song_of
+    from models.training import TrainingConfig, train_class_models
 
     train = [c for c in emopia_split(DATA, "train").clips if c.label and c.events]
     val = [c for c in emopia_split(DATA, "val").clips if c.label and c.events]
@@ -65,7 +69,7 @@ def collect(cache: Path) -> None:
         fold_train = {k: [c for c in v if fold_of[song_of(c)] != fold] for k, v in by_label.items()}
         models = train_class_models(fold_train, config)
         model_set = model_set_from_class_models(name="cv", layout=CHORD_LAYOUT.to_json(), hyperparameters=config.to_json(),
-                                                class_models=models, beats_per_bar=4, class_info=dict(EMOPIA_CLASSES))
+                                                class_models=models, beats_per_bar=4, class_info=class_info(EMOPIA_CLASSES))
         parts.append(part_scores(model_set, [c for c in train if fold_of[song_of(c)] == fold]))
     cv = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     cv["fold"] = np.concatenate([np.full(len(p["truth"]), fold) for fold, p in enumerate(parts)])
@@ -80,7 +84,7 @@ AROUSAL_SIGNS = np.array([1, 1, -1, -1])
 def predicted_classes(p: dict, w_chords: float, w_rhythm: float, w_mode: float, w_perf_valence: float = 0.0, *,
                       valence_bias: float = 0.0) -> np.ndarray:
     """Per clip the quadrant classifier's class with the valence side read from a weighted sum of the
-    parts (+ valence_bias nats per chord for the positive classes, as models.store.combined_scores)."""
+    parts (+ valence_bias nats per chord for the positive classes, as models.classification.combined_scores)."""
     from scipy.special import logsumexp
 
     h = w_chords * p["chords"] + w_rhythm * p["rhythm"] + w_mode * p["mode"] + w_perf_valence * p["performance"]
@@ -165,7 +169,7 @@ def histogram_parts(cv: dict, val: dict, cache: Path) -> tuple[np.ndarray, np.nd
 
 def song_of_name(name: str) -> str:
     """models.training.song_id of an EMOPIA clip file name (its label is the prefix)."""
-    from models.training import song_id
+    from models.classification import song_id
 
     return song_id(Path(name).stem, name.split("_", 1)[0])
 
@@ -192,8 +196,9 @@ def group_parts(cache: Path) -> dict:
         return dict(np.load(cache))
     from models.crbm import CHORD_LAYOUT
     from models.dataset import emopia_split
-    from models.store import model_set_from_class_models
-    from models.training import TrainingConfig, song_folds, song_of, train_class_models
+    from models.model_folder import model_set_from_class_models
+    from models.classification import song_folds, song_of
+    from models.training import TrainingConfig, train_class_models
 
     config = TrainingConfig.for_chords()
     train = [c for c in emopia_split(DATA, "train").clips if c.label in VALENCE_GROUPS and c.events]
@@ -209,7 +214,7 @@ def group_parts(cache: Path) -> dict:
             class_info={"positive": ("Q1+Q4", 0.6, None), "negative": ("Q2+Q3", -0.6, None)})
 
     def scores(model_set, clips):  # (clips, [positive, negative], [chords, rhythm, mode]), truth: positive
-        rows = [model_set.harmony_log_likelihood_parts(c.events, c.mode) for c in clips]
+        rows = [harmony_log_likelihood_parts(model_set, c.events, c.mode) for c in clips]
         return (np.array([[r["positive"], r["negative"]] for r in rows]),
                 np.array([VALENCE_GROUPS[c.label] == "positive" for c in clips]))
 
@@ -249,7 +254,7 @@ def main() -> int:
         a, b = accuracies(cv, *weights), accuracies(val, *weights)
         rows.append(f"| {weights[0]:g} / {weights[1]:g} / {weights[2]:g} / {weights[3]:g} | "
                     f"{a[0]:.1%} / {a[1]:.1%} | {b[0]:.1%} / {b[1]:.1%} |")
-    from models.store import load_model_set
+    from models.model_folder import load_model_set
 
     bias = load_model_set(ROOT / "models" / "emopia").valence_bias_per_chord  # chosen by the training's CV
     shipped_cv, shipped_val = accuracies(cv, 1.0, 1.0, 1.0, valence_bias=bias), accuracies(val, 1.0, 1.0, 1.0, valence_bias=bias)
@@ -303,7 +308,7 @@ def main() -> int:
     text = "\n".join([
         f"EMOPIA train: 3-fold song-grouped CV ({len(cv['truth'])} clips, models retrained per fold with the shipped "
         f"TrainingConfig.for_chords()); val: the shipped models/emopia ({len(val['truth'])} clips). The valence side "
-        "of the quadrant classifier (models.store.combined_scores) read from a weighted sum of the harmony's parts: "
+        "of the quadrant classifier (models.classification.combined_scores) read from a weighted sum of the harmony's parts: "
         "chords (class CRBM), harmonic rhythm, key mode (class major share), and optionally the performance; "
         "arousal stays with the performance.", "",
         "| weights chords / rhythm / mode / performance | CV train: 4 classes / valence | val: 4 classes / valence |",

@@ -42,7 +42,7 @@ def _open_midi_port(port: str | None, on_position: Callable[[float], None], on_f
 
 
 def _instrument_names() -> Sequence[str]:
-    from assistant.language import GM_PROGRAM_NAMES
+    from assistant.general_midi import GM_PROGRAM_NAMES
 
     return GM_PROGRAM_NAMES
 

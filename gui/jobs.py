@@ -17,8 +17,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Slot
 
 from assistant.mood import MusicalSettings
+from models.progress import Progress
 
-Progress = Callable[[str, float], None]
 
 PIPELINE = "pipeline"  # models and composing (they share the Assistant's models)
 IO = "io"  # files and devices (an export never waits for a model load)

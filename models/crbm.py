@@ -48,9 +48,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from models.chord_states import chord_state_index
 from models.errors import InvalidModelInput
 from models.tf_runtime import tf
-from models.vocabulary import QUALITIES, ChordEvent
+from models.vocabulary import QUALITIES
 
 PARAMETER_NAMES = ("W", "b", "c", "A", "B")
 
@@ -89,20 +90,6 @@ class VisibleLayout:
 
 #: The chord-event layout: root (12), quality (len(QUALITIES)), bass interval above the root (12).
 CHORD_LAYOUT = VisibleLayout.softmax((12, len(QUALITIES), 12))
-
-
-def chord_state_index(event: ChordEvent) -> int:
-    """Index of a chord event among the CHORD_LAYOUT states (root-major order)."""
-    interval = (event.bass - event.root) % 12
-    return (event.root * len(QUALITIES) + event.quality) * 12 + interval
-
-
-def chord_from_state(state: int, beats: float = 1.0) -> ChordEvent:
-    """The chord event of a CHORD_LAYOUT state index (inverse of ``chord_state_index``)."""
-    q = len(QUALITIES)
-    root, rest = divmod(int(state), q * 12)
-    quality, interval = divmod(rest, 12)
-    return ChordEvent(root, quality, (root + interval) % 12, beats)
 
 
 def state_matrix(layout: VisibleLayout) -> np.ndarray:
@@ -214,7 +201,7 @@ class ConditionalRBM(tf.Module):
         self.history = int(history)
         self.joint_history = int(joint_history)
         self.n_visible = layout.n_visible
-        # extra_conditioning: more inputs after the history slots (e.g. a recurrent memory, models.recurrent)
+        # extra_conditioning: more inputs after the history slots (e.g. a recurrent memory, research.recurrent)
         self.extra_conditioning = int(extra_conditioning)
         self.n_conditioning = conditioning_width(layout, self.history, self.joint_history) + self.extra_conditioning
         d, h, u = self.n_visible, self.n_hidden, self.n_conditioning
@@ -457,7 +444,7 @@ def chord_visible(events) -> np.ndarray:
 
 class StackedExperts:
     """Several softmax-layout CRBMs of the same shape stacked into constant tensors, for fast
-    exact mixed sampling and per-class scoring (used by models.generation and models.store).
+    exact mixed sampling and per-class scoring (used by models.generation and models.classification).
 
     ``logits(u, weights, temperature)``: (N, S) logits of the weighted product of the experts,
     sum_k w_k * (-F_k(s | u)) / temperature; classes with weight 0 are skipped.

@@ -13,19 +13,19 @@ import json
 import logging
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
+from models.atomic_files import write_text_atomic
 from models.beats import beat_grid
 from models.errors import InvalidModelInput
 from models.harmony import RecognitionOptions, estimate_key, normalising_shift, recognise_chords
 from models.midi_reading import ClipError, display_path, read_midi, read_midi_bytes
 from models.performance import PERFORMANCE_FIELDS, PerformanceFeatures, performance_features
+from models.progress import Progress
 from models.vocabulary import ChordEvent
 
 __all__ = ["Clip", "ClipError", "LoadedFolder", "PerformanceFeatures", "EXTRACTOR_VERSION",
@@ -34,7 +34,6 @@ __all__ = ["Clip", "ClipError", "LoadedFolder", "PerformanceFeatures", "EXTRACTO
 EXTRACTOR_VERSION = "harmony-4"  # part of every cache key: bump when extraction changes
 MIDI_SUFFIXES = (".mid", ".midi")
 SPLITS = {"train": "train_clip.csv", "val": "val_clip.csv"}
-Progress = Callable[[str, float], None]
 SKIPPED_LISTED_WITH_REASON = 10  # a skip warning gives the reasons of this many files, then names only
 log = logging.getLogger(__name__)
 
@@ -74,18 +73,6 @@ def cache_dir() -> Path:
 def _cache_path(data: bytes) -> Path:
     digest = hashlib.sha256(data + EXTRACTOR_VERSION.encode()).hexdigest()
     return cache_dir() / digest[:2] / f"{digest}.json"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def analyse_midi(path: Path, options: RecognitionOptions = RecognitionOptions(), data: bytes | None = None) -> dict:
@@ -153,7 +140,8 @@ def load_clip(path: str | Path, label: str | None = None, *, use_cache: bool = T
         record = {"error": str(exc).split(": ", 1)[-1]}
     if use_cache:
         try:
-            _write_atomic(cached, json.dumps(record))
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(cached, json.dumps(record))
         except OSError:
             pass  # a read-only cache must not stop the analysis
     if "error" in record:

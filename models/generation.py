@@ -24,14 +24,16 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from models.chord_states import chord_from_state, chord_state_index
 from models.errors import InvalidModelInput
-from models.store import ModelSet
-from models.vocabulary import QUALITIES, QUALITY_BY_NAME, ChordEvent
+from models.metre import bar_position
+from models.model_folder import ModelSet
+from models.profiles import PROFILE_FEATURES
+from models.vocabulary import FRAME_TONIC, QUALITY_BY_NAME, ChordEvent
 
 MAX_BARS = 64
 LOOKAHEAD_CANDIDATES = 8  # top-K candidates re-weighted by the following fixed chords
 LOOKAHEAD_MASS = 0.995  # ... or fewer: those that cover this much of the step's probability
-TONIC = {"major": 0, "minor": 9}  # key-normalised tonic pitch class (C major / A minor frame)
 TONIC_QUALITIES = {"major": ("maj", "maj7", "add9"), "minor": ("min", "min7")}
 MODES = ("major", "minor")
 
@@ -67,21 +69,9 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
     return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
 
 
-def _state_index(event: ChordEvent) -> int:
-    from models.crbm import chord_state_index
-
-    return chord_state_index(event)
-
-
-def _event(state: int, beats: float) -> ChordEvent:
-    from models.crbm import chord_from_state
-
-    return chord_from_state(state, beats)
-
-
 def tonic_states(mode: str) -> np.ndarray:
     """State indices of root-position tonic chords of the mode (the cadence targets)."""
-    return np.asarray([_state_index(ChordEvent(TONIC[mode], QUALITY_BY_NAME[q], TONIC[mode], 1.0))
+    return np.asarray([chord_state_index(ChordEvent(FRAME_TONIC[mode], QUALITY_BY_NAME[q], FRAME_TONIC[mode], 1.0))
                        for q in TONIC_QUALITIES[mode]])
 
 
@@ -121,7 +111,7 @@ def _check_options(model_set: ModelSet, bars, beats_per_bar, temperature, mode, 
                 or not 0 <= event.quality < n_qualities):
             raise InvalidModelInput(f"locked chord {event!r} not allowed; allowed: a ChordEvent with root/bass 0..11 "
                                     f"and quality 0..{n_qualities - 1}")
-        locked_states[int(index)] = _state_index(event)
+        locked_states[int(index)] = chord_state_index(event)
     return temperature, durations, locked_states
 
 
@@ -142,7 +132,7 @@ def sample_rhythm(model_set: ModelSet, weights: Mapping[str, float], total_beats
     out, onset = [], 0.0
     while total_beats - onset > 1e-9:
         remaining = total_beats - onset
-        pos = min(int(round((onset % beats_per_bar) * 2)), n_pos - 1)
+        pos = bar_position(onset, beats_per_bar, n_pos)
         probs = np.where(durations <= remaining + 1e-9, table[pos], 0.0)
         if probs.sum() <= 0:  # nothing in the table fits: fill with what is left
             out.append(remaining)
@@ -167,7 +157,7 @@ def generate(
     rhythm: Sequence[float] | None = None,
 ) -> Generation:
     """A chord progression from the weighted product of the class experts (see the module doc)."""
-    weights = model_set.validate_weights(class_weights)
+    weights = model_set.validate_weights(class_weights)  # the models layer's one check; trusted below
     temperature, durations, locked_states = _check_options(model_set, bars, beats_per_bar, temperature, mode, locked, rhythm)
     rng = np.random.default_rng(seed)
     if mode is None:
@@ -213,8 +203,8 @@ def generate(
         else:
             probs = np.exp(log_p - log_p.max())
             states.append(int(rng.choice(experts.n_states, p=probs / probs.sum())))
-    events = tuple(_event(s, d) for s, d in zip(states, durations))
-    return Generation(events=events, mode=mode, performance=sample_performance(model_set, weights, rng))
+    events = tuple(chord_from_state(s, d) for s, d in zip(states, durations))
+    return Generation(events=events, mode=mode, performance=_draw_performance(model_set, weights, rng))
 
 
 #: Weight of the mode expert (below): chosen on EMOPIA train so that music21 reads the generated
@@ -281,8 +271,6 @@ def tempo_for_density(model_set: ModelSet, notes_per_second: float) -> float:
     So tempo follows density around the corpus's typical tempo and density (geometric means
     over the class profiles): sparse, calm classes come out slow, dense ones fast.
     """
-    from models.training import PROFILE_FEATURES
-
     names = [feature for feature, _ in PROFILE_FEATURES]
     density, tempo = names.index("notes_per_second"), names.index("tempo_bpm")
     means = [params.profile_mean for params in model_set.parameters.values()]
@@ -295,10 +283,12 @@ def tempo_for_density(model_set: ModelSet, notes_per_second: float) -> float:
 def sample_performance(model_set: ModelSet, class_weights: Mapping[str, float],
                        rng: np.random.Generator | None = None) -> PerformanceSample:
     """One draw from the weighted mixture of the classes' performance Gaussians."""
-    from models.training import PROFILE_FEATURES
+    return _draw_performance(model_set, model_set.validate_weights(class_weights),
+                             rng if rng is not None else np.random.default_rng())
 
-    weights = model_set.validate_weights(class_weights)
-    rng = rng if rng is not None else np.random.default_rng()
+
+def _draw_performance(model_set: ModelSet, weights: Mapping[str, float], rng: np.random.Generator) -> PerformanceSample:
+    """sample_performance for weights already validated (generate checks them once at its entry)."""
     names = [n for n in model_set.class_names if weights[n] > 0]
     name = names[int(rng.choice(len(names), p=np.asarray([weights[n] for n in names])))]
     params = model_set.parameters[name]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.errors import InvalidModelInput
-from models.vocabulary import PITCH_CLASSES, QUALITIES, ChordEvent
+from models.vocabulary import FRAME_TONIC, PITCH_CLASSES, QUALITIES, ChordEvent
 
 # Key profiles (major, minor), index 0 = tonic.
 KRUMHANSL_KESSLER = (
@@ -35,7 +35,6 @@ KEY_PROFILES = {"krumhansl": KRUMHANSL_KESSLER, "temperley": TEMPERLEY_KOSTKA_PA
 # chords and a better emotion classifier than with Krumhansl-Kessler's) and read modes as music21 does, which
 # the composer's mode prior has to match (Temperley's read far more clips as major).
 DEFAULT_KEY_PROFILES = "aarden-essen"
-NORMALISED_TONIC = {"major": 0, "minor": 9}  # C major / A minor frame (CONTRACTS.md)
 # Work and memory of frame_profiles grow with (notes x sampling points each one covers): music
 # sounds a few to a few dozen notes at once, so more than MAX_MEAN_POLYPHONY on average is an
 # adversarial file (e.g. 100,000 note-ons of one key held together); it is refused, not analysed.
@@ -309,4 +308,4 @@ def estimate_key(pitch: np.ndarray, duration_s: np.ndarray, profiles: str = DEFA
 
 def normalising_shift(tonic: int, mode: str) -> int:
     """Semitones that move ``tonic`` to C (major) or A (minor)."""
-    return (NORMALISED_TONIC[mode] - tonic) % PITCH_CLASSES
+    return (FRAME_TONIC[mode] - tonic) % PITCH_CLASSES

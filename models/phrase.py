@@ -92,7 +92,7 @@ class FormGeneration:
 
 
 def _state(root: int, quality: str, bass: int | None = None) -> int:
-    from models.crbm import chord_state_index
+    from models.chord_states import chord_state_index
 
     return chord_state_index(ChordEvent(root % 12, QUALITY_BY_NAME[quality], (root if bass is None else bass) % 12, 1.0))
 
@@ -204,7 +204,7 @@ def compose_form(model_set, class_weights: Mapping[str, float], options: FormOpt
             following = targets.get(t + 1)
             avoid = states[-1] if states else None
             states.append(sampler.draw(states, targets.get(t), following, avoid))
-    from models.crbm import chord_from_state
+    from models.chord_states import chord_from_state
 
     # the rhythm counts 6/8 in dotted-quarter beats (as POP909 annotates it); the music core in quarters
     quarter = 1.5 if options.metre == "6/8" else 1.0

@@ -10,10 +10,10 @@ slice of the global minibatch) followed by ``strategy.reduce(SUM)`` and one upda
 cross-replica context, so the default strategy (CPU), ``MirroredStrategy`` (several GPUs) and
 ``MultiWorkerMirroredStrategy`` (several machines) run the same code.
 
-Beside each class's CRBM: the class's performance profile (a full-covariance Gaussian over
-transformed ``PerformanceFeatures``, shrunk towards its diagonal), its harmonic-rhythm
-distribution (chord durations in half beats given the chord's onset position in the bar) and
-its share of major-mode clips.
+Beside each class's CRBM: the class's side models (models.profiles: performance profile,
+harmonic rhythm, mode-chord tables) and its share of major-mode clips. The classifier's
+harmony weight is chosen here by song-grouped cross-validation (choose_harmony_weight), scoring
+the held-out songs with models.classification.
 """
 from __future__ import annotations
 
@@ -21,30 +21,19 @@ import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
+from models.classification import (HARMONY_WEIGHT_GRID, ClipScores, classification_accuracy, score_clips, song_folds,
+                                   song_of)
 from models.crbm import (CHORD_LAYOUT, ConditionalRBM, VisibleLayout, chord_visible, conditioning_matrix,
                          visible_to_states)
 from models.errors import InvalidModelInput
+from models.model_folder import model_set_from_class_models
+from models.profiles import fit_mode_chord_log_probs, fit_performance_profile, fit_rhythm, mode_chord_counts
+from models.progress import Progress
 from models.tf_runtime import tf
-
-Progress = Callable[[str, float], None]
-
-#: PerformanceFeatures fields of the profile, with the transform that makes them ~Gaussian.
-#: (notes_per_beat is left out: it is notes_per_second / tempo, collinear in log space.)
-PROFILE_FEATURES: tuple[tuple[str, str], ...] = (
-    ("notes_per_second", "log"), ("mean_velocity", "identity"), ("mean_note_length_s", "log"),
-    ("mean_pitch", "identity"), ("pitch_std", "identity"), ("tempo_bpm", "log"),
-    ("pedal_share", "identity"), ("legato", "identity"), ("velocity_std", "identity"),
-    ("polyphony", "log"),
-)
-PROFILE_SHRINKAGE = 0.1  # covariance = (1-s) * sample covariance + s * its diagonal
-RHYTHM_STEP = 0.5  # beats: durations and onsets are quantised to half beats
-RHYTHM_MAX_BEATS = 8.0  # longest chord duration modelled (2 bars of 4/4)
-RHYTHM_PSEUDOCOUNT = 0.5  # Laplace-style smoothing, spread like the class's overall durations
-
 
 @dataclass(frozen=True)
 class TrainingConfig:
@@ -276,61 +265,7 @@ def score_sequences(rbm: ConditionalRBM, sequences: Sequence[np.ndarray]) -> Seq
 
 
 # --------------------------------------------------------------------------------------------
-# Per-class side models
-def performance_vector(performance) -> np.ndarray:
-    """Transformed profile features of one PerformanceFeatures-like object."""
-    out = []
-    for name, transform in PROFILE_FEATURES:
-        value = float(getattr(performance, name))
-        out.append(math.log(max(value, 1e-3)) if transform == "log" else value)
-    return np.asarray(out, np.float64)
-
-
-def fit_performance_profile(performances: Sequence) -> dict:
-    """Full-covariance Gaussian over PROFILE_FEATURES, shrunk towards the diagonal."""
-    x = np.stack([performance_vector(p) for p in performances])
-    mean = x.mean(axis=0)
-    if len(x) > 1:
-        cov = np.cov(x, rowvar=False)
-    else:
-        cov = np.eye(x.shape[1])
-    diag = np.diag(np.maximum(np.diag(cov), 1e-6))
-    cov = (1 - PROFILE_SHRINKAGE) * cov + PROFILE_SHRINKAGE * diag + 1e-6 * np.eye(len(mean))
-    return {"features": [f"{n}:{t}" for n, t in PROFILE_FEATURES], "mean": mean.tolist(), "cov": cov.tolist(),
-            "n": int(len(x))}
-
-
-def gaussian_log_pdf(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> float:
-    diff = np.asarray(x, np.float64) - np.asarray(mean, np.float64)
-    sign, logdet = np.linalg.slogdet(cov)
-    return float(-0.5 * (diff @ np.linalg.solve(cov, diff) + logdet + len(diff) * math.log(2 * math.pi)))
-
-
-def rhythm_positions(beats_per_bar: int) -> int:
-    return int(round(beats_per_bar / RHYTHM_STEP))
-
-
-RHYTHM_DURATIONS = tuple(RHYTHM_STEP * i for i in range(1, int(RHYTHM_MAX_BEATS / RHYTHM_STEP) + 1))
-
-
-def fit_rhythm(clips: Sequence, beats_per_bar: int) -> dict:
-    """Counts of chord durations (half beats, 0.5..8) given the onset's half-beat position in the bar."""
-    n_pos, n_dur = rhythm_positions(beats_per_bar), len(RHYTHM_DURATIONS)
-    counts = np.zeros((n_pos, n_dur))
-    for clip in clips:
-        onset = 0.0
-        for event in clip.events:
-            d = min(max(round(event.beats / RHYTHM_STEP), 1), n_dur)
-            pos = int(round((onset % beats_per_bar) / RHYTHM_STEP)) % n_pos
-            counts[pos, d - 1] += 1
-            onset += event.beats
-    marginal = counts.sum(axis=0) + 1.0
-    smoothed = counts + RHYTHM_PSEUDOCOUNT * n_dur * marginal / marginal.sum()
-    return {"beats_per_bar": beats_per_bar, "durations": list(RHYTHM_DURATIONS),
-            "probabilities": (smoothed / smoothed.sum(axis=1, keepdims=True)).round(6).tolist(),
-            "counts": counts.astype(int).tolist()}
-
-
+# The class models: a CRBM per class (from a pooled start) and the class's side models
 @dataclass(frozen=True)
 class ClassModel:
     """Everything learned for one emotion class."""
@@ -344,33 +279,6 @@ class ClassModel:
     n_events: int  # training chord events
     report: TrainingReport
     mode_chord_log_probs: np.ndarray | None = None  # (2, states), see fit_mode_chord_log_probs
-
-
-#: Pseudo-count pulling a class's chord frequencies per mode towards all classes' (few Q1 clips
-#: are minor, few Q2 major).
-MODE_CHORD_PRIOR_COUNT = 200.0
-
-
-def mode_chord_counts(clips: Sequence) -> np.ndarray:
-    """(2, states): how often each chord state occurs in the major clips (row 0) and the minor
-    clips (row 1)."""
-    from models.crbm import chord_state_index
-
-    counts = np.zeros((2, int(np.prod(CHORD_LAYOUT.group_sizes))))
-    for clip in clips:
-        row = 0 if clip.mode == "major" else 1
-        for event in clip.events:
-            counts[row, chord_state_index(event)] += 1
-    return counts
-
-
-def fit_mode_chord_log_probs(class_counts: np.ndarray, pooled_counts: np.ndarray) -> np.ndarray:
-    """(2, states): log P(chord state | major), log P(chord state | minor) from a class's
-    mode_chord_counts, smoothed towards all classes' counts (add-0.5 there); used by
-    models.generation.mode_expert."""
-    prior = (pooled_counts + 0.5) / (pooled_counts.sum(axis=1, keepdims=True) + 0.5 * pooled_counts.shape[1])
-    return np.log((class_counts + MODE_CHORD_PRIOR_COUNT * prior)
-                  / (class_counts.sum(axis=1, keepdims=True) + MODE_CHORD_PRIOR_COUNT))
 
 
 def clip_sequences(clips: Sequence) -> list[np.ndarray]:
@@ -434,101 +342,14 @@ def train_class_models(
 
 
 # --------------------------------------------------------------------------------------------
-# Generative classification (harmony CRBM + performance profile per class)
-@dataclass(frozen=True)
-class ClipScores:
-    """Per-class log-likelihoods of a set of clips: arrays of shape (clips, classes)."""
-
-    class_names: tuple[str, ...]
-    harmony: np.ndarray  # sum of log p(chord | history) per clip and class (nats)
-    performance: np.ndarray  # log density of the performance features per clip and class
-    truth: np.ndarray  # index of each clip's true class
-    n_chords: np.ndarray | None = None  # chord events per clip (the valence bias scales with it)
-
-
-def score_clips(model_set, clips: Sequence) -> ClipScores:
-    """Harmony and performance log-likelihoods of labelled clips under every class of a ModelSet."""
-    names = model_set.class_names
-    harmony, perf, truth, n_chords = [], [], [], []
-    for clip in clips:
-        if not clip.events or clip.label not in names:
-            continue
-        n_chords.append(len(clip.events))
-        h = model_set.harmony_log_likelihoods(clip.events, clip.mode)
-        p = model_set.performance_log_likelihoods(clip.performance)
-        harmony.append([h[n] for n in names])
-        perf.append([p[n] for n in names])
-        truth.append(names.index(clip.label))
-    return ClipScores(tuple(names), np.asarray(harmony), np.asarray(perf), np.asarray(truth), np.asarray(n_chords))
-
-
-HARMONY_WEIGHT_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
-VALENCE_BIAS_GRID = tuple(round(0.01 * i, 2) for i in range(-10, 11))  # nats per chord
-
-
-CLASSIFIER_PARTS = ("combined", "harmony", "performance")
-
-
-def classification_accuracy(scores: ClipScores, class_info: Mapping | None = None, *, part: str = "combined",
-                            harmony_weight: float = 0.0, valence_bias_per_chord: float = 0.0) -> dict:
-    """Accuracy of the argmax of the classifier's score, and of valence / arousal (sign of the
-    predicted class's coordinate) when the classes have them. part "combined" is the shipped
-    classifier (models.store.combined_scores at harmony_weight and the valence bias, the same
-    function ModelSet.log_likelihoods uses, so what is chosen here is what is shipped); "harmony"
-    and "performance" score one side alone (they take no weight or bias: passing one is an error)."""
-    from models.store import combined_scores
-
-    if part not in CLASSIFIER_PARTS:
-        raise InvalidModelInput(f"classifier part {part!r} not found; available parts = {list(CLASSIFIER_PARTS)}")
-    if part != "combined" and (harmony_weight or valence_bias_per_chord):
-        raise InvalidModelInput(f"harmony_weight={harmony_weight}, valence_bias_per_chord={valence_bias_per_chord} "
-                                f"with part {part!r}; allowed: 0 (only the combined score takes them)")
-    coordinates = [(None, None) if class_info is None or n not in class_info else (class_info[n][1], class_info[n][2])
-                   for n in scores.class_names]
-    if part == "harmony":
-        total = scores.harmony
-    elif part == "performance":
-        total = scores.performance
-    else:
-        total = combined_scores(scores.harmony, scores.performance, coordinates, harmony_weight,
-                                valence_bias_per_chord, scores.n_chords)
-    predicted = total.argmax(axis=1)
-    out = {"classes": float(np.mean(predicted == scores.truth)), "n": int(len(scores.truth))}
-    for axis, pos in (("valence", 1), ("arousal", 2)):
-        coords = [None if class_info is None or n not in class_info else class_info[n][pos] for n in scores.class_names]
-        if all(c is not None for c in coords):
-            sign = np.sign(np.asarray(coords, np.float64))
-            out[axis] = float(np.mean(sign[predicted] == sign[scores.truth]))
-    return out
-
-
-def song_id(stem: str, label: str | None) -> str:
-    """Group key for song-level folds: the file stem without its label prefix ('<label>_', when the
-    label came from the name) and without its last '_<clip>' part. The label must go: a song's clips
-    can carry different labels (59 of EMOPIA's 323 train songs do), and they share their material."""
-    if label and stem.startswith(f"{label}_"):
-        stem = stem[len(label) + 1:]
-    return stem.rsplit("_", 1)[0] if "_" in stem else stem
-
-
-def song_of(clip) -> str:
-    """song_id of a clip (its file stem and label)."""
-    return song_id(Path(getattr(clip, "path", "")).stem, getattr(clip, "label", None))
-
-
-def song_folds(clips: Sequence, folds: int, seed: int) -> dict[str, int]:
-    """Song -> fold (0..folds-1) for song-grouped cross-validation: clips of one song share a fold."""
-    songs = sorted({song_of(c) for c in clips})
-    return {s: i % folds for i, s in enumerate(np.random.default_rng(seed).permutation(songs))}
-
-
+# The classifier's harmony weight, by cross-validation
 def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: TrainingConfig, *, folds: int = 3,
                           strategy=None, progress: Progress | None = None, beats_per_bar: int = 4,
-                          build_model_set=None, class_info: Mapping | None = None) -> tuple[float, dict, ClipScores]:
+                          class_info: Mapping | None = None) -> tuple[float, dict, ClipScores]:
     """Harmony-vs-performance weight by song-grouped k-fold cross-validation on the training clips.
 
-    build_model_set(class_models) -> ModelSet. Returns (weight, {weight: cv accuracy}, the pooled
-    out-of-fold scores, for further choices such as choose_valence_bias)."""
+    Returns (weight, {weight: cv accuracy}, the pooled out-of-fold scores, for further choices such
+    as models.classification.choose_valence_bias)."""
     all_clips = [c for label in sorted(clips_by_label) for c in clips_by_label[label] if c.events]
     fold_of = song_folds(all_clips, folds, config.seed)
     harmony, perf, truth, n_chords = [], [], [], []
@@ -539,7 +360,10 @@ def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: Traini
         held = [c for c in all_clips if fold_of[song_of(c)] == fold]
         fold_progress = None if progress is None else (lambda m, f, fold=fold: progress(f"cv {fold + 1}/{folds} {m}", (fold + f) / folds))
         models = train_class_models(train, config, strategy=strategy, progress=fold_progress, beats_per_bar=beats_per_bar)
-        scores = score_clips(build_model_set(models), held)
+        fold_set = model_set_from_class_models(name=f"cv-fold-{fold + 1}", layout=CHORD_LAYOUT.to_json(),
+                                               hyperparameters=config.to_json(), class_models=models,
+                                               beats_per_bar=beats_per_bar, class_info=class_info)
+        scores = score_clips(fold_set, held)
         names = scores.class_names
         harmony.append(scores.harmony), perf.append(scores.performance), truth.append(scores.truth)
         n_chords.append(scores.n_chords)
@@ -548,21 +372,6 @@ def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: Traini
     table = {w: classification_accuracy(pooled, class_info, harmony_weight=w)["classes"] for w in HARMONY_WEIGHT_GRID}
     best = max(HARMONY_WEIGHT_GRID, key=lambda w: (table[w], -abs(w - 1.0)))
     return best, table, pooled
-
-
-def choose_valence_bias(pooled: ClipScores, harmony_weight: float, class_info: Mapping | None) -> tuple[float, dict]:
-    """The valence bias (nats per chord, models.store.combined_scores) that maximises the
-    out-of-fold class accuracy, then the valence accuracy, nearest 0 on ties. 0 when the classes
-    are not quadrants. Returns (bias, {bias: (class accuracy, valence accuracy)})."""
-    table = {}
-    for bias in VALENCE_BIAS_GRID:
-        accuracy = classification_accuracy(pooled, class_info, harmony_weight=harmony_weight,
-                                           valence_bias_per_chord=bias)
-        if "valence" not in accuracy:
-            return 0.0, {}
-        table[bias] = (accuracy["classes"], accuracy["valence"])
-    best = max(VALENCE_BIAS_GRID, key=lambda b: (table[b][0], table[b][1], -abs(b)))
-    return best, table
 
 
 def default_strategy() -> tf.distribute.Strategy:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PITCH_CLASSES = 12
+#: The key-normalised frame every chord event lives in: the tonic pitch class of each mode
+#: (C major / A minor, so a clip and its relative key share their notes).
+FRAME_TONIC = {"major": 0, "minor": 9}
 
 
 @dataclass(frozen=True)

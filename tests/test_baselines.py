@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.baselines import (NUM_STATES, AddKUnigram, KneserNeyModel, WindowRBM, WindowRBMConfig,
-                              state_event, state_index)
+from models.chord_states import NUM_STATES, chord_from_state, chord_state_index
+from research.baselines import AddKUnigram, KneserNeyModel, WindowRBM, WindowRBMConfig
 from models.errors import InvalidModelInput
-from models.evaluation import (ClassificationAccuracy, classification_accuracy, ends_with_cadence,
-                               next_chord_metrics, progression_statistics, vocabulary_of)
+from models.next_chord import next_chord_metrics
+from research.evaluation import (GroupedAccuracy, ends_with_cadence, grouped_accuracy, progression_statistics, vocabulary_of)
 from models.vocabulary import QUALITY_BY_NAME, ChordEvent
 
 MAJ, MIN, DOM7, DIM = (QUALITY_BY_NAME[n] for n in ("maj", "min", "dom7", "dim"))
@@ -39,12 +39,12 @@ def markov_sequences(n: int, length: int, seed: int) -> list[list[ChordEvent]]:
 def test_state_index_round_trip_and_bounds():
     seen = set()
     for state in range(NUM_STATES):
-        event = state_event(state)
-        assert state_index(event) == state
+        event = chord_from_state(state)
+        assert chord_state_index(event) == state
         seen.add((event.root, event.quality, event.bass))
     assert len(seen) == NUM_STATES
     with pytest.raises(InvalidModelInput, match="out of range"):
-        state_event(NUM_STATES)
+        chord_from_state(NUM_STATES)
 
 
 @pytest.mark.parametrize("order", [2, 3])
@@ -57,7 +57,7 @@ def test_kneser_ney_sums_to_one_over_all_states(order):
         assert p.min() > 0.0  # unseen states keep probability mass (uniform at the bottom)
     # a frequent transition is far more likely than an unseen state
     p = 2.0 ** model.log2_probs_next([STATES[1]])
-    assert p[state_index(STATES[2])] > 0.5
+    assert p[chord_state_index(STATES[2])] > 0.5
     assert model.predict_next([STATES[1]]) == chord(7, DOM7)
 
 
@@ -71,7 +71,7 @@ def test_unigram_add_k_sums_to_one_and_follows_counts():
     model = AddKUnigram(k=0.5).fit([[chord(0), chord(0), chord(7)]])
     p = 2.0 ** model.log2_probs_next([])
     assert p.sum() == pytest.approx(1.0)
-    assert p[state_index(chord(0))] == pytest.approx(2.5 / (3 + 0.5 * NUM_STATES))
+    assert p[chord_state_index(chord(0))] == pytest.approx(2.5 / (3 + 0.5 * NUM_STATES))
     with pytest.raises(InvalidModelInput, match="k > 0"):
         AddKUnigram(k=0)
 
@@ -128,18 +128,18 @@ def test_classification_accuracy_groups():
         {"Q1": -2.0, "Q2": -9.0, "Q3": -9.0, "Q4": -1.0},  # true Q1, says Q4: valence right, arousal wrong
         {"Q1": -9.0, "Q2": -1.0, "Q3": -1.5, "Q4": -9.0},  # true Q3, says Q2: valence right, arousal wrong
     ]
-    acc = classification_accuracy(["Q1", "Q1", "Q3"], rows)
-    assert acc == ClassificationAccuracy(1 / 3, 1.0, 1 / 3, 3)
+    acc = grouped_accuracy(["Q1", "Q1", "Q3"], rows)
+    assert acc == GroupedAccuracy(1 / 3, 1.0, 1 / 3, 3)
     with pytest.raises(InvalidModelInput):
-        classification_accuracy(["Q5"], rows[:1])
+        grouped_accuracy(["Q5"], rows[:1])
 
 
 def test_mixture_of_class_models_is_a_proper_sequential_mixture():
-    from models.evaluation import MixtureNextChord
+    from models.next_chord import MixtureNextChord
 
     a = KneserNeyModel(2).fit(markov_sequences(20, 12, seed=7))
     b = AddKUnigram(k=1.0).fit([[chord(2, MIN)] * 10])
-    seq = np.array([state_index(e) for e in markov_sequences(1, 10, seed=8)[0]])
+    seq = np.array([chord_state_index(e) for e in markov_sequences(1, 10, seed=8)[0]])
     mix = MixtureNextChord({"a": a, "b": b})
     log2p = mix.log2_probs_sequence(seq)
     assert log2p.shape == (10, NUM_STATES)
@@ -154,7 +154,7 @@ def test_mixture_of_class_models_is_a_proper_sequential_mixture():
 
 
 def test_music21_mode_of_rendered_chords():
-    from models.evaluation import music21_major_share, music21_mode
+    from research.evaluation import music21_major_share, music21_mode
 
     c_major = [chord(0, beats=2), chord(5, beats=2), chord(7, DOM7, beats=2), chord(0, beats=2)]
     a_minor = [chord(9, MIN, beats=2), chord(2, MIN, beats=2), chord(4, MAJ, beats=2), chord(9, MIN, beats=2)]
@@ -169,17 +169,18 @@ def test_crbm_adapter_uses_the_same_state_order_as_the_crbm():
     """A small real (untrained, random) CRBM: the adapter's distribution is the CRBM's exact one."""
     import tensorflow as tf
 
-    from models.crbm import CHORD_LAYOUT, ConditionalRBM, chord_state_index, chord_visible, history_matrix
-    from models.evaluation import CRBMNextChord
+    from models.chord_states import chord_state_index
+    from models.crbm import CHORD_LAYOUT, ConditionalRBM, chord_visible, history_matrix
+    from models.next_chord import CRBMNextChord
 
-    assert all(chord_state_index(state_event(s)) == s for s in range(0, NUM_STATES, 7))
+    assert all(chord_state_index(chord_from_state(s)) == s for s in range(0, NUM_STATES, 7))
     rbm = ConditionalRBM(CHORD_LAYOUT, n_hidden=8, history=2, seed=3)
     rbm.W.assign(rbm.W * 100.0)  # make the distribution far from uniform
     seq = markov_sequences(1, 6, seed=9)[0]
     adapter = CRBMNextChord(rbm)
-    log2p = adapter.log2_probs_sequence(np.array([state_index(e) for e in seq]))
+    log2p = adapter.log2_probs_sequence(np.array([chord_state_index(e) for e in seq]))
     assert np.allclose(np.exp2(log2p).sum(axis=1), 1.0, atol=1e-4)
     visible = chord_visible(seq)
     exact = rbm.log_likelihood(tf.constant(visible), tf.constant(history_matrix(visible, 2))).numpy() / np.log(2)
-    assert np.allclose(log2p[np.arange(6), [state_index(e) for e in seq]], exact, atol=1e-3)
+    assert np.allclose(log2p[np.arange(6), [chord_state_index(e) for e in seq]], exact, atol=1e-3)
     assert np.allclose(adapter.log2_probs_next(seq[:3]), log2p[3], atol=1e-4)

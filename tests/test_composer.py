@@ -18,7 +18,7 @@ from assistant.score import BASS_CHANNEL, CHORD_CHANNEL
 def _shipped_models_error() -> str | None:
     """Why the shipped model set cannot be loaded (None when it can)."""
     from models.errors import ModelError
-    from models.store import load_model_set
+    from models.model_folder import load_model_set
 
     try:
         load_model_set()
@@ -27,55 +27,14 @@ def _shipped_models_error() -> str | None:
     return None
 
 
-def train_tiny_model_set(folder):
-    """A real but tiny model set (4 EMOPIA-like classes, 8 hidden units, 2 epochs) trained here on
-    hand-written progressions: used when the shipped models/emopia is absent, so that the composer
-    is tested end to end with real CRBMs either way (about 10 s on 2 cores)."""
-    from dataclasses import dataclass
-
-    from models.crbm import CHORD_LAYOUT
-    from models.performance import PerformanceFeatures
-    from models.store import EMOPIA_CLASSES, model_set_from_class_models, save_model_set
-    from models.training import TrainingConfig, train_class_models
-    from models.vocabulary import ChordEvent
-
-    @dataclass(frozen=True)
-    class Clip:  # what train_class_models reads from models.dataset.Clip
-        events: tuple
-        mode: str
-        performance: PerformanceFeatures
-
-    def performance(nps, velocity, tempo, length):
-        return PerformanceFeatures(nps, velocity, length, 62, 8, tempo, 0.3, 0.3, 10, 3, nps * 60 / tempo)
-
-    major = [ChordEvent(0, 0, 0, 4), ChordEvent(9, 1, 9, 4), ChordEvent(5, 3, 5, 2), ChordEvent(7, 2, 7, 2)]
-    minor = [ChordEvent(9, 1, 9, 4), ChordEvent(5, 0, 5, 2), ChordEvent(0, 0, 0, 2), ChordEvent(4, 2, 4, 4)]
-    clips = {
-        "Q1": [Clip(tuple(major * 4), "major", performance(9, 78, 120, 0.25)),
-               Clip(tuple(major * 3), "major", performance(10, 80, 130, 0.2))],
-        "Q2": [Clip(tuple(minor * 4), "minor", performance(9, 80, 125, 0.25)),
-               Clip(tuple(minor * 3), "minor", performance(8, 76, 110, 0.3))],
-        "Q3": [Clip(tuple(minor * 4), "minor", performance(4.3, 54, 70, 0.8)),
-               Clip(tuple(minor * 2), "minor", performance(4.0, 52, 75, 0.9))],
-        "Q4": [Clip(tuple(major * 4), "major", performance(4.3, 54, 80, 0.8)),
-               Clip(tuple(major * 2), "major", performance(4.5, 56, 85, 0.7))],
-    }
-    config = TrainingConfig(n_hidden=8, epochs=2, k=1)
-    trained = train_class_models(clips, config)
-    model_set = model_set_from_class_models(name="tiny-test", layout=CHORD_LAYOUT.to_json(),
-                                            hyperparameters=config.to_json(), class_models=trained,
-                                            class_info=EMOPIA_CLASSES)
-    return save_model_set(model_set, folder)
-
-
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory):
-    """The shipped model folder, or a tiny one trained here when it is absent."""
-    from models.store import default_model_dir
+def model_dir():
+    """The shipped model folder (tracked in git): a missing or unloadable one fails, never skips."""
+    from models.model_folder import default_model_dir
 
-    if _shipped_models_error() is None:
-        return default_model_dir()
-    return train_tiny_model_set(tmp_path_factory.mktemp("models") / "tiny")
+    error = _shipped_models_error()
+    assert error is None, f"the shipped model set does not load: {error}"
+    return default_model_dir()
 
 
 @pytest.mark.parametrize("settings, word", [

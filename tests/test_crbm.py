@@ -15,9 +15,9 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
+from models.chord_states import chord_from_state, chord_state_index  # noqa: E402
 from models.crbm import (CHORD_LAYOUT, PARAMETER_NAMES, ConditionalRBM, StackedExperts, VisibleLayout,  # noqa: E402
-                         chord_from_state, chord_state_index, conditioning_matrix, history_matrix, state_matrix, states_to_visible,
-                         visible_to_states)
+                         conditioning_matrix, history_matrix, state_matrix, states_to_visible, visible_to_states)
 from models.errors import InvalidModelInput  # noqa: E402
 from models.training import TrainingConfig, score_sequences, train_crbm  # noqa: E402
 

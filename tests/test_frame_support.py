@@ -1,4 +1,4 @@
-"""The exact predictor over the training frames (models.frame_support): scores, n-gram, scoring."""
+"""The exact predictor over the training frames (research.frame_support): scores, n-gram, scoring."""
 from __future__ import annotations
 
 import itertools
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from models.errors import InvalidModelInput
-from models.frame_support import UNSEEN, FrameNgram, FrameScorer, FrameSupport, crbm_scores, predictive
+from research.frame_support import FrameNgram, FrameScorer, FrameSupport, UNSEEN, crbm_scores, predictive
 
 A, B, C = [1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1]
 
@@ -79,7 +79,7 @@ def test_ngram_is_interpolated_absolute_discounting():
 
 
 def test_scoring_is_exact_for_point_masses_and_mixtures():
-    from models.jsb import frame_accuracies
+    from research.jsb import frame_accuracies
 
     support = FrameSupport.of([np.array([A, B, C], np.float32)])
     a, b, c = support.ids(np.array([A, B, C], np.float32))

@@ -11,10 +11,10 @@ pytest.importorskip("tensorflow")
 from models.crbm import CHORD_LAYOUT  # noqa: E402
 from models.errors import InvalidModelInput  # noqa: E402
 from models.generation import Generation, PerformanceSample, generate, sample_performance  # noqa: E402
-from models.store import default_model_dir, load_model_set, model_set_from_class_models  # noqa: E402
+from models.model_folder import load_model_set, model_set_from_class_models  # noqa: E402
 from models.training import TrainingConfig, train_class_models  # noqa: E402
 from models.vocabulary import QUALITIES, ChordEvent  # noqa: E402
-from tests.test_store import synthetic_clips  # noqa: E402
+from tests.support.tiny_models import synthetic_clips  # noqa: E402
 
 TONIC_MAJOR = {(0, q) for q in (0, 3, 9)}  # C, Cmaj7, Cadd9
 TONIC_MINOR = {(9, q) for q in (1, 4)}  # Am, Am7
@@ -120,7 +120,6 @@ def test_generation_speed_sanity(model_set):
     assert np.median(times) < 0.5  # the goal (50 ms with the shipped model) is measured in bench/crbm.py
 
 
-@pytest.mark.skipif(not (default_model_dir() / "config.json").is_file(), reason="shipped model not trained yet")
 def test_shipped_model_generates():
     shipped = load_model_set()
     g = generate(shipped, {"Q1": 0.7, "Q4": 0.3}, bars=8, seed=3)
@@ -133,7 +132,7 @@ def test_sampled_tempo_follows_arousal_on_the_shipped_models():
     import numpy as np
 
     from models.generation import sample_performance
-    from models.store import load_model_set
+    from models.model_folder import load_model_set
 
     model_set = load_model_set()
     medians = {}
@@ -147,7 +146,7 @@ def test_sampled_tempo_follows_arousal_on_the_shipped_models():
 def test_mode_chord_tables_are_trained_saved_and_loaded(model_set, tmp_path):
     from scipy.special import logsumexp
 
-    from models.store import save_model_set
+    from models.model_folder import save_model_set
 
     n_states = int(np.prod(CHORD_LAYOUT.group_sizes))
     for params in model_set.parameters.values():
@@ -164,7 +163,7 @@ def test_mode_chord_tables_are_trained_saved_and_loaded(model_set, tmp_path):
 def test_mode_expert_pulls_towards_the_modes_chords():
     from dataclasses import replace
 
-    from models.crbm import chord_state_index
+    from models.chord_states import chord_state_index
     from models.generation import mode_expert
 
     shipped = load_model_set()

@@ -1,4 +1,4 @@
-"""JSB chorales loader, the expected frame accuracy, and `moodchords eval-jsb` on a tiny synthetic file."""
+"""JSB chorales loader, the expected frame accuracy, and `python -m research.jsb` on a tiny synthetic file."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from models.errors import InvalidModelInput
-from models.jsb import (PitchRange, conditioning_rows, copy_previous, expected_counts, frame_accuracies, gibbs_marginals,
-                        icm_mode, load_jsb, mean_field_marginals, outside_notes, piano_roll, transposed_rolls)
+from research.jsb import (PitchRange, conditioning_rows, copy_previous, expected_counts, frame_accuracies, gibbs_marginals,
+                          icm_mode, load_jsb, mean_field_marginals, outside_notes, piano_roll, transposed_rolls)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +56,7 @@ def test_per_step_accuracy_on_hand_made_frames():
 
 
 def test_evaluation_rows_line_up_targets_histories_and_missed_notes_across_chorales():
-    from models.jsb import JsbConfig, JsbModel, evaluation_rows
+    from research.jsb import JsbConfig, JsbModel, evaluation_rows
 
     pitch_range = PitchRange(60, 62)
     chorales = (((59, 60), (61,)), ((62,), (70, 60), (60,)))
@@ -205,11 +205,11 @@ def synthetic_chorales(n: int, length: int, seed: int) -> list[list[list[int]]]:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "assistant.cli", "eval-jsb", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "research.jsb", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
-def test_eval_jsb_cli_on_tiny_synthetic_json(tmp_path):
+def test_jsb_command_on_tiny_synthetic_json(tmp_path):
     data = tmp_path / "chorales.json"
     data.write_text(json.dumps({"train": synthetic_chorales(12, 16, 1), "valid": synthetic_chorales(4, 16, 2)}))
     done = run_cli("--data", str(data), "--train-split", "train", "--split", "valid", "--json",
@@ -244,7 +244,7 @@ def test_eval_jsb_cli_on_tiny_synthetic_json(tmp_path):
 def test_exact_prediction_learns_a_deterministic_chord_cycle():
     """I-IV-V repeated: the frame n-gram of the exact predictor knows each next chord; the CRBMs' product
     over the three support frames is a distribution whose summed and per-step ACC agree with its parts."""
-    from models.jsb import JsbConfig, exact_prediction, piano_roll, train_jsb_model
+    from research.jsb import JsbConfig, exact_prediction, piano_roll, train_jsb_model
 
     cycle = [(48, 64, 67, 72), (53, 65, 69, 72), (55, 62, 67, 71)]
     chorale = lambda start, n: tuple(cycle[(start + t) % 3] for t in range(n))  # noqa: E731
@@ -262,7 +262,7 @@ def test_exact_prediction_learns_a_deterministic_chord_cycle():
     assert result["exact_log_likelihood"] < 0 and result["product_log_likelihood"] > result["exact_log_likelihood"]
 
 
-def test_eval_jsb_cli_rejects_bad_input(tmp_path):
+def test_jsb_command_rejects_bad_input(tmp_path):
     done = run_cli("--data", str(tmp_path / "missing.json"), "--json")
     assert done.returncode == 2 and "not found" in done.stderr
     data = tmp_path / "c.json"
@@ -283,8 +283,8 @@ def test_eval_jsb_cli_rejects_bad_input(tmp_path):
     assert done.returncode == 2 and "--ngram-weight -0.5 is not allowed; use a number >= 0" in done.stderr
 
 
-def test_eval_jsb_help_shows_the_config_defaults():
-    from models.jsb import JsbConfig
+def test_jsb_command_help_shows_the_config_defaults():
+    from research.jsb import JsbConfig
 
     done = run_cli("--help")
     text = " ".join(done.stdout.split())  # argparse wraps the help lines
@@ -296,7 +296,7 @@ def test_eval_jsb_help_shows_the_config_defaults():
 
 
 def test_recurrent_memory_follows_its_recurrence():
-    from models.recurrent import RecurrentMemory
+    from research.recurrent import RecurrentMemory
 
     memory = RecurrentMemory(n_visible=3, n_memory=2, seed=1)
     roll = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0], [0, 0, 0]], np.float32)
@@ -314,7 +314,7 @@ def test_memory_learns_what_the_window_cannot_see():
     """After a cue, the last frame repeats the first one, further back than the window: with
     history 1 only the recurrent memory can carry it, so p(last frame = first frame) must win."""
     from models.crbm import ConditionalRBM, VisibleLayout
-    from models.recurrent import RecurrentMemory, train_memory
+    from research.recurrent import RecurrentMemory, train_memory
 
     rolls, d = [], 4
     for first in (0, 1) * 8:
@@ -339,7 +339,7 @@ def test_memory_learns_what_the_window_cannot_see():
 
 
 def test_adam_minimises_a_quadratic_and_keras_stays_unloaded():
-    from models.recurrent import Adam
+    from research.recurrent import Adam
     from models.tf_runtime import tf
 
     x = tf.Variable([3.0, -2.0])
@@ -352,7 +352,7 @@ def test_adam_minimises_a_quadratic_and_keras_stays_unloaded():
     train_one_epoch = (
         "import sys, numpy as np\n"
         "from models.crbm import ConditionalRBM, VisibleLayout\n"
-        "from models.recurrent import RecurrentMemory, train_memory\n"
+        "from research.recurrent import RecurrentMemory, train_memory\n"
         "rolls = [np.eye(3, dtype=np.float32)] * 2\n"
         "train_memory(ConditionalRBM(VisibleLayout.binary(3), 2, 0, extra_conditioning=2), RecurrentMemory(3, 2),\n"
         "             rolls, [np.zeros((3, 0), np.float32)] * 2, epochs=1, k=1, learning_rate=0.01)\n"

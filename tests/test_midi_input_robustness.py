@@ -221,18 +221,18 @@ def test_classify_reports_each_bad_file_and_scores_the_rest(tmp_path, capsys):
 
 def test_classify_catches_an_unexpected_error_per_file(tmp_path, capsys, monkeypatch, caplog):
     from assistant.cli import main
-    from models.store import ModelSet
+    import models.classification as classification
 
     (tmp_path / "a.mid").write_bytes(bad_midi.chord_song(8))
     (tmp_path / "b.mid").write_bytes(bad_midi.chord_song(12))
-    real = ModelSet.log_likelihoods
+    real = classification.log_likelihoods
 
-    def scores(self, events, *args, **kwargs):
+    def scores(model_set, events, *args, **kwargs):
         if len(events) == 12:
             raise ValueError("simulated bug")
-        return real(self, events, *args, **kwargs)
+        return real(model_set, events, *args, **kwargs)
 
-    monkeypatch.setattr(ModelSet, "log_likelihoods", scores)
+    monkeypatch.setattr(classification, "log_likelihoods", scores)
     with caplog.at_level(logging.ERROR):
         assert main(["classify", str(tmp_path / "a.mid"), str(tmp_path / "b.mid"), "--json"]) == 0
     results = json.loads(capsys.readouterr().out)["results"]
@@ -249,13 +249,14 @@ def test_classify_memory_is_flat_in_the_number_of_chords(tmp_path):
     long.write_bytes(bad_midi.chord_song(300, beats_per_chord=2))  # 300 chords: 600 MB more before the fix
     result = run_python(f"""
         import json, resource
+        from models.classification import log_likelihoods
         from models.dataset import load_clip
-        from models.store import load_model_set
+        from models.model_folder import load_model_set
         model_set = load_model_set(None)
         peaks = []
         for path in ({str(short)!r}, {str(long)!r}):
             clip = load_clip(path, use_cache=False)
-            model_set.log_likelihoods(clip.events, clip.performance, mode=clip.mode)
+            log_likelihoods(model_set, clip.events, clip.performance, mode=clip.mode)
             peaks.append((len(clip.events), peak_mb()))
         print(json.dumps(peaks))
     """, timeout=120)
@@ -268,8 +269,10 @@ def test_classify_memory_is_flat_in_the_number_of_chords(tmp_path):
 def test_windowed_scores_equal_scoring_the_whole_file_at_once():
     import numpy as np
 
-    from models.crbm import CHORD_LAYOUT, chord_state_index, chord_visible, conditioning_matrix
-    from models.store import SCORING_WINDOW_CHORDS, load_model_set
+    from models.chord_states import chord_state_index
+    from models.classification import SCORING_WINDOW_CHORDS, harmony_log_likelihood_parts
+    from models.crbm import CHORD_LAYOUT, chord_visible, conditioning_matrix
+    from models.model_folder import load_model_set
     from models.vocabulary import ChordEvent
 
     model_set = load_model_set(None)
@@ -279,7 +282,7 @@ def test_windowed_scores_equal_scoring_the_whole_file_at_once():
     states = np.asarray([chord_state_index(e) for e in events])
     u = conditioning_matrix(chord_visible(events), model_set.history, model_set.joint_history, CHORD_LAYOUT)
     whole = model_set.experts().class_log_probs(u)[np.arange(len(events)), :, states].astype(np.float64).sum(axis=0)
-    parts = model_set.harmony_log_likelihood_parts(events)
+    parts = harmony_log_likelihood_parts(model_set, events)
     windowed = np.asarray([parts[name][0] for name in model_set.class_names])
     assert np.allclose(windowed, whole, atol=1e-2, rtol=0)
 

@@ -22,7 +22,8 @@ import pytest
 
 from models.errors import ModelConfigError, ModelError, ModelFileError
 from models.model_config import PROFILE_FEATURES_STORED, expected_array_shapes
-from models.store import load_model_set
+from models.classification import class_rhythm_log_likelihood, performance_log_likelihoods
+from models.model_folder import load_model_set
 from models.vocabulary import ChordEvent
 from tests.conftest import PROJECT_ROOT
 from tests.support.bad_model_folders import (CONFIG, MEASURE_LOAD, copy_model_folder, mutate_config,
@@ -143,7 +144,7 @@ def test_the_shipped_models_pass_the_schema():
 
 
 def test_profile_feature_names_match_the_training_code():
-    from models.training import PROFILE_FEATURES
+    from models.profiles import PROFILE_FEATURES
 
     assert PROFILE_FEATURES_STORED == tuple(f"{name}:{transform}" for name, transform in PROFILE_FEATURES)
 
@@ -310,13 +311,13 @@ def _use(model_set) -> None:
     rng = np.random.default_rng(0)
     events = [ChordEvent(0, 0, 0, 1.0), ChordEvent(7, 0, 7, 2.5), ChordEvent(9, 1, 9, 0.5)]
     for name in model_set.class_names:
-        assert math.isfinite(model_set.rhythm_log_likelihood(name, events))
+        assert math.isfinite(class_rhythm_log_likelihood(model_set, name, events))
         durations = sample_rhythm(model_set, {name: 1.0}, 8.0 * model_set.beats_per_bar, model_set.beats_per_bar, rng)
         assert abs(sum(durations) - 8.0 * model_set.beats_per_bar) < 1e-6
     performance = SimpleNamespace(notes_per_second=6.0, mean_velocity=70.0, mean_note_length_s=0.4, mean_pitch=62.0,
                                   pitch_std=12.0, tempo_bpm=110.0, pedal_share=0.5, legato=0.5, velocity_std=10.0,
                                   polyphony=3.0)
-    assert all(math.isfinite(v) for v in model_set.performance_log_likelihoods(performance).values())
+    assert all(math.isfinite(v) for v in performance_log_likelihoods(model_set, performance).values())
 
 
 def test_fuzzed_configs_and_headers_give_only_model_errors(tmp_path):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from models.errors import InvalidModelInput
-from models.store import check_output_folder, is_model_folder, load_model_set, save_model_set
-from tests.test_store import MAJOR_LOOP, MINOR_LOOP, _write_midi
+from models.model_folder import check_output_folder, is_model_folder, load_model_set, save_model_set
+from tests.support.labelled_midis import MAJOR_LOOP, MINOR_LOOP, write_midi_loop
 
 TRAIN_FAST = ["--epochs", "1", "--pretrain-epochs", "1", "--cv-folds", "0", "--hidden", "8", "--history", "2"]
 
@@ -17,8 +17,8 @@ TRAIN_FAST = ["--epochs", "1", "--pretrain-epochs", "1", "--cv-folds", "0", "--h
 def _user_folder(folder: Path) -> Path:
     folder.mkdir()
     for i in range(2):
-        _write_midi(folder / f"bright_{i}.mid", MAJOR_LOOP, velocity=95, seconds_per_chord=0.5)
-        _write_midi(folder / f"dark_{i}.mid", MINOR_LOOP, velocity=45, seconds_per_chord=1.5)
+        write_midi_loop(folder / f"bright_{i}.mid", MAJOR_LOOP, velocity=95, seconds_per_chord=0.5)
+        write_midi_loop(folder / f"dark_{i}.mid", MINOR_LOOP, velocity=45, seconds_per_chord=1.5)
     (folder / "notes.txt").write_text("my notes")
     return folder
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.baselines import KneserNeyModel
+from research.baselines import KneserNeyModel
 from models.errors import InvalidModelInput
 from models.form_metrics import Piece, form_report, is_tonic
 from models.harmonic_rhythm import fit_harmonic_rhythm
 from models.phrase import FormOptions, cadence_states, compose_form
-from models.store import load_model_set
+from models.model_folder import load_model_set
 from models.vocabulary import QUALITY_BY_NAME, ChordEvent
 from tests.test_harmonic_rhythm import _songs
 
@@ -32,7 +32,7 @@ def pop():
 
 
 def _state(event):
-    from models.crbm import chord_state_index
+    from models.chord_states import chord_state_index
 
     return chord_state_index(event)
 

@@ -3,4 +3,4 @@ parser and sets ``handler`` (a function ``(args) -> int``) as a default. Registr
 cheap: heavy imports (TensorFlow, torch, Whisper) happen inside the handler."""
 
 #: Module names under assistant.commands, in the order ``moodchords --help`` lists them.
-COMMAND_MODULES = ("listen", "transcribe", "mood", "compose", "classify", "train", "eval_jsb")
+COMMAND_MODULES = ("listen", "transcribe", "mood", "compose", "classify", "train")

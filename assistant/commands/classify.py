@@ -2,7 +2,7 @@
 
 Per file and class: the harmony log-likelihood (the file's key-normalised chords under the class
 CRBM, their durations under the class's harmonic-rhythm table, and the log-probability of its mode), the performance log-likelihood (its playing
-statistics under the class profile) and the classifier's combined score (models.store.combined_scores:
+statistics under the class profile) and the classifier's combined score (models.classification.combined_scores:
 for quadrant classes the valence side from the harmony, with the model's valence bias per chord,
 and the arousal side from the performance; otherwise harmony_weight * harmony + performance); the
 predicted class is the argmax. Unusable files get a one-line error (and their entry in --json);
@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from models.dataset import ClipError, load_clip, unexpected_error_message
     from models.errors import InvalidModelInput
     from models.midi_reading import display_path
-    from models.store import load_model_set
+    from models.classification import log_likelihoods
+    from models.model_folder import load_model_set
 
     log = logging.getLogger(__name__)
     model_set = load_model_set(args.model)  # ModelFileError (exit 2) names a missing/corrupt file
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             clip = load_clip(name)
             if not clip.events:
                 raise ClipError(f"{shown}: no chords recognised")
-            scores = model_set.log_likelihoods(clip.events, clip.performance, mode=clip.mode)
+            scores = log_likelihoods(model_set, clip.events, clip.performance, mode=clip.mode)
         except Exception as error:  # one file's failure is that file's error line; the batch goes on
             failures += 1
             if isinstance(error, (ClipError, InvalidModelInput, OSError)):

@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from assistant import language
     from assistant.cli import print_warning
+    from assistant.general_midi import describe_program
     from assistant.request_text import normalize_request
 
     text = normalize_request(args.text)  # invalid UTF-8 in argv, controls, over-long text: fail or fix here
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             "settings": {
                 "tempo_bpm": settings.tempo_bpm, "key": settings.key, "mode": settings.mode, "bars": settings.bars,
                 "program": settings.program,
-                "program_name": language.describe_program(settings.program) if settings.program is not None else None,
+                "program_name": describe_program(settings.program) if settings.program is not None else None,
                 "instrument": settings.instrument,
             },
             "warnings": list(mood.warnings),
@@ -70,6 +71,6 @@ def run(args: argparse.Namespace) -> int:
     if settings.bars is not None:
         parts.append(f"{settings.bars} bars")
     if settings.program is not None:
-        parts.append(f"{settings.instrument} -> GM {settings.program} {language.describe_program(settings.program)}")
+        parts.append(f"{settings.instrument} -> GM {settings.program} {describe_program(settings.program)}")
     print(f"settings: {'; '.join(parts) if parts else '(none: the mood decides)'}")
     return 0

@@ -62,7 +62,7 @@ def check_cross_validation_folds(clips_by_label: dict, folds: int, seed: int) ->
     """InvalidModelInput naming the class, its usable files and what is needed when a
     cross-validation fold would leave a class without training files (e.g. one file per class)."""
     from models.errors import InvalidModelInput
-    from models.training import song_folds, song_of
+    from models.classification import song_folds, song_of
 
     all_clips = [c for label in sorted(clips_by_label) for c in clips_by_label[label]]
     fold_of = song_folds(all_clips, folds, seed)
@@ -91,10 +91,13 @@ def _train(args: argparse.Namespace, bars: list) -> int:
     from models.crbm import CHORD_LAYOUT, ConditionalRBM
     from models.dataset import emopia_split, load_folder
     from models.errors import InvalidModelInput
-    from models.store import (EMOPIA_CLASSES, CARD_FILE, check_output_folder, model_set_from_class_models, save_model_set,
-                              write_text_atomic)
-    from models.training import (TrainingConfig, choose_harmony_weight, choose_valence_bias, classification_accuracy, clip_sequences,
-                                 default_strategy, score_clips, score_sequences, train_class_models)
+    from models.atomic_files import write_text_atomic
+    from models.classification import choose_valence_bias, classification_accuracy, score_clips
+    from models.emotion_classes import EMOPIA_CLASSES
+    from models.emotion_classes import class_info as info_of
+    from models.model_folder import CARD_FILE, check_output_folder, model_set_from_class_models, save_model_set
+    from models.training import (TrainingConfig, choose_harmony_weight, clip_sequences, default_strategy, score_sequences,
+                                 train_class_models)
 
     started = time.perf_counter()
     data, out = Path(args.data), Path(args.out)
@@ -124,7 +127,7 @@ def _train(args: argparse.Namespace, bars: list) -> int:
     if emopia is not None:
         train = emopia_split(emopia, "train", progress=load_progress("loading train"))
         val = emopia_split(emopia, "val", progress=load_progress("loading val"))
-        class_info = {k: v for k, v in EMOPIA_CLASSES.items()}
+        class_info = info_of(EMOPIA_CLASSES)
         data_info = {"name": "EMOPIA 1.0", "folder": str(data), "train_split": "train_clip.csv", "val_split": "val_clip.csv",
                      "license": "CC BY-NC-SA 4.0",
                      "citation": "Hung, Ching, Doh, Kim, Nam, Yang: EMOPIA: A Multi-Modal Pop Piano Dataset For "
@@ -157,7 +160,7 @@ def _train(args: argparse.Namespace, bars: list) -> int:
     harmony_weight, cv_table, valence_bias, bias_table = 1.0, {}, 0.0, {}
     if args.cv_folds > 1:
         harmony_weight, cv_table, cv_scores = choose_harmony_weight(
-            clips_by_label, config, folds=args.cv_folds, beats_per_bar=beats_per_bar, build_model_set=build, strategy=strategy,
+            clips_by_label, config, folds=args.cv_folds, beats_per_bar=beats_per_bar, strategy=strategy,
             progress=lambda m, f: progress(m, 0.5 * f), class_info=class_info or None)
         valence_bias, bias_table = choose_valence_bias(cv_scores, harmony_weight, class_info or None)
     # Default checkpoints sit beside the output (hidden) and are removed once the folder is written.
@@ -186,7 +189,7 @@ def _train(args: argparse.Namespace, bars: list) -> int:
             total_n += scores.n_chords
         clip_scores = score_clips(model_set, [c for cs in val_by_label.values() for c in cs])
         # Class unknown: the Bayesian mixture of the class CRBMs (the posterior over classes follows the chords).
-        from models.evaluation import CRBMNextChord, MixtureNextChord, next_chord_metrics
+        from models.next_chord import CRBMNextChord, MixtureNextChord, next_chord_metrics
 
         mixture = next_chord_metrics(MixtureNextChord({label: CRBMNextChord(model_set.crbm(label)) for label in models}),
                                      [c.events for cs in val_by_label.values() for c in cs])
@@ -227,7 +230,7 @@ def _train(args: argparse.Namespace, bars: list) -> int:
 
 def model_card(config: dict, command: str) -> str:
     """The MODEL_CARD.md text for a model folder's config."""
-    from models.store import quadrant_signs
+    from models.classification import quadrant_signs
 
     data = config.get("training_data", {})
     hp = config["hyperparameters"]

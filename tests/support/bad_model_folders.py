@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.store import default_model_dir
+from models.model_folder import default_model_dir
 
 SHIPPED = default_model_dir()
 CONFIG = "config.json"
@@ -128,7 +128,7 @@ def write_w_bomb(path: Path, rows: int = 30000, cols: int = 30000) -> None:
 MEASURE_LOAD = r"""
 import json, re, sys, time
 from models.errors import ModelConfigError
-from models.store import load_model_set
+from models.model_folder import load_model_set
 started, cpu_started = time.perf_counter(), time.process_time()
 try:
     load_model_set(sys.argv[1])

@@ -19,14 +19,14 @@ carries it into W_vm, W_mm and b_m (the paper's recipe; Adam steps).
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from models.errors import InvalidModelInput
+from models.progress import Progress
 from models.tf_runtime import tf
 
-Progress = Callable[[str, float], None]
 
 
 class RecurrentMemory(tf.Module):

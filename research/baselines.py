@@ -3,8 +3,8 @@
 Every model here predicts the next chord *state* = (root, quality, bass) over the full state space
 of ``NUM_STATES`` = 12 * len(QUALITIES) * 12 states, durations ignored, and gives every state a
 non-zero probability: bits per chord are then directly comparable with the CRBM's exact
-conditional likelihood. States are numbered like ``models.crbm.chord_state_index`` (root-major,
-then quality, then bass interval above the root) so that arrays line up with the CRBM's.
+conditional likelihood. States are numbered by ``models.chord_states`` (root-major, then quality,
+then bass interval above the root), as the CRBM's are, so that arrays line up.
 
 * ``AddKUnigram``       - p(s) = (c(s) + k) / (N + k S); ignores the history.
 * ``KneserNeyModel``    - interpolated modified Kneser-Ney n-grams (Chen & Goodman 1998) of order
@@ -20,48 +20,20 @@ All share ``fit(sequences)``, ``log2_probs_next(history) -> (S,)`` and ``predict
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
+from models.chord_states import NUM_STATES, chord_from_state, chord_state_index, state_sequences
 from models.errors import InvalidModelInput
-from models.vocabulary import PITCH_CLASSES, QUALITIES, ChordEvent
-
-N_QUALITIES = len(QUALITIES)
-NUM_STATES = PITCH_CLASSES * N_QUALITIES * PITCH_CLASSES
-Progress = Callable[[str, float], None]
-
-
-def state_index(event: ChordEvent) -> int:
-    """State number of a chord event (same order as models.crbm.chord_state_index)."""
-    if not (0 <= event.root < 12 and 0 <= event.quality < N_QUALITIES and 0 <= event.bass < 12):
-        raise InvalidModelInput(f"chord event {event} out of range; allowed: root, bass 0..11, quality 0..{N_QUALITIES - 1}")
-    return (event.root * N_QUALITIES + event.quality) * PITCH_CLASSES + (event.bass - event.root) % PITCH_CLASSES
-
-
-def state_event(state: int, beats: float = 1.0) -> ChordEvent:
-    """The chord event of a state number (inverse of ``state_index``)."""
-    if not 0 <= int(state) < NUM_STATES:
-        raise InvalidModelInput(f"chord state {state} out of range; allowed: 0..{NUM_STATES - 1}")
-    root, rest = divmod(int(state), N_QUALITIES * PITCH_CLASSES)
-    quality, interval = divmod(rest, PITCH_CLASSES)
-    return ChordEvent(root, quality, (root + interval) % PITCH_CLASSES, beats)
-
-
-def state_sequences(sequences: Iterable[Sequence[ChordEvent]]) -> list[np.ndarray]:
-    """Chord-event sequences -> int64 arrays of state numbers (empty sequences dropped)."""
-    out = []
-    for seq in sequences:
-        states = np.fromiter((state_index(e) for e in seq), dtype=np.int64)
-        if states.size:
-            out.append(states)
-    return out
+from models.progress import Progress
+from models.vocabulary import ChordEvent
 
 
 def _history_states(history: Sequence[ChordEvent] | np.ndarray) -> np.ndarray:
     if isinstance(history, np.ndarray):
         return history.astype(np.int64)
-    return np.fromiter((state_index(e) for e in history), dtype=np.int64)
+    return np.fromiter((chord_state_index(e) for e in history), dtype=np.int64)
 
 
 class NextChordModel:
@@ -75,7 +47,7 @@ class NextChordModel:
 
     def predict_next(self, history: Sequence[ChordEvent] | np.ndarray) -> ChordEvent:
         """The most probable next chord (duration 1 beat: durations are not modelled)."""
-        return state_event(int(np.argmax(self.log2_probs_next(history))))
+        return chord_from_state(int(np.argmax(self.log2_probs_next(history))))
 
 
 # --------------------------------------------------------------------------------------------

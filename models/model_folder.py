@@ -1,4 +1,4 @@
-"""The shipped model folder: one CRBM per emotion class plus the class's side models.
+"""The model-folder format: one CRBM per emotion class plus the class's side models, loaded and saved.
 
 Folder layout (format ``moodchords-crbm-set/1``)::
 
@@ -10,6 +10,7 @@ Folder layout (format ``moodchords-crbm-set/1``)::
 
 Loading is numpy + json only (no TensorFlow import, no tracing): the TensorFlow experts are
 built on first use (``ModelSet.crbm``), so ``load_model_set`` stays well under a second.
+Scoring clips with a loaded set is models.classification; the schema checks are models.model_config.
 """
 from __future__ import annotations
 
@@ -21,40 +22,21 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
+from models.atomic_files import write_text_atomic
+from models.classification import CLASSIFICATION_PERFORMANCE_FEATURES
+from models.emotion_classes import EmotionClass
 from models.errors import InvalidModelInput, ModelFileError
 from models.model_config import parse_config, read_class_arrays, validate_config
-from models.vocabulary import QUALITIES, ChordEvent
+from models.vocabulary import QUALITIES
 
 FORMAT = "moodchords-crbm-set/1"
-#: Performance features the classifier scores (the marginal of each class's profile Gaussian);
-#: chosen by 5-fold song-grouped cross-validation on EMOPIA train (bench/crbm_classify.py).
-CLASSIFICATION_PERFORMANCE_FEATURES = ("notes_per_second", "mean_velocity", "mean_note_length_s", "mean_pitch", "legato")
 CONFIG_FILE = "config.json"
 CARD_FILE = "MODEL_CARD.md"
 PARAMETER_NAMES = ("W", "b", "c", "A", "B")  # same order as models.crbm.PARAMETER_NAMES
-
-#: The EMOPIA quadrants (Russell's circumplex): description, valence, arousal.
-EMOPIA_CLASSES: dict[str, tuple[str, float, float]] = {
-    "Q1": ("happy, excited", 0.6, 0.6),
-    "Q2": ("tense, angry", -0.6, 0.6),
-    "Q3": ("sad, gloomy", -0.6, -0.6),
-    "Q4": ("calm, tender", 0.6, -0.6),
-}
-
-
-@dataclass(frozen=True)
-class EmotionClass:
-    """One emotion class of a model set."""
-
-    name: str  # class label from the data, e.g. "Q1"
-    description: str  # words for the mood, e.g. "happy, excited" (the label itself for user data)
-    valence: float | None  # -1..1 (None when the data gives no coordinates)
-    arousal: float | None  # -1..1 (None when the data gives no coordinates)
-
 
 @dataclass(frozen=True)
 class ClassParameters:
@@ -69,62 +51,6 @@ class ClassParameters:
     # (2, states) log P(chord state | major), log P(chord state | minor) in the class's clips,
     # smoothed towards all classes' (models.generation.mode_expert); None in older folders
     mode_chord_log_probs: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class ClassLikelihood:
-    """How well one clip fits one class (natural-log units)."""
-
-    harmony: float  # chords under the class CRBM + durations under its rhythm table (+ log P(mode)), nats
-    performance: float  # log density of the clip's performance features under the class profile
-    combined: float  # the classifier's score (see combined_scores)
-
-
-def quadrant_signs(coordinates: Sequence[tuple[float | None, float | None]]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Valence and arousal signs per class, when every class has both coordinates and the classes
-    lie on both sides of both axes (Russell's quadrants); else None."""
-    if not coordinates or any(v is None or a is None or v == 0 or a == 0 for v, a in coordinates):
-        return None
-    valence = np.sign(np.asarray([v for v, _ in coordinates], np.float64))
-    arousal = np.sign(np.asarray([a for _, a in coordinates], np.float64))
-    if len(set(valence)) < 2 or len(set(arousal)) < 2:
-        return None
-    return valence, arousal
-
-
-def combined_scores(harmony: np.ndarray, performance: np.ndarray,
-                    coordinates: Sequence[tuple[float | None, float | None]], harmony_weight: float,
-                    valence_bias_per_chord: float = 0.0, n_chords: Sequence[int] | None = None) -> np.ndarray:
-    """Classifier scores (clips x classes) from harmony and performance log-likelihoods.
-
-    Quadrant classes: the valence side is read from the harmony alone and the arousal side from
-    the performance alone, score(c) = log sum_{c': same valence} e^H(c') + log sum_{c': same
-    arousal} e^P(c') (+ a tie-break for classes sharing a quadrant). Measured on EMOPIA: valence
-    lives in the harmony (mode) and arousal in the performance, and each part adds noise to the
-    other axis, so one weighted sum cannot serve both (bench/RESULTS.md). valence_bias_per_chord
-    (nats per chord, chosen by cross-validation on the training clips) is added to the harmony of
-    the positive-valence classes for each of the clip's n_chords: it corrects the class models'
-    systematic lean towards one side, and grows with the evidence like the likelihoods do.
-    Other classes: the weighted sum harmony_weight * H + P.
-    """
-    harmony = np.atleast_2d(np.asarray(harmony, np.float64))
-    performance = np.atleast_2d(np.asarray(performance, np.float64))
-    weighted = harmony_weight * harmony + performance
-    signs = quadrant_signs(coordinates)
-    if signs is None:
-        return weighted
-    from scipy.special import logsumexp
-
-    valence, arousal = signs
-    if valence_bias_per_chord and n_chords is not None:
-        chords = np.asarray(n_chords, np.float64).reshape(-1, 1)
-        harmony = harmony + valence_bias_per_chord * chords * (valence > 0)[None, :]
-    columns = []
-    for index in range(harmony.shape[1]):
-        same_valence = logsumexp(harmony[:, valence == valence[index]], axis=1)
-        same_arousal = logsumexp(performance[:, arousal == arousal[index]], axis=1)
-        columns.append(same_valence + same_arousal + 1e-6 * weighted[:, index])
-    return np.stack(columns, axis=1)
 
 
 class ModelSet:
@@ -205,85 +131,6 @@ class ModelSet:
                                            xla=self.xla_generation)
         return self._experts
 
-    # -- classification ----------------------------------------------------------------------
-    def rhythm_log_likelihood(self, name: str, events: Sequence[ChordEvent]) -> float:
-        """log P(the chord durations | class) under the class's harmonic-rhythm table (durations
-        quantised to half beats, given the onset's position in the bar)."""
-        params = self.parameters[name]
-        table = params.rhythm_probabilities
-        n_pos, n_dur = table.shape
-        step = params.rhythm_durations[0]
-        onset, total = 0.0, 0.0
-        for event in events:
-            d = min(max(int(round(event.beats / step)), 1), n_dur)
-            pos = int(round((onset % self.beats_per_bar) / step)) % n_pos
-            total += math.log(max(table[pos, d - 1], 1e-12))
-            onset += event.beats
-        return total
-
-    def harmony_log_likelihoods(self, events: Sequence[ChordEvent], mode: str | None = None) -> dict[str, float]:
-        """Per class, the log-likelihood of the clip's harmony: sum_t log p(chord_t | previous chords)
-        under the class CRBM (exact) + log P(durations) under the class's harmonic-rhythm table
-        + log P(mode | class) from the class's major share when the clip's mode is given."""
-        return {name: chords + rhythm + mode_part
-                for name, (chords, rhythm, mode_part) in self.harmony_log_likelihood_parts(events, mode).items()}
-
-    def harmony_log_likelihood_parts(self, events: Sequence[ChordEvent],
-                                     mode: str | None = None) -> dict[str, tuple[float, float, float]]:
-        """Per class, the three parts of harmony_log_likelihoods: (chords, rhythm, mode); the mode
-        part is 0 when the clip's mode is not given."""
-        if not events:
-            raise InvalidModelInput("no chord events to score; allowed: at least one ChordEvent")
-        if mode is not None and mode not in ("major", "minor"):
-            raise InvalidModelInput(f"mode {mode!r} not allowed; allowed: 'major', 'minor' or None")
-        from models.crbm import CHORD_LAYOUT, chord_state_index, chord_visible, conditioning_matrix
-
-        experts = self.experts()
-        states = np.asarray([chord_state_index(e) for e in events])
-        visible = chord_visible(events)
-        context = max(self.history, self.joint_history)
-        # A window of chords at a time: the experts' intermediate is (T, K, S, H) floats, ~2 MB a
-        # chord, and u ~16 KB a chord, so scoring a whole long file at once took gigabytes; each
-        # window's u is built from the `context` chords before it (the same rows as for the whole
-        # file), so memory is flat in the file's length.
-        per_class = np.zeros(len(self.class_names))
-        for start in range(0, len(states), SCORING_WINDOW_CHORDS):
-            stop = min(start + SCORING_WINDOW_CHORDS, len(states))
-            lo = max(0, start - context)
-            u = conditioning_matrix(visible[lo:stop], self.history, self.joint_history, CHORD_LAYOUT)[start - lo:]
-            log_p = experts.class_log_probs(u)  # (window, K, S)
-            per_class += log_p[np.arange(stop - start), :, states[start:stop]].sum(axis=0)  # (K,)
-        parts = {}
-        for k, name in enumerate(self.class_names):
-            mode_part = 0.0
-            if mode is not None:
-                share = min(max(self.parameters[name].major_share, 0.01), 0.99)  # never log(0)
-                mode_part = math.log(share if mode == "major" else 1.0 - share)
-            parts[name] = (float(per_class[k]), self.rhythm_log_likelihood(name, events), mode_part)
-        return parts
-
-    def performance_log_likelihoods(self, performance) -> dict[str, float]:
-        """Per class: log density of the clip's performance features under the class profile."""
-        from models.training import PROFILE_FEATURES, gaussian_log_pdf, performance_vector
-
-        x = performance_vector(performance)
-        wanted = self.config.get("classification", {}).get("performance_features") or [f for f, _ in PROFILE_FEATURES]
-        idx = [i for i, (f, _) in enumerate(PROFILE_FEATURES) if f in wanted]
-        return {name: gaussian_log_pdf(x[idx], p.profile_mean[idx], p.profile_cov[np.ix_(idx, idx)])
-                for name, p in self.parameters.items()}
-
-    def log_likelihoods(self, events: Sequence[ChordEvent], performance, mode: str | None = None) -> dict[str, ClassLikelihood]:
-        """Per class harmony (chords, + mode when given) and performance log-likelihoods and the
-        classifier's score (combined_scores: factorised for quadrant classes, else the weighted sum
-        with harmony_weight chosen by cross-validation on the training data)."""
-        harmony = self.harmony_log_likelihoods(events, mode)
-        perf = self.performance_log_likelihoods(performance)
-        names = self.class_names
-        combined = combined_scores([[harmony[n] for n in names]], [[perf[n] for n in names]],
-                                   self.coordinates, self.harmony_weight, self.valence_bias_per_chord,
-                                   [len(events)])[0]
-        return {name: ClassLikelihood(harmony[name], perf[name], float(combined[i])) for i, name in enumerate(names)}
-
     @property
     def coordinates(self) -> list[tuple[float | None, float | None]]:
         """(valence, arousal) per class, in class order (None where unknown)."""
@@ -316,7 +163,6 @@ def _read_config(path: Path) -> dict:
     return config
 
 
-SCORING_WINDOW_CHORDS = 32  # chords scored at once by harmony_log_likelihood_parts (~70 MB of experts' temporaries)
 MODE_CHORDS_KEY = "mode_chord_log_probs"  # optional array in a class's .npz (see ClassParameters)
 
 
@@ -517,17 +363,3 @@ def save_model_set(model_set: ModelSet, out_dir: str | Path) -> Path:
         raise
     model_set.path = out
     return out
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a text file via a temp file in the same folder and os.replace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -1,7 +1,7 @@
 """Exact next-frame prediction over a finite support: the distinct frames of the training data.
 
 A binary-layout CRBM over D keys has 2**D visible states, so its conditional p(v | history) can only
-be sampled (models.jsb's Gibbs chains). Restricted to the frames the training data holds (JSB: ~2400
+be sampled (research.jsb's Gibbs chains). Restricted to the frames the training data holds (JSB: ~2400
 distinct four-voice chords, 88 % of the valid frames), the same energy function is normalised
 exactly: p(m | u) ~ exp(-F(m | u) / T) over the support, with F the CRBM's free energy. That gives
 exact predictive marginals, exact per-step expectations and an exact (support) log-likelihood, with

@@ -19,31 +19,34 @@ T < 1 (all energies scaled by 1/T; chains burn in at T = 1, then restart at the 
 visited), which sharpens the predictive marginals; T = 1 is reported beside it. Conditioning:
 the previous ``history`` frames plus one slot with the mean of all earlier frames of the chorale
 (``summary_decay``), trained by PCD with the weights averaged over the last epochs; optionally a
-recurrent memory of every earlier frame joins the conditioning (``memory_units``, models.recurrent).
+recurrent memory of every earlier frame joins the conditioning (``memory_units``, research.recurrent).
 The next-frame log-likelihood is estimated by annealed importance sampling (Salakhutdinov & Murray
 2008) per frame, from the base model with the same dynamic visible biases and no couplings, on a
 random subset of frames.
 
-The headline predictor is exact instead (models.frame_support): the CRBMs' energies normalised over
+The headline predictor is exact instead (research.frame_support): the CRBMs' energies normalised over
 the distinct training frames (88 % of the valid frames are among them), multiplied by the CRBMs of
 more training seeds and by a frame n-gram expert. On the train holdout this beats the Gibbs-sampled
 single CRBM by about a point of summed ACC; Gibbs over all 2**D frames stays reported beside it.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from models.errors import InvalidModelInput
+from models.errors import InvalidModelInput, ModelError
+from models.progress import Progress
 
-Progress = Callable[[str, float], None]
 Chorale = tuple[tuple[int, ...], ...]  # time steps, each the sorted sounding MIDI pitches
 MIDI_LOW, MIDI_HIGH = 21, 108  # the 88 piano keys
 
@@ -212,7 +215,7 @@ class JsbConfig:
     # On the train holdout (3 seeds) 0.1 and 0.2 add ~1 point of summed ACC, 0.5 loses.
     hidden_dropout: float = 0.2
     # > 0: a recurrent memory of this many leaky tanh units joins the conditioning after the PCD training,
-    # then memory and CRBM train together (models.recurrent, the RNN-RBM idea). On the train holdout it
+    # then memory and CRBM train together (research.recurrent, the RNN-RBM idea). On the train holdout it
     # adds ~1 point to a 1-frame window without the summary slot, but only ~0.3 to the default window.
     memory_units: int = 300
     memory_epochs: int = 20  # passes over the chorales training the memory (with the CRBM)
@@ -223,7 +226,7 @@ class JsbConfig:
     temperature: float = 0.1  # the predictive distribution p_T ~ exp(-E / T) of the headline ACC (1: the model)
     threshold: float = 0.25  # the hard "key on when its T = 1 marginal > threshold" rule
     chain_start: str = "previous"  # chains start at the previous frame, or "bias" (a draw from the dynamic biases)
-    # The exact predictor over the training frames (models.frame_support), the headline: the product of
+    # The exact predictor over the training frames (research.frame_support), the headline: the product of
     # `ensemble` CRBMs (trained with seeds seed..seed+ensemble-1; their mean score, a geometric mean) and
     # a frame n-gram expert whose log-probability enters with weight ngram_weight (0: the CRBMs alone).
     ensemble: int = 3
@@ -240,7 +243,7 @@ class JsbConfig:
 class JsbResult:
     """The JSB evaluation of the trained CRBMs, with the simple baselines beside it."""
 
-    # Exact over the support (the distinct training frames; models.frame_support), at config.temperature:
+    # Exact over the support (the distinct training frames; research.frame_support), at config.temperature:
     product_acc: float  # the headline: CRBMs x frame n-gram, expected ACC summed over frames
     product_step_acc: float  # the same as the mean of the per-step expectations (exact)
     product_untempered_acc: float  # the product at T = 1, summed
@@ -420,7 +423,7 @@ class JsbModel:
 
     rbm: object  # models.crbm.ConditionalRBM
     config: JsbConfig
-    memory: object | None = None  # models.recurrent.RecurrentMemory when config.memory_units > 0
+    memory: object | None = None  # research.recurrent.RecurrentMemory when config.memory_units > 0
 
     def conditioning(self, roll: np.ndarray) -> np.ndarray:
         """The conditioning rows u of one piano roll: the window slots (conditioning_rows), then the memory."""
@@ -434,7 +437,7 @@ def train_jsb_model(rolls: Sequence[np.ndarray], config: "JsbConfig",
                     progress: Progress | None = None) -> tuple[JsbModel, int]:
     """train_jsb_crbm, then with ``config.memory_units`` > 0 a recurrent memory joins its conditioning
     (new directed weights from the memory start small) and both train on whole chorales
-    (models.recurrent.train_memory, persistent chains). Returns (model, training rows)."""
+    (research.recurrent.train_memory, persistent chains). Returns (model, training rows)."""
     if config.memory_units < 0 or config.memory_epochs < 1 or not config.memory_learning_rate > 0:
         raise InvalidModelInput(f"memory_units={config.memory_units}, memory_epochs={config.memory_epochs}, "
                                 f"memory_learning_rate={config.memory_learning_rate}; allowed: memory_units >= 0, "
@@ -449,7 +452,7 @@ def train_jsb_model(rolls: Sequence[np.ndarray], config: "JsbConfig",
     if not config.memory_units:
         return JsbModel(rbm, config), rows
     from models.crbm import ConditionalRBM
-    from models.recurrent import RecurrentMemory, train_memory
+    from research.recurrent import RecurrentMemory, train_memory
 
     window = rbm.get_weights()
     extended = ConditionalRBM(rbm.layout, config.n_hidden, conditioning_slots(config), seed=config.seed,
@@ -684,9 +687,9 @@ def sampled_marginals(rbm, u: np.ndarray, config: JsbConfig, temperature: float,
 
 def exact_accuracy(scores: np.ndarray, scorer, temperature: float) -> tuple[float, float, np.ndarray]:
     """Score the exact predictive distributions p_T(m) ~ exp(scores / T) over a support with a
-    models.frame_support.FrameScorer: (expected ACC summed over frames, the mean of the per-step
+    research.frame_support.FrameScorer: (expected ACC summed over frames, the mean of the per-step
     expectations, per row log p_T(target), -inf outside the support)."""
-    from models.frame_support import predictive
+    from research.frame_support import predictive
 
     prediction = scorer.score(predictive(scores, temperature))
     return (expected_counts(prediction.marginals, scorer.targets, int(scorer.missed.sum())).accuracy,
@@ -695,11 +698,11 @@ def exact_accuracy(scores: np.ndarray, scorer, temperature: float) -> tuple[floa
 
 def exact_prediction(models: Sequence[JsbModel], train_rolls: Sequence[np.ndarray],
                      evaluated_rolls: Sequence[np.ndarray], missed: np.ndarray) -> dict[str, float | int]:
-    """The exact predictors over the training frames (models.frame_support) on the evaluated rolls:
+    """The exact predictors over the training frames (research.frame_support) on the evaluated rolls:
     the CRBMs' product (mean score), the frame n-gram, and their product with weight
     config.ngram_weight, at config.temperature and at T = 1. Returns JsbResult's product_*, exact_*,
     ngram_*, *_log_likelihood and support_* fields by name."""
-    from models.frame_support import FrameNgram, FrameScorer, FrameSupport, crbm_scores
+    from research.frame_support import FrameNgram, FrameScorer, FrameSupport, crbm_scores
 
     config = models[0].config
     support = FrameSupport.of(train_rolls)
@@ -827,3 +830,131 @@ def evaluate_crbm_on_jsb(splits: Mapping[str, Sequence[Chorale]], train_split: s
         chorales=len(evaluated), train_frames=train_rows, pitch_low=pitch_range.low, pitch_high=pitch_range.high,
         train_seconds=train_seconds, predict_seconds=predict_seconds, exact_seconds=exact_seconds, config=config,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Command line: python -m research.jsb --data FILE.json [--train-split train] [--split valid] [--json]
+#: The model options: flag, JsbConfig field, type (or the allowed choices), help ({default} is read
+#: from JsbConfig, so the help cannot drift from the defaults).
+MODEL_OPTIONS = (
+    ("--epochs", "epochs", int, "training epochs (default {default})"),
+    ("--learning-rate", "learning_rate", float, "initial learning rate (default {default})"),
+    ("--method", "method", ("cd", "pcd"), "CD-k or persistent CD (default {default})"),
+    ("--transpose", "transpose", int,
+     "augment training with transpositions by -N..+N semitones that stay in range (default {default})"),
+    ("--hidden", "n_hidden", int, "hidden units (default {default})"),
+    ("--history", "history", int, "previous frames the CRBM conditions on (default {default})"),
+    ("--summary-decay", "summary_decay", float,
+     "weight decay per step of the extra conditioning slot 'mean of all earlier frames' "
+     "(default {default}; 1: the plain mean; 0: no such slot)"),
+    ("--hidden-dropout", "hidden_dropout", float,
+     "probability of dropping a hidden unit per training row in the PCD training (default {default}; 0: off)"),
+    ("--average-last", "average_last", int,
+     "final weights = mean of the weights after each of the last N epochs (default {default}; 0: off)"),
+    ("--memory-units", "memory_units", int,
+     "recurrent memory units joining the conditioning, the RNN-RBM idea (default {default}; 0: off)"),
+    ("--memory-epochs", "memory_epochs", int, "passes training the memory with the CRBM (default {default})"),
+    ("--k", "k", int, "Gibbs sweeps per CD update (default {default})"),
+    ("--chains", "chains", int, "Gibbs chains per predicted frame (default {default})"),
+    ("--gibbs-steps", "gibbs_steps", int, "sweeps per prediction chain, the first quarter burn-in (default {default})"),
+    ("--temperature", "temperature", float,
+     "temperature of the predictive distribution behind the headline expected ACC "
+     "(default {default}, chosen on held-out train chorales; 1: the model as trained)"),
+    ("--threshold", "threshold", float, "the hard rule 'key on when its T = 1 marginal exceeds this' (default {default})"),
+    ("--chain-start", "chain_start", ("previous", "bias"),
+     "prediction chains start at the previous frame or a draw from the dynamic biases (default {default})"),
+    ("--ensemble", "ensemble", int,
+     "CRBMs trained with consecutive seeds whose product predicts exactly over the training frames (default {default})"),
+    ("--ngram-order", "ngram_order", int, "order of the frame n-gram expert in that product (default {default})"),
+    ("--ngram-weight", "ngram_weight", float,
+     "weight of the frame n-gram's log-probability in the product (default {default}; 0: the CRBMs alone)"),
+    ("--ais-frames", "ais_frames", int, "frames for the AIS next-frame log-likelihood estimate (default {default}; 0: skip)"),
+    ("--seed", "seed", int, "random seed (default {default})"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m research.jsb",
+        description="Train the conditional RBM on one split of a JSB-chorales JSON file and report the expected "
+                    "next-frame accuracy ACC = TP/(TP+FP+FN) on another (Boulanger-Lewandowski et al. 2012): "
+                    "exactly over the distinct training frames (the product of --ensemble CRBMs and a frame n-gram), "
+                    "and for one CRBM over all frames by Gibbs sampling, beside 'copy the previous frame' and "
+                    "independent key frequencies.")
+    parser.add_argument("--data", required=True, metavar="FILE.json",
+                        help="JSB chorales JSON: {split: [chorale: [time step: [MIDI pitch, ...]]]}")
+    parser.add_argument("--train-split", default="train", help="split to train on (default: train)")
+    parser.add_argument("--split", default="valid", help="split to evaluate (default: valid)")
+    defaults = JsbConfig()
+    for flag, field, kind, text in MODEL_OPTIONS:
+        typed = {"choices": kind} if isinstance(kind, tuple) else {"type": kind, "metavar": flag[2:].upper().replace("-", "_")}
+        parser.add_argument(flag, dest=field, help=text.format(default=getattr(defaults, field)), **typed)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    return parser
+
+
+def _progress(message: str, fraction: float) -> None:
+    print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = {field: getattr(args, field) for _, field, _, _ in MODEL_OPTIONS}
+    integers = {"epochs": 1, "n_hidden": 1, "history": 0, "k": 1, "chains": 1, "gibbs_steps": 2, "ais_frames": 0,
+                "transpose": 0, "average_last": 0, "memory_units": 0,
+                "memory_epochs": 1, "ensemble": 1, "ngram_order": 1}  # name -> smallest value allowed
+    rules = {name: (lambda x, low=low: x >= low, f"an integer >= {low}") for name, low in integers.items()}
+    rules.update({"learning_rate": (lambda x: x > 0, "a number > 0"), "temperature": (lambda x: x > 0, "a number > 0"),
+                  "threshold": (lambda x: 0 < x < 1, "a number strictly between 0 and 1"),
+                  "summary_decay": (lambda x: 0 <= x <= 1, "a number between 0 and 1"),
+                  "hidden_dropout": (lambda x: 0 <= x < 1, "a number >= 0 and < 1"),
+                  "ngram_weight": (lambda x: x >= 0, "a number >= 0")})
+    flags = {field: flag for flag, field, _, _ in MODEL_OPTIONS}
+    for name, (ok, allowed) in rules.items():
+        value = overrides[name]
+        if value is not None and not ok(value):
+            raise InvalidModelInput(f"{flags[name]} {value} is not allowed; use {allowed}")
+    config = dataclasses.replace(JsbConfig(), **{k: v for k, v in overrides.items() if v is not None})
+    if args.gibbs_steps is not None:  # keep the default's proportion: a quarter of the sweeps is burn-in
+        config = dataclasses.replace(config, burn_in=min(config.burn_in, config.gibbs_steps // 4))
+    splits = load_jsb(args.data)
+    result = evaluate_crbm_on_jsb(splits, args.train_split, args.split, config,
+                                  progress=None if args.json else _progress)
+    summary = dataclasses.asdict(result)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"JSB {args.split}: expected ACC at temperature {config.temperature:g} over {result.frames} frames, "
+              f"exact over the {result.support_frames} training frames ({result.support_coverage:.1%} of these frames), "
+              f"{config.ensemble} CRBM(s) x frame {config.ngram_order}-gram: {result.product_acc:.2%} summed over frames, "
+              f"{result.product_step_acc:.2%} as the mean of the per-step expectations (the paper's authors' averaging)\n"
+              f"  the CRBM(s) alone: {result.exact_acc:.2%} summed, {result.exact_step_acc:.2%} per step; "
+              f"the n-gram alone: {result.ngram_acc:.2%} summed\n"
+              f"  one CRBM over all frames, Gibbs-sampled at T = {config.temperature:g}: {result.acc:.2%} summed, "
+              f"{result.step_acc:.2%} per step; at T = 1 (the model as trained): {result.untempered_acc:.2%} summed, "
+              f"{result.untempered_step_acc:.2%} per step\n"
+              f"  other rules (summed): mean-field marginals "
+              f"{result.mean_field_acc:.2%}, T = 1 marginals rounded at {config.threshold:g} {result.threshold_acc:.2%} "
+              f"and at 0.5 {result.thresholded_acc:.2%}, approximate most likely frame {result.map_acc:.2%}\n"
+              f"  baselines: copy previous frame {result.copy_previous_step_acc:.2%} per step, {result.copy_previous_acc:.2%} "
+              f"summed; key frequencies {result.frequency_acc:.2%} summed")
+        if result.log_likelihood is not None:
+            print(f"next-frame log-likelihood (AIS, {result.log_likelihood_frames} frames): "
+                  f"{result.log_likelihood:.3f} nats/frame")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Bad options and data print one line, "research.jsb: error: ...", and exit 2."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except ModelError as error:
+        print(f"research.jsb: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""Generative classification: how well a clip fits each class of a model set, and the classifier.
+
+Per class: the harmony log-likelihood (the chords under the class CRBM, exact; the durations
+under its harmonic-rhythm table; the mode under its major share) and the performance
+log-likelihood (the clip's performance features under the class profile). The classifier's score
+combines them (combined_scores); its weight and valence bias are chosen by song-grouped
+cross-validation (song_folds; models.training.choose_harmony_weight, choose_valence_bias here)
+and stored in the model folder's config.
+
+Works on any loaded models.model_folder.ModelSet; TensorFlow is imported only when the CRBMs
+score (ModelSet.experts)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from models.chord_states import chord_state_index
+from models.errors import InvalidModelInput
+from models.profiles import PROFILE_FEATURES, profile_log_density, rhythm_log_likelihood
+from models.vocabulary import ChordEvent
+
+#: Performance features the classifier scores (the marginal of each class's profile Gaussian);
+#: chosen by 5-fold song-grouped cross-validation on EMOPIA train (bench/crbm_classify.py).
+CLASSIFICATION_PERFORMANCE_FEATURES = ("notes_per_second", "mean_velocity", "mean_note_length_s", "mean_pitch", "legato")
+SCORING_WINDOW_CHORDS = 32  # chords scored at once by harmony_log_likelihood_parts (~70 MB of experts' temporaries)
+HARMONY_WEIGHT_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+VALENCE_BIAS_GRID = tuple(round(0.01 * i, 2) for i in range(-10, 11))  # nats per chord
+CLASSIFIER_PARTS = ("combined", "harmony", "performance")
+
+
+@dataclass(frozen=True)
+class ClassLikelihood:
+    """How well one clip fits one class (natural-log units)."""
+
+    harmony: float  # chords under the class CRBM + durations under its rhythm table (+ log P(mode)), nats
+    performance: float  # log density of the clip's performance features under the class profile
+    combined: float  # the classifier's score (see combined_scores)
+
+
+# -- the classifier's score ------------------------------------------------------------------
+def quadrant_signs(coordinates: Sequence[tuple[float | None, float | None]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Valence and arousal signs per class, when every class has both coordinates and the classes
+    lie on both sides of both axes (Russell's quadrants); else None."""
+    if not coordinates or any(v is None or a is None or v == 0 or a == 0 for v, a in coordinates):
+        return None
+    valence = np.sign(np.asarray([v for v, _ in coordinates], np.float64))
+    arousal = np.sign(np.asarray([a for _, a in coordinates], np.float64))
+    if len(set(valence)) < 2 or len(set(arousal)) < 2:
+        return None
+    return valence, arousal
+
+
+def combined_scores(harmony: np.ndarray, performance: np.ndarray,
+                    coordinates: Sequence[tuple[float | None, float | None]], harmony_weight: float,
+                    valence_bias_per_chord: float = 0.0, n_chords: Sequence[int] | None = None) -> np.ndarray:
+    """Classifier scores (clips x classes) from harmony and performance log-likelihoods.
+
+    Quadrant classes: the valence side is read from the harmony alone and the arousal side from
+    the performance alone, score(c) = log sum_{c': same valence} e^H(c') + log sum_{c': same
+    arousal} e^P(c') (+ a tie-break for classes sharing a quadrant). Measured on EMOPIA: valence
+    lives in the harmony (mode) and arousal in the performance, and each part adds noise to the
+    other axis, so one weighted sum cannot serve both (bench/RESULTS.md). valence_bias_per_chord
+    (nats per chord, chosen by cross-validation on the training clips) is added to the harmony of
+    the positive-valence classes for each of the clip's n_chords: it corrects the class models'
+    systematic lean towards one side, and grows with the evidence like the likelihoods do.
+    Other classes: the weighted sum harmony_weight * H + P.
+    """
+    harmony = np.atleast_2d(np.asarray(harmony, np.float64))
+    performance = np.atleast_2d(np.asarray(performance, np.float64))
+    weighted = harmony_weight * harmony + performance
+    signs = quadrant_signs(coordinates)
+    if signs is None:
+        return weighted
+    from scipy.special import logsumexp
+
+    valence, arousal = signs
+    if valence_bias_per_chord and n_chords is not None:
+        chords = np.asarray(n_chords, np.float64).reshape(-1, 1)
+        harmony = harmony + valence_bias_per_chord * chords * (valence > 0)[None, :]
+    columns = []
+    for index in range(harmony.shape[1]):
+        same_valence = logsumexp(harmony[:, valence == valence[index]], axis=1)
+        same_arousal = logsumexp(performance[:, arousal == arousal[index]], axis=1)
+        columns.append(same_valence + same_arousal + 1e-6 * weighted[:, index])
+    return np.stack(columns, axis=1)
+
+
+# -- one clip under every class of a model set -----------------------------------------------
+def class_rhythm_log_likelihood(model_set, name: str, events: Sequence[ChordEvent]) -> float:
+    """log P(the chord durations | class) under the class's harmonic-rhythm table (durations
+    quantised to half beats, given the onset's position in the bar)."""
+    params = model_set.parameters[name]
+    return rhythm_log_likelihood(params.rhythm_probabilities, params.rhythm_durations, model_set.beats_per_bar, events)
+
+
+def harmony_log_likelihood_parts(model_set, events: Sequence[ChordEvent],
+                                 mode: str | None = None) -> dict[str, tuple[float, float, float]]:
+    """Per class, the three parts of harmony_log_likelihoods: (chords, rhythm, mode); the mode
+    part is 0 when the clip's mode is not given."""
+    if not events:
+        raise InvalidModelInput("no chord events to score; allowed: at least one ChordEvent")
+    if mode is not None and mode not in ("major", "minor"):
+        raise InvalidModelInput(f"mode {mode!r} not allowed; allowed: 'major', 'minor' or None")
+    from models.crbm import CHORD_LAYOUT, chord_visible, conditioning_matrix
+
+    experts = model_set.experts()
+    states = np.asarray([chord_state_index(e) for e in events])
+    visible = chord_visible(events)
+    context = max(model_set.history, model_set.joint_history)
+    # A window of chords at a time: the experts' intermediate is (T, K, S, H) floats, ~2 MB a
+    # chord, and u ~16 KB a chord, so scoring a whole long file at once took gigabytes; each
+    # window's u is built from the `context` chords before it (the same rows as for the whole
+    # file), so memory is flat in the file's length.
+    per_class = np.zeros(len(model_set.class_names))
+    for start in range(0, len(states), SCORING_WINDOW_CHORDS):
+        stop = min(start + SCORING_WINDOW_CHORDS, len(states))
+        lo = max(0, start - context)
+        u = conditioning_matrix(visible[lo:stop], model_set.history, model_set.joint_history, CHORD_LAYOUT)[start - lo:]
+        log_p = experts.class_log_probs(u)  # (window, K, S)
+        per_class += log_p[np.arange(stop - start), :, states[start:stop]].sum(axis=0)  # (K,)
+    parts = {}
+    for k, name in enumerate(model_set.class_names):
+        mode_part = 0.0
+        if mode is not None:
+            share = min(max(model_set.parameters[name].major_share, 0.01), 0.99)  # never log(0)
+            mode_part = math.log(share if mode == "major" else 1.0 - share)
+        parts[name] = (float(per_class[k]), class_rhythm_log_likelihood(model_set, name, events), mode_part)
+    return parts
+
+
+def harmony_log_likelihoods(model_set, events: Sequence[ChordEvent], mode: str | None = None) -> dict[str, float]:
+    """Per class, the log-likelihood of the clip's harmony: sum_t log p(chord_t | previous chords)
+    under the class CRBM (exact) + log P(durations) under the class's harmonic-rhythm table
+    + log P(mode | class) from the class's major share when the clip's mode is given."""
+    return {name: chords + rhythm + mode_part
+            for name, (chords, rhythm, mode_part) in harmony_log_likelihood_parts(model_set, events, mode).items()}
+
+
+def performance_log_likelihoods(model_set, performance) -> dict[str, float]:
+    """Per class: log density of the clip's performance features under the class profile."""
+    wanted = model_set.config.get("classification", {}).get("performance_features") or [f for f, _ in PROFILE_FEATURES]
+    return {name: profile_log_density(performance, p.profile_mean, p.profile_cov, wanted)
+            for name, p in model_set.parameters.items()}
+
+
+def log_likelihoods(model_set, events: Sequence[ChordEvent], performance,
+                    mode: str | None = None) -> dict[str, ClassLikelihood]:
+    """Per class harmony (chords, + mode when given) and performance log-likelihoods and the
+    classifier's score (combined_scores: factorised for quadrant classes, else the weighted sum
+    with harmony_weight chosen by cross-validation on the training data)."""
+    harmony = harmony_log_likelihoods(model_set, events, mode)
+    perf = performance_log_likelihoods(model_set, performance)
+    names = model_set.class_names
+    combined = combined_scores([[harmony[n] for n in names]], [[perf[n] for n in names]],
+                               model_set.coordinates, model_set.harmony_weight, model_set.valence_bias_per_chord,
+                               [len(events)])[0]
+    return {name: ClassLikelihood(harmony[name], perf[name], float(combined[i])) for i, name in enumerate(names)}
+
+
+# -- labelled clips: scores and accuracy -----------------------------------------------------
+@dataclass(frozen=True)
+class ClipScores:
+    """Per-class log-likelihoods of a set of clips: arrays of shape (clips, classes)."""
+
+    class_names: tuple[str, ...]
+    harmony: np.ndarray  # sum of log p(chord | history) per clip and class (nats)
+    performance: np.ndarray  # log density of the performance features per clip and class
+    truth: np.ndarray  # index of each clip's true class
+    n_chords: np.ndarray | None = None  # chord events per clip (the valence bias scales with it)
+
+
+def score_clips(model_set, clips: Sequence) -> ClipScores:
+    """Harmony and performance log-likelihoods of labelled clips under every class of a ModelSet."""
+    names = model_set.class_names
+    harmony, perf, truth, n_chords = [], [], [], []
+    for clip in clips:
+        if not clip.events or clip.label not in names:
+            continue
+        n_chords.append(len(clip.events))
+        h = harmony_log_likelihoods(model_set, clip.events, clip.mode)
+        p = performance_log_likelihoods(model_set, clip.performance)
+        harmony.append([h[n] for n in names])
+        perf.append([p[n] for n in names])
+        truth.append(names.index(clip.label))
+    return ClipScores(tuple(names), np.asarray(harmony), np.asarray(perf), np.asarray(truth), np.asarray(n_chords))
+
+
+def classification_accuracy(scores: ClipScores, class_info: Mapping | None = None, *, part: str = "combined",
+                            harmony_weight: float = 0.0, valence_bias_per_chord: float = 0.0) -> dict:
+    """Accuracy of the argmax of the classifier's score, and of valence / arousal (sign of the
+    predicted class's coordinate) when the classes have them. part "combined" is the shipped
+    classifier (combined_scores at harmony_weight and the valence bias, the same function
+    log_likelihoods uses, so what is chosen here is what is shipped); "harmony" and "performance"
+    score one side alone (they take no weight or bias: passing one is an error)."""
+    if part not in CLASSIFIER_PARTS:
+        raise InvalidModelInput(f"classifier part {part!r} not found; available parts = {list(CLASSIFIER_PARTS)}")
+    if part != "combined" and (harmony_weight or valence_bias_per_chord):
+        raise InvalidModelInput(f"harmony_weight={harmony_weight}, valence_bias_per_chord={valence_bias_per_chord} "
+                                f"with part {part!r}; allowed: 0 (only the combined score takes them)")
+    coordinates = [(None, None) if class_info is None or n not in class_info else (class_info[n][1], class_info[n][2])
+                   for n in scores.class_names]
+    if part == "harmony":
+        total = scores.harmony
+    elif part == "performance":
+        total = scores.performance
+    else:
+        total = combined_scores(scores.harmony, scores.performance, coordinates, harmony_weight,
+                                valence_bias_per_chord, scores.n_chords)
+    predicted = total.argmax(axis=1)
+    out = {"classes": float(np.mean(predicted == scores.truth)), "n": int(len(scores.truth))}
+    for axis, pos in (("valence", 1), ("arousal", 2)):
+        coords = [None if class_info is None or n not in class_info else class_info[n][pos] for n in scores.class_names]
+        if all(c is not None for c in coords):
+            sign = np.sign(np.asarray(coords, np.float64))
+            out[axis] = float(np.mean(sign[predicted] == sign[scores.truth]))
+    return out
+
+
+def choose_valence_bias(pooled: ClipScores, harmony_weight: float, class_info: Mapping | None) -> tuple[float, dict]:
+    """The valence bias (nats per chord, combined_scores) that maximises the out-of-fold class
+    accuracy, then the valence accuracy, nearest 0 on ties. 0 when the classes are not quadrants.
+    Returns (bias, {bias: (class accuracy, valence accuracy)})."""
+    table = {}
+    for bias in VALENCE_BIAS_GRID:
+        accuracy = classification_accuracy(pooled, class_info, harmony_weight=harmony_weight,
+                                           valence_bias_per_chord=bias)
+        if "valence" not in accuracy:
+            return 0.0, {}
+        table[bias] = (accuracy["classes"], accuracy["valence"])
+    best = max(VALENCE_BIAS_GRID, key=lambda b: (table[b][0], table[b][1], -abs(b)))
+    return best, table
+
+
+# -- song-grouped folds ----------------------------------------------------------------------
+def song_id(stem: str, label: str | None) -> str:
+    """Group key for song-level folds: the file stem without its label prefix ('<label>_', when the
+    label came from the name) and without its last '_<clip>' part. The label must go: a song's clips
+    can carry different labels (59 of EMOPIA's 323 train songs do), and they share their material."""
+    if label and stem.startswith(f"{label}_"):
+        stem = stem[len(label) + 1:]
+    return stem.rsplit("_", 1)[0] if "_" in stem else stem
+
+
+def song_of(clip) -> str:
+    """song_id of a clip (its file stem and label)."""
+    return song_id(Path(getattr(clip, "path", "")).stem, getattr(clip, "label", None))
+
+
+def song_folds(clips: Sequence, folds: int, seed: int) -> dict[str, int]:
+    """Song -> fold (0..folds-1) for song-grouped cross-validation: clips of one song share a fold."""
+    songs = sorted({song_of(c) for c in clips})
+    return {s: i % folds for i, s in enumerate(np.random.default_rng(seed).permutation(songs))}

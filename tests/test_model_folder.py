@@ -1,0 +1,159 @@
+"""The model-folder format (models.model_folder): save/load round trip, file errors, class-weight
+validation, load time."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from models.classification import class_rhythm_log_likelihood, harmony_log_likelihoods, log_likelihoods  # noqa: E402
+from models.crbm import CHORD_LAYOUT  # noqa: E402
+from models.emotion_classes import EMOPIA_CLASSES, class_info  # noqa: E402
+from models.errors import InvalidModelInput, ModelFileError  # noqa: E402
+from models.model_folder import default_model_dir, load_model_set, model_set_from_class_models, save_model_set  # noqa: E402
+from models.training import train_class_models  # noqa: E402
+from tests.support import tiny_models  # noqa: E402
+from tests.support.tiny_models import TINY, synthetic_clips  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_model_set():
+    return tiny_models.tiny_model_set()
+
+
+def test_save_load_round_trip(tmp_path, tiny_model_set):
+    model_set, clips = tiny_model_set
+    out = save_model_set(model_set, tmp_path / "tiny")
+    assert sorted(p.name for p in out.iterdir()) == ["class_down.npz", "class_up.npz", "config.json"]
+    loaded = load_model_set(out)
+    assert loaded.class_names == ("down", "up")
+    assert loaded.classes[1].description == "bright" and loaded.classes[1].valence == 0.5
+    assert loaded.classes[0].description == "down" and loaded.classes[0].valence is None  # user data: no coordinates
+    for name in model_set.class_names:
+        for key, value in model_set.parameters[name].weights.items():
+            assert np.array_equal(value, loaded.parameters[name].weights[key])
+    clip = clips["up"][0]
+    before = log_likelihoods(model_set, clip.events, clip.performance, mode=clip.mode)
+    after = log_likelihoods(loaded, clip.events, clip.performance, mode=clip.mode)
+    assert before == after
+    # the class models tell the classes apart on their own data
+    assert after["up"].combined > after["down"].combined
+    down = log_likelihoods(loaded, clips["down"][0].events, clips["down"][0].performance)
+    assert down["down"].harmony > down["up"].harmony
+    assert down["down"].performance > down["up"].performance
+
+
+def test_joint_history_model_round_trip_and_exact_harmony(tmp_path):
+    """A model set whose CRBMs also see the joint one-hot of the previous chord: saved, checked
+    (the weight shapes follow joint_history), loaded, and scored exactly like its CRBMs."""
+    import tensorflow as tf
+
+    from models.crbm import chord_visible
+
+    clips = synthetic_clips(per_class=4)
+    config = replace(TINY, joint_history=1, joint_weight_decay=1e-3)
+    models = train_class_models(clips, config)
+    assert models["up"].weights["A"].shape == (2 * (CHORD_LAYOUT.n_visible + 1) + CHORD_LAYOUT.n_states, CHORD_LAYOUT.n_visible)
+    model_set = model_set_from_class_models(name="joint", layout=CHORD_LAYOUT.to_json(), hyperparameters=config.to_json(),
+                                            class_models=models)
+    loaded = load_model_set(save_model_set(model_set, tmp_path / "joint"))
+    assert loaded.joint_history == 1 and loaded.crbm("up").joint_history == 1
+    clip = clips["down"][0]
+    harmony = harmony_log_likelihoods(loaded, clip.events)
+    rbm = loaded.crbm("down")
+    visible = chord_visible(clip.events)
+    exact = float(tf.reduce_sum(rbm.log_likelihood(tf.constant(visible), tf.constant(rbm.history_matrix(visible)))))
+    assert harmony["down"] == pytest.approx(exact + class_rhythm_log_likelihood(loaded, "down", clip.events), abs=1e-3)
+    assert harmony["down"] > harmony["up"]
+    # A folder whose config claims no joint history no longer matches the weights: a clear file error.
+    data = json.loads((tmp_path / "joint" / "config.json").read_text())
+    data["hyperparameters"]["joint_history"] = 0
+    (tmp_path / "joint" / "config.json").write_text(json.dumps(data))
+    with pytest.raises(ModelFileError, match="class_down.npz"):
+        load_model_set(tmp_path / "joint")
+
+
+def test_save_replaces_an_existing_folder_atomically(tmp_path, tiny_model_set):
+    model_set, _ = tiny_model_set
+    out = save_model_set(model_set, tmp_path / "m")
+    (out / "class_up.npz").write_bytes(b"an older model's weights")
+    save_model_set(model_set, out)  # a model folder is replaced whole
+    assert load_model_set(out).class_names == model_set.class_names
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left
+    (out / "stale.txt").write_text("a user's file")  # no longer only a model folder: never deleted
+    with pytest.raises(InvalidModelInput, match="exists and is not a model folder"):
+        save_model_set(model_set, out)
+    assert (out / "stale.txt").read_text() == "a user's file"
+
+
+@pytest.mark.parametrize("damage, file_name", [
+    ("delete_config", "config.json"), ("corrupt_config", "config.json"), ("delete_weights", "class_up.npz"),
+    ("corrupt_weights", "class_up.npz"), ("wrong_shape", "class_up.npz"), ("missing_entry", "config.json"),
+])
+def test_missing_or_corrupt_files_name_the_file(tmp_path, tiny_model_set, damage, file_name):
+    model_set, _ = tiny_model_set
+    out = save_model_set(model_set, tmp_path / "tiny")
+    config = out / "config.json"
+    if damage == "delete_config":
+        config.unlink()
+    elif damage == "corrupt_config":
+        config.write_text("{not json")
+    elif damage == "delete_weights":
+        (out / "class_up.npz").unlink()
+    elif damage == "corrupt_weights":
+        (out / "class_up.npz").write_bytes(b"PK\x03\x04 garbage")
+    elif damage == "wrong_shape":
+        np.savez(out / "class_up.npz", W=np.zeros((2, 2)), b=np.zeros(2), c=np.zeros(2), A=np.zeros((2, 2)), B=np.zeros((2, 2)))
+    elif damage == "missing_entry":
+        data = json.loads(config.read_text())
+        del data["classes"][0]["performance_profile"]
+        config.write_text(json.dumps(data))
+    with pytest.raises(ModelFileError, match=file_name.replace(".", r"\.")):
+        load_model_set(out)
+
+
+def test_missing_folder_is_a_model_file_error(tmp_path):
+    with pytest.raises(ModelFileError, match="nowhere"):
+        load_model_set(tmp_path / "nowhere")
+
+
+def test_validate_weights(tiny_model_set):
+    model_set, _ = tiny_model_set
+    assert model_set.validate_weights({"up": 3, "down": 1}) == {"down": 0.25, "up": 0.75}
+    assert model_set.validate_weights({"up": 2}) == {"down": 0.0, "up": 1.0}
+    with pytest.raises(InvalidModelInput, match=r"'sideways'.*\['down', 'up'\]"):
+        model_set.validate_weights({"sideways": 1})
+    with pytest.raises(InvalidModelInput, match=r"-1.*'up'"):
+        model_set.validate_weights({"up": -1, "down": 2})
+    with pytest.raises(InvalidModelInput, match="sum to zero"):
+        model_set.validate_weights({"up": 0, "down": 0})
+    with pytest.raises(InvalidModelInput, match="nan"):
+        model_set.validate_weights({"up": float("nan")})
+    with pytest.raises(InvalidModelInput, match="not a number"):
+        model_set.validate_weights({"up": "lots"})
+
+
+def test_shipped_model_loads_fast_and_has_emopia_classes():
+    started = time.perf_counter()
+    model_set = load_model_set()
+    seconds = time.perf_counter() - started
+    assert seconds < 1.0
+    assert [(c.name, c.description, c.valence, c.arousal) for c in model_set.classes] == [
+        (name, *class_info(EMOPIA_CLASSES)[name]) for name in ("Q1", "Q2", "Q3", "Q4")]
+    assert (default_model_dir() / "MODEL_CARD.md").read_text().count("CC BY-NC-SA 4.0") >= 1
+    total = sum(p.stat().st_size for p in default_model_dir().iterdir())
+    assert total < 8_000_000
+
+
+def test_shipped_model_card_is_the_one_its_config_gives():
+    from assistant.commands.train import model_card
+
+    card = (default_model_dir() / "MODEL_CARD.md").read_text()
+    command = "moodchords train --data ../shared/data/emopia --out models/emopia"
+    assert card == model_card(load_model_set().config, command)
+    assert "only breaks ties" in card  # quadrant classes: the harmony weight is not what decides
