@@ -25,6 +25,7 @@ import numpy as np
 from assistant.errors import DeviceUnavailable, InvalidInput
 from assistant.vad import (DEFAULT_DETECTOR, FRAME_SAMPLES, SAMPLE_RATE, level_0_1, make_endpointer,
                            rms_dbfs)
+from models.progress import Progress
 
 #: Longest audio file we transcribe; longer files are cut here (a mood request is a sentence).
 MAX_FILE_SECONDS = 120.0
@@ -481,7 +482,7 @@ def read_audio_file(path: str | os.PathLike, max_seconds: float = MAX_FILE_SECON
 
 
 def load_audio_file(path: str | os.PathLike, max_seconds: float = MAX_FILE_SECONDS,
-                    progress: Callable[[str, float], None] | None = None) -> np.ndarray:
+                    progress: Progress | None = None) -> np.ndarray:
     """float32 mono 16 kHz samples of an audio file (InvalidInput naming the file if unusable).
     A file longer than max_seconds is cut; progress (if given) is told so."""
     loaded = read_audio_file(path, max_seconds)
