@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
@@ -24,6 +24,11 @@ from assistant.errors import InvalidInput
 from assistant.mood import Mood, MusicalSettings
 from assistant.score import Score
 from models.progress import Progress
+
+if TYPE_CHECKING:  # typing only: the window imports this module before any composing is needed
+    from assistant.arrangement import Arrangement
+    from assistant.music import Progression
+
 
 #: Shown when speech yields no usable words (silence, noise, another language).
 NOTHING_HEARD = "I didn't catch that; try again or type your request"
@@ -48,10 +53,10 @@ class Composition:
     created_at: float  # unix time, seconds
     request_text: str  # the text composed from (typed, or what was heard)
     transcript: str | None  # what speech recognition heard; None for typed requests
-    mood: Mood  # emotion + explicit settings read from the request
+    mood: Mood  # emotion + explicit settings read from the request; its class_weights are those composed with
     settings: MusicalSettings  # effective settings: the request's words, then the user's overrides
-    progression: Any  # assistant.music.Progression
-    arrangement: Any  # assistant.arrangement.Arrangement
+    progression: Progression  # the chords in their key, tempo and metre
+    arrangement: Arrangement  # how the chords are played (pattern, program, velocity)
     score: Score  # the rendered notes
     seed: int  # random seed of the composer sample (same seed + settings -> same music)
     midi_path: Path | None = None  # the MIDI file written for this composition
@@ -86,12 +91,15 @@ class Assistant:
 
     def __init__(self, model_dir: str | Path | None = None, speech_engine: str | None = None,
                  speech_model: str | None = None, output_dir: str | Path | None = None,
-                 history: Any = None):
+                 history: Any = None, write_midi_files: bool = True):
         self.model_dir = model_dir
         self.speech_engine = speech_engine
         self.speech_model = speech_model
         self._output_dir = Path(output_dir) if output_dir else None
         self.history = history  # assistant.history.HistoryStore or None
+        # True: every composition's MIDI file is written into output_dir (the window drags and keeps
+        # it); False: nothing is written unless the caller exports (the CLI writes only its -o).
+        self.write_midi_files = write_midi_files
         self._composer = None
         self._mood_reader = None
         self._transcriber = None
@@ -188,7 +196,10 @@ class Assistant:
 
     def compose_from_text(self, text: str, overrides: MusicalSettings | None = None, seed: int | None = None,
                           progress: Progress | None = None, transcript: str | None = None,
-                          timings: dict[str, float] | None = None) -> Composition:
+                          timings: dict[str, float] | None = None, class_weights: Mapping[str, float] | None = None,
+                          temperature: float = 1.0) -> Composition:
+        """Read the mood of `text`, then compose. `class_weights` (e.g. the CLI's --emotion) replace
+        the weights read from the text; its settings and warnings still come from the text."""
         from assistant.request_text import normalize_request
 
         text = normalize_request(text)  # the request entry: typed, pasted or heard text is cleaned and bounded here
@@ -200,7 +211,17 @@ class Assistant:
         progress("Reading the mood", 0.3)
         mood = self.read_mood(text)
         timings["mood"] = time.perf_counter() - started
-        return self._compose(text, transcript, mood, mood.settings.merged(overrides), seed, progress, timings)
+        return self._compose(text, transcript, mood, mood.settings.merged(overrides), seed, progress, timings,
+                             class_weights=class_weights, temperature=temperature)
+
+    def compose_from_weights(self, class_weights: Mapping[str, float], overrides: MusicalSettings | None = None,
+                             seed: int | None = None, progress: Progress | None = None,
+                             temperature: float = 1.0) -> Composition:
+        """Compose for a mixture of emotion classes given directly, no text read (the CLI's --emotion):
+        the language model is not loaded. The Composition's mood is the classes' valence and arousal
+        mixed by the weights; its request_text is empty."""
+        return self._compose("", None, None, overrides or MusicalSettings(), seed, progress or _no_progress, {},
+                             class_weights=class_weights, temperature=temperature)
 
     def regenerate(self, composition: Composition, locked: frozenset[int] = frozenset(),
                    overrides: MusicalSettings | None = None, seed: int | None = None,
@@ -211,23 +232,34 @@ class Assistant:
                              seed, progress or _no_progress, {}, previous=composition.progression,
                              locked=frozenset(locked))
 
-    def _compose(self, text: str, transcript: str | None, mood: Mood, settings: MusicalSettings,
-                 seed: int | None, progress: Progress, timings: dict[str, float], previous=None,
-                 locked: frozenset[int] = frozenset()) -> Composition:
+    def _compose(self, text: str, transcript: str | None, mood: Mood | None, settings: MusicalSettings,
+                 seed: int | None, progress: Progress, timings: dict[str, float], previous: Progression | None = None,
+                 locked: frozenset[int] = frozenset(), class_weights: Mapping[str, float] | None = None,
+                 temperature: float = 1.0) -> Composition:
+        """Compose with `class_weights` (default: the mood's); mood None: made from the weights."""
         seed = secrets.randbelow(2**31) if seed is None else int(seed)
+        if class_weights is None:
+            class_weights = mood.class_weights
         progress("Composing", 0.5)
         started = time.perf_counter()
-        result = self.composer.compose(mood.class_weights, settings, seed=seed, previous=previous, locked=locked)
+        # The composer validates the weights (the user's input) and returns them normalised.
+        result = self.composer.compose(class_weights, settings, seed=seed, previous=previous, locked=locked,
+                                       temperature=temperature)
         timings["compose"] = time.perf_counter() - started
+        if mood is None:
+            mood = mood_of_weights(result.class_weights, self.composer.classes)
+        elif mood.class_weights != result.class_weights:
+            mood = dataclasses.replace(mood, class_weights=result.class_weights)  # what was composed with
         composition = Composition(
             id=uuid.uuid4().hex, created_at=time.time(), request_text=text, transcript=transcript, mood=mood,
             settings=settings, progression=result.progression, arrangement=result.arrangement,
             score=result.score, seed=seed, timings=timings)
-        progress("Writing MIDI", 0.8)
-        started = time.perf_counter()
-        path = self.output_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(text)}-{composition.id[:6]}.mid"
-        composition = dataclasses.replace(composition, midi_path=self.export_midi(composition, path))
-        timings["write"] = time.perf_counter() - started
+        if self.write_midi_files:
+            progress("Writing MIDI", 0.8)
+            started = time.perf_counter()
+            path = self.output_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(text)}-{composition.id[:6]}.mid"
+            composition = dataclasses.replace(composition, midi_path=self.export_midi(composition, path))
+            timings["write"] = time.perf_counter() - started
         if self.history is not None:
             self.history.add(to_history_record(composition))
         progress("Done", 1.0)
@@ -240,26 +272,52 @@ class Assistant:
         return Path(write_midi(composition.score, path))
 
 
+def mood_of_weights(class_weights: Mapping[str, float], classes) -> Mood:
+    """The mood of a class mixture given without words: the classes' valence and arousal (0 where a
+    class has none) averaged by the (normalised) weights."""
+    coordinates = {c.name: (c.valence or 0.0, c.arousal or 0.0) for c in classes}
+    valence = sum(w * coordinates[name][0] for name, w in class_weights.items())
+    arousal = sum(w * coordinates[name][1] for name, w in class_weights.items())
+    return Mood(float(valence), float(arousal), dict(class_weights))
+
+
 def composition_summary(composition: Composition) -> dict[str, Any]:
-    """A JSON-ready description of a composition (CLI --json, logs)."""
+    """A JSON-ready description of a composition: what `compose --json` and `listen --json` print.
+
+    Some facts appear under two names (e.g. "output" and "midi", "emotion" and "class_weights"),
+    each kept so that what scripts read stays put."""
     progression = composition.progression
-    return {
+    arrangement = composition.arrangement
+    mood = composition.mood
+    midi = str(composition.midi_path) if composition.midi_path else None
+    summary = {
         "request": composition.request_text,
         "transcript": composition.transcript,
-        "keywords": list(composition.mood.keywords),
-        "valence": round(composition.mood.valence, 3),
-        "arousal": round(composition.mood.arousal, 3),
-        "class_weights": {k: round(v, 3) for k, v in composition.mood.class_weights.items()},
+        "keywords": list(mood.keywords),
+        "valence": round(mood.valence, 3),
+        "arousal": round(mood.arousal, 3),
+        "class_weights": {k: round(v, 3) for k, v in mood.class_weights.items()},
+        "emotion": {k: round(v, 6) for k, v in mood.class_weights.items()},
         "key": progression.key_name,
-        "tempo_bpm": round(progression.tempo_bpm, 1),
-        "chords": [{"name": p.chord.name, "beats": p.duration_beats} for p in progression.chords],
-        "program": composition.arrangement.program,
-        "pattern": composition.arrangement.pattern,
+        "tempo_bpm": round(progression.tempo_bpm, 3),
+        "beats_per_bar": progression.beats_per_bar,
+        "bars": round(progression.length_beats / progression.beats_per_bar, 3),
+        "chords": [{"name": p.chord.name, "start_beats": p.start_beats, "duration_beats": p.duration_beats,
+                    "beats": p.duration_beats} for p in progression.chords],
+        "program": arrangement.program,
+        "pattern": arrangement.pattern,
+        "arrangement": {"pattern": arrangement.pattern, "program": arrangement.program,
+                        "notes_per_beat": arrangement.notes_per_beat, "velocity": arrangement.velocity},
         "seed": composition.seed,
-        "midi": str(composition.midi_path) if composition.midi_path else None,
+        "midi": midi,
+        "output": midi,
         "timings_s": {k: round(v, 4) for k, v in composition.timings.items()},
         "warnings": list(composition.warnings),
     }
+    if composition.request_text:  # a mood read from words (not --emotion weights alone)
+        summary["mood"] = {"valence": mood.valence, "arousal": mood.arousal, "keywords": list(mood.keywords),
+                           "neutral": mood.neutral}
+    return summary
 
 
 # ---------------------------------------------------------------------------------------------

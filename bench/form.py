@@ -9,7 +9,7 @@ Composers measured side by side in one run:
   --seed N` runs (class weight 1, temperature 1, no other setting);
 * prototype: the same class CRBMs sampled on a POP909-learned, phrase-aware chord rhythm with
   planned cadences and a POP909 pop expert (models.phrase.compose_form, pop weight POP_WEIGHT;
-  the chord generation only, no arrangement), where that module exists.
+  the chord generation only, no arrangement).
 Statistics: models.form_metrics (shares over chords or pieces; see its module doc).
 """
 from __future__ import annotations
@@ -103,13 +103,7 @@ def prototype_piece(composer, label: str, bars: int, seed: int):
 
 
 def composers() -> dict:
-    out = {"shipped": shipped_piece}
-    try:
-        import models.phrase  # noqa: F401
-        out["prototype"] = prototype_piece
-    except ImportError:
-        pass
-    return out
+    return {"shipped": shipped_piece, "prototype": prototype_piece}
 
 
 def main(argv: list[str] | None = None) -> int:

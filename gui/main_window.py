@@ -403,6 +403,8 @@ class MainWindow(QMainWindow):
         self.history_controller.refresh(select=shown.id)
         if self.outputs.player is not None or self.outputs.midi_player is not None:
             self.play()
+        if shown.warnings:  # what the request asked for that was ignored, each with what is allowed
+            self.request_bar.set_status(" · ".join(shown.warnings), theme.BUSY.name())
 
     def _compose_failed(self, job: Job, message: str, error: BaseException) -> None:
         if not self.workspace.fail(job):

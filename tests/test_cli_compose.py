@@ -12,7 +12,7 @@ import pytest
 from assistant.cli import main
 from assistant.commands.compose import describe, parse_emotion
 from assistant.errors import InvalidInput
-from tests.test_composer import model_dir  # noqa: F401  (session fixture: shipped or tiny trained models)
+from tests.test_composer import model_dir  # noqa: F401  (session fixture: the shipped models)
 
 ROOT = Path(__file__).resolve().parent.parent
 MOODCHORDS = ROOT / ".venv" / "bin" / "moodchords"
@@ -117,6 +117,26 @@ def test_compose_writes_midi_and_json(model_dir, tmp_path, capsys):  # noqa: F81
     again = json.loads(capsys.readouterr().out)
     assert again["chords"] == report["chords"] and again["output"] is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["song.mid"]
+
+
+def test_json_is_the_pipelines_composition_summary(model_dir, capsys):  # noqa: F811
+    """compose goes through assistant.pipeline.Assistant, as the window does: its JSON is
+    composition_summary of the Composition the pipeline makes for the same request and seed."""
+    from assistant.mood import MusicalSettings
+    from assistant.pipeline import Assistant, composition_summary
+
+    code = main(["compose", "--emotion", "Q2=1,Q3=3", "--bars", "4", "--mode", "minor", "--seed", "8",
+                 "--model", str(model_dir), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    composition = Assistant(model_dir=model_dir, write_midi_files=False).compose_from_weights(
+        {"Q2": 1, "Q3": 3}, overrides=MusicalSettings(bars=4, mode="minor"), seed=8)
+    expected = json.loads(json.dumps(composition_summary(composition)))
+    assert set(report["timings_s"]) == set(expected["timings_s"]) == {"compose"}
+    del report["timings_s"], expected["timings_s"]
+    assert report == expected
+    assert report["emotion"] == {"Q1": 0.0, "Q2": 0.25, "Q3": 0.75, "Q4": 0.0} and report["output"] is None
 
 
 def test_subprocess_compose_single_class(model_dir, tmp_path):  # noqa: F811

@@ -1,6 +1,7 @@
 """The one flow, for real: virtual microphone -> Whisper -> keywords -> emotion -> composer -> MIDI."""
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -68,6 +69,58 @@ def test_overrides_win_over_the_request(assistant):
                                               overrides=MusicalSettings(key="Bb", mode="minor", tempo_bpm=77))
     assert composition.progression.key_name == "Bb minor"
     assert composition.progression.tempo_bpm == 77
+
+
+def test_composing_from_class_weights_alone(assistant):
+    """The CLI's --emotion: weights in, no text read; the mood is the classes' mixed coordinates."""
+    composition = assistant.compose_from_weights({"Q1": 0.7, "Q4": 0.3}, seed=5,
+                                                 overrides=MusicalSettings(bars=4, key="D", tempo_bpm=90))
+    assert composition.mood.class_weights == pytest.approx({"Q1": 0.7, "Q2": 0.0, "Q3": 0.0, "Q4": 0.3})
+    assert composition.mood.valence == pytest.approx(0.6) and composition.mood.arousal == pytest.approx(0.24)
+    assert composition.request_text == "" and composition.transcript is None and composition.warnings == ()
+    assert composition.progression.tempo_bpm == 90 and composition.progression.length_beats == 16
+    assert composition.progression.key_name in ("D major", "D minor")
+    assert mido.MidiFile(composition.midi_path).type == 1
+    summary = composition_summary(composition)
+    assert "mood" not in summary and summary["emotion"] == {"Q1": 0.7, "Q2": 0.0, "Q3": 0.0, "Q4": 0.3}
+    again = assistant.compose_from_weights({"Q1": 7, "Q4": 3}, seed=5,
+                                           overrides=MusicalSettings(bars=4, key="D", tempo_bpm=90))
+    assert again.chord_names == composition.chord_names  # weights are normalised before composing
+
+
+def test_class_weights_given_with_text_replace_the_words_weights(assistant):
+    composition = assistant.compose_from_text("make it sad and slow, 4 bars, at 1000 bpm", seed=4,
+                                              class_weights={"Q1": 1})
+    assert composition.mood.class_weights == {"Q1": 1.0, "Q2": 0.0, "Q3": 0.0, "Q4": 0.0}
+    assert composition.mood.valence < 0 and "sad" in composition.keywords  # still the words' mood
+    assert composition.progression.length_beats == 16
+    assert any("1000 bpm" in warning for warning in composition.warnings)
+
+
+def test_unknown_class_names_the_class_and_the_allowed_ones(assistant):
+    from models.errors import InvalidModelInput
+
+    with pytest.raises(InvalidModelInput, match=r"'Q9'.*Q1"):
+        assistant.compose_from_weights({"Q9": 1.0})
+
+
+def test_weights_are_validated_once_per_layer(assistant, monkeypatch):
+    """One check where the user's weights enter the assistant (the composer) and one where they
+    enter the models (models.generation.generate); nothing below re-checks them."""
+    model_set = assistant.composer.model_set
+    validate = model_set.validate_weights
+    callers: list[str] = []
+
+    def counting(weights):
+        callers.append(sys._getframe(1).f_globals["__name__"])
+        return validate(weights)
+
+    monkeypatch.setattr(model_set, "validate_weights", counting)
+    assistant.compose_from_text("make it sad and slow, 4 bars", seed=3)
+    assert callers == ["assistant.composer", "models.generation"]
+    callers.clear()
+    assistant.compose_from_weights({"Q2": 1.0}, seed=3, overrides=MusicalSettings(bars=4))
+    assert callers == ["assistant.composer", "models.generation"]
 
 
 def test_silence_is_nothing_heard(assistant):

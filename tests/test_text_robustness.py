@@ -24,7 +24,7 @@ from assistant.errors import InvalidInput
 from assistant.language import parse_settings_detailed, read_number
 from assistant.request_text import MAX_REQUEST_CHARS, normalize_request
 from tests.support.text_fuzz import fuzz_texts
-from tests.test_composer import model_dir  # noqa: F401  (session fixture: shipped or tiny trained models)
+from tests.test_composer import model_dir  # noqa: F401  (session fixture: the shipped models)
 from tests.test_language import reader  # noqa: F401  (module fixture: the real MoodReader on EMOPIA's classes)
 
 ROOT = Path(__file__).resolve().parent.parent

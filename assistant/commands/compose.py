@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -106,8 +107,9 @@ def _check_output(path: str | None) -> Path | None:
 
 def run(args) -> int:
     from assistant.cli import print_warning
-    from assistant.composer import Composer, resolve_settings
+    from assistant.composer import resolve_settings
     from assistant.mood import MusicalSettings
+    from assistant.pipeline import Assistant, composition_summary
     from assistant.request_text import normalize_request
 
     bars = _number("bars", args.bars, int, "a whole number 1..256")
@@ -126,56 +128,26 @@ def run(args) -> int:
                            "or a TEXT such as \"make it sad and slow\"")
     output = _check_output(args.output)
 
-    composer = Composer(args.model)
-    mood = None
-    settings = explicit
-    if text:
-        try:
-            from assistant.language import MoodReader
-        except ImportError as error:
-            raise InvalidInput(f"reading a mood from text needs assistant.language, which is not available "
-                               f"({error}); use --emotion instead, e.g. --emotion Q3") from None
-        mood = MoodReader(composer.classes).read(text)
-        for warning in mood.warnings:
-            print_warning("compose", warning)
-        settings = mood.settings.merged(explicit)
-        if weights is None:
-            weights = mood.class_weights
-    weights = composer.model_set.validate_weights(weights)
-    result = composer.compose(weights, settings, seed=seed, temperature=temperature)
-
-    written = None
-    if output is not None:
-        from assistant.midi_file import write_midi
-
-        written = write_midi(result.score, output)
-    progression = result.progression
-    if args.json:
-        report = {
-            "chords": [{"name": c.chord.name, "start_beats": c.start_beats, "duration_beats": c.duration_beats}
-                       for c in progression.chords],
-            "key": progression.key_name,
-            "tempo_bpm": progression.tempo_bpm,
-            "beats_per_bar": progression.beats_per_bar,
-            "bars": round(progression.length_beats / progression.beats_per_bar, 3),
-            "emotion": {name: round(w, 6) for name, w in weights.items()},
-            "arrangement": {"pattern": result.arrangement.pattern, "program": result.arrangement.program,
-                            "notes_per_beat": result.arrangement.notes_per_beat,
-                            "velocity": result.arrangement.velocity},
-            "seed": result.seed,
-            "output": str(written) if written else None,
-            "warnings": list(mood.warnings) if mood is not None else [],
-        }
-        if mood is not None:
-            report["mood"] = {"valence": mood.valence, "arousal": mood.arousal, "keywords": list(mood.keywords),
-                              "neutral": mood.neutral}
-        print(json.dumps(report, indent=1))
+    # The one flow the window uses too; only -o is written (no file in the compositions folder).
+    assistant = Assistant(model_dir=args.model, write_midi_files=False)
+    if text:  # --emotion, when given too, replaces the weights read from the text
+        composition = assistant.compose_from_text(text, overrides=explicit, seed=seed, class_weights=weights,
+                                                  temperature=temperature)
     else:
-        print(describe(progression), file=sys.stdout)
-        emotion = ", ".join(f"{n} {w:.2f}" for n, w in weights.items() if w > 0)
-        print(f"emotion: {emotion}; pattern: {result.arrangement.pattern}; seed {result.seed}")
-        if written:
-            print(f"wrote {written}")
+        composition = assistant.compose_from_weights(weights, overrides=explicit, seed=seed, temperature=temperature)
+    for warning in composition.warnings:  # e.g. a tempo in the text out of range, ignored
+        print_warning("compose", warning)
+    if output is not None:
+        composition = dataclasses.replace(composition, midi_path=assistant.export_midi(composition, output))
+
+    if args.json:
+        print(json.dumps(composition_summary(composition), indent=1))
+    else:
+        print(describe(composition.progression), file=sys.stdout)
+        emotion = ", ".join(f"{n} {w:.2f}" for n, w in composition.mood.class_weights.items() if w > 0)
+        print(f"emotion: {emotion}; pattern: {composition.arrangement.pattern}; seed {composition.seed}")
+        if composition.midi_path is not None:
+            print(f"wrote {composition.midi_path}")
     return 0
 
 

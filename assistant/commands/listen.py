@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -46,11 +47,9 @@ def run(args: argparse.Namespace) -> int:
     composition = assistant.compose_from_audio(audio, seed=args.seed, progress=_progress)
     for warning in composition.warnings:  # e.g. a tempo heard out of range, ignored
         print_warning("listen", warning)
-    if args.output:
-        assistant.export_midi(composition, args.output)
+    if args.output:  # the copy asked for becomes the composition's file (the summary's "midi")
+        composition = dataclasses.replace(composition, midi_path=assistant.export_midi(composition, args.output))
     summary = composition_summary(composition)
-    if args.output:
-        summary["midi"] = args.output
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
