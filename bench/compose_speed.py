@@ -74,53 +74,50 @@ def main() -> int:
              "", "| step | ms |", "|---|---|"]
     lines += [f"| {name} | {value:.2f} |" for name, value in core.items()]
 
-    try:
-        from assistant.composer import Composer
-        from assistant.mood import MusicalSettings
-        from models.generation import generate
+    from assistant.composer import Composer
+    from assistant.mood import MusicalSettings
+    from models.generation import generate
 
-        composer = Composer(MODEL_DIR)
-        composer.compose({"Q1": 1.0}, MusicalSettings(bars=8), seed=0)  # warm-up: TensorFlow tracing
-        weights = composer.model_set.validate_weights({"Q1": 0.7, "Q4": 0.3})
-        generation_ms, core_ms, total_ms = [], [], []
-        for seed in range(20):  # compose, then the same steps as Composer.compose timed apart (same seed)
-            start = time.perf_counter()
-            composer.compose(weights, MusicalSettings(bars=8), seed=seed)
-            total_ms.append(1000 * (time.perf_counter() - start))
-            start = time.perf_counter()
-            generation = generate(composer.model_set, weights, bars=8, seed=seed)
-            middle = time.perf_counter()
-            placed = Progression.from_events(generation.events, 7, generation.mode, 96)
-            render_score(placed, arrangement_from_performance(generation.performance, progression=placed))
-            generation_ms.append(1000 * (middle - start))
-            core_ms.append(1000 * (time.perf_counter() - middle))
-        lines += ["", f"Composer.compose (model set {composer.model_set.name!r}, Q1 0.7 + Q4 0.3, 8 bars, no key "
-                  "given); median of 20 runs after one warm-up call.", "", "| step | ms |", "|---|---|",
-                  f"| Composer.compose (all) | {statistics.median(total_ms):.1f} |",
-                  f"| models.generation.generate | {statistics.median(generation_ms):.1f} |",
-                  f"| music core: key placement + arrangement fit + voicing + render | "
-                  f"{statistics.median(core_ms):.2f} |"]
-        lines += ["", "Arrangement fit on the model's own performance samples: 25 compositions per class "
-                  "(8 bars, tempo from the sample), rendered notes/s vs the sample's.", "",
-                  "| class | patterns | sample notes/s (mean) | rendered notes/s (mean) | median abs. error | "
-                  "worst abs. error | mean velocity error |", "|---|---|---|---|---|---|---|"]
-        for name in composer.model_set.class_names:
-            patterns, targets, rendered, errors, velocity_errors = {}, [], [], [], []
-            for seed in range(25):
-                result = composer.compose({name: 1.0}, MusicalSettings(bars=8), seed=seed)
-                sample = result.generation.performance
-                rate, velocity = rendered_profile(result.score)
-                patterns[result.arrangement.pattern] = patterns.get(result.arrangement.pattern, 0) + 1
-                targets.append(sample.notes_per_second)
-                rendered.append(rate)
-                errors.append(abs(rate - sample.notes_per_second) / sample.notes_per_second)
-                velocity_errors.append(velocity - sample.velocity)
-            mix = ", ".join(f"{k} {v}" for k, v in sorted(patterns.items(), key=lambda kv: -kv[1]))
-            lines.append(f"| {name} | {mix} | {statistics.mean(targets):.2f} | {statistics.mean(rendered):.2f} | "
-                         f"{100 * statistics.median(errors):.0f} % | {100 * max(errors):.0f} % | "
-                         f"{statistics.mean(velocity_errors):+.2f} |")
-    except Exception as error:  # no shipped models / generator: say so in the results
-        lines += ["", f"Composer.compose not measured: {type(error).__name__}: {error}"]
+    composer = Composer(MODEL_DIR)
+    composer.compose({"Q1": 1.0}, MusicalSettings(bars=8), seed=0)  # warm-up: TensorFlow tracing
+    weights = composer.model_set.validate_weights({"Q1": 0.7, "Q4": 0.3})
+    generation_ms, core_ms, total_ms = [], [], []
+    for seed in range(20):  # compose, then the same steps as Composer.compose timed apart (same seed)
+        start = time.perf_counter()
+        composer.compose(weights, MusicalSettings(bars=8), seed=seed)
+        total_ms.append(1000 * (time.perf_counter() - start))
+        start = time.perf_counter()
+        generation = generate(composer.model_set, weights, bars=8, seed=seed)
+        middle = time.perf_counter()
+        placed = Progression.from_events(generation.events, 7, generation.mode, 96)
+        render_score(placed, arrangement_from_performance(generation.performance, progression=placed))
+        generation_ms.append(1000 * (middle - start))
+        core_ms.append(1000 * (time.perf_counter() - middle))
+    lines += ["", f"Composer.compose (model set {composer.model_set.name!r}, Q1 0.7 + Q4 0.3, 8 bars, no key "
+              "given); median of 20 runs after one warm-up call.", "", "| step | ms |", "|---|---|",
+              f"| Composer.compose (all) | {statistics.median(total_ms):.1f} |",
+              f"| models.generation.generate | {statistics.median(generation_ms):.1f} |",
+              f"| music core: key placement + arrangement fit + voicing + render | "
+              f"{statistics.median(core_ms):.2f} |"]
+    lines += ["", "Arrangement fit on the model's own performance samples: 25 compositions per class "
+              "(8 bars, tempo from the sample), rendered notes/s vs the sample's.", "",
+              "| class | patterns | sample notes/s (mean) | rendered notes/s (mean) | median abs. error | "
+              "worst abs. error | mean velocity error |", "|---|---|---|---|---|---|---|"]
+    for name in composer.model_set.class_names:
+        patterns, targets, rendered, errors, velocity_errors = {}, [], [], [], []
+        for seed in range(25):
+            result = composer.compose({name: 1.0}, MusicalSettings(bars=8), seed=seed)
+            sample = result.generation.performance
+            rate, velocity = rendered_profile(result.score)
+            patterns[result.arrangement.pattern] = patterns.get(result.arrangement.pattern, 0) + 1
+            targets.append(sample.notes_per_second)
+            rendered.append(rate)
+            errors.append(abs(rate - sample.notes_per_second) / sample.notes_per_second)
+            velocity_errors.append(velocity - sample.velocity)
+        mix = ", ".join(f"{k} {v}" for k, v in sorted(patterns.items(), key=lambda kv: -kv[1]))
+        lines.append(f"| {name} | {mix} | {statistics.mean(targets):.2f} | {statistics.mean(rendered):.2f} | "
+                     f"{100 * statistics.median(errors):.0f} % | {100 * max(errors):.0f} % | "
+                     f"{statistics.mean(velocity_errors):+.2f} |")
 
     lines += ["", "Arrangement fit for hand-set samples (the 8 random bars above, tempo = the sample's; "
               "progression-aware fit).", "",
