@@ -29,7 +29,7 @@ from assistant.errors import InvalidInput
 from assistant.keywords import candidate_words, make_extractor, mask_spans, tokenize
 from assistant.mood import TEMPO_RANGE, Mood, MusicalSettings
 from assistant.request_text import MAX_REQUEST_CHARS, check_request_length, normalize_request
-from models.emotion_classes import EMOPIA_CLASSES, EmotionClass
+from models.emotion_classes import EMOPIA_CLASSES
 from models.progress import Progress
 
 # --------------------------------------------------------------------------------------------
@@ -634,7 +634,7 @@ class MoodReader:
 
 __all__ = [
     "INSTRUMENT_PROGRAMS", "TEMPO_WORDS", "MusicalSettings", "SettingsParse", "parse_settings",
-    "parse_settings_detailed", "EmotionClass", "EMOPIA_CLASSES", "default_classes", "class_weights", "MoodReader",
+    "parse_settings_detailed", "default_classes", "class_weights", "MoodReader",
     "load_sentence_model", "modifier_factor", "read_number", "ReadNumber", "MAX_REQUEST_CHARS",
     "normalize_request",
 ]

@@ -26,7 +26,8 @@ from assistant.affect import (  # noqa: E402
     cached_templated_embeddings, fit_lexicon_blend, load_affect_norms, load_non_mood_words, load_sentiment_lexicon,
 )
 from assistant.keywords import KeyBertExtractor, YakeExtractor, mask_spans  # noqa: E402
-from assistant.language import EMOPIA_CLASSES, MoodReader, load_sentence_model, parse_settings_detailed  # noqa: E402
+from assistant.language import MoodReader, load_sentence_model, parse_settings_detailed  # noqa: E402
+from models.emotion_classes import EMOPIA_CLASSES  # noqa: E402
 from assistant.request_text import MAX_REQUEST_CHARS  # noqa: E402
 from bench.common import write_section  # noqa: E402
 

@@ -22,7 +22,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant import keywords, language, request_text  # noqa: E402
 from assistant.errors import InvalidInput  # noqa: E402
-from assistant.language import EMOPIA_CLASSES, MoodReader, parse_settings_detailed  # noqa: E402
+from assistant.language import MoodReader, parse_settings_detailed  # noqa: E402
+from models.emotion_classes import EMOPIA_CLASSES  # noqa: E402
 from assistant.request_text import MAX_REQUEST_CHARS, normalize_request  # noqa: E402
 from bench.common import percentile, write_section  # noqa: E402
 from tests.support.text_fuzz import fuzz_texts  # noqa: E402

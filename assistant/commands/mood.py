@@ -25,11 +25,12 @@ def run(args: argparse.Namespace) -> int:
     from assistant.cli import print_warning
     from assistant.general_midi import describe_program
     from assistant.request_text import normalize_request
+    from models.emotion_classes import EMOPIA_CLASSES
 
     text = normalize_request(args.text)  # invalid UTF-8 in argv, controls, over-long text: fail or fix here
     language.parse_settings_detailed(text)  # cheap, and fails fast on bad input
     classes = language.default_classes()
-    if classes is language.EMOPIA_CLASSES:
+    if classes is EMOPIA_CLASSES:
         print("note: no installed model set found; using EMOPIA's quadrants Q1-Q4 as emotion classes",
               file=sys.stderr)
     reader = language.MoodReader(classes, extractor=args.extractor or language.DEFAULT_EXTRACTOR)

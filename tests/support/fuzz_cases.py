@@ -175,7 +175,8 @@ def run_text(path: Path, context: dict) -> None:
 
 def load_reader(context: dict) -> None:
     """The real MoodReader, loaded once per process before any case is timed."""
-    from assistant.language import EMOPIA_CLASSES, MoodReader
+    from assistant.language import MoodReader
+    from models.emotion_classes import EMOPIA_CLASSES
 
     context["reader"] = MoodReader(EMOPIA_CLASSES)
 
