@@ -11,7 +11,7 @@ How a piece is made (``compose_form``):
 3. Each chord is drawn exactly over all chord states from the product of experts
        w . (-F_class(s | history)) / T  +  mode expert  +  pop_weight * log p_pop(s | previous chord)
    (the class CRBMs as models.generation mixes them; the pop expert is any next-chord model trained
-   on POP909, e.g. models.baselines.KneserNeyModel; it knows pop's diatonic harmony, which keeps long
+   on POP909, e.g. research.baselines.KneserNeyModel; it knows pop's diatonic harmony, which keeps long
    pieces in their key). The chord before a cadence target is drawn among the top candidates
    weighted by how likely each makes the target (look-ahead), as models.generation does for locks.
 4. Loop form: a ``loop_bars`` progression whose last chord leads back to its first, repeated; each
