@@ -81,14 +81,10 @@ def main() -> int:
               f"models.dataset; states = (root, quality, bass) over 12 x {N_QUALITIES} x 12 = {NUM_STATES}; durations ignored.", ""]
 
     # -- shipped model set ----------------------------------------------------------------------
-    model_set = None
-    try:
-        from models.model_folder import default_model_dir, load_model_set
+    from models.model_folder import default_model_dir, load_model_set
 
-        model_set = load_model_set(default_model_dir())
-    except Exception as exc:  # noqa: BLE001 - a missing shipped set is reported, not fatal
-        log(f"no shipped model set: {exc}")
-    hyper = dict(model_set.config["hyperparameters"]) if model_set is not None else {}
+    model_set = load_model_set(default_model_dir())  # tracked in git: a missing one fails the bench
+    hyper = dict(model_set.config["hyperparameters"])
 
     # -- next-chord prediction --------------------------------------------------------------------
     log("next-chord baselines")
@@ -116,21 +112,17 @@ def main() -> int:
                                 sum(k.top1_accuracy * k.events for k in parts) / n, n)
 
     rows.append(("trigram KN, the clip's own class", class_known(per_class_tri), "class known (oracle)"))
-    if model_set is not None:
-        log("shipped CRBM next-chord")
-        shipped = {c: CRBMNextChord(model_set.crbm(c), f"CRBM {c}") for c in model_set.class_names}
-        rows.append(("CRBM, shipped models/emopia, Bayesian mixture of the class CRBMs",
-                     next_chord_metrics(MixtureNextChord(shipped), val_seqs), "class unknown"))
-        rows.append(("CRBM, shipped, the clip's own class CRBM", class_known(shipped), "class known (oracle)"))
+    log("shipped CRBM next-chord")
+    shipped = {c: CRBMNextChord(model_set.crbm(c), f"CRBM {c}") for c in model_set.class_names}
+    rows.append(("CRBM, shipped models/emopia, Bayesian mixture of the class CRBMs",
+                 next_chord_metrics(MixtureNextChord(shipped), val_seqs), "class unknown"))
+    rows.append(("CRBM, shipped, the clip's own class CRBM", class_known(shipped), "class known (oracle)"))
 
     # -- speed: train every class from scratch, the CRBM and the old demo side by side --------------
-    retrained_set = None
     train_rows = []
     train_total = demo_total = None
     try:
         from models.crbm import CHORD_LAYOUT, ConditionalRBM
-        from models.emotion_classes import EMOPIA_CLASSES, class_info
-        from models.model_folder import model_set_from_class_models
         from models.training import TrainingConfig, train_class_models
 
         fields = {f.name for f in dataclasses.fields(TrainingConfig)}
@@ -142,11 +134,6 @@ def main() -> int:
         t0 = time.perf_counter()
         class_models = train_class_models(train_by, config)
         train_total = time.perf_counter() - t0
-        harmony_weight = model_set.harmony_weight if model_set is not None else 1.0
-        retrained_set = model_set_from_class_models(
-            name="emopia-retrained", layout=CHORD_LAYOUT.to_json(), hyperparameters=config.to_json(),
-            class_models=class_models, beats_per_bar=4, class_info=class_info(EMOPIA_CLASSES),
-            classification={"harmony_weight": harmony_weight})
         demo_total = 0.0
         for c in labels:
             t0 = time.perf_counter()
@@ -163,9 +150,8 @@ def main() -> int:
     except Exception as exc:  # noqa: BLE001
         log(f"CRBM training not measured: {exc!r}")
         lines.append(f"CRBM training not measured: {exc!r}")
-    # Generation, classification and the composer use the shipped set; the retrained one stands in
-    # only where nothing is shipped yet (the section says which).
-    used_set, used_name = (model_set, "shipped models/emopia") if model_set is not None else (retrained_set, "retrained here (no shipped models/emopia)")
+    # Generation, classification and the composer use the shipped set.
+    used_set, used_name = model_set, "shipped models/emopia"
 
     lines += ["### Next-chord prediction on EMOPIA val (every chord of every clip, the first included)", "",
               "| model | bits/chord | top-1 | conditioning |", "|---|---|---|---|"]
@@ -179,8 +165,6 @@ def main() -> int:
     try:
         from models.generation import generate
 
-        if used_set is None:
-            raise RuntimeError("no model set")
         log("generating progressions")
         for c in used_set.class_names:
             generated[c] = [generate(used_set, {c: 1.0}, bars=8, beats_per_bar=4, seed=i)
@@ -222,34 +206,31 @@ def main() -> int:
         lines.append("")
 
     # -- classification ----------------------------------------------------------------------------
-    if used_set is not None:
-        log("classification")
-        scores = [log_likelihoods(used_set, clip.events, clip.performance, clip.mode) for clip in val_clips]
-        truth = [clip.label for clip in val_clips]
-        tri_scores = []
-        for clip in val_clips:
-            row = {}
-            for c, model in per_class_tri.items():
-                states = state_sequences([clip.events])[0]
-                row[c] = float(sequence_log2_probs(model, states)[np.arange(states.size), states].sum() * np.log(2))
-            tri_scores.append(row)
-        lines += [f"### Generative emotion classification of the val clips ({used_name}; uniform class prior)", "",
-                  "| features | 4 classes | valence (Q1+Q4 vs Q2+Q3) | arousal (Q1+Q2 vs Q3+Q4) |", "|---|---|---|---|"]
-        for name, rows_ in (("harmony (class CRBMs: chords + rhythm + mode)", [{c: s.harmony for c, s in r.items()} for r in scores]),
-                            ("performance (class Gaussian profiles)", [{c: s.performance for c, s in r.items()} for r in scores]),
-                            ("combined (models.classification.combined_scores: quadrant classes read valence from harmony, arousal from performance)", [{c: s.combined for c, s in r.items()} for r in scores]),
-                            ("harmony, trigram KN per class (baseline)", tri_scores)):
-            acc = grouped_accuracy(truth, rows_)
-            lines.append(f"| {name} | {pct(acc.four_class)} | {pct(acc.valence)} | {pct(acc.arousal)} |")
-        lines += ["", f"{len(val_clips)} val clips; chance: 4 classes 25 %, valence/arousal 50 %.", ""]
+    log("classification")
+    scores = [log_likelihoods(used_set, clip.events, clip.performance, clip.mode) for clip in val_clips]
+    truth = [clip.label for clip in val_clips]
+    tri_scores = []
+    for clip in val_clips:
+        row = {}
+        for c, model in per_class_tri.items():
+            states = state_sequences([clip.events])[0]
+            row[c] = float(sequence_log2_probs(model, states)[np.arange(states.size), states].sum() * np.log(2))
+        tri_scores.append(row)
+    lines += [f"### Generative emotion classification of the val clips ({used_name}; uniform class prior)", "",
+              "| features | 4 classes | valence (Q1+Q4 vs Q2+Q3) | arousal (Q1+Q2 vs Q3+Q4) |", "|---|---|---|---|"]
+    for name, rows_ in (("harmony (class CRBMs: chords + rhythm + mode)", [{c: s.harmony for c, s in r.items()} for r in scores]),
+                        ("performance (class Gaussian profiles)", [{c: s.performance for c, s in r.items()} for r in scores]),
+                        ("combined (models.classification.combined_scores: quadrant classes read valence from harmony, arousal from performance)", [{c: s.combined for c, s in r.items()} for r in scores]),
+                        ("harmony, trigram KN per class (baseline)", tri_scores)):
+        acc = grouped_accuracy(truth, rows_)
+        lines.append(f"| {name} | {pct(acc.four_class)} | {pct(acc.valence)} | {pct(acc.arousal)} |")
+    lines += ["", f"{len(val_clips)} val clips; chance: 4 classes 25 %, valence/arousal 50 %.", ""]
 
     # -- composer: rendered performance and speed -------------------------------------------------------
     try:
         from assistant.composer import Composer
         from assistant.mood import MusicalSettings
 
-        if used_set is None:
-            raise RuntimeError("no model set")
         composer = Composer(used_set)
         lines += [f"### Rendered accompaniment (assistant.composer with {used_name}, 8 bars, {compose_repeats} seeds per class) vs the class's training clips",
                   "", "| class | notes/s rendered (median) | notes/s clips (median) | velocity rendered (mean) | velocity clips (mean) |",
@@ -278,13 +259,11 @@ def main() -> int:
         lines.append(f"Composer not measured: {exc!r}")
         compose_ms = first_ms = None
 
-    load_ms = None
-    if model_set is not None:
-        t0 = time.perf_counter()
-        fresh = load_model_set(default_model_dir())
-        for c in fresh.class_names:
-            fresh.crbm(c)
-        load_ms = 1000 * (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    fresh = load_model_set(default_model_dir())
+    for c in fresh.class_names:
+        fresh.crbm(c)
+    load_ms = 1000 * (time.perf_counter() - t0)
 
     # JSB chorales: bench/jsb.py (its own section)
 
@@ -292,8 +271,7 @@ def main() -> int:
     lines += ["### Speed", "", "| what | time |", "|---|---|"]
     if compose_ms is not None:
         lines.append(f"| compose 8 bars (assistant.composer, median of {compose_repeats}; first call {first_ms:.0f} ms) | {compose_ms:.0f} ms |")
-    if load_ms is not None:
-        lines.append(f"| load all class models (load_model_set + build every class CRBM) | {load_ms:.0f} ms |")
+    lines.append(f"| load all class models (load_model_set + build every class CRBM) | {load_ms:.0f} ms |")
     for name, seconds in fit_seconds.items():
         lines.append(f"| fit {name} on all train events | {seconds:.1f} s |")
     if train_rows:
