@@ -81,7 +81,8 @@ def fuzz_surface(surface: str, cases: int, seed: int, workers: int, minutes: flo
     workdir = Path(tempfile.mkdtemp(prefix="moodchords-fuzz-"))
     with context.Pool(workers, initializer=_worker_start, initargs=(surface, reader_every, workdir)) as pool:
         pending = iter(batches)
-        in_flight = [pool.apply_async(_worker_batch, ((surface, seed, batch),)) for _, batch in zip(range(2 * workers), pending)]
+        in_flight = [pool.apply_async(_worker_batch, ((surface, seed, batch),))
+                     for _, batch in zip(range(2 * workers), pending)]  # two batches a worker in flight
         while in_flight:
             results, worker_peak, children_peak = in_flight.pop(0).get()
             report.worker_peak_mb = max(report.worker_peak_mb, worker_peak)
@@ -123,7 +124,8 @@ def section(reports: list[SurfaceReport], args) -> str:
         f"Seeded fuzz of every input surface (tests/support/fuzz_cases.py; seed {args.seed}, {args.workers} worker "
         f"processes, load average {os.getloadavg()[0]:.1f} at the end: the cores are shared, so wall times include "
         f"waiting). Goal: {GOAL_CASES:,} cases per surface, 0 uncaught exceptions, every case under "
-        f"{CASE_SECONDS:.0f} s and {CASE_MB:.0f} MB. Allowed: the project's user errors (assistant.errors.USER_ERRORS).",
+        f"{CASE_SECONDS:.0f} s and {CASE_MB:.0f} MB. Allowed: the project's user errors "
+        "(assistant.errors.USER_ERRORS).",
         "", "| surface | cases (goal 100,000) | accepted / refused | uncaught / hangs | slowest case, CPU s (wall s) "
         f"| cases over {CASE_SECONDS:.0f} s CPU | largest peak growth in a case | worker process peak | run time |",
         "|---|---|---|---|---|---|---|---|---|"]
@@ -135,8 +137,9 @@ def section(reports: list[SurfaceReport], args) -> str:
         lines.append(
             f"| {r.surface} | {r.cases:,}{' (time limit)' if r.stopped_early else ''} | {r.outcomes.get('ok', 0):,} / "
             f"{r.outcomes.get('refused', 0):,} | {r.outcomes.get('uncaught', 0)} / {r.outcomes.get('hang', 0)} | "
-            f"{slow.cpu_seconds:.2f} ({slow.wall_seconds:.2f}): case {slow.index}, {slow.what[:80]} | {r.over_seconds} | "
-            f"{r.most_memory.peak_growth_mb:.0f} MB (case {r.most_memory.index}) | {worker} | {r.seconds / 60:.1f} min |")  # noqa: E501
+            f"{slow.cpu_seconds:.2f} ({slow.wall_seconds:.2f}): case {slow.index}, {slow.what[:80]} | "
+            f"{r.over_seconds} | {r.most_memory.peak_growth_mb:.0f} MB (case {r.most_memory.index}) | {worker} | "
+            f"{r.seconds / 60:.1f} min |")
     lines.append("")
     lines.append("The slowest wall times: " + "; ".join(
         f"{r.surface} {r.slowest_wall.wall_seconds:.2f} s (case {r.slowest_wall.index})" for r in reports) + ".")
@@ -147,7 +150,8 @@ def section(reports: list[SurfaceReport], args) -> str:
         lines += [f"- {r.surface} case {b.index} ({b.what[:100]}): {b.outcome}, {b.error.splitlines()[0][:200]}"
                   for r, b, _ in bad]
     text_note = ("the real MoodReader reads every case" if args.reader_every == 1 else
-                 f"the real MoodReader reads every {args.reader_every}th case" if args.reader_every else "no MoodReader")
+                 f"the real MoodReader reads every {args.reader_every}th case" if args.reader_every else
+                 "no MoodReader")
     lines += ["", f"Text: normalize_request and the settings parser on every case, {text_note}. Audio: "
               "read_audio_file only (ffmpeg decoding, no Whisper); a case's CPU includes its ffmpeg/ffprobe children. "
               "Memory per case: the worker's VmHWM after the case minus its RSS before (VmHWM reset through "
@@ -181,8 +185,8 @@ def main() -> int:
     reports = []
     for surface in surfaces:
         print(f"{surface}: {args.cases:,} cases", flush=True)
-        reports.append(fuzz_surface(surface, args.cases, args.seed, args.workers, minutes.get(surface, 0.0), args.reader_every,
-                                    args.reproducers))
+        reports.append(fuzz_surface(surface, args.cases, args.seed, args.workers, minutes.get(surface, 0.0),
+                                    args.reader_every, args.reproducers))
     body = section(reports, args)
     print(body)
     if not args.no_results:

@@ -301,7 +301,8 @@ def section(results: list[SoakResult], seed: int) -> str:
 EXPLAINED = {
     "history": "After every kill the file reopens healthy (no notice) and the kill's acknowledged records (and a "
                "few earlier ones) are read back and rebuilt with from_history_record; at the end every acknowledged "
-               "record is listed; leftovers: history.sqlite3.corrupt-* (and, after closing, any file but the database).",
+               "record is listed; leftovers: history.sqlite3.corrupt-* (and, after closing, any file but the "
+               "database).",
     "midi": "Every acknowledged file and current.mid read back whole after each kill. A killed write may leave its "
             "hidden .NAME.mid.XXXXXXXX.tmp, which write_midi removes once it is an hour old (a younger one may be a "
             "write in progress), so the soak ages them before the next normal write and counts what remains.",

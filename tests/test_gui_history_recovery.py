@@ -101,7 +101,8 @@ def test_a_read_only_history_file_is_shown_and_listed(tmp_path):
         before = path.read_bytes()
         settings = folder / "settings"
         settings.mkdir()
-        code = WINDOW_AS_UNPRIVILEGED.replace("sys.argv[1]", repr(str(path))).replace("sys.argv[2]", repr(str(settings)))
+        code = (WINDOW_AS_UNPRIVILEGED.replace("sys.argv[1]", repr(str(path)))
+                .replace("sys.argv[2]", repr(str(settings))))
         report = json.loads(_run_as_unprivileged(code, folder).strip().splitlines()[-1])
         notice = report["notice"]
         assert report["visible"] and report["read_only"] and report["listed"] == 2, report

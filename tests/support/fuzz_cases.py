@@ -125,8 +125,8 @@ def make_midi(rng: random.Random, folder: Path, context: dict) -> tuple[Path, st
         division = rng.choice([0, 1, 2, 96, 480, 0x7FFF, 0x8000 | 0x1E28, 0xFFFF])
         tracks = []
         for _ in range(rng.randint(1, 4)):
-            events = [(rng.choice([0, 1, 127, 128, 0x0FFFFFFF, rng.randrange(1 << 21)]), rng.randbytes(rng.randint(1, 6)))
-                      for _ in range(rng.randint(0, 40))]
+            events = [(rng.choice([0, 1, 127, 128, 0x0FFFFFFF, rng.randrange(1 << 21)]),
+                       rng.randbytes(rng.randint(1, 6))) for _ in range(rng.randint(0, 40))]
             tracks.append(bad_midi.chunk(b"MTrk", b"".join(bad_midi.vlq(d) + e for d, e in events)))
         data = bad_midi.header(len(tracks), file_format=rng.choice([0, 1, 2, 7]), division=division) + b"".join(tracks)
         what = f"header + {len(tracks)} random tracks, division {division}"
