@@ -47,7 +47,7 @@ def pct(x: float | None) -> str:
 
 def main() -> int:
     if not (DATA / "emopia").is_dir():
-        print(f"bench/engine.py: skipped: EMOPIA not found at {DATA / 'emopia'} (see docs/TEAM-BRIEF.md, Data)")
+        print(f"bench/engine.py: skipped: EMOPIA not found at {DATA / 'emopia'} (see CONTRIBUTING.md, Data)")
         return 0
     import numpy as np
 
