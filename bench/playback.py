@@ -100,7 +100,7 @@ def timing_errors_ms(busy: bool) -> list[float]:
 def live_latency(pulse, player: FluidSynthPlayer, runs: int = 5) -> tuple[list[float], list[float]]:
     """play() -> first sound and stop() -> quiet, in ms, counted in recorded frames from the
     frame count at the call (an upper bound: parec itself lags by its ~20 ms latency)."""
-    from tests.test_playback import SpeakerTap
+    from tests.test_playback_player import SpeakerTap
 
     tap = SpeakerTap(pulse)
     score = Score(notes=(Note(60, 0.0, 40.0, 100, 0),), tempo_bpm=120.0, length_beats=40.0, programs={0: 19})
@@ -133,7 +133,7 @@ def live_latency(pulse, player: FluidSynthPlayer, runs: int = 5) -> tuple[list[f
 def audio_onset_errors_ms(pulse, player: FluidSynthPlayer, busy: bool) -> list[float]:
     """Inter-onset timing of what is heard: 24 staccato notes every 125 ms, recorded from the
     sink's monitor; error of each onset against the first onset + n x 125 ms."""
-    from tests.test_playback import SpeakerTap
+    from tests.test_playback_player import SpeakerTap
 
     step = 0.125
     notes = tuple(Note(72, i * 0.5, 0.1, 110, 0) for i in range(24))  # eighths at 240 bpm

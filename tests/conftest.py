@@ -15,13 +15,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from tests.support.daemons import Jack, PulseAudio, running  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The training and evaluation data beside the project (not in the repository): the few tests that
+#: read it skip where it is absent; nothing shipped (models, modules, packages) is ever skipped.
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
-EMOPIA_DIR = SHARED_DATA / "emopia"
-JSB_FILE = SHARED_DATA / "jsb" / "jsb-chorales-quarter.json"
-
-#: Mark for tests that need ../shared/data: they skip cleanly where it is absent.
-needs_emopia = pytest.mark.skipif(not EMOPIA_DIR.is_dir(), reason=f"EMOPIA not found at {EMOPIA_DIR}")
-needs_jsb = pytest.mark.skipif(not JSB_FILE.is_file(), reason=f"JSB chorales not found at {JSB_FILE}")
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
-
 from models.classification import (ClipScores, choose_valence_bias, class_rhythm_log_likelihood,  # noqa: E402
                                    classification_accuracy, combined_scores, harmony_log_likelihood_parts,
                                    harmony_log_likelihoods, song_folds, song_of)

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("tensorflow")
-
-from models.model_folder import load_model_set  # noqa: E402
-from tests.support.labelled_midis import MAJOR_LOOP, MINOR_LOOP, write_midi_loop  # noqa: E402
+from models.model_folder import load_model_set
+from tests.support.labelled_midis import MAJOR_LOOP, MINOR_LOOP, write_midi_loop
 
 
 def test_train_and_classify_commands_on_a_user_folder(tmp_path, capsys):

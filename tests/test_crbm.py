@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
+from models.tf_runtime import tf  # TensorFlow as the models import it; missing, the tests fail
 
 from models.chord_states import chord_from_state, chord_state_index  # noqa: E402
 from models.crbm import (CHORD_LAYOUT, PARAMETER_NAMES, ConditionalRBM, StackedExperts, VisibleLayout,  # noqa: E402

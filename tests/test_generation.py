@@ -6,15 +6,18 @@ import time
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
-
 from models.crbm import CHORD_LAYOUT  # noqa: E402
 from models.errors import InvalidModelInput  # noqa: E402
-from models.generation import Generation, PerformanceSample, generate, sample_performance  # noqa: E402
+from models.generation import Generation, GenerationOptions, PerformanceSample, generate, sample_performance  # noqa: E402
 from models.model_folder import load_model_set, model_set_from_class_models  # noqa: E402
 from models.training import TrainingConfig, train_class_models  # noqa: E402
 from models.vocabulary import QUALITIES, ChordEvent  # noqa: E402
 from tests.support.tiny_models import synthetic_clips  # noqa: E402
+
+def gen(model_set, weights, *, seed=None, locked=None, rhythm=None, **options):
+    """generate with the options as keywords (shorter tests)."""
+    return generate(model_set, weights, GenerationOptions(**options), seed=seed, locked=locked, rhythm=rhythm)
+
 
 TONIC_MAJOR = {(0, q) for q in (0, 3, 9)}  # C, Cmaj7, Cadd9
 TONIC_MINOR = {(9, q) for q in (1, 4)}  # Am, Am7
@@ -30,10 +33,12 @@ def model_set():
                                        class_models=models)
 
 
-@pytest.mark.parametrize("bars, beats_per_bar", [(1, 4), (4, 4), (8, 4), (3, 3), (5, 6)])
-def test_durations_fill_the_bars_exactly(model_set, bars, beats_per_bar):
+@pytest.mark.parametrize("bars, metre", [(1, "4/4"), (4, "4/4"), (8, "4/4"), (3, "3/4"), (5, "6/8"), (9, "6/8")])
+def test_durations_fill_the_bars_exactly(model_set, bars, metre):
+    beats_per_bar = {"4/4": 4, "3/4": 3, "6/8": 3}[metre]
     for seed in range(3):
-        g = generate(model_set, {"up": 1, "down": 1}, bars=bars, beats_per_bar=beats_per_bar, seed=seed)
+        g = gen(model_set, {"up": 1, "down": 1}, bars=bars, metre=metre, seed=seed)
+        assert g.beats_per_bar == beats_per_bar and g.compound == (metre == "6/8") and g.metre == metre
         assert isinstance(g, Generation)
         assert sum(e.beats for e in g.events) == pytest.approx(bars * beats_per_bar)
         assert all(e.beats > 0 for e in g.events)
@@ -43,17 +48,17 @@ def test_durations_fill_the_bars_exactly(model_set, bars, beats_per_bar):
 
 
 def test_same_seed_same_progression_and_different_seeds_differ(model_set):
-    a = generate(model_set, {"up": 1}, bars=8, seed=42, temperature=1.5)
-    b = generate(model_set, {"up": 1}, bars=8, seed=42, temperature=1.5)
+    a = gen(model_set, {"up": 1}, bars=8, seed=42, temperature=1.5)
+    b = gen(model_set, {"up": 1}, bars=8, seed=42, temperature=1.5)
     assert a == b
-    others = {generate(model_set, {"up": 1}, bars=8, seed=s, temperature=1.5).events for s in range(6)}
+    others = {gen(model_set, {"up": 1}, bars=8, seed=s, temperature=1.5).events for s in range(6)}
     assert len(others) > 1
 
 
 def test_mode_puts_the_tonic_first_and_last(model_set):
     for mode, tonic in (("major", TONIC_MAJOR), ("minor", TONIC_MINOR)):
         for seed in range(3):
-            g = generate(model_set, {"up": 1, "down": 1}, bars=4, seed=seed, mode=mode)
+            g = gen(model_set, {"up": 1, "down": 1}, bars=4, seed=seed, mode=mode)
             assert g.mode == mode
             for event in (g.events[0], g.events[-1]):
                 assert (event.root, event.quality) in tonic and event.bass == event.root
@@ -61,25 +66,25 @@ def test_mode_puts_the_tonic_first_and_last(model_set):
 
 def test_mode_none_follows_the_classes_mode(model_set):
     # "up" clips are all major, "down" all minor: the sampled mode should follow.
-    assert {generate(model_set, {"up": 1}, bars=2, seed=s).mode for s in range(8)} == {"major"}
-    assert {generate(model_set, {"down": 1}, bars=2, seed=s).mode for s in range(8)} == {"minor"}
+    assert {gen(model_set, {"up": 1}, bars=2, seed=s).mode for s in range(8)} == {"major"}
+    assert {gen(model_set, {"down": 1}, bars=2, seed=s).mode for s in range(8)} == {"minor"}
 
 
 def test_the_experts_shape_the_chords(model_set):
     # Trained on I-IV-V-I (major) and i-iv-v (minor) loops: most chords should come from those sets.
-    up = [e for s in range(5) for e in generate(model_set, {"up": 1}, bars=8, seed=s, temperature=0.7).events]
+    up = [e for s in range(5) for e in gen(model_set, {"up": 1}, bars=8, seed=s, temperature=0.7).events]
     known = {(0, 0), (5, 0), (7, 2)}
     assert np.mean([(e.root, e.quality) in known for e in up]) > 0.6
 
 
 def test_locked_chords_are_kept_and_the_rest_is_resampled(model_set):
-    first = generate(model_set, {"up": 1, "down": 1}, bars=8, seed=1, temperature=2.0)
+    first = gen(model_set, {"up": 1, "down": 1}, bars=8, seed=1, temperature=2.0)
     rhythm = [e.beats for e in first.events]
     assert len(rhythm) >= 3
     locked = {1: first.events[1], len(rhythm) - 1: ChordEvent(7, 2, 11, rhythm[-1])}
     changed = 0
     for seed in range(2, 8):
-        again = generate(model_set, {"up": 1, "down": 1}, bars=8, seed=seed, temperature=2.0, locked=locked, rhythm=rhythm)
+        again = gen(model_set, {"up": 1, "down": 1}, bars=8, seed=seed, temperature=2.0, locked=locked, rhythm=rhythm)
         assert [e.beats for e in again.events] == rhythm
         assert again.events[1] == first.events[1]
         assert again.events[-1] == ChordEvent(7, 2, 11, rhythm[-1])
@@ -96,9 +101,9 @@ def test_bad_options_name_the_value(model_set):
     ]
     for kwargs, text in cases:
         with pytest.raises(InvalidModelInput, match=text):
-            generate(model_set, {"up": 1}, **kwargs)
+            gen(model_set, {"up": 1}, **kwargs)
     with pytest.raises(InvalidModelInput, match="sideways"):
-        generate(model_set, {"sideways": 1}, bars=2)
+        gen(model_set, {"sideways": 1}, bars=2)
 
 
 def test_sample_performance_mixes_the_profiles(model_set):
@@ -111,18 +116,18 @@ def test_sample_performance_mixes_the_profiles(model_set):
 
 
 def test_generation_speed_sanity(model_set):
-    generate(model_set, {"up": 1, "down": 1}, bars=8, seed=0)  # builds and traces the experts once
+    gen(model_set, {"up": 1, "down": 1}, bars=8, seed=0)  # builds and traces the experts once
     times = []
     for seed in range(5):
         started = time.perf_counter()
-        generate(model_set, {"up": 1, "down": 1}, bars=8, seed=seed)
+        gen(model_set, {"up": 1, "down": 1}, bars=8, seed=seed)
         times.append(time.perf_counter() - started)
     assert np.median(times) < 0.5  # the goal (50 ms with the shipped model) is measured in bench/crbm.py
 
 
 def test_shipped_model_generates():
     shipped = load_model_set()
-    g = generate(shipped, {"Q1": 0.7, "Q4": 0.3}, bars=8, seed=3)
+    g = gen(shipped, {"Q1": 0.7, "Q4": 0.3}, bars=8, seed=3)
     assert sum(e.beats for e in g.events) == pytest.approx(32)
 
 

@@ -88,7 +88,6 @@ def test_colour_bias_marks_every_bass_of_the_borrowed_chords():
 
 
 # -- on a real (tiny, trained) model set --------------------------------------------------------
-tf = pytest.importorskip("tensorflow")
 
 
 @pytest.fixture(scope="module")
@@ -105,31 +104,50 @@ def model_set():
 
 
 def test_guided_generation_fills_the_bars_and_ends_on_the_tonic(model_set):
-    from models.generation import tonic_states
     from models.chord_states import chord_state_index
-    from models.guidance import GuidedOptions, guided_generate
+    from models.generation import GenerationOptions, generate, tonic_states
 
     name = model_set.class_names[0]
     for g in (0.0, 1.0, 3.0):
         for seed in range(3):
-            out = guided_generate(model_set, {name: 1.0}, GuidedOptions(bars=4, guidance=g, mode="minor"), seed=seed)
+            out = generate(model_set, {name: 1.0}, GenerationOptions(bars=4, guidance=g, mode="minor"), seed=seed)
             assert sum(e.beats for e in out.events) == pytest.approx(16)
             assert out.mode == "minor"
             tonic = set(tonic_states("minor").tolist())
             assert chord_state_index(out.events[0]) in tonic and chord_state_index(out.events[-1]) in tonic
             assert all(a != b for a, b in zip(out.events, out.events[1:]))
-    again = guided_generate(model_set, {name: 1.0}, GuidedOptions(bars=4, guidance=1.0), seed=5)
-    assert again == guided_generate(model_set, {name: 1.0}, GuidedOptions(bars=4, guidance=1.0), seed=5)
+    again = generate(model_set, {name: 1.0}, GenerationOptions(bars=4, guidance=1.0), seed=5)
+    assert again == generate(model_set, {name: 1.0}, GenerationOptions(bars=4, guidance=1.0), seed=5)
     with pytest.raises(InvalidModelInput, match="guidance"):
-        guided_generate(model_set, {name: 1.0}, GuidedOptions(bars=4, guidance=-1), seed=1)
+        generate(model_set, {name: 1.0}, GenerationOptions(bars=4, guidance=-1), seed=1)
+
+
+def test_generators_guided_weights_equal_the_guided_distribution(model_set):
+    """The generator applies guidance as re-weighted class experts in one logits call: the result must
+    equal (1+g) log p(x|c) - g log p(x) computed from the per-class log-probabilities."""
+    from models.generation import GenerationOptions, _Sampler, mode_expert
+
+    weights = model_set.validate_weights({model_set.class_names[0]: 0.8, model_set.class_names[1]: 0.2})
+    history = [5, 40, 300]
+    for g in (0.0, 1.5):
+        sampler = _Sampler(model_set, weights, "major", GenerationOptions(bars=4, guidance=g), np.random.default_rng(0))
+        experts = model_set.experts()
+        per_class = experts.class_log_probs(experts.history_vector(history)[None])[0]
+        w = np.asarray([weights[n] for n in model_set.class_names])
+        uniform = np.full(len(w), 1 / len(w))
+        expected = guided_logits(mixture_log_probs(per_class, w), mixture_log_probs(per_class, uniform), g)
+        expected = expected + mode_expert(model_set, weights, "major")
+        expected = expected - np.logaddexp.reduce(expected)
+        np.testing.assert_allclose(sampler.log_probs([history])[0], expected, atol=2e-3)
 
 
 def test_reranking_keeps_the_best_scored_candidate(model_set):
-    from models.guidance import contrastive_harmony_score, reranked_generate
+    from models.generation import GenerationOptions, reranked_generate
+    from models.guidance import contrastive_harmony_score
 
     name = model_set.class_names[0]
-    best, scores = reranked_generate(model_set, {name: 1.0}, bars=4, candidates=5, seed=2)
+    best, scores = reranked_generate(model_set, {name: 1.0}, GenerationOptions(bars=4), candidates=5, seed=2)
     assert len(scores) == 5 and all(s <= 1e-9 for s in scores)  # log of a probability
     assert contrastive_harmony_score(model_set, {name: 1.0}, best.events) == pytest.approx(max(scores))
     with pytest.raises(InvalidModelInput, match="candidates"):
-        reranked_generate(model_set, {name: 1.0}, bars=4, candidates=0, seed=2)
+        reranked_generate(model_set, {name: 1.0}, GenerationOptions(bars=4), candidates=0, seed=2)

@@ -1,6 +1,6 @@
 """Raw Standard MIDI File bytes, well formed and adversarial, built byte by byte (no mido).
 
-The regression tests of issue 18 (tests/test_midi_input_robustness.py) and the fuzz harness use
+The regression tests of issue 18 (tests/test_midi_reading.py) and the fuzz harness use
 these: every generator returns the exact bytes of one file, so a test can write it anywhere and
 the case is reproducible from its arguments (and seed) alone.
 """

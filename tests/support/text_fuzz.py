@@ -1,4 +1,4 @@
-"""Seeded random request texts for the text path's fuzz (tests/test_text_robustness.py runs a few
+"""Seeded random request texts for the text path's fuzz (tests/test_request_text.py runs a few
 hundred, bench/text_robustness.py many more): lone surrogates, control and format characters,
 NFKC bombs, huge numbers, long runs of one character, settings words and mood words, mixed."""
 from __future__ import annotations
