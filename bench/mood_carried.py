@@ -68,13 +68,13 @@ def render_planned(events, mode, plan, resolved, seed, beats_per_bar):
 def guided_piece(composer, mood, plan, seed: int):
     """The plan with chords from models.guidance.guided_generate: (progression, score, events)."""
     from assistant.composer import resolve_settings
-    from models.guidance import GuidedOptions, guided_generate
+    from models.generation import GenerationOptions, generate
 
     resolved = resolve_settings(plan_settings(plan, mood.settings))
     model_set = composer.model_set
-    guided = guided_generate(model_set, model_set.validate_weights(mood.class_weights), GuidedOptions(
-        bars=resolved.bars, beats_per_bar=resolved.beats_per_bar, guidance=plan.guidance, mode=resolved.mode,
-        colours=plan.colour_chords, colour_weight=plan.colour_weight), seed=seed)
+    guided = generate(model_set, model_set.validate_weights(mood.class_weights), GenerationOptions(
+        bars=resolved.bars, metre={3: "3/4"}.get(resolved.beats_per_bar, "4/4"), guidance=plan.guidance,
+        mode=resolved.mode, colour_chords=tuple(plan.colour_chords), colour_weight=plan.colour_weight), seed=seed)
     progression, score = render_planned(guided.events, guided.mode, plan, resolved, seed, resolved.beats_per_bar)
     return progression, score, guided.events
 
@@ -83,7 +83,7 @@ def compose_all(composer, mood, plan, seed: int, candidates: int, strong_plan) -
     """{variant: (progression, score, key-normalised events, seconds)}."""
     from assistant.arrangement import arrangement_from_performance, render_score
     from assistant.composer import resolve_settings
-    from models.guidance import reranked_generate
+    from models.generation import GenerationOptions, reranked_generate
 
     out = {}
     start = time.perf_counter()
@@ -105,8 +105,8 @@ def compose_all(composer, mood, plan, seed: int, candidates: int, strong_plan) -
     out["guidance"] = (*guided_piece(composer, mood, plan, seed), time.perf_counter() - start)
 
     start = time.perf_counter()
-    best, _ = reranked_generate(model_set, weights, bars=resolved.bars, beats_per_bar=bpb, candidates=candidates,
-                                mode=resolved.mode, seed=seed)
+    best, _ = reranked_generate(model_set, weights, GenerationOptions(
+        bars=resolved.bars, metre={3: "3/4"}.get(bpb, "4/4"), mode=resolved.mode), candidates=candidates, seed=seed)
     progression, score = render_planned(best.events, best.mode, plan, resolved, seed, bpb)
     out["rerank"] = (progression, score, best.events, time.perf_counter() - start)
 

@@ -447,7 +447,7 @@ class StackedExperts:
     exact mixed sampling and per-class scoring (used by models.generation and models.classification).
 
     ``logits(u, weights, temperature)``: (N, S) logits of the weighted product of the experts,
-    sum_k w_k * (-F_k(s | u)) / temperature; classes with weight 0 are skipped.
+    sum_k w_k * (-F_k(s | u)) / temperature; experts with weight 0 are skipped (weights may be negative).
     ``class_log_probs(u)``: (N, K, S) exact log p_k(s | u) of every expert.
     Both are tf.functions with fixed ranks (traced once per number of active classes) and run on
     the GPU where there is one."""
@@ -499,7 +499,7 @@ class StackedExperts:
 
     def logits(self, u: np.ndarray, weights: np.ndarray, temperature: float = 1.0) -> np.ndarray:
         """(N, S) float64 mixed logits for N histories (numpy in, numpy out)."""
-        active = tuple(int(i) for i in np.flatnonzero(np.asarray(weights) > 0))
+        active = tuple(int(i) for i in np.flatnonzero(np.asarray(weights) != 0))  # guidance makes some negative
         if self._mixed_concrete is None:  # the concrete function skips per-call signature binding
             self._mixed_concrete = self._mixed.get_concrete_function()
         w = tf.constant(np.asarray(weights, np.float64)[list(active)] / temperature, tf.float32)

@@ -1,20 +1,28 @@
-"""Chord-by-chord generation from a weighted product of the class CRBMs.
+"""The generator: a phrase-aware chord progression from the weighted product of the class CRBMs,
+a POP909 pop expert and the mode expert, on a harmonic rhythm learned from POP909.
 
-At every step the logit of each of the S = 12 * Q * 12 chord states is the weighted sum of the
-class experts' negative free energies given the history (a product of experts: the visible
-units' input is the weighted sum of the experts' inputs), divided by the temperature; the next
-chord is drawn exactly from the softmax over all states (no Gibbs chain). The logits are
-computed by a ``tf.function`` (on the GPU where there is one); the draw itself uses a seeded numpy
-generator so that a seed gives the same progression everywhere.
+How a piece is made (``generate``):
+1. The chord rhythm: the model folder's harmonic rhythm (models.harmonic_rhythm, fitted on POP909) at
+   the performance's tempo - changes on the metrical grid, no chord of a bar or less straddling a bar
+   line, nothing crossing a phrase boundary, the last chord on the last bar line held a bar. Folders
+   without one use the classes' older rhythm tables (sample_rhythm). A previous rhythm (``rhythm=``,
+   regenerate) is kept as it is.
+2. The phrase plan: every PHRASE_BARS bars a phrase ends on a cadence target - the dominant (a half
+   cadence) at the end of the first phrase of each pair, the tonic otherwise; the piece starts and
+   ends on the tonic. Locked chords win over cadence targets.
+3. Each chord is drawn exactly from the softmax over all S = 12 * Q * 12 chord states of
+       sum_k a_k (-F_k(s | history)) / T  +  POP_WEIGHT (-F_pop(s | history))  +  mode expert  +  colour bias
+   with a_k = (1+g) w_k - g / K: the class mixture guided away from what all classes share
+   (p(x|c)^(1+g) / p(x)^g, models.guidance; g = 0 is the plain mixture). The pop expert is a CRBM of
+   the same shape trained on POP909 (it knows pop's diatonic harmony and keeps long pieces in their
+   key); all of them are stacked into one XLA-compiled logits call (ModelSet.generation_experts).
+   A chord never repeats the one before it. The chord before a cadence target or a locked chord is
+   drawn among the top candidates weighted by how likely each makes the following fixed chords.
+4. Loop form: a ``loop_bars`` progression whose last chord leads back to its first, repeated; each
+   repeat redraws an inner chord with probability LOOP_VARIATION; the last bar is the tonic.
 
-Constraints:
-* durations come from the mixed classes' harmonic-rhythm tables and fill the bars exactly;
-* ``mode`` (sampled from the classes' major shares when None) puts a root-position tonic chord of
-  that mode first and last (cadence); the chord before the last is weighted by how likely the
-  model makes a tonic chord after it;
-* a chord never repeats the one before it (as in the training data, where repeats are merged);
-* ``locked`` chords are kept; an unlocked chord right before locked ones is drawn from the
-  top-K candidates, each weighted by the likelihood of the following locked chords given it.
+The logits run in TensorFlow; the draws use a seeded numpy generator so that a seed gives the same
+progression everywhere.
 """
 from __future__ import annotations
 
@@ -26,16 +34,84 @@ import numpy as np
 
 from models.chord_states import chord_from_state, chord_state_index
 from models.errors import InvalidModelInput
+from models.guidance import DEFAULT_CANDIDATES, check_guidance, colour_bias, contrastive_harmony_score
 from models.metre import bar_position
 from models.model_folder import ModelSet
 from models.profiles import PROFILE_FEATURES
 from models.vocabulary import FRAME_TONIC, QUALITY_BY_NAME, ChordEvent
 
-MAX_BARS = 64
-LOOKAHEAD_CANDIDATES = 8  # top-K candidates re-weighted by the following fixed chords
+MAX_BARS = 256
+#: metre -> (quarter-note beats per bar, compound). 6/8: three quarters a bar felt as two dotted quarters.
+METRES = {"4/4": (4, False), "3/4": (3, False), "6/8": (3, True)}
+FORMS = ("through", "loop")
+MODES = ("major", "minor")
+PHRASE_BARS = 4  # bars per phrase; every phrase ends on a cadence target
+#: Weight of the POP909 expert's -F in the product (not divided by the temperature). 0.5: the prototype's
+#: choice (bench/RESULTS.md, "Pop expert for the phrase-aware prototype": keeps 8 bars 95 % diatonic).
+POP_WEIGHT = 0.5
+LOOP_VARIATION = 0.25  # loop form: chance that each inner chord of a repeat is drawn again
+LOOKAHEAD_CANDIDATES = 12  # top-K candidates re-weighted by the following fixed chords
 LOOKAHEAD_MASS = 0.995  # ... or fewer: those that cover this much of the step's probability
 TONIC_QUALITIES = {"major": ("maj", "maj7", "add9"), "minor": ("min", "min7")}
-MODES = ("major", "minor")
+DOMINANT_QUALITIES = ("maj", "dom7", "sus4", "7sus4")
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """What to generate (the composer fills it from the request and the settings)."""
+
+    bars: int  # 1..MAX_BARS
+    metre: str = "4/4"  # "4/4", "3/4" or "6/8" (6/8: 3 quarter-note beats per bar, compound)
+    form: str = "through"  # "through" (through-composed) or "loop" (a short progression repeated with variation)
+    loop_bars: int = 4  # loop form: bars of the repeated progression, 2 or 4
+    mode: str | None = None  # "major" / "minor"; None: drawn from the classes' major shares
+    tempo_bpm: float | None = None  # conditions the harmonic rhythm (20..300); None: the performance sample's
+    temperature: float = 1.0  # divides the class experts' logits, 0.05..10
+    guidance: float = 0.0  # g >= 0: p(x|c)^(1+g) / p(x)^g with p(x) the equal-weight classes (models.guidance)
+    colour_chords: tuple = ()  # chords to favour, (root above the tonic, quality name) (models.guidance.colour_bias)
+    colour_weight: float = 0.0  # extra logit (nats) of the colour chords, 0..10
+
+    def validate(self) -> "GenerationOptions":
+        """self, or InvalidModelInput naming the first bad field and what is allowed."""
+        bars = self.bars
+        if isinstance(bars, bool) or not isinstance(bars, (int, np.integer)) or not 1 <= bars <= MAX_BARS:
+            raise InvalidModelInput(f"bars={bars!r} not allowed; allowed: an integer 1..{MAX_BARS}")
+        if self.metre not in METRES:
+            raise InvalidModelInput(f"metre {self.metre!r} not allowed; allowed: {list(METRES)}")
+        if self.form not in FORMS:
+            raise InvalidModelInput(f"form {self.form!r} not allowed; allowed: {list(FORMS)}")
+        if isinstance(self.loop_bars, bool) or self.loop_bars not in (2, 4):
+            raise InvalidModelInput(f"loop_bars={self.loop_bars!r} not allowed; allowed: 2 or 4")
+        if self.mode not in (None, *MODES):
+            raise InvalidModelInput(f"mode={self.mode!r} not allowed; allowed: 'major', 'minor' or None")
+        _number(self.temperature, "temperature", 0.05, 10.0)
+        if self.tempo_bpm is not None:
+            _number(self.tempo_bpm, "tempo_bpm", 20.0, 300.0)
+        check_guidance(self.guidance)
+        _number(self.colour_weight, "colour_weight", 0.0, 10.0)
+        try:
+            for relative, quality in self.colour_chords:
+                if quality not in QUALITY_BY_NAME or isinstance(relative, bool) or not isinstance(relative, (int, np.integer)):
+                    raise ValueError
+        except (TypeError, ValueError):
+            raise InvalidModelInput(f"colour_chords={self.colour_chords!r} not allowed; allowed: (root above the tonic, "
+                                    f"quality name) pairs, qualities {list(QUALITY_BY_NAME)}") from None
+        return self
+
+    @property
+    def beats_per_bar(self) -> int:
+        """Quarter-note beats per bar."""
+        return METRES[self.metre][0]
+
+
+def _number(value, name: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not low <= number <= high:
+        raise InvalidModelInput(f"{name}={value!r} not allowed; allowed: a number {low:g}..{high:g}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -54,14 +130,13 @@ class PerformanceSample:
 class Generation:
     """A generated progression in the key-normalised frame."""
 
-    events: tuple[ChordEvent, ...]  # durations fill bars * beats_per_bar beats exactly
+    events: tuple[ChordEvent, ...]  # durations in quarter beats, filling bars * beats_per_bar exactly
     mode: str  # "major" (tonic pitch class 0 = C) or "minor" (tonic 9 = A)
     performance: PerformanceSample
-
-
-def _experts(model_set: ModelSet):
-    """The model set's class CRBMs stacked for fast mixed logits (built once, cached by the ModelSet)."""
-    return model_set.experts()
+    metre: str = "4/4"  # "4/4", "3/4" or "6/8"
+    beats_per_bar: int = 4  # quarter-note beats per bar: 4, 3, 3 (6/8)
+    compound: bool = False  # 6/8: the bar's two beats are dotted quarters (at 0 and 1.5)
+    phrase_ends: tuple[int, ...] = ()  # indices of the chords that end a phrase (cadence targets), the last included
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -69,31 +144,31 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
     return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
 
 
+def _state(root: int, quality: str, bass: int | None = None) -> int:
+    return chord_state_index(ChordEvent(root % 12, QUALITY_BY_NAME[quality], (root if bass is None else bass) % 12, 1.0))
+
+
 def tonic_states(mode: str) -> np.ndarray:
     """State indices of root-position tonic chords of the mode (the cadence targets)."""
-    return np.asarray([chord_state_index(ChordEvent(FRAME_TONIC[mode], QUALITY_BY_NAME[q], FRAME_TONIC[mode], 1.0))
-                       for q in TONIC_QUALITIES[mode]])
+    return np.asarray([_state(FRAME_TONIC[mode], q) for q in TONIC_QUALITIES[mode]])
+
+
+def cadence_states(mode: str, kind: str) -> np.ndarray:
+    """Root-position states of the tonic ("tonic") or the dominant ("dominant") of the mode."""
+    if kind == "tonic":
+        return tonic_states(mode)
+    return np.asarray([_state(FRAME_TONIC[mode] + 7, q) for q in DOMINANT_QUALITIES])
 
 
 # --------------------------------------------------------------------------------------------
-# Validation
-def _check_options(model_set: ModelSet, bars, beats_per_bar, temperature, mode, locked, rhythm) -> tuple:
-    if isinstance(bars, bool) or not isinstance(bars, (int, np.integer)) or not 1 <= bars <= MAX_BARS:
-        raise InvalidModelInput(f"bars={bars!r} not allowed; allowed: an integer 1..{MAX_BARS}")
-    if isinstance(beats_per_bar, bool) or not isinstance(beats_per_bar, (int, np.integer)) or not 1 <= beats_per_bar <= 12:
-        raise InvalidModelInput(f"beats_per_bar={beats_per_bar!r} not allowed; allowed: an integer 1..12")
-    try:
-        temperature = float(temperature)
-    except (TypeError, ValueError):
-        raise InvalidModelInput(f"temperature={temperature!r} not allowed; allowed: a number 0.05..10") from None
-    if not 0.05 <= temperature <= 10:
-        raise InvalidModelInput(f"temperature={temperature!r} not allowed; allowed: a number 0.05..10")
-    if mode not in (None, *MODES):
-        raise InvalidModelInput(f"mode={mode!r} not allowed; allowed: 'major', 'minor' or None")
-    total = float(bars * beats_per_bar)
+# Validation of the regenerate inputs
+def _check_rhythm_and_locks(model_set: ModelSet, total: float, locked, rhythm) -> tuple[list[float] | None, dict[int, int]]:
     durations = None
     if rhythm is not None:
-        durations = [float(d) for d in rhythm]
+        try:
+            durations = [float(d) for d in rhythm]
+        except (TypeError, ValueError):
+            raise InvalidModelInput(f"rhythm={rhythm!r} not allowed; allowed: positive durations in beats") from None
         if not durations or any(not math.isfinite(d) or d <= 0 for d in durations):
             raise InvalidModelInput(f"rhythm={list(rhythm)!r} not allowed; allowed: positive durations in beats")
         if abs(sum(durations) - total) > 1e-6:
@@ -112,14 +187,15 @@ def _check_options(model_set: ModelSet, bars, beats_per_bar, temperature, mode, 
             raise InvalidModelInput(f"locked chord {event!r} not allowed; allowed: a ChordEvent with root/bass 0..11 "
                                     f"and quality 0..{n_qualities - 1}")
         locked_states[int(index)] = chord_state_index(event)
-    return temperature, durations, locked_states
+    return durations, locked_states
 
 
 # --------------------------------------------------------------------------------------------
 # Rhythm
 def sample_rhythm(model_set: ModelSet, weights: Mapping[str, float], total_beats: float, beats_per_bar: int,
                   rng: np.random.Generator) -> list[float]:
-    """Chord durations (beats) from the mixed classes' rhythm tables, filling total_beats exactly."""
+    """Chord durations (beats) from the mixed classes' older rhythm tables (learned on EMOPIA, half-beat
+    positions), filling total_beats exactly: the rhythm of model folders without a harmonic rhythm."""
     tables, mix = [], []
     for name, w in weights.items():
         if w > 0:
@@ -143,68 +219,203 @@ def sample_rhythm(model_set: ModelSet, weights: Mapping[str, float], total_beats
     return out
 
 
-# --------------------------------------------------------------------------------------------
-def generate(
-    model_set: ModelSet,
-    class_weights: Mapping[str, float],
-    *,
-    bars: int,
-    beats_per_bar: int = 4,
-    temperature: float = 1.0,
-    seed: int | None = None,
-    mode: str | None = None,
-    locked: Mapping[int, ChordEvent] | None = None,
-    rhythm: Sequence[float] | None = None,
-) -> Generation:
-    """A chord progression from the weighted product of the class experts (see the module doc)."""
-    weights = model_set.validate_weights(class_weights)  # the models layer's one check; trusted below
-    temperature, durations, locked_states = _check_options(model_set, bars, beats_per_bar, temperature, mode, locked, rhythm)
-    rng = np.random.default_rng(seed)
-    if mode is None:
-        p_major = sum(w * model_set.parameters[n].major_share for n, w in weights.items())
-        mode = "major" if rng.random() < p_major else "minor"
-    total = float(bars * beats_per_bar)
-    if durations is None:
-        durations = sample_rhythm(model_set, weights, total, beats_per_bar, rng)
-    experts = _experts(model_set)
-    w_vec = np.asarray([weights[n] for n in model_set.class_names], np.float64)
-    n = len(durations)
-    tonic = tonic_states(mode)
-    # Fixed targets: locked states, and the cadence set at the end (tonic first and last).
-    allowed: dict[int, np.ndarray] = {}
-    if 0 not in locked_states:
-        allowed[0] = tonic
-    if n - 1 not in locked_states:
-        allowed[n - 1] = tonic
+def _chord_rhythm(model_set: ModelSet, weights, options: GenerationOptions, bars: int, tempo: float,
+                  rng: np.random.Generator, *, final_bars: int = 1, phrase_bars: int = PHRASE_BARS) -> list[float]:
+    """Durations in quarter beats of ``bars`` bars: the folder's harmonic rhythm, else the older tables."""
+    bpb = options.beats_per_bar
+    rhythm = model_set.harmonic_rhythm
+    if rhythm is None:
+        return sample_rhythm(model_set, weights, float(bars * bpb), bpb, rng)
+    # the harmonic rhythm counts 6/8 in dotted-quarter beats (as POP909 annotates it)
+    quarter = 1.5 if options.metre == "6/8" else 1.0
+    return [d * quarter for d in rhythm.sample(bars, options.metre, rng, final_bars=final_bars,
+                                               phrase_bars=phrase_bars, tempo_bpm=tempo)]
 
-    mode_bias = mode_expert(model_set, weights, mode, temperature)
-    states: list[int] = []
-    for t in range(n):
-        if t in locked_states:
-            states.append(locked_states[t])
-            continue
-        logits = experts.logits(experts.history_vector(states)[None], w_vec, temperature)[0] + mode_bias
-        if t in allowed:
-            mask = np.full(experts.n_states, -np.inf)
-            mask[allowed[t]] = 0.0
-            logits = logits + mask
-        if states and np.isfinite(logits).sum() > 1:
-            logits[states[-1]] = -np.inf  # the training data never repeats a chord (repeats are merged)
-        log_p = _log_softmax(logits)
-        chain = _following_targets(t, n, locked_states, allowed, experts.context)
+
+def _phrase_ends(durations: Sequence[float], bpb: int, phrase_bars: int = PHRASE_BARS) -> list[int]:
+    """Indices of the chords that end exactly on a phrase boundary (or end the piece)."""
+    ends, onset, span = [], 0.0, float(bpb * phrase_bars)
+    for i, d in enumerate(durations):
+        onset += d
+        if abs(onset / span - round(onset / span)) < 1e-9 or i == len(durations) - 1:
+            ends.append(i)
+    return ends
+
+
+# --------------------------------------------------------------------------------------------
+# Sampling
+class _Sampler:
+    """The product of experts of one composition, step by step."""
+
+    def __init__(self, model_set: ModelSet, weights: Mapping[str, float], mode: str, options: GenerationOptions,
+                 rng: np.random.Generator):
+        self.experts, has_pop = model_set.generation_experts()
+        names = model_set.class_names
+        g = float(options.guidance)
+        w = np.asarray([weights[n] for n in names], np.float64)
+        # guidance: (1+g) sum_k w_k log p_k - g sum_k log p_k / K = sum_k ((1+g) w_k - g/K) (-F_k) + const
+        class_part = ((1.0 + g) * w - g / len(names)) / float(options.temperature)
+        self.w = np.concatenate([class_part, [POP_WEIGHT]]) if has_pop else class_part
+        self.bias = (mode_expert(model_set, weights, mode, float(options.temperature))
+                     + colour_bias(mode, tuple(options.colour_chords), float(options.colour_weight)))
+        self.rng = rng
+
+    def log_probs(self, histories: list[list[int]]) -> np.ndarray:
+        """(N, S) log p(next state | history) of the product, for N histories."""
+        u = np.stack([self.experts.history_vector(h) for h in histories])
+        return _log_softmax(self.experts.logits(u, self.w, 1.0) + self.bias)
+
+    def draw(self, history: list[int], allowed: np.ndarray | None = None,
+             chain: Sequence[np.ndarray] = (), avoid: int | None = None) -> int:
+        """One state after ``history``: from ``allowed`` when given, not ``avoid``; ``chain``: the fixed
+        chords right after it (state sets), whose likelihood re-weights the top candidates."""
+        log_p = self.log_probs([history])[0]
+        if allowed is not None:
+            mask = np.full_like(log_p, -np.inf)
+            mask[allowed] = 0.0
+            log_p = log_p + mask
+        if avoid is not None and np.isfinite(log_p).sum() > 1:
+            log_p[avoid] = -np.inf  # the training data never repeats a chord (repeats are merged)
         if chain:
             candidates = np.argsort(log_p)[::-1][:LOOKAHEAD_CANDIDATES]
             candidates = candidates[np.isfinite(log_p[candidates])]
-            covered = np.cumsum(np.exp(log_p[candidates]))
+            covered = np.cumsum(np.exp(log_p[candidates] - np.logaddexp.reduce(log_p[candidates])))
             candidates = candidates[:int(np.searchsorted(covered, LOOKAHEAD_MASS)) + 1]
-            score = log_p[candidates] + _lookahead(experts, states, candidates, chain, w_vec, temperature)
-            probs = np.exp(score - score.max())
-            states.append(int(candidates[rng.choice(len(candidates), p=probs / probs.sum())]))
+            score = log_p[candidates] + self._lookahead(history, candidates, chain)
+            p = np.exp(score - score.max())
+            return int(candidates[self.rng.choice(len(candidates), p=p / p.sum())])
+        p = np.exp(log_p - log_p.max())
+        return int(self.rng.choice(len(p), p=p / p.sum()))
+
+    def _lookahead(self, history: list[int], candidates: np.ndarray, chain: Sequence[np.ndarray]) -> np.ndarray:
+        """log P(the chain's targets | history + candidate), per candidate (a set's states summed)."""
+        score = np.zeros(len(candidates))
+        for step, targets in enumerate(chain):
+            fixed = [int(chain[i][0]) for i in range(step)]
+            ahead = self.log_probs([history + [int(c)] + fixed for c in candidates])
+            score += np.logaddexp.reduce(ahead[:, targets], axis=1)
+        return score
+
+
+def _following(t: int, n: int, fixed: Mapping[int, np.ndarray], locked: Mapping[int, int], context: int) -> list[np.ndarray]:
+    """The fixed chords right after position t that the choice at t influences: consecutive locked
+    chords within the history, or one cadence target."""
+    chain = []
+    for j in range(t + 1, min(n, t + 1 + context)):
+        if j in locked:
+            chain.append(np.asarray([locked[j]]))
+        elif j in fixed:
+            chain.append(fixed[j])
+            break
         else:
-            probs = np.exp(log_p - log_p.max())
-            states.append(int(rng.choice(experts.n_states, p=probs / probs.sum())))
-    events = tuple(chord_from_state(s, d) for s, d in zip(states, durations))
-    return Generation(events=events, mode=mode, performance=_draw_performance(model_set, weights, rng))
+            break
+    return chain
+
+
+# --------------------------------------------------------------------------------------------
+def generate(model_set: ModelSet, class_weights: Mapping[str, float], options: GenerationOptions, *,
+             seed: int | None = None, locked: Mapping[int, ChordEvent] | None = None,
+             rhythm: Sequence[float] | None = None) -> Generation:
+    """A chord progression shaped by ``options`` (see the module doc). ``rhythm``: a previous chord rhythm
+    in quarter beats to keep (regenerate); ``locked``: {chord index: ChordEvent} kept as they are."""
+    weights = model_set.validate_weights(class_weights)  # the models layer's one check; trusted below
+    if not isinstance(options, GenerationOptions):
+        raise InvalidModelInput(f"options {options!r} not allowed; allowed: a models.generation.GenerationOptions")
+    options.validate()
+    bpb, compound = METRES[options.metre]
+    durations, locked_states = _check_rhythm_and_locks(model_set, float(options.bars * bpb), locked, rhythm)
+    rng = np.random.default_rng(seed)
+    mode = options.mode
+    if mode is None:
+        p_major = sum(w * model_set.parameters[n].major_share for n, w in weights.items())
+        mode = "major" if rng.random() < p_major else "minor"
+    performance = _draw_performance(model_set, weights, rng)
+    tempo = float(options.tempo_bpm) if options.tempo_bpm is not None else performance.tempo_bpm
+    sampler = _Sampler(model_set, weights, mode, options, rng)
+    tonic, dominant = cadence_states(mode, "tonic"), cadence_states(mode, "dominant")
+    if options.form == "loop" and options.bars > options.loop_bars and durations is None:
+        states, durations, ends = _loop(sampler, model_set, weights, options, tonic, rng, tempo)
+    else:
+        if durations is None:
+            durations = _chord_rhythm(model_set, weights, options, options.bars, tempo, rng)
+        n = len(durations)
+        ends = _phrase_ends(durations, bpb)
+        fixed: dict[int, np.ndarray] = {0: tonic}
+        for number, index in enumerate(ends):
+            last = index == n - 1
+            fixed[index] = dominant if number % 2 == 0 and not last else tonic
+        for index in locked_states:  # locks win over cadence targets
+            fixed.pop(index, None)
+        states: list[int] = []
+        for t in range(n):
+            if t in locked_states:
+                states.append(locked_states[t])
+                continue
+            chain = _following(t, n, fixed, locked_states, sampler.experts.context)
+            states.append(sampler.draw(states, fixed.get(t), chain, states[-1] if states else None))
+    events = tuple(chord_from_state(s, float(d)) for s, d in zip(states, durations))
+    return Generation(events=events, mode=mode, performance=performance, metre=options.metre, beats_per_bar=bpb,
+                      compound=compound, phrase_ends=tuple(ends))
+
+
+def _loop(sampler: _Sampler, model_set: ModelSet, weights, options: GenerationOptions, tonic: np.ndarray,
+          rng: np.random.Generator, tempo: float) -> tuple[list[int], list[float], list[int]]:
+    """The loop form: (states, durations in quarter beats, phrase-end indices)."""
+    bpb = options.beats_per_bar
+    loop_durations = _chord_rhythm(model_set, weights, options, options.loop_bars, tempo, rng, final_bars=0,
+                                   phrase_bars=options.loop_bars)
+    loop: list[int] = []
+    for t in range(len(loop_durations)):
+        allowed = tonic if t == 0 else None
+        # the loop's last chord leads back to its first
+        chain = [np.asarray([loop[0]])] if t == len(loop_durations) - 1 and t > 0 else ()
+        loop.append(sampler.draw(loop, allowed, chain, loop[-1] if loop else None))
+    if len(loop) > 1 and loop[-1] == loop[0]:
+        loop[-1] = sampler.draw(loop[:-1], None, (), loop[0])
+    body = (options.bars - 1) * bpb  # the last bar is the tonic cadence
+    states: list[int] = []
+    durations: list[float] = []
+    ends: list[int] = []
+    onset = 0.0
+    repeat = 0
+    while onset < body - 1e-9:
+        for i, (state, d) in enumerate(zip(loop, loop_durations)):
+            if onset >= body - 1e-9:
+                break
+            d = min(d, body - onset)
+            inner = 0 < i < len(loop) - 1
+            if repeat > 0 and inner and rng.random() < LOOP_VARIATION:
+                state = sampler.draw(states, None, [np.asarray([loop[i + 1]])], states[-1])
+            if states and state == states[-1]:  # a redraw or a cut can repeat the previous chord: merge
+                durations[-1] += d
+            else:
+                states.append(state)
+                durations.append(d)
+            onset += d
+        ends.append(len(states) - 1)
+        repeat += 1
+    if states[-1] in tonic:
+        durations[-1] += bpb
+    else:
+        states.append(sampler.draw(states, tonic, (), states[-1]))
+        durations.append(float(bpb))
+    ends[-1:] = [len(states) - 1]
+    return states, durations, sorted(set(ends))
+
+
+def reranked_generate(model_set: ModelSet, class_weights: Mapping[str, float], options: GenerationOptions, *,
+                      candidates: int = DEFAULT_CANDIDATES, seed: int | None = None) -> tuple[Generation, list[float]]:
+    """The best of ``candidates`` generations (seeds derived from ``seed``) by the class CRBMs' contrastive
+    harmony score (models.guidance.contrastive_harmony_score); returns it and every candidate's score."""
+    if isinstance(candidates, bool) or not isinstance(candidates, (int, np.integer)) or not 1 <= candidates <= 64:
+        raise InvalidModelInput(f"candidates {candidates!r} not allowed; allowed: an integer 1..64")
+    base = np.random.default_rng(seed).integers(0, 2**31 - 1)
+    drawn, scores = [], []
+    for index in range(int(candidates)):
+        generation = generate(model_set, class_weights, options, seed=int(base) + 7919 * index)
+        drawn.append(generation)
+        scores.append(contrastive_harmony_score(model_set, class_weights, generation.events))
+    return drawn[int(np.argmax(scores))], scores
 
 
 #: Weight of the mode expert (below): chosen on EMOPIA train so that music21 reads the generated
@@ -229,33 +440,7 @@ def mode_expert(model_set: ModelSet, weights: Mapping[str, float], mode: str, te
     return MODE_EXPERT_WEIGHT * 0.5 * np.asarray(ratio, np.float64) / temperature
 
 
-def _following_targets(t: int, n: int, locked: Mapping[int, int], allowed: Mapping[int, np.ndarray],
-                       history: int) -> list[tuple[int, np.ndarray]]:
-    """The fixed chords right after position t that the choice at t influences (within the history)."""
-    chain = []
-    for j in range(t + 1, min(n, t + 1 + history)):
-        if j in locked:
-            chain.append((j, np.asarray([locked[j]])))
-        elif j in allowed and j == n - 1:
-            chain.append((j, allowed[j]))
-            break
-        else:
-            break
-    return chain
 
-
-def _lookahead(experts, states: list[int], candidates: np.ndarray, chain, w_vec, temperature) -> np.ndarray:
-    """log P(the chain's targets | prefix + candidate), per candidate (targets as sets: summed)."""
-    score = np.zeros(len(candidates))
-    for step, (_, targets) in enumerate(chain):
-        u = np.stack([experts.history_vector(states + [int(c)] + [int(chain[i][1][0]) for i in range(step)])
-                      for c in candidates])
-        log_p = _log_softmax(experts.logits(u, w_vec, temperature))
-        score += np.logaddexp.reduce(log_p[:, targets], axis=1)
-    return score
-
-
-# --------------------------------------------------------------------------------------------
 #: How much of a density difference shows as tempo (the rest as notes per beat): 0 = all classes
 #: at the corpus tempo, 1 = every class at the corpus's notes per beat. 0.75 puts the EMOPIA
 #: quadrants' medians near 135 / 160 / 85 / 83 BPM (Q1..Q4), ballad-to-uptempo pop tempos.

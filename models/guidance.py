@@ -12,27 +12,22 @@ Two ways, side by side (issue 15, item 3; measured by bench/mood_carried.py):
   posterior log sum_k w_k p(k | chords) with a uniform prior (the shipped classifier's harmony
   likelihoods, read only).
 
-Both keep models.generation's constraints (harmonic-rhythm tables, the mode expert, a tonic first
-and last, no immediate repeat); locked chords are not supported here yet (the composer's
-regenerate path keeps using models.generation). This module will be merged into the phrase-aware
-generator; it does not change models.generation.
+models.generation applies the guidance inside its product of experts (GenerationOptions.guidance:
+the guided logits are a re-weighting of the class experts, so they cost nothing extra) and offers
+reranking (models.generation.reranked_generate); this module holds the arithmetic and the score.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from models.chord_states import NUM_STATES, chord_from_state, chord_state_index
+from models.chord_states import NUM_STATES, chord_state_index
 from models.errors import InvalidModelInput
-from models.generation import (Generation, _check_options, mode_expert, sample_performance, sample_rhythm,
-                               tonic_states)
 from models.vocabulary import FRAME_TONIC, QUALITY_BY_NAME, ChordEvent
 
 MAX_GUIDANCE = 10.0  # larger g collapses the distribution onto one chord; refused above this
 DEFAULT_CANDIDATES = 8  # reranking: candidates drawn per composition
-LOOKAHEAD_CANDIDATES = 8  # the chord before the final tonic: top-K weighted by P(tonic | it)
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -103,70 +98,6 @@ def colour_bias(mode: str, colours: Sequence[tuple[int, str]], weight: float) ->
     return bias
 
 
-@dataclass(frozen=True)
-class GuidedOptions:
-    """How a guided progression is drawn."""
-
-    bars: int  # 1..models.generation.MAX_BARS
-    beats_per_bar: int = 4  # chord-rhythm bar length
-    guidance: float = 0.0  # g of p(x|c)^(1+g) / p(x)^g; 0 = the plain mixture
-    temperature: float = 1.0  # divides the final logits, 0.05..10
-    mode: str | None = None  # "major"/"minor"; None: drawn from the classes' major shares
-    colours: tuple[tuple[int, str], ...] = ()  # chords to favour (root above the tonic, quality)
-    colour_weight: float = 0.0  # extra logit (nats) of the colour chords
-
-
-def guided_generate(model_set, class_weights: Mapping[str, float], options: GuidedOptions,
-                    seed: int | None = None) -> Generation:
-    """A progression drawn chord by chord from the guided distribution (see the module doc)."""
-    weights = model_set.validate_weights(class_weights)
-    g = check_guidance(options.guidance)
-    temperature, _, _ = _check_options(model_set, options.bars, options.beats_per_bar, options.temperature,
-                                       options.mode, None, None)
-    rng = np.random.default_rng(seed)
-    mode = options.mode
-    if mode is None:
-        p_major = sum(w * model_set.parameters[n].major_share for n, w in weights.items())
-        mode = "major" if rng.random() < p_major else "minor"
-    durations = sample_rhythm(model_set, weights, float(options.bars * options.beats_per_bar),
-                              options.beats_per_bar, rng)
-    experts = model_set.experts()
-    names = model_set.class_names
-    w_vec = np.asarray([weights[n] for n in names], np.float64)
-    uniform = np.full(len(names), 1.0 / len(names))
-    bias = mode_expert(model_set, weights, mode) + colour_bias(mode, options.colours, options.colour_weight)
-    tonic = tonic_states(mode)
-    n = len(durations)
-
-    def step_log_p(histories: list[list[int]]) -> np.ndarray:
-        per_class = experts.class_log_probs(np.stack([experts.history_vector(h) for h in histories]))
-        logits = guided_logits(mixture_log_probs(per_class, w_vec), mixture_log_probs(per_class, uniform), g)
-        return _log_softmax((logits + bias) / temperature)
-
-    states: list[int] = []
-    for t in range(n):
-        log_p = step_log_p([states])[0]
-        if t == 0 or t == n - 1:
-            mask = np.full(NUM_STATES, -np.inf)
-            mask[tonic] = 0.0
-            log_p = _log_softmax(log_p + mask)
-        if states and np.isfinite(log_p).sum() > 1:
-            log_p[states[-1]] = -np.inf
-            log_p = _log_softmax(log_p)
-        if t == n - 2 and n >= 3:  # the chord before the cadence: weighted by how likely a tonic follows
-            candidates = np.argsort(log_p)[::-1][:LOOKAHEAD_CANDIDATES]
-            candidates = candidates[np.isfinite(log_p[candidates])]
-            following = step_log_p([states + [int(c)] for c in candidates])
-            score = log_p[candidates] + np.logaddexp.reduce(following[:, tonic], axis=1)
-            probs = np.exp(score - score.max())
-            states.append(int(candidates[rng.choice(len(candidates), p=probs / probs.sum())]))
-            continue
-        probs = np.exp(log_p - log_p.max())
-        states.append(int(rng.choice(NUM_STATES, p=probs / probs.sum())))
-    events = tuple(chord_from_state(s, d) for s, d in zip(states, durations))
-    return Generation(events=events, mode=mode, performance=sample_performance(model_set, weights, rng))
-
-
 def contrastive_harmony_score(model_set, class_weights: Mapping[str, float], events: Sequence[ChordEvent]) -> float:
     """How typical the chords are of the requested mixture against all classes: log sum_k w_k p(k | chords)
     with a uniform class prior, p(k | chords) from the class CRBMs' exact chord log-likelihoods
@@ -182,22 +113,3 @@ def contrastive_harmony_score(model_set, class_weights: Mapping[str, float], eve
     w = np.asarray([weights[n] for n in names])
     keep = w > 0
     return float(np.logaddexp.reduce(np.log(w[keep]) + posterior[keep]))
-
-
-def reranked_generate(model_set, class_weights: Mapping[str, float], *, bars: int, beats_per_bar: int = 4,
-                      candidates: int = DEFAULT_CANDIDATES, mode: str | None = None, temperature: float = 1.0,
-                      seed: int | None = None) -> tuple[Generation, list[float]]:
-    """The best of ``candidates`` plain generations (models.generation.generate, seeds derived from
-    ``seed``) by contrastive_harmony_score; returns it and every candidate's score (in draw order)."""
-    from models.generation import generate
-
-    if isinstance(candidates, bool) or not isinstance(candidates, (int, np.integer)) or not 1 <= candidates <= 64:
-        raise InvalidModelInput(f"candidates {candidates!r} not allowed; allowed: an integer 1..64")
-    base = np.random.default_rng(seed).integers(0, 2**31 - 1)
-    drawn, scores = [], []
-    for index in range(int(candidates)):
-        generation = generate(model_set, class_weights, bars=bars, beats_per_bar=beats_per_bar,
-                              temperature=temperature, seed=int(base) + 7919 * index, mode=mode)
-        drawn.append(generation)
-        scores.append(contrastive_harmony_score(model_set, class_weights, generation.events))
-    return drawn[int(np.argmax(scores))], scores

@@ -138,6 +138,10 @@ class HarmonicRhythm:
                 bpb = METRES[metre]
                 if table.shape != (len(TEMPO_EDGES) + 1, bpb, int(data["phrase_bars"]), max_beats(bpb)):
                     raise ValueError(f"{metre} table of shape {table.shape}")
+                if not np.all(np.isfinite(table)) or np.any(table < 0):
+                    raise ValueError(f"{metre} counts not finite and non-negative")
+            if not any(table.sum() > 0 for table in counts.values()):
+                raise ValueError("no counts")
             return HarmonicRhythm(counts, int(data["phrase_bars"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidModelInput(f"harmonic rhythm data not readable ({exc}); allowed: HarmonicRhythm.to_json output") from None

@@ -234,6 +234,12 @@ SCHEMA: tuple[Field, ...] = (
           length=(0, len(PROFILE_FEATURE_NAMES)), choices=PROFILE_FEATURE_NAMES, check=_check_performance_features,
           condition="each at most once"),
     Field("classification.cv_folds", "int", required=False, nullable=True, low=0, high=1000),
+    Field("pop_expert", "object", required=False),
+    Field("pop_expert.weights_file", "string", length=(1, 255), check=_check_file_name,
+          words="a plain file name inside the model folder (no '/' or '..')"),
+    Field("harmonic_rhythm", "object", required=False),
+    Field("harmonic_rhythm.file", "string", length=(1, 255), check=_check_file_name,
+          words="a plain file name inside the model folder (no '/' or '..')"),
     Field("training_data", "object", required=False),
     Field("validation", "object", required=False),
 )

@@ -6,6 +6,8 @@ Folder layout (format ``moodchords-crbm-set/1``)::
                        (description, valence, arousal, performance profile, rhythm, mode share,
                        weights file), training data, validation numbers, classifier settings
     class_<name>.npz   the class's CRBM weights W, b, c, A, B (float32)
+    pop_expert.npz     optional: the POP909 pop expert, a CRBM of the class CRBMs' shape (config "pop_expert")
+    harmonic_rhythm.json  optional: models.harmonic_rhythm fitted on POP909 (config "harmonic_rhythm")
     MODEL_CARD.md      data, license, hyperparameters, numbers, the command that reproduces it
 
 Loading is numpy + json only (no TensorFlow import, no tracing): the TensorFlow experts are
@@ -56,8 +58,11 @@ class ClassParameters:
 class ModelSet:
     """A loaded model folder. Cheap to construct; TensorFlow experts are built on first use."""
 
-    def __init__(self, path: Path, config: dict, parameters: dict[str, ClassParameters]):
+    def __init__(self, path: Path, config: dict, parameters: dict[str, ClassParameters],
+                 pop_weights: Mapping[str, np.ndarray] | None = None, harmonic_rhythm=None):
         self.path = Path(path)
+        self.pop_weights = dict(pop_weights) if pop_weights is not None else None  # POP909 CRBM weights, or None
+        self.harmonic_rhythm = harmonic_rhythm  # models.harmonic_rhythm.HarmonicRhythm, or None (older folders)
         self.config = config
         self.name: str = str(config.get("name", self.path.name))
         self.beats_per_bar: int = int(config.get("beats_per_bar", 4))
@@ -74,6 +79,7 @@ class ModelSet:
         self.valence_bias_per_chord: float = float(classification.get("valence_bias_per_chord", 0.0))
         self._crbms: dict[str, Any] = {}
         self._experts = None
+        self._generation_experts = None
         self.xla_generation = True  # build the stacked experts with XLA (set before their first use; False: plain TF)
 
     @property
@@ -131,6 +137,20 @@ class ModelSet:
                                            xla=self.xla_generation)
         return self._experts
 
+    def generation_experts(self):
+        """(StackedExperts, has_pop): the class CRBMs in class_names order, then the pop expert when the
+        folder has one, stacked into one XLA-compiled logits call (built on first use)."""
+        if self._generation_experts is None:
+            if self.pop_weights is None:
+                self._generation_experts = (self.experts(), False)
+            else:
+                from models.crbm import StackedExperts, VisibleLayout
+
+                layout = VisibleLayout.from_json(self.config["layout"])
+                weights = [self.parameters[n].weights for n in self.class_names] + [self.pop_weights]
+                self._generation_experts = (StackedExperts(layout, weights, xla=self.xla_generation), True)
+        return self._generation_experts
+
     @property
     def coordinates(self) -> list[tuple[float | None, float | None]]:
         """(valence, arousal) per class, in class order (None where unknown)."""
@@ -164,6 +184,42 @@ def _read_config(path: Path) -> dict:
 
 
 MODE_CHORDS_KEY = "mode_chord_log_probs"  # optional array in a class's .npz (see ClassParameters)
+POP_FILE = "pop_expert.npz"
+RHYTHM_FILE = "harmonic_rhythm.json"
+MAX_RHYTHM_BYTES = 1 << 20  # the fitted table is ~10 KB
+
+
+def _read_pop_expert(path: Path, config: dict) -> dict | None:
+    entry = config.get("pop_expert")
+    if entry is None:
+        return None
+    file = path / entry["weights_file"]
+    weights, _ = read_class_arrays(file, config)  # the class CRBMs' shapes, headers checked before reading
+    for key, array in weights.items():
+        if not np.all(np.isfinite(array)):
+            raise ModelFileError(f"model file {file} is corrupt: {key} has non-finite values")
+    return weights
+
+
+def _read_harmonic_rhythm(path: Path, config: dict):
+    entry = config.get("harmonic_rhythm")
+    if entry is None:
+        return None
+    from models.harmonic_rhythm import HarmonicRhythm
+
+    file = path / entry["file"]
+    try:
+        if not file.is_file() or file.is_symlink():
+            raise ModelFileError(f"model file {file} not found (named by config.json's harmonic_rhythm.file)")
+        if file.stat().st_size > MAX_RHYTHM_BYTES:
+            raise ModelFileError(f"model file {file} is corrupt: {file.stat().st_size} bytes; allowed: at most {MAX_RHYTHM_BYTES}")
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"model file {file} cannot be read ({exc})") from None
+    try:
+        return HarmonicRhythm.from_json(text)
+    except InvalidModelInput as exc:
+        raise ModelFileError(f"model file {file} is corrupt: {exc}") from None
 
 
 def _read_class(path: Path, entry: dict, config: dict) -> ClassParameters:
@@ -212,7 +268,7 @@ def load_model_set(path: str | Path | None = None) -> ModelSet:
         if not isinstance(entry.get("weights_file"), str) or Path(entry["weights_file"]).name != entry["weights_file"]:
             raise ModelFileError(f"model file {folder / CONFIG_FILE} is corrupt: bad weights_file of class {entry.get('name')!r}")
         parameters[entry["name"]] = _read_class(folder, entry, config)
-    return ModelSet(folder, config, parameters)
+    return ModelSet(folder, config, parameters, _read_pop_expert(folder, config), _read_harmonic_rhythm(folder, config))
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,11 +281,14 @@ def model_set_from_class_models(*, name: str, layout: dict, hyperparameters: dic
                                 beats_per_bar: int = 4,
                                 class_info: Mapping[str, tuple[str, float | None, float | None]] | None = None,
                                 training_data: dict | None = None, validation: dict | None = None,
-                                classification: dict | None = None, path: str | Path = "") -> ModelSet:
+                                classification: dict | None = None, path: str | Path = "",
+                                pop_expert: tuple[Mapping[str, np.ndarray], dict] | None = None,
+                                harmonic_rhythm=None) -> ModelSet:
     """An in-memory ModelSet from freshly trained models.training.ClassModel objects.
 
     class_info: label -> (description, valence, arousal); labels without an entry get their own
-    name as description and no coordinates."""
+    name as description and no coordinates. pop_expert: (CRBM weights, notes for config.json) of the
+    POP909 expert; harmonic_rhythm: a fitted models.harmonic_rhythm.HarmonicRhythm."""
     class_info = dict(class_info or {})
     classes, parameters = [], {}
     for label in sorted(class_models):
@@ -259,7 +318,13 @@ def model_set_from_class_models(*, name: str, layout: dict, hyperparameters: dic
                            **(classification or {})},
         "training_data": training_data or {}, "validation": validation or {},
     }
-    return ModelSet(Path(path), config, parameters)
+    pop_weights = None
+    if pop_expert is not None:
+        pop_weights = {k: np.asarray(pop_expert[0][k], np.float32) for k in PARAMETER_NAMES}
+        config["pop_expert"] = {"weights_file": POP_FILE, **pop_expert[1]}
+    if harmonic_rhythm is not None:
+        config["harmonic_rhythm"] = {"file": RHYTHM_FILE}
+    return ModelSet(Path(path), config, parameters, pop_weights, harmonic_rhythm)
 
 
 def is_model_folder(path: str | Path) -> bool:
@@ -271,6 +336,10 @@ def is_model_folder(path: str | Path) -> bool:
     try:
         config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
         weights = {str(entry["weights_file"]) for entry in config["classes"]}
+        if isinstance(config.get("pop_expert"), dict):
+            weights.add(str(config["pop_expert"]["weights_file"]))
+        if isinstance(config.get("harmonic_rhythm"), dict):
+            weights.add(str(config["harmonic_rhythm"]["file"]))
         if config.get("format") != FORMAT:
             return False
         entries = list(path.iterdir())
@@ -344,6 +413,13 @@ def save_model_set(model_set: ModelSet, out_dir: str | Path) -> Path:
                 np.savez_compressed(fh, **arrays)
                 fh.flush()
                 os.fsync(fh.fileno())
+        if model_set.pop_weights is not None:
+            with open(tmp / model_set.config["pop_expert"]["weights_file"], "wb") as fh:
+                np.savez_compressed(fh, **{k: np.asarray(model_set.pop_weights[k], np.float32) for k in PARAMETER_NAMES})
+                fh.flush()
+                os.fsync(fh.fileno())
+        if model_set.harmonic_rhythm is not None:
+            write_text_atomic(tmp / model_set.config["harmonic_rhythm"]["file"], model_set.harmonic_rhythm.to_json())
         write_text_atomic(tmp / CONFIG_FILE, json.dumps(model_set.config, indent=1))
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a shipped model folder is readable by all
         for file in tmp.iterdir():
