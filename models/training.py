@@ -342,6 +342,45 @@ def train_class_models(
 
 
 # --------------------------------------------------------------------------------------------
+# The POP909 pop expert and harmonic rhythm
+#: Epochs and rule of the pop expert: the class CRBMs' shape (TrainingConfig.for_chords) trained from
+#: scratch on POP909 songs 001-700 (bench/pop909_next_chord.py --crbm-method; bench/RESULTS.md,
+#: "Next chord on POP909 (issue 15)").
+POP_EXPERT_EPOCHS = 10
+POP_EXPERT_METHOD = "exact"
+
+
+@dataclass(frozen=True)
+class PopExpert:
+    """What is learned from POP909: the pop expert CRBM and the harmonic rhythm."""
+
+    weights: dict  # CRBM weights (PARAMETER_NAMES -> numpy arrays), the class CRBMs' shape
+    report: TrainingReport  # the CRBM's training
+    harmonic_rhythm: object  # models.harmonic_rhythm.HarmonicRhythm fitted on the songs
+    n_songs: int  # songs learned from
+    n_chords: int  # chord events learned from (continuous segments)
+    rhythm_seconds: float  # wall-clock time of fitting the harmonic rhythm
+
+
+def train_pop_expert(songs: Sequence, config: TrainingConfig, *, epochs: int = POP_EXPERT_EPOCHS,
+                     method: str = POP_EXPERT_METHOD, strategy: tf.distribute.Strategy | None = None,
+                     progress: Progress | None = None) -> PopExpert:
+    """The pop expert (a chord CRBM of ``config``'s shape, no pooled start) on the songs' continuous
+    segments (models.pop909.Pop909Song), and the harmonic rhythm fitted on the same songs."""
+    from models.harmonic_rhythm import fit_harmonic_rhythm
+
+    if not songs:
+        raise InvalidModelInput("no POP909 songs to learn from; allowed: at least one readable song")
+    started = time.perf_counter()
+    rhythm = fit_harmonic_rhythm(songs)
+    rhythm_seconds = time.perf_counter() - started
+    sequences = [chord_visible(events) for song in songs for events, _ in song.segments() if len(events) > 0]
+    pop_config = replace(config, epochs=int(epochs), method=method, pretrain_epochs=0).validate()
+    rbm, report = train_crbm(sequences, CHORD_LAYOUT, pop_config, strategy=strategy, progress=progress, label="pop")
+    return PopExpert(rbm.get_weights(), report, rhythm, len(songs), int(sum(len(s) for s in sequences)), rhythm_seconds)
+
+
+# --------------------------------------------------------------------------------------------
 # The classifier's harmony weight, by cross-validation
 def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: TrainingConfig, *, folds: int = 3,
                           strategy=None, progress: Progress | None = None, beats_per_bar: int = 4,

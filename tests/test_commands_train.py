@@ -21,7 +21,7 @@ def test_train_and_classify_commands_on_a_user_folder(tmp_path, capsys):
     (data / "broken_0.mid").write_bytes(b"not a midi file")
     out = tmp_path / "model"
     assert main(["train", "--data", str(data), "--out", str(out), "--epochs", "2", "--pretrain-epochs", "3",
-                 "--cv-folds", "0", "--hidden", "8", "--history", "2"]) == 0
+                 "--cv-folds", "0", "--hidden", "8", "--history", "2", "--no-pop909"]) == 0
     shown = capsys.readouterr().err
     assert "100%|" in shown and "left" in shown and "‰" not in shown and "/1000" not in shown  # a percentage bar
     skipped = [line for line in shown.splitlines() if "warning" in line]
@@ -47,3 +47,72 @@ def test_train_and_classify_commands_on_a_user_folder(tmp_path, capsys):
     assert by_file["bright_1.mid"]["predicted"] == "bright" and by_file["dark_2.mid"]["predicted"] == "dark"
     assert main(["classify", str(data / "broken_0.mid"), "--model", str(out)]) == 2
     assert main(["classify", str(data / "bright_1.mid"), "--model", str(tmp_path / "nowhere")]) == 2
+
+
+def _tiny_pop909(root: Path, good: int = 2) -> Path:
+    """A POP909-shaped folder: ``good`` readable songs (I-vi-IV-V in C, two beats a chord) and song
+    003 with an unreadable chord file; every other song of 001-700 is missing."""
+    from tests.test_pop909 import write_song
+
+    loop = ["C:maj", "A:min", "F:maj", "G:7"]
+    chords = [(2 * i, 2 * i + 2, loop[i % 4]) for i in range(32)]
+    for number in range(1, good + 1):
+        write_song(root / f"{number:03d}", chords, [(0, 64, "C:maj")], beats=65)
+    bad = write_song(root / "003", chords, [(0, 64, "C:maj")], beats=65)
+    (bad / "chord_midi.txt").write_text("0.0 nonsense\n")
+    return root
+
+
+def test_train_with_pop909_ships_the_pop_expert_and_the_harmonic_rhythm(tmp_path, capsys, monkeypatch):
+    from assistant.cli import main
+    from models.generation import GenerationOptions, generate
+
+    monkeypatch.setenv("MOODCHORDS_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "midis"
+    data.mkdir()
+    for i in range(3):
+        write_midi_loop(data / f"bright_{i}.mid", MAJOR_LOOP, velocity=95, seconds_per_chord=0.5)
+        write_midi_loop(data / f"dark_{i}.mid", MINOR_LOOP, velocity=45, seconds_per_chord=1.5)
+    pop = _tiny_pop909(tmp_path / "pop909")
+    out = tmp_path / "model"
+    assert main(["train", "--data", str(data), "--out", str(out), "--epochs", "2", "--pretrain-epochs", "3",
+                 "--cv-folds", "0", "--hidden", "8", "--history", "2", "--pop909", str(pop), "--pop-epochs", "3"]) == 0
+    captured = capsys.readouterr()
+    warnings = [line for line in captured.err.splitlines() if "POP909" in line and "warning" in line]
+    assert len(warnings) == 1 and "skipped 698 POP909 song(s)" in warnings[0] and "003" in warnings[0]
+    assert "pop expert: 2 POP909 songs" in captured.out
+    assert (out / "pop_expert.npz").is_file() and (out / "harmonic_rhythm.json").is_file()
+    model_set = load_model_set(out)
+    assert model_set.pop_weights is not None and model_set.harmonic_rhythm is not None
+    assert model_set.config["pop_expert"]["songs_read"] == 2 and model_set.config["pop_expert"]["license"] == "MIT"
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "POP909" in card and "MIT" in card and "001-700" in card
+    # the POP909 rhythm (two beats a chord) now shapes generation: chords start on beats 1 or 3
+    for seed in range(4):
+        g = generate(model_set, {"bright": 1.0}, GenerationOptions(bars=8), seed=seed)
+        onsets = [sum(e.beats for e in g.events[:i]) for i in range(len(g.events))]
+        assert all(onset % 2 == 0 for onset in onsets) and g.events[-1].beats >= 4
+    # training again over it replaces it (the extra files are part of a model folder)
+    assert main(["train", "--data", str(data), "--out", str(out), "--epochs", "1", "--pretrain-epochs", "1",
+                 "--cv-folds", "0", "--hidden", "8", "--history", "2", "--no-pop909"]) == 0
+    assert not (out / "pop_expert.npz").exists() and load_model_set(out).pop_weights is None
+
+
+def test_train_refuses_a_pop909_without_a_readable_song(tmp_path, capsys, monkeypatch):
+    from assistant.cli import main
+
+    monkeypatch.setenv("MOODCHORDS_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "midis"
+    data.mkdir()
+    for i in range(2):
+        write_midi_loop(data / f"bright_{i}.mid", MAJOR_LOOP, velocity=95, seconds_per_chord=0.5)
+    pop = _tiny_pop909(tmp_path / "pop909", good=0)
+    out = tmp_path / "model"
+    args = ["train", "--data", str(data), "--out", str(out), "--epochs", "1", "--pretrain-epochs", "1",
+            "--cv-folds", "0", "--hidden", "8", "--history", "2"]
+    assert main(args + ["--pop909", str(pop)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("moodchords")]
+    assert len(err) == 1 and "no POP909 song could be read" in err[0] and "001" in err[0]
+    assert main(args + ["--pop909", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere" in capsys.readouterr().err
+    assert not out.exists()  # nothing written

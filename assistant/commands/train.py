@@ -4,6 +4,10 @@ write the model folder with its MODEL_CARD.md.
 EMOPIA (a folder with train_clip.csv / val_clip.csv, or its parent): the official split, train
 on train, report val. Any other folder of MIDI files: label from the file-name prefix
 ("Q1_xxx.mid" -> "Q1") or from --labels CSV (file,label); all clips train, no validation numbers.
+
+POP909 (--pop909, default ../shared/data/pop909 beside the project when it is there): songs 001-700
+train the pop expert (a CRBM of the class CRBMs' shape that generation multiplies in) and the
+harmonic rhythm; unreadable songs are skipped with a warning naming the file.
 """
 from __future__ import annotations
 
@@ -31,6 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="L2 coefficient on the joint-state weights (default: the general weight decay)")
     parser.add_argument("--method", choices=("cd", "pcd", "exact"), default=None, help="learning rule")
     parser.add_argument("--k", type=int, default=None, help="Gibbs steps for CD-k / PCD")
+    parser.add_argument("--pop909", default=None,
+                        help="POP909 folder (songs 001-700 train the pop expert and the harmonic rhythm; "
+                             "default: ../shared/data/pop909 beside the project when present)")
+    parser.add_argument("--no-pop909", action="store_true", help="train without POP909 (no pop expert, older rhythm)")
+    parser.add_argument("--pop-epochs", type=int, default=None, help="epochs of the POP909 pop expert (default: the tuned value)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cv-folds", type=int, default=3, help="folds for choosing the harmony weight (0: weight 1)")
     parser.add_argument("--checkpoints", default=None,
@@ -44,6 +53,12 @@ def _emopia_root(data: Path) -> Path | None:
         if (candidate / "train_clip.csv").is_file() and (candidate / "midis").is_dir():
             return candidate
     return None
+
+
+def default_pop909() -> Path | None:
+    """../shared/data/pop909 beside the project (where the shared data lives), when it is there."""
+    folder = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pop909"
+    return folder if folder.is_dir() else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,6 +138,26 @@ def _train(args: argparse.Namespace, bars: list) -> int:
     def load_progress(stage: str):
         return lambda m, f: progress(f"{stage}: {m}", f)
 
+    pop909 = None if args.no_pop909 else (Path(args.pop909) if args.pop909 else default_pop909())
+    if pop909 is not None and not pop909.is_dir():
+        raise InvalidModelInput(f"--pop909 {pop909} is not a folder; allowed: the POP909 folder (001/ ... 909/, index.csv)")
+    if args.pop_epochs is not None and not 1 <= args.pop_epochs <= 10_000:
+        raise InvalidModelInput(f"--pop-epochs {args.pop_epochs} not allowed; allowed: 1..10000")
+
+    corpus = None
+    if pop909 is not None:  # read first: a POP909 without one readable song stops before any training
+        from models.pop909 import TRAIN_SONGS, load_pop909
+
+        pop_started = time.perf_counter()
+        corpus = load_pop909(pop909, TRAIN_SONGS, workers=max(1, min(4, os.cpu_count() or 1)),
+                             progress=load_progress("loading POP909"))
+        read_seconds = time.perf_counter() - pop_started
+        if corpus.skipped:
+            bar.clear()
+            shown = "; ".join(reason for _, reason in corpus.skipped[:3])
+            more = f" (and {len(corpus.skipped) - 3} more)" if len(corpus.skipped) > 3 else ""
+            print(f"warning: skipped {len(corpus.skipped)} POP909 song(s): {shown}{more}", file=sys.stderr)
+
     emopia = _emopia_root(data)
     if emopia is not None:
         train = emopia_split(emopia, "train", progress=load_progress("loading train"))
@@ -168,11 +203,26 @@ def _train(args: argparse.Namespace, bars: list) -> int:
     models = train_class_models(clips_by_label, config, checkpoint_dir=checkpoints, resume=args.resume, strategy=strategy,
                                 beats_per_bar=beats_per_bar,
                                 progress=lambda m, f: progress(m, (stages - 1 + f) / stages))
+    pop_expert, pop_notes = None, None
+    if corpus is not None:
+        from models.training import POP_EXPERT_EPOCHS, POP_EXPERT_METHOD, train_pop_expert
+
+        pop_epochs = args.pop_epochs or POP_EXPERT_EPOCHS
+        pop_expert = train_pop_expert(corpus.songs, config, epochs=pop_epochs, strategy=strategy,
+                                      progress=lambda m, f: progress(f"pop expert {m}", f))
+        pop_notes = {"data": "POP909 (Wang et al., ISMIR 2020)", "license": "MIT", "folder": str(pop909),
+                     "songs": "001-700", "songs_read": pop_expert.n_songs,
+                     "songs_skipped": [song for song, _ in corpus.skipped], "chords": pop_expert.n_chords,
+                     "epochs": pop_epochs, "method": POP_EXPERT_METHOD,
+                     "seconds_reading": round(read_seconds, 1), "seconds_training": round(pop_expert.report.seconds, 1),
+                     "seconds_rhythm": round(pop_expert.rhythm_seconds, 2)}
     classification = {"harmony_weight": harmony_weight, "valence_bias_per_chord": valence_bias, "cv_folds": args.cv_folds,
                       "cv_accuracy_by_weight": {str(k): round(v, 4) for k, v in cv_table.items()},
                       "cv_accuracy_by_valence_bias": {str(k): [round(a, 4) for a in v] for k, v in bias_table.items()}}
     validation: dict = {}
-    model_set = build(models, classification=classification, training_data=data_info)
+    model_set = build(models, classification=classification, training_data=data_info,
+                      pop_expert=None if pop_expert is None else (pop_expert.weights, pop_notes),
+                      harmonic_rhythm=None if pop_expert is None else pop_expert.harmonic_rhythm)
     if val is not None:
         progress("validating", 1.0)
         val_by_label: dict[str, list] = {}
@@ -220,6 +270,9 @@ def _train(args: argparse.Namespace, bars: list) -> int:
         shutil.rmtree(checkpoints, ignore_errors=True)
     bar.close()
     print(f"wrote {out} ({len(models)} classes, {training_seconds:.0f} s)")
+    if pop_expert is not None:
+        print(f"pop expert: {pop_expert.n_songs} POP909 songs, {pop_expert.n_chords} chords, "
+              f"{pop_expert.report.final_epoch} epochs, {pop_expert.report.seconds:.0f} s")
     if validation:
         c = validation["classification"]["combined"]
         print(f"val: {validation['nll_bits_per_chord']:.3f} bits/chord own class, "
@@ -245,7 +298,11 @@ def model_card(config: dict, command: str) -> str:
         f"biases through directed weights" + (f", plus the joint one-hot of the last {hp['joint_history']} chord state(s)"
                                              if hp.get("joint_history") else "") + "); beside each, a Gaussian performance profile, a harmonic-rhythm "
         "table (chord durations given the position in the bar) and the share of major-key clips. "
-        "Generation samples from the weighted product of the class experts.", "",
+        "Generation samples from the weighted product of the class experts"
+        + (f", times a pop expert: a CRBM of the same shape trained on POP909 ({config['pop_expert'].get('epochs')} epochs, "
+           f"{config['pop_expert'].get('method')} learning rule), on a harmonic rhythm (chord lengths given the metre, "
+           "tempo, beat in the bar and bar in a 4-bar phrase) fitted on POP909" if config.get("pop_expert") else "")
+        + ".", "",
         "## Training data",
         f"- {data.get('name', '?')} ({data.get('folder', '')}): {data.get('train_clips', '?')} training clips "
         f"{data.get('clips_per_class', {})}; {data.get('skipped_files', 0)} files skipped.",
@@ -254,6 +311,14 @@ def model_card(config: dict, command: str) -> str:
     ]
     if data.get("citation"):
         lines.append(f"- Cite: {data['citation']}.")
+    pop = config.get("pop_expert")
+    if pop:
+        skipped = pop.get("songs_skipped") or []
+        lines.append(f"- {pop.get('data', 'POP909')} ({pop.get('folder', '')}), songs {pop.get('songs', '001-700')} "
+                     f"({pop.get('songs_read', '?')} read, {len(skipped)} skipped{': ' + ', '.join(skipped) if skipped else ''}; "
+                     f"{pop.get('chords', '?')} chords): the pop expert and the harmonic rhythm (`pop_expert.npz`, "
+                     f"`harmonic_rhythm.json`). License of the data: **{pop.get('license', 'MIT')}**. Songs 701-800 choose "
+                     "settings; 801-909 are never used.")
     if data.get("train_split"):
         lines.append(f"- Split: trained on `{data['train_split']}` only; settings chosen and numbers below on `{data['val_split']}`"
                      " (the official test split was never used).")
