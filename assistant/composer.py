@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Mapping
 
 from assistant.arrangement import Arrangement, arrangement_from_performance, render_score
 from assistant.errors import InvalidInput
-from assistant.mood import TEMPO_RANGE, MusicalSettings
+from assistant.expression import DEFAULT_INTENSITY, check_intensity
+from assistant.mood import FORMS, LOOP_BARS, METRES, TEMPO_RANGE, MusicalSettings
 from assistant.music import MODES, Progression, parse_key, tonic_name_for
 from assistant.score import Score
 
 if TYPE_CHECKING:
+    from assistant.expression import ExpressionPlan
     from models.emotion_classes import EmotionClass
     from models.generation import Generation
     from models.model_folder import ModelSet
@@ -43,6 +45,9 @@ class ComposerResult:
     generation: "Generation"  # the raw model output (key-normalised events, performance sample)
     seed: int  # the seed actually used: composing again with it gives the same result
     class_weights: dict[str, float]  # the weights composed with: validated, every class, summing to 1
+    plan: "ExpressionPlan"  # what the mood decided (mode, tempo, touch, guidance) before explicit settings
+    form: str  # "through" or "loop", as composed
+    intensity: float  # 0..1, as composed
 
 
 @dataclass(frozen=True)
@@ -50,22 +55,48 @@ class ResolvedSettings:
     """Settings after validation and defaults (what compose actually used)."""
 
     bars: int  # 1..256
-    beats_per_bar: int  # time signature numerator
-    tempo_bpm: float | None  # None: from the sampled performance
+    beats_per_bar: int  # quarter-note beats per bar: 4 (4/4), 3 (3/4 and 6/8)
+    tempo_bpm: float | None  # None: the mood's (the expression plan's)
     tonic: int | None  # pitch class; None: chosen from the seed
-    mode: str | None  # "major"/"minor"; None: the model decides
+    mode: str | None  # "major"/"minor"; None: the mood (the plan), else the model decides
     program: int | None  # GM program; None: piano
+    metre: str = "4/4"  # METRES
+    compound: bool = False  # 6/8: the bar's beats are dotted quarters
+    form: str = "through"  # FORMS
+    loop_bars: int = 4  # LOOP_BARS: the loop form's repeated length
+    intensity: float = DEFAULT_INTENSITY  # 0 (subtle) .. 1 (unmistakable)
+
+
+#: metre -> (quarter-note beats per bar, compound), as models.generation and Progression count them
+METRE_SHAPES = {"4/4": (4, False), "3/4": (3, False), "6/8": (3, True)}
+
+
+def _choice(label: str, value, allowed) -> None:
+    if value not in allowed or isinstance(value, bool):
+        shown = ", ".join(str(a) for a in allowed)
+        raise InvalidInput(f"{label} {value!r} not allowed; allowed: {shown}")
 
 
 def resolve_settings(settings: MusicalSettings | None) -> ResolvedSettings:
-    """Validate explicit settings; InvalidInput names the bad value and what is allowed."""
+    """Validate explicit settings; InvalidInput names the bad value and what is allowed, and a key
+    whose mode contradicts the mode given with it ("Dm" with "major")."""
     settings = settings or MusicalSettings()
     bars = DEFAULT_BARS if settings.bars is None else settings.bars
     if isinstance(bars, bool) or not isinstance(bars, int) or not 1 <= bars <= MAX_BARS:
         raise InvalidInput(f"bars {bars!r} not allowed; allowed: a whole number 1..{MAX_BARS}")
-    bpb = settings.beats_per_bar
-    if isinstance(bpb, bool) or not isinstance(bpb, int) or not 1 <= bpb <= MAX_BEATS_PER_BAR:
-        raise InvalidInput(f"beats per bar {bpb!r} not allowed; allowed: 1..{MAX_BEATS_PER_BAR}")
+    metre = settings.metre
+    if metre is None:  # old callers (and history records) gave only x/4 numerators
+        bpb = settings.beats_per_bar
+        if isinstance(bpb, bool) or not isinstance(bpb, int) or not 1 <= bpb <= MAX_BEATS_PER_BAR:
+            raise InvalidInput(f"beats per bar {bpb!r} not allowed; allowed: 1..{MAX_BEATS_PER_BAR}")
+        metre = f"{bpb}/4"
+    _choice("metre", metre, METRES)
+    bpb, compound = METRE_SHAPES[metre]
+    form = "through" if settings.form is None else settings.form
+    _choice("form", form, FORMS)
+    loop_bars = 4 if settings.loop_bars is None else settings.loop_bars
+    _choice("loop bars", loop_bars, LOOP_BARS)
+    intensity = DEFAULT_INTENSITY if settings.intensity is None else check_intensity(settings.intensity)
     tempo = settings.tempo_bpm
     if tempo is not None:
         try:
@@ -77,16 +108,41 @@ def resolve_settings(settings: MusicalSettings | None) -> ResolvedSettings:
             raise InvalidInput(f"tempo {settings.tempo_bpm!r} BPM not allowed; allowed: "
                                f"{TEMPO_RANGE[0]:g}..{TEMPO_RANGE[1]:g} BPM")
     tonic = mode = None
+    key_mode = None
     if settings.key is not None:
-        tonic, mode = parse_key(settings.key)
+        tonic, key_mode = parse_key(settings.key)
+        mode = key_mode
     if settings.mode is not None:
         if settings.mode not in MODES:
             raise InvalidInput(f"mode {settings.mode!r} not allowed; allowed: {list(MODES)}")
+        if key_mode is not None and settings.mode != key_mode:
+            raise InvalidInput(f"key {settings.key!r} is {key_mode} but mode is {settings.mode!r}; "
+                               f"allowed: a mode that agrees with the key, or the key without a mode")
         mode = settings.mode
     program = settings.program
     if program is not None and (isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127):
         raise InvalidInput(f"program {program!r} not allowed; allowed: General MIDI program 0..127")
-    return ResolvedSettings(bars, bpb, tempo, tonic, mode, program)
+    return ResolvedSettings(bars, bpb, tempo, tonic, mode, program, metre, compound, form, loop_bars, intensity)
+
+
+def key_has_mode(key: str | None) -> bool:
+    """Whether a key name says its mode ("Dm", "D minor", "Bb major"), not only the tonic ("D")."""
+    if key is None:
+        return False
+    return parse_key(key)[1] is not None
+
+
+def plan_for_weights(weights: Mapping[str, float], classes, intensity: float, seed: int | None) -> "ExpressionPlan":
+    """The expression plan of a class mixture given without words: the classes' valence and arousal
+    averaged by the weights (mixed when positive and negative classes share the weight)."""
+    from assistant.expression import expression_plan, mixedness_from_weights
+
+    point = {c.name: (c.valence or 0.0, c.arousal or 0.0) for c in classes}
+    valence = float(sum(w * point[n][0] for n, w in weights.items()))
+    arousal = float(sum(w * point[n][1] for n, w in weights.items()))
+    mixedness = mixedness_from_weights(weights, {c.name: c.valence for c in classes}, valence)
+    return expression_plan(max(-1.0, min(1.0, valence)), max(-1.0, min(1.0, arousal)), intensity,
+                           mixedness=mixedness, seed=seed)
 
 
 def choose_tonic(mode: str, rng: random.Random) -> int:
@@ -110,13 +166,21 @@ class Composer:
 
     def compose(self, class_weights: Mapping[str, float], settings: MusicalSettings | None = None, *,
                 seed: int | None = None, previous: Progression | None = None,
-                locked: frozenset[int] = frozenset(), temperature: float = 1.0) -> ComposerResult:
+                locked: frozenset[int] = frozenset(), temperature: float = 1.0,
+                plan: "ExpressionPlan | None" = None) -> ComposerResult:
         """Compose for a mixture of emotion classes.
 
+        ``settings`` are the explicit choices (flags, window fields, the request's words); what they
+        leave open comes from ``plan``, the mood's assistant.expression.ExpressionPlan (default: the
+        plan of the weights' mean valence and arousal at the settings' intensity): the mode, the
+        tempo (never sampled from the class mixture), the touch and the chord guidance.
+
         ``previous`` + ``locked``: regenerate, keeping the chords at the locked indices and the
-        previous rhythm (so indices stay put), and the previous key, mode, tempo and length unless
-        ``settings`` say otherwise.
+        previous rhythm (so indices stay put), and the previous key, mode, tempo, metre and length
+        unless ``settings`` say otherwise.
         """
+        from models.generation import GenerationOptions, generate
+
         resolved = resolve_settings(settings)
         # The one check of the user's weights in this layer; models.generation checks them once more
         # at its own boundary, and nothing below it again.
@@ -126,18 +190,24 @@ class Composer:
         rng = random.Random(seed)
         locked = frozenset(locked)
         explicit = settings or MusicalSettings()
+        if plan is None:
+            plan = plan_for_weights(weights, self.classes, resolved.intensity, seed)
 
-        bars, bpb, mode, tonic, tempo = (resolved.bars, resolved.beats_per_bar, resolved.mode, resolved.tonic,
-                                         resolved.tempo_bpm)
+        bars, metre, mode, tonic, tempo = (resolved.bars, resolved.metre, resolved.mode, resolved.tonic,
+                                           resolved.tempo_bpm)
+        bpb, compound = resolved.beats_per_bar, resolved.compound
         locked_events = rhythm = None
         if previous is not None:
-            bpb = previous.beats_per_bar
+            if explicit.metre is None:
+                bpb, compound = previous.beats_per_bar, previous.compound
+                metre = next((m for m, shape in METRE_SHAPES.items() if shape == (bpb, compound)), f"{bpb}/4")
             if explicit.bars is None:
                 bars = max(1, round(previous.length_beats / bpb))
             mode = mode or previous.mode
             tonic = previous.tonic if tonic is None else tonic
             tempo = previous.tempo_bpm if tempo is None else tempo
-            same_shape = bars * bpb == previous.length_beats and mode == previous.mode
+            same_shape = (bars * bpb == previous.length_beats and mode == previous.mode
+                          and (bpb, compound) == (previous.beats_per_bar, previous.compound))
             if same_shape:
                 rhythm = [c.duration_beats for c in previous.chords]
                 if locked:
@@ -148,70 +218,31 @@ class Composer:
                     events = previous.to_events()
                     locked_events = {i: events[i] for i in sorted(locked)}
             elif locked:
-                raise InvalidInput("locked chords need the same length and mode as before "
+                raise InvalidInput("locked chords need the same length, metre and mode as before "
                                    f"({previous.length_beats / bpb:g} bars, {previous.mode}); "
                                    "unlock them to change these")
         elif locked:
             raise InvalidInput(f"locked chords {sorted(locked)} need a previous progression to keep them from")
+        if metre not in METRES:
+            raise InvalidInput(f"metre {metre!r} not allowed; allowed: {', '.join(METRES)}")
 
-        generation = self._generate(weights, bars, bpb, temperature, seed, mode, locked_events, rhythm)
+        # Explicit settings (and a regenerated piece's own) first, then the mood's plan.
+        mode = mode or plan.mode
+        if tempo is None:
+            tempo = min(TEMPO_RANGE[1], max(TEMPO_RANGE[0], float(plan.tempo_bpm)))
+        options = GenerationOptions(
+            bars=bars, metre=metre, form=resolved.form, loop_bars=resolved.loop_bars, mode=mode, tempo_bpm=tempo,
+            temperature=temperature, guidance=plan.guidance,
+            colour_chords=tuple(plan.colour_chords), colour_weight=plan.colour_weight)
+        generation = generate(self.model_set, weights, options, seed=seed, locked=locked_events, rhythm=rhythm)
         if tonic is None:
             tonic = choose_tonic(generation.mode, rng)
-        if tempo is None:
-            tempo = min(TEMPO_RANGE[1], max(TEMPO_RANGE[0], round(float(generation.performance.tempo_bpm))))
-        progression = Progression.from_events(generation.events, tonic, generation.mode, tempo, bpb,
-                                              locked=locked if locked_events else (),
+        progression = Progression.from_events(generation.events, tonic, generation.mode, tempo, generation.beats_per_bar,
+                                              locked=locked if locked_events else (), compound=generation.compound,
                                               tonic_name=tonic_name_for(explicit.key, previous))
-        arrangement = arrangement_from_performance(generation.performance, resolved.program, progression=progression)
+        arrangement = arrangement_from_performance(plan.performance(), resolved.program, progression=progression)
         score = render_score(progression, arrangement)
-        return ComposerResult(progression, arrangement, score, generation, seed, weights)
-
-    def _generate(self, weights, bars, bpb, temperature, seed, mode, locked_events, rhythm) -> "Generation":
-        """models.generation.generate, in phrases of at most its MAX_BARS for longer pieces.
-
-        Each phrase starts and ends on the tonic (the generator's cadence), all in one mode; the
-        performance is the first phrase's. A previous rhythm is cut at whole bars."""
-        from models.generation import MAX_BARS, Generation, generate
-
-        if bars <= MAX_BARS:
-            return generate(self.model_set, weights, bars=bars, beats_per_bar=bpb, temperature=temperature,
-                            seed=seed, mode=mode, locked=locked_events, rhythm=rhythm)
-        if rhythm is None:
-            count = -(-bars // MAX_BARS)
-            sizes = [bars // count + (1 if i < bars % count else 0) for i in range(count)]
-            phrases = [(size, None, {}) for size in sizes]
-        else:
-            phrases = _split_rhythm(list(rhythm), dict(locked_events or {}), bpb, MAX_BARS)
-        events: list = []
-        first = None
-        for index, (size, durations, locked_here) in enumerate(phrases):
-            part = generate(self.model_set, weights, bars=size, beats_per_bar=bpb, temperature=temperature,
-                            seed=seed + 7919 * index, mode=mode if first is None else first.mode,
-                            locked=locked_here or None, rhythm=durations)
-            first = first or part
-            events.extend(part.events)
-        return Generation(events=tuple(events), mode=first.mode, performance=first.performance)
+        return ComposerResult(progression, arrangement, score, generation, seed, weights, plan, resolved.form,
+                              resolved.intensity)
 
 
-def _split_rhythm(durations: list[float], locked: dict, bpb: int, max_bars: int) -> list[tuple[int, list, dict]]:
-    """Cut a chord rhythm into phrases of whole bars, each at most ``max_bars`` long.
-
-    Returns (bars, durations, locked events re-indexed within the phrase) per phrase."""
-    phrases, start, beats = [], 0, 0.0
-    last_cut = None  # (index after the chord, beats) of the latest whole-bar boundary in this phrase
-    index = 0
-    while index < len(durations):
-        beats += durations[index]
-        index += 1
-        fits = beats <= max_bars * bpb + 1e-9
-        if fits and abs(beats / bpb - round(beats / bpb)) < 1e-9:
-            last_cut = (index, beats)
-        if not fits or index == len(durations):
-            if last_cut is None or last_cut[0] <= start:
-                raise InvalidInput(f"the previous progression has no bar line within {max_bars} bars to cut it at; "
-                                   f"allowed: up to {max_bars} bars when chords span bar lines")
-            end, length = last_cut
-            phrase_locked = {i - start: e for i, e in locked.items() if start <= i < end}
-            phrases.append((int(round(length / bpb)), durations[start:end], phrase_locked))
-            start, index, beats, last_cut = end, end, 0.0, None
-    return phrases

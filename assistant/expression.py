@@ -219,7 +219,8 @@ def mixedness_from_weights(class_weights: Mapping[str, float], class_valence: Ma
 
     Why not only the balance: an unsure reading also spreads its weight; a clear valence means the
     request is one-sided whatever the spread. A neutral mood (no mood words) is not mixed.
-    A stand-in until the language layer reports both valence signs of a request itself."""
+    Used for moods given as class weights (no words); requests read from words carry their own
+    mixedness (assistant.language.request_mixedness)."""
     if neutral:
         return 0.0
     positive = sum(w for n, w in class_weights.items() if (class_valence.get(n) or 0) > 0)
@@ -234,7 +235,12 @@ def mixedness_from_weights(class_weights: Mapping[str, float], class_valence: Ma
 
 def plan_for_mood(mood, classes, intensity: float = DEFAULT_INTENSITY, seed: int | None = None) -> ExpressionPlan:
     """The plan for an assistant.mood.Mood read for these emotion classes (objects with .name and
-    .valence), its mixedness estimated by mixedness_from_weights."""
-    class_valence = {c.name: c.valence for c in classes}
-    mixedness = mixedness_from_weights(mood.class_weights, class_valence, mood.valence, mood.neutral)
+    .valence): its mixedness as the language layer read it from the request's own mood words
+    (Mood.mixedness), else (a mood made from class weights) estimated by mixedness_from_weights."""
+    mixedness = getattr(mood, "mixedness", None)
+    if mood.neutral:
+        mixedness = 0.0
+    elif mixedness is None:
+        class_valence = {c.name: c.valence for c in classes}
+        mixedness = mixedness_from_weights(mood.class_weights, class_valence, mood.valence, mood.neutral)
     return expression_plan(mood.valence, mood.arousal, intensity, mixedness=mixedness, seed=seed)

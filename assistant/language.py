@@ -27,7 +27,7 @@ import numpy as np
 
 from assistant.errors import InvalidInput
 from assistant.keywords import candidate_words, make_extractor, mask_spans, tokenize
-from assistant.mood import TEMPO_RANGE, Mood, MusicalSettings
+from assistant.mood import LOOP_BARS, METRES, TEMPO_RANGE, Mood, MusicalSettings
 from assistant.request_text import MAX_REQUEST_CHARS, check_request_length, normalize_request
 from models.emotion_classes import EMOPIA_CLASSES
 from models.progress import Progress
@@ -134,6 +134,22 @@ _TEMPO_WORD = re.compile(
     r"\b(" + "|".join(re.escape(p) for p in sorted(TEMPO_WORDS, key=len, reverse=True)) + r")\b", re.I
 )
 _SHOWN_NUMBER_CHARS = 48  # a warning quotes at most this much of a (pasted, huge) number
+#: "in 3/4", "3/4 time", "7/8": any time signature with a note-value denominator (5/4 is warned about)
+_TIME_SIGNATURE = re.compile(r"(?<![\w./])(?P<num>\d{1,2})\s*+/\s*+(?P<den>2|4|8|16)(?![\w./])"
+                             r"(?:\s++(?i:time|metre|meter|signature|time\s++signature)\b)?")
+#: words that name a metre: a waltz is in 3/4; a jig (and the "compound" feel) in 6/8
+METRE_WORDS: dict[str, str] = {"waltz": "3/4", "waltzes": "3/4", "waltzing": "3/4", "triple time": "3/4",
+                               "triple metre": "3/4", "triple meter": "3/4", "three four time": "3/4",
+                               "jig": "6/8", "jigs": "6/8", "compound time": "6/8", "six eight time": "6/8",
+                               "common time": "4/4", "four four time": "4/4"}
+_METRE_WORD = re.compile(r"\b(" + "|".join(re.escape(p) for p in sorted(METRE_WORDS, key=len, reverse=True))
+                         + r")\b", re.I)
+#: "loop", "looping", "a 4-bar loop", "a two bar loop": the loop form (and its length)
+_LOOP = re.compile(r"(?:(?<![\w.,])(?P<num>\d++|[a-z]++)[\s-]*+(?:bars?|measures?)[\s-]*+)?"
+                   r"\b(?P<word>loop(?:s|ing|ed)?|loopable)\b", re.I)
+#: a key named with a letter that is no note ("in H major", "in the key of X"): warned about
+_KEY_UNKNOWN = re.compile(r"\b(?i:in(?:\s++the\s++key\s++of)?|key\s++of)\s++(?P<name>[H-Zh-z][#♯♭b]?)"
+                          r"(?:[\s-]*+(?P<mode>(?i:major|minor)))\b|\b(?i:key\s++of)\s++(?P<name2>[H-Zh-z][#♯♭]?)\b")
 
 
 @dataclass(frozen=True)
@@ -256,6 +272,37 @@ def parse_settings_detailed(text: str) -> SettingsParse:
     bars: int | None = None
     program: int | None = None
     instrument: str | None = None
+    metre: str | None = None
+    form: str | None = None
+    loop_bars: int | None = None
+
+    # Form: before bars, so that "a 4-bar loop" is the loop's length, not the piece's.
+    for match in _LOOP.finditer(text):
+        if not claimed.claim(*match.span()):
+            continue
+        form = form or "loop"
+        if match.group("num") is not None:
+            number = read_number(match.group("num"))
+            if number is not None and number.value in LOOP_BARS:
+                loop_bars = loop_bars or int(number.value)
+            else:
+                warnings.append(f"loop of {match.group('num')} bars ignored; allowed "
+                                f"{' or '.join(str(n) for n in LOOP_BARS)} bars")
+
+    # Metre: a time signature ("in 3/4", "6/8 time") or a word ("waltz"); the first counts.
+    for match in _TIME_SIGNATURE.finditer(text):
+        if not claimed.claim(*match.span()):
+            continue
+        found = f"{int(match.group('num'))}/{match.group('den')}"
+        if int(match.group("num")) < 2:
+            continue  # "1/2", "1/4": a fraction or a note value, not a metre
+        if found in METRES:
+            metre = metre or found
+        else:
+            warnings.append(f"time signature {found} not supported, ignored; allowed {', '.join(METRES)}")
+    for match in _METRE_WORD.finditer(text):
+        if claimed.claim(*match.span()) and metre is None:
+            metre = METRE_WORDS[match.group(1).lower()]
 
     # Tempo: a number with bpm wins over words; the first mention counts.
     for match in list(_BPM.finditer(text)) + list(_TEMPO_OF.finditer(text)):
@@ -297,6 +344,17 @@ def parse_settings_detailed(text: str) -> SettingsParse:
         key = _tonic_name(note, acc)
         if found_mode:
             mode = "minor" if found_mode.lower().startswith("min") else "major"
+    if key is None:  # "in H major": a key asked for but not understood
+        for match in _KEY_UNKNOWN.finditer(text):
+            name = match.group("name") or match.group("name2")
+            if name.lower() in ("a", "i") and not match.group("mode"):
+                continue
+            if claimed.claim(*match.span()):
+                shown = name + (f" {match.group('mode')}" if match.group("mode") else "")
+                warnings.append(f"key {shown!r} not understood, ignored; allowed a note A..G with # or b, "
+                                f"e.g. 'in F# minor'")
+                break
+
     if mode is None:
         for match in _MODE_ONLY.finditer(text):
             if claimed.claim(*match.span()):
@@ -309,7 +367,8 @@ def parse_settings_detailed(text: str) -> SettingsParse:
             instrument = match.group(1).lower()
             program = INSTRUMENT_PROGRAMS[instrument]
 
-    settings = MusicalSettings(tempo_bpm=tempo, key=key, mode=mode, bars=bars, program=program, instrument=instrument)
+    settings = MusicalSettings(tempo_bpm=tempo, key=key, mode=mode, bars=bars, program=program, instrument=instrument,
+                               metre=metre, form=form, loop_bars=loop_bars)
     return SettingsParse(settings, claimed.spans(), tuple(warnings))
 
 
@@ -442,6 +501,30 @@ def modifier_factor(text: str, tokens, position: int) -> tuple[float, bool]:
     if negated:
         return (NEGATED_DEGREE_FACTOR if degree > 1.0 else NEGATION_FACTOR), True
     return degree, False
+
+
+# --------------------------------------------------------------------------------------------
+# Mixed moods
+
+#: Words that say the mood is mixed by themselves, with how mixed (0..1).
+MIXED_WORDS: dict[str, float] = {"bittersweet": 1.0, "ambivalent": 0.8, "conflicted": 0.8, "torn": 0.6,
+                                 "mixed": 0.6, "paradoxical": 0.6}
+#: |valence| a mood word needs before its sign counts as one side of a mixed request
+SIDE_VALENCE = 0.1
+
+
+def request_mixedness(words: Sequence[str], valences: Sequence[float], weights: Sequence[float],
+                      tokens=()) -> float:
+    """How mixed a request is, 0..1, from its own mood words: the balance between the positive and
+    the negative ones ("happy but a little sad": both signs, the weaker one half as strong -> ~0.6),
+    or a word that says so ("bittersweet", also as a token the keyword extractor left out).
+    Each word counts by its detector weight times its |valence| (after negation and degree words)."""
+    said = [MIXED_WORDS[w] for w in words if w in MIXED_WORDS]
+    said += [MIXED_WORDS[t.word] for t in tokens if getattr(t, "word", None) in MIXED_WORDS]
+    positive = sum(w * v for v, w in zip(valences, weights) if v >= SIDE_VALENCE)
+    negative = sum(w * -v for v, w in zip(valences, weights) if v <= -SIDE_VALENCE)
+    balance = 2.0 * min(positive, negative) / (positive + negative) if positive and negative else 0.0
+    return float(min(1.0, max([balance, *said])))
 
 
 # --------------------------------------------------------------------------------------------
@@ -628,13 +711,14 @@ class MoodReader:
             point = (1.0 - SENTENCE_WEIGHT) * point + SENTENCE_WEIGHT * sentence_point
         valence, arousal = (float(np.clip(x, -1.0, 1.0)) for x in point)
         weights_by_class = class_weights(valence, arousal, self.classes, request_vector, self._descriptions)
+        mixedness = request_mixedness(mood_words, [p[0] for p, _ in weighted], [w for _, w in weighted], tokens)
         return Mood(valence, arousal, weights_by_class, tuple(mood_words), parsed.settings, neutral=False,
-                    warnings=parsed.warnings)
+                    warnings=parsed.warnings, mixedness=mixedness)
 
 
 __all__ = [
     "INSTRUMENT_PROGRAMS", "TEMPO_WORDS", "MusicalSettings", "SettingsParse", "parse_settings",
     "parse_settings_detailed", "default_classes", "class_weights", "MoodReader",
     "load_sentence_model", "modifier_factor", "read_number", "ReadNumber", "MAX_REQUEST_CHARS",
-    "normalize_request",
+    "normalize_request", "request_mixedness", "MIXED_WORDS", "METRE_WORDS",
 ]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 
 from assistant.errors import InvalidInput
-from assistant.mood import Mood, MusicalSettings
+from assistant.mood import SOURCED_SETTINGS, Mood, MusicalSettings
 from assistant.score import Score
 from models.progress import Progress
 
@@ -61,6 +61,13 @@ class Composition:
     seed: int  # random seed of the composer sample (same seed + settings -> same music)
     midi_path: Path | None = None  # the MIDI file written for this composition
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    #: where each of SOURCED_SETTINGS came from: "flag" (CLI flag / window field), "request" (the
+    #: request's words) or "mood" (the mood's expression plan, or the default)
+    sources: dict[str, str] = field(default_factory=dict)
+    #: one line each: a request's value a flag or field overrode ("the request's key C major is overridden ...")
+    notices: tuple[str, ...] = ()
+    form: str = "through"  # "through" or "loop", as composed
+    intensity: float = 0.5  # 0 (subtle) .. 1 (unmistakable), as composed
 
     @property
     def keywords(self) -> tuple[str, ...]:
@@ -69,8 +76,9 @@ class Composition:
     @property
     def warnings(self) -> tuple[str, ...]:
         """What the request asked for that was ignored, one line each with the allowed range
-        (e.g. "tempo 400 bpm ignored; allowed 20..300 bpm"): for the window's status line."""
-        return tuple(self.mood.warnings)
+        (e.g. "tempo 400 bpm ignored; allowed 20..300 bpm"), and the request's values that a flag or
+        field overrode: for the window's status line and the CLI's stderr."""
+        return tuple(self.mood.warnings) + tuple(self.notices)
 
     @property
     def chord_names(self) -> list[str]:
@@ -211,8 +219,9 @@ class Assistant:
         progress("Reading the mood", 0.3)
         mood = self.read_mood(text)
         timings["mood"] = time.perf_counter() - started
-        return self._compose(text, transcript, mood, mood.settings.merged(overrides), seed, progress, timings,
-                             class_weights=class_weights, temperature=temperature)
+        settings, sources, notices = merge_settings(mood.settings, overrides)
+        return self._compose(text, transcript, mood, settings, seed, progress, timings,
+                             class_weights=class_weights, temperature=temperature, sources=sources, notices=notices)
 
     def compose_from_weights(self, class_weights: Mapping[str, float], overrides: MusicalSettings | None = None,
                              seed: int | None = None, progress: Progress | None = None,
@@ -220,31 +229,44 @@ class Assistant:
         """Compose for a mixture of emotion classes given directly, no text read (the CLI's --emotion):
         the language model is not loaded. The Composition's mood is the classes' valence and arousal
         mixed by the weights; its request_text is empty."""
-        return self._compose("", None, None, overrides or MusicalSettings(), seed, progress or _no_progress, {},
-                             class_weights=class_weights, temperature=temperature)
+        settings, sources, _ = merge_settings(MusicalSettings(), overrides)
+        return self._compose("", None, None, settings, seed, progress or _no_progress, {},
+                             class_weights=class_weights, temperature=temperature, sources=sources)
 
     def regenerate(self, composition: Composition, locked: frozenset[int] = frozenset(),
                    overrides: MusicalSettings | None = None, seed: int | None = None,
                    progress: Progress | None = None) -> Composition:
-        """A new sample for the same mood; chords at `locked` indices are kept."""
-        settings = composition.settings.merged(overrides)
+        """A new sample for the same mood; chords at `locked` indices are kept, and the key, mode,
+        tempo and metre (unless `overrides` change them)."""
+        settings, override_sources, notices = merge_settings(composition.settings, overrides)
+        sources = dict(composition.sources)
+        sources.update({name: "flag" for name, source in override_sources.items() if source == "flag"})
         return self._compose(composition.request_text, composition.transcript, composition.mood, settings,
                              seed, progress or _no_progress, {}, previous=composition.progression,
-                             locked=frozenset(locked))
+                             locked=frozenset(locked), sources=sources, notices=notices)
 
     def _compose(self, text: str, transcript: str | None, mood: Mood | None, settings: MusicalSettings,
                  seed: int | None, progress: Progress, timings: dict[str, float], previous: Progression | None = None,
                  locked: frozenset[int] = frozenset(), class_weights: Mapping[str, float] | None = None,
-                 temperature: float = 1.0) -> Composition:
-        """Compose with `class_weights` (default: the mood's); mood None: made from the weights."""
+                 temperature: float = 1.0, sources: Mapping[str, str] | None = None,
+                 notices: tuple[str, ...] = ()) -> Composition:
+        """Compose with `class_weights` (default: the mood's); mood None: made from the weights.
+        The mood's expression plan decides what the settings leave open; explicit class weights
+        (the CLI's --emotion) outrank the words, so their plan is the weights' own."""
+        from assistant.composer import resolve_settings
+        from assistant.expression import plan_for_mood
+
         seed = secrets.randbelow(2**31) if seed is None else int(seed)
+        resolved = resolve_settings(settings)  # InvalidInput before any work
+        plan = None
         if class_weights is None:
             class_weights = mood.class_weights
+            plan = plan_for_mood(mood, self.composer.classes, resolved.intensity, seed)
         progress("Composing", 0.5)
         started = time.perf_counter()
         # The composer validates the weights (the user's input) and returns them normalised.
         result = self.composer.compose(class_weights, settings, seed=seed, previous=previous, locked=locked,
-                                       temperature=temperature)
+                                       temperature=temperature, plan=plan)
         timings["compose"] = time.perf_counter() - started
         if mood is None:
             mood = mood_of_weights(result.class_weights, self.composer.classes)
@@ -253,7 +275,9 @@ class Assistant:
         composition = Composition(
             id=uuid.uuid4().hex, created_at=time.time(), request_text=text, transcript=transcript, mood=mood,
             settings=settings, progression=result.progression, arrangement=result.arrangement,
-            score=result.score, seed=seed, timings=timings)
+            score=result.score, seed=seed, timings=timings,
+            sources={name: (sources or {}).get(name, "mood") for name in SOURCED_SETTINGS}, notices=tuple(notices),
+            form=result.form, intensity=result.intensity)
         if self.write_midi_files:
             progress("Writing MIDI", 0.8)
             started = time.perf_counter()
@@ -270,6 +294,54 @@ class Assistant:
         from assistant.midi_file import write_midi
 
         return Path(write_midi(composition.score, path))
+
+
+#: SOURCED_SETTINGS name -> the MusicalSettings fields that set it
+_SETTING_FIELDS = {"key": ("key",), "mode": ("mode",), "tempo": ("tempo_bpm",), "bars": ("bars",),
+                   "metre": ("metre",), "form": ("form", "loop_bars"), "instrument": ("program", "instrument"),
+                   "intensity": ("intensity",)}
+
+
+def _key_text(settings: MusicalSettings) -> str | None:
+    if settings.key is None:
+        return None
+    return settings.key + (f" {settings.mode}" if settings.mode and settings.mode not in settings.key else "")
+
+
+def merge_settings(request: MusicalSettings, overrides: MusicalSettings | None
+                   ) -> tuple[MusicalSettings, dict[str, str], tuple[str, ...]]:
+    """The request's settings with the user's overrides (flags, window fields) winning:
+    (effective settings, source of each SOURCED_SETTINGS name, one notice per request value overridden).
+
+    A key given with its mode as an override ("Bb minor") replaces the request's key and mode as one:
+    "a sad song in C major" with --key "Bb minor" is Bb minor, not Bb major."""
+    from assistant.composer import key_has_mode
+
+    overrides = overrides or MusicalSettings()
+    merged = request.merged(overrides)
+    if overrides.key is not None and overrides.mode is None and key_has_mode(overrides.key):
+        merged = dataclasses.replace(merged, mode=None)
+    sources: dict[str, str] = {}
+    notices: list[str] = []
+    for name, fields in _SETTING_FIELDS.items():
+        flagged = any(getattr(overrides, f) is not None for f in fields)
+        asked = any(getattr(request, f) is not None for f in fields)
+        if name == "mode" and overrides.key is not None and key_has_mode(overrides.key):
+            flagged = True
+        sources[name] = "flag" if flagged else "request" if asked else "mood"
+    request_key, override_key = _key_text(request), _key_text(overrides)
+    if request_key and override_key and request_key.lower() != override_key.lower():
+        notices.append(f"the request's key {request_key} is overridden by the key setting {override_key}")
+    elif request.mode and sources["mode"] == "flag" and (merged.mode or "") != request.mode and not override_key:
+        notices.append(f"the request's {request.mode} mode is overridden by the mode setting {merged.mode}")
+    for name, field_name, unit in (("tempo", "tempo_bpm", " bpm"), ("bars", "bars", " bars"), ("metre", "metre", ""),
+                                   ("form", "form", "")):
+        asked, given = getattr(request, field_name), getattr(overrides, field_name)
+        if asked is not None and given is not None and asked != given:
+            notices.append(f"the request's {name} {asked:g}{unit} is overridden by the {name} setting {given:g}{unit}"
+                           if isinstance(asked, float) else
+                           f"the request's {name} {asked}{unit} is overridden by the {name} setting {given}{unit}")
+    return merged, sources, tuple(notices)
 
 
 def mood_of_weights(class_weights: Mapping[str, float], classes) -> Mood:
@@ -313,11 +385,33 @@ def composition_summary(composition: Composition) -> dict[str, Any]:
         "output": midi,
         "timings_s": {k: round(v, 4) for k, v in composition.timings.items()},
         "warnings": list(composition.warnings),
+        "metre": "{}/{}".format(*progression.time_signature),
+        "form": composition.form,
+        "intensity": round(composition.intensity, 3),
+        "settings": _sourced_settings(composition),
     }
     if composition.request_text:  # a mood read from words (not --emotion weights alone)
         summary["mood"] = {"valence": mood.valence, "arousal": mood.arousal, "keywords": list(mood.keywords),
                            "neutral": mood.neutral}
     return summary
+
+
+def _sourced_settings(composition: Composition) -> dict[str, dict[str, Any]]:
+    """Each of SOURCED_SETTINGS as composed, with where it came from ("flag", "request", "mood")."""
+    progression = composition.progression
+    instrument = composition.settings.instrument
+    if instrument is None:
+        from assistant.general_midi import describe_program
+
+        instrument = describe_program(composition.arrangement.program)
+    values = {"key": progression.key_name, "mode": progression.mode, "tempo": round(progression.tempo_bpm, 3),
+              "bars": round(progression.length_beats / progression.beats_per_bar, 3),
+              "metre": "{}/{}".format(*progression.time_signature), "form": composition.form,
+              "instrument": instrument, "intensity": round(composition.intensity, 3)}
+    if composition.form == "loop":
+        values["form"] = f"loop of {composition.settings.loop_bars or 4} bars"
+    return {name: {"value": values[name], "source": composition.sources.get(name, "mood")}
+            for name in SOURCED_SETTINGS}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,7 +444,9 @@ def to_history_record(composition: Composition):
         seed=composition.seed, midi_path=str(composition.midi_path) if composition.midi_path else None,
         midi_bytes=midi_bytes,
         payload={"version": PAYLOAD_VERSION, "arrangement": dataclasses.asdict(composition.arrangement),
-                 "timings": composition.timings})
+                 "timings": composition.timings, "sources": dict(composition.sources),
+                 "notices": list(composition.notices), "form": composition.form,
+                 "intensity": composition.intensity})
 
 
 def from_history_record(record) -> Composition:
@@ -373,4 +469,7 @@ def from_history_record(record) -> Composition:
         transcript=record.transcript, mood=Mood(**mood_fields), settings=MusicalSettings(**record.settings),
         progression=progression, arrangement=arrangement, score=render_score(progression, arrangement),
         seed=record.seed, midi_path=Path(record.midi_path) if record.midi_path else None,
-        timings=dict(record.payload.get("timings", {})))
+        timings=dict(record.payload.get("timings", {})),
+        sources=dict(record.payload.get("sources", {})),  # absent in older records
+        notices=tuple(record.payload.get("notices", ())), form=record.payload.get("form", "through"),
+        intensity=float(record.payload.get("intensity", 0.5)))

@@ -15,6 +15,11 @@ EXAMPLES = """examples:
   moodchords compose --emotion Q1=0.7,Q4=0.3 -o hopeful.mid
   moodchords compose --emotion Q3 --key "D minor" --tempo 70 --bars 16 -o sad.mid --json
   moodchords compose "make it sad and slow" -o sad.mid
+  moodchords compose "a gentle waltz" --intensity 0.9 --form loop --loop-bars 2 -o waltz.mid
+  moodchords compose "a sad song" --metre 6/8 --key "Bb minor" --json
+
+Explicit settings win: flags first, then the request's words, then the mood's defaults;
+--json says for each setting its value and its source (flag, request or mood).
 """
 
 
@@ -34,6 +39,14 @@ def register(subparsers) -> None:
     parser.add_argument("--key", metavar="KEY", help="key, e.g. D, F#m, \"Bb minor\" (default: chosen by the model)")
     parser.add_argument("--mode", metavar="MODE", help="major or minor (default: from --key or the model)")
     parser.add_argument("--tempo", metavar="BPM", help="tempo 20..300 BPM (default: from the emotion)")
+    parser.add_argument("--intensity", metavar="X",
+                        help="how clearly the mood is played, 0 (subtle) .. 1 (unmistakable) (default 0.5)")
+    parser.add_argument("--metre", "--meter", dest="metre", metavar="METRE",
+                        help="time signature: 4/4, 3/4 or 6/8 (default: from the request, else 4/4)")
+    parser.add_argument("--form", metavar="FORM",
+                        help="through (through-composed) or loop (a short progression repeated with variation); "
+                             "default: from the request, else through")
+    parser.add_argument("--loop-bars", metavar="N", help="loop form: bars of the repeated progression, 2 or 4 (default 4)")
     parser.add_argument("--seed", metavar="N", help="random seed (same seed, same result)")
     parser.add_argument("--temperature", metavar="T", default="1.0",
                         help="sampling temperature 0.05..10; lower is safer, higher more adventurous (default 1.0)")
@@ -85,6 +98,19 @@ def _number(label: str, text: str | None, kind, allowed: str):
     return value
 
 
+def _check_key_and_mode(key: str | None, mode: str | None) -> None:
+    """--key with a mode ("Dm", "D minor") and a --mode that says the other: refused, naming both."""
+    from assistant.composer import key_has_mode
+    from assistant.music import parse_key
+
+    if key is None or mode is None or not key_has_mode(key):
+        return
+    _, key_mode = parse_key(key)
+    if mode in ("major", "minor") and mode != key_mode:
+        raise InvalidInput(f"--key {key!r} ({key_mode}) contradicts --mode {mode!r}; "
+                           f"allowed: drop one of them, or give --key without a mode")
+
+
 def _check_output(path: str | None) -> Path | None:
     """Fail before composing when the output folder cannot take the file."""
     if path is None:
@@ -119,7 +145,13 @@ def run(args) -> int:
     if temperature is not None and not 0.05 <= temperature <= 10:  # the generator's range
         raise InvalidInput(f"temperature {args.temperature!r} not allowed; allowed: 0.05..10, e.g. 0.8")
     program = _number("program", args.program, int, "General MIDI program 0..127")
-    explicit = MusicalSettings(tempo_bpm=tempo, key=args.key, mode=args.mode, bars=bars, program=program)
+    intensity = _number("intensity", args.intensity, float, "a number 0..1 (0 subtle, 1 unmistakable)")
+    if intensity is not None and not 0 <= intensity <= 1:
+        raise InvalidInput(f"intensity {args.intensity!r} not allowed; allowed: a number 0..1 (0 subtle, 1 unmistakable)")
+    loop_bars = _number("loop bars", args.loop_bars, int, "2 or 4")
+    _check_key_and_mode(args.key, args.mode)
+    explicit = MusicalSettings(tempo_bpm=tempo, key=args.key, mode=args.mode, bars=bars, program=program,
+                               metre=args.metre, form=args.form, loop_bars=loop_bars, intensity=intensity)
     resolve_settings(explicit)  # reject bad values before loading anything
     weights = parse_emotion(args.emotion) if args.emotion is not None else None
     text = normalize_request(args.text) if args.text is not None else None  # before any model loads
@@ -159,4 +191,5 @@ def describe(progression) -> str:
         bars.setdefault(int(placed.start_beats // bpb), []).append(placed.chord.name)
     count = int(round(progression.length_beats / bpb))
     cells = [" ".join(bars.get(i, ["%"])) for i in range(count)]
-    return f"{progression.key_name}, {progression.tempo_bpm:g} BPM, {bpb}/4: | " + " | ".join(cells) + " |"
+    metre = "{}/{}".format(*progression.time_signature)
+    return f"{progression.key_name}, {progression.tempo_bpm:g} BPM, {metre}: | " + " | ".join(cells) + " |"
