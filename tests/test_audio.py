@@ -165,6 +165,7 @@ def test_an_unknown_vad_detector_is_a_clear_error_and_frees_the_microphone(live_
     assert mic.record(0.2).size == 3200  # the device is usable again
 
 
+@pytest.mark.slow
 def test_hands_free_utterance_ends_by_itself_and_transcribes(live_mic, pulse_audio, tiny):
     said = "play something dark and tense"
     levels = []
@@ -185,6 +186,7 @@ def test_hands_free_utterance_ends_by_itself_and_transcribes(live_mic, pulse_aud
     assert word_error_rate(said, transcript.text) <= 0.2, transcript.text
 
 
+@pytest.mark.slow
 def test_push_to_talk(live_mic, pulse_audio, tiny):
     said = "I want a song that expresses hope and wonder"
     live_mic.start()

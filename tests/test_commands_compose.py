@@ -149,6 +149,7 @@ def test_subprocess_compose_single_class(model_dir, tmp_path):  # noqa: F811
     assert mido.MidiFile(out).type == 1
 
 
+@pytest.mark.slow
 def test_subprocess_compose_from_text_prints_only_its_result(tmp_path):
     """Nothing but the result on a terminal: no TensorFlow start-up lines, no model-loading bars."""
     out = tmp_path / "sad.mid"
@@ -168,6 +169,7 @@ def test_describe_lists_chords_bar_by_bar():
     assert describe(progression) == "G major, 96 BPM, 4/4: | G | % | Em D7 |"
 
 
+@pytest.mark.slow
 def test_text_is_read_by_the_mood_reader(model_dir, tmp_path, capsys):  # noqa: F811
     """The positional TEXT goes through the real assistant.language.MoodReader."""
     out = tmp_path / "sad.mid"

@@ -248,6 +248,7 @@ def test_non_string_request_is_invalid(reader):
         reader.read(42)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_two_and_five_classes(reader):
     two = MoodReader([Cls("up", "happy, bright", 0.6, 0.2), Cls("down", "sad, dark", -0.6, -0.2)])
     assert best(two.read("a sad lonely song")) == "down"

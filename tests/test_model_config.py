@@ -261,6 +261,7 @@ def test_a_damaged_weights_file_is_a_model_file_error(tmp_path, damage):
     assert time.process_time() - started < 2.0
 
 
+@pytest.mark.slow
 def test_a_30000x30000_w_is_rejected_from_its_header_without_allocating_it(tmp_path):
     folder = copy_model_folder(tmp_path)
     bomb = folder / "class_Q1.npz"
@@ -320,6 +321,7 @@ def _use(model_set) -> None:
     assert all(math.isfinite(v) for v in performance_log_likelihoods(model_set, performance).values())
 
 
+@pytest.mark.slow
 def test_fuzzed_configs_and_headers_give_only_model_errors(tmp_path):
     rng = random.Random(1812)
     shipped = shipped_config()

@@ -141,6 +141,7 @@ SPOKEN_REQUESTS = [
 
 
 @pytest.mark.parametrize("text,expectation", SPOKEN_REQUESTS, ids=[t for t, _ in SPOKEN_REQUESTS])
+@pytest.mark.slow
 def test_spoken_request_through_the_virtual_microphone(pulse_audio, assistant, text, expectation):
     from assistant.audio import Microphone
 

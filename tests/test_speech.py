@@ -63,12 +63,14 @@ def test_another_language_is_not_turned_into_english_words(transcriber, tmp_path
     assert isinstance(transcript.text, str) and len(transcript.text.split()) <= 12
 
 
+@pytest.mark.slow
 def test_multilingual_base_reports_the_language(tmp_path):
     transcript = speech.load_transcriber("faster-whisper", "base").transcribe(
         espeak(tmp_path, "Spiel etwas Ruhiges und Friedliches auf dem Klavier", voice="de"))
     assert transcript.no_speech and transcript.language == "de" and transcript.rejected == "language de"
 
 
+@pytest.mark.slow
 def test_decoding_settings_are_used_and_overridable(transcriber, tmp_path):
     assert transcriber.decoding == speech.DEFAULT_DECODING and speech.DEFAULT_DECODING.initial_prompt
     plain = speech.DecodeSettings(beam_size=1, initial_prompt=None, lead_silence_s=0.0)

@@ -48,6 +48,7 @@ def _assert_same(ours: np.ndarray, theirs: np.ndarray) -> None:
     assert np.abs(ours - theirs).max() < 0.05 * np.abs(theirs).max()
 
 
+@pytest.mark.slow
 def test_tiny_en_encoder_matches_ctranslate2(tmp_path, speech_mel):
     checkpoint = whisper_convert.convert(whisper_convert.model_parts("tiny.en"), tmp_path / "tiny.en.pt",
                                          whisper_convert.model_folder("tiny.en") / "config.json")
@@ -57,6 +58,7 @@ def test_tiny_en_encoder_matches_ctranslate2(tmp_path, speech_mel):
     _assert_same(ours, theirs)
 
 
+@pytest.mark.slow
 def test_base_encoder_matches_ctranslate2_from_split_parts(tmp_path, speech_mel):
     parts = whisper_convert.model_parts("base")
     assert len(parts) == 2  # the weights ship in two packages; the converter streams both
