@@ -76,7 +76,7 @@ def main() -> int:
 
     from assistant.composer import Composer
     from assistant.mood import MusicalSettings
-    from models.generation import generate
+    from models.generation import GenerationOptions, generate
 
     composer = Composer(MODEL_DIR)
     composer.compose({"Q1": 1.0}, MusicalSettings(bars=8), seed=0)  # warm-up: TensorFlow tracing
@@ -87,7 +87,7 @@ def main() -> int:
         composer.compose(weights, MusicalSettings(bars=8), seed=seed)
         total_ms.append(1000 * (time.perf_counter() - start))
         start = time.perf_counter()
-        generation = generate(composer.model_set, weights, bars=8, seed=seed)
+        generation = generate(composer.model_set, weights, GenerationOptions(bars=8), seed=seed)
         middle = time.perf_counter()
         placed = Progression.from_events(generation.events, 7, generation.mode, 96)
         render_score(placed, arrangement_from_performance(generation.performance, progression=placed))

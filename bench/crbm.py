@@ -34,29 +34,29 @@ def generation_times(model_set, runs: int) -> list[tuple[str, float, float, floa
     """(case, median ms, p90 ms, mean chords) of generating 8 bars, per case (each class subset traced first)."""
     import numpy as np
 
-    from models.generation import generate
+    from models.generation import GenerationOptions, generate
 
     names = model_set.class_names
     rows = []
     cases = [("one class", {names[0]: 1.0}), ("all classes equal", {n: 1.0 for n in names}),
              ("two classes 0.7/0.3", {names[0]: 0.7, names[-1]: 0.3})]
     for title, weights in cases:
-        generate(model_set, weights, bars=8, seed=0)  # trace (and compile) this class subset once
+        generate(model_set, weights, GenerationOptions(bars=8), seed=0)  # trace (and compile) this class subset once
         times, chords = [], []
         for seed in range(runs):
             started = time.perf_counter()
-            g = generate(model_set, weights, bars=8, seed=seed)
+            g = generate(model_set, weights, GenerationOptions(bars=8), seed=seed)
             times.append(time.perf_counter() - started)
             chords.append(len(g.events))
         rows.append((title, 1000 * float(np.median(times)), 1000 * float(np.percentile(times, 90)), float(np.mean(chords))))
     # partial regeneration: lock every other chord of an 8-bar progression
-    base = generate(model_set, {n: 1.0 for n in names}, bars=8, seed=1)
+    base = generate(model_set, {n: 1.0 for n in names}, GenerationOptions(bars=8), seed=1)
     rhythm = [e.beats for e in base.events]
     locked = {i: e for i, e in enumerate(base.events) if i % 2 == 1}
     times = []
     for seed in range(runs):
         started = time.perf_counter()
-        generate(model_set, {n: 1.0 for n in names}, bars=8, seed=seed, locked=locked, rhythm=rhythm)
+        generate(model_set, {n: 1.0 for n in names}, GenerationOptions(bars=8), seed=seed, locked=locked, rhythm=rhythm)
         times.append(time.perf_counter() - started)
     rows.append((f"regenerate with {len(locked)} of {len(rhythm)} chords locked", 1000 * float(np.median(times)),
                  1000 * float(np.percentile(times, 90)), float(len(rhythm))))
@@ -81,11 +81,11 @@ def main() -> int:
     from models.tf_runtime import tf  # noqa: F401 (as the app imports it: without Keras)
 
     tf_import = time.perf_counter() - started
-    from models.generation import generate
+    from models.generation import GenerationOptions, generate
 
     names = model_set.class_names
     started = time.perf_counter()
-    generate(model_set, {names[0]: 1.0}, bars=8, seed=0)
+    generate(model_set, {names[0]: 1.0}, GenerationOptions(bars=8), seed=0)
     first = time.perf_counter() - started
     plain = load_model_set(args.model)
     plain.xla_generation = False  # the same models without XLA, timed in the same run

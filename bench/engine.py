@@ -163,11 +163,11 @@ def main() -> int:
     vocabulary = vocabulary_of(train_seqs)
     generated: dict[str, list] = {}
     try:
-        from models.generation import generate
+        from models.generation import GenerationOptions, generate
 
         log("generating progressions")
         for c in used_set.class_names:
-            generated[c] = [generate(used_set, {c: 1.0}, bars=8, beats_per_bar=4, seed=i)
+            generated[c] = [generate(used_set, {c: 1.0}, GenerationOptions(bars=8), seed=i)
                             for i in range(n_generated)]
     except Exception as exc:  # noqa: BLE001
         log(f"generation not measured: {exc!r}")

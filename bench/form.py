@@ -1,15 +1,14 @@
-"""Form (issue 15): the ear-relevant form statistics of composed progressions against POP909 songs
-701-800, and the mood carried (mode and tempo against free-text requests). Writes the section
-"Form (issue 15 baseline)" in bench/RESULTS.md.
+"""Form (issue 15): the ear-relevant form statistics of generated progressions against POP909 songs
+701-800. Writes the section "Form (issue 15)" in bench/RESULTS.md.
 
-    .venv/bin/python bench/form.py [--seeds 10] [--long-seeds 5] [--mood-seeds 3] [--no-mood]
+    .venv/bin/python bench/form.py [--before /tmp/emopia_before] [--seeds 10] [--long-seeds 5] [--mood]
 
-Composers measured side by side in one run:
-* shipped: assistant.composer.Composer.compose, exactly what `moodchords compose --emotion Q1=1
-  --seed N` runs (class weight 1, temperature 1, no other setting);
-* prototype: the same class CRBMs sampled on a POP909-learned, phrase-aware chord rhythm with
-  planned cadences and a POP909 pop expert (models.phrase.compose_form, pop weight POP_WEIGHT;
-  the chord generation only, no arrangement).
+Model folders measured side by side in one run, both through models.generation.generate (class
+weight 1, temperature 1, GenerationOptions(bars) otherwise default, as the composer calls it):
+* before: the model folder as shipped before the POP909 retrain (--before; no pop expert, no
+  harmonic rhythm: the generator falls back to the classes' EMOPIA rhythm tables);
+* shipped: models/emopia (with the POP909 pop expert and harmonic rhythm).
+The old generator's numbers (before issue 15) are in "Form (issue 15 baseline)".
 Statistics: models.form_metrics (shares over chords or pieces; see its module doc).
 """
 from __future__ import annotations
@@ -64,61 +63,44 @@ def value_text(field: str, report) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-def shipped_piece(composer, label: str, bars: int, seed: int):
-    from assistant.mood import MusicalSettings
-    from models.form_metrics import Piece
-
-    weights = composer.model_set.validate_weights({label: 1.0})
-    result = composer.compose(weights, MusicalSettings(bars=bars), seed=seed, temperature=1.0)
-    generation = result.generation
-    return Piece.from_events(generation.events, generation.mode, result.progression.beats_per_bar), result
+_MODEL_SETS: dict = {}
 
 
-#: The prototype's pop-expert weight (bench/pop909_next_chord.py measures the product's bits per chord).
-POP_WEIGHT = 0.5
-_POP_EXPERTS: dict = {}
+def model_set_at(path):
+    if path not in _MODEL_SETS:
+        from models.model_folder import load_model_set
+
+        _MODEL_SETS[path] = load_model_set(path)
+    return _MODEL_SETS[path]
 
 
-def pop_experts():
-    """The harmonic rhythm and the pop expert (KN bigram), fitted on POP909 train (songs 001-700)."""
-    if not _POP_EXPERTS:
-        from research.baselines import KneserNeyModel
-        from models.harmonic_rhythm import fit_harmonic_rhythm
-        from models.pop909 import TRAIN_SONGS, load_pop909
+def piece_maker(path):
+    """make(label, bars, seed, **options) -> (Piece, Generation) with the model folder at ``path``."""
+    def make(label: str, bars: int, seed: int, **options):
+        from models.form_metrics import Piece
+        from models.generation import GenerationOptions, generate
 
-        train = load_pop909(DATA, TRAIN_SONGS, workers=2)
-        _POP_EXPERTS["rhythm"] = fit_harmonic_rhythm(train.songs)
-        _POP_EXPERTS["pop"] = KneserNeyModel(2).fit([events for song in train.songs for events, _ in song.segments()])
-    return _POP_EXPERTS["rhythm"], _POP_EXPERTS["pop"]
-
-
-def prototype_piece(composer, label: str, bars: int, seed: int):
-    from models.form_metrics import Piece
-    from models.phrase import FormOptions, compose_form
-
-    rhythm, pop = pop_experts()
-    generation = compose_form(composer.model_set, {label: 1.0}, FormOptions(bars=bars, pop_weight=POP_WEIGHT),
-                              rhythm=rhythm, pop=pop, seed=seed)
-    return Piece.from_events(generation.events, generation.mode, generation.beats_per_bar), generation
-
-
-def composers() -> dict:
-    return {"shipped": shipped_piece, "prototype": prototype_piece}
+        generation = generate(model_set_at(path), {label: 1.0}, GenerationOptions(bars=bars, **options), seed=seed)
+        return Piece.from_events(generation.events, generation.mode, generation.beats_per_bar), generation
+    return make
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds per class at 8 bars (1..N)")
     parser.add_argument("--long-seeds", type=int, default=5, help="seeds per class at 64 and 256 bars")
+    parser.add_argument("--before", default="/tmp/emopia_before",
+                        help="the model folder as shipped before the retrain (skipped when absent)")
     parser.add_argument("--mood-seeds", type=int, default=3, help="seeds per free-text request")
-    parser.add_argument("--no-mood", action="store_true", help="skip the free-text requests")
+    parser.add_argument("--mood", action="store_true",
+                        help="also the composer's mode and tempo for free-text requests (bench/mood_carried.py does more)")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     if not (DATA / "pop909").is_dir():
         print(f"bench/form.py: skipped: POP909 not found at {DATA / 'pop909'}")
         return 0
-    from assistant.composer import Composer
     from models.form_metrics import form_report, long_piece_report
+    from models.model_folder import default_model_dir
     from models.pop909 import SELECTION_SONGS, load_pop909
 
     corpus = load_pop909(DATA, SELECTION_SONGS, workers=2)
@@ -126,21 +108,23 @@ def main(argv: list[str] | None = None) -> int:
     pop = form_report(pop_pieces)
     reference = pop.length_histogram
     pop = form_report(pop_pieces, reference)
-    composer = Composer()
-    makers = composers()
+    makers = {}
+    if args.before and Path(args.before).is_dir():
+        makers["before"] = piece_maker(Path(args.before))
+    makers["shipped"] = piece_maker(default_model_dir())
     reports, per_class, long_rows, timings = {}, {}, {}, {}
     for name, make in makers.items():
         for label in CLASSES:  # warm-up: XLA compiles, fitted experts, caches
-            make(composer, label, 8, 0)
+            make(label, 8, 0)
         pieces, started = [], time.perf_counter()
         for label in CLASSES:
-            mine = [make(composer, label, 8, seed)[0] for seed in range(1, args.seeds + 1)]
+            mine = [make(label, 8, seed)[0] for seed in range(1, args.seeds + 1)]
             per_class[(name, label)] = form_report(mine, reference)
             pieces.extend(mine)
         timings[name] = (time.perf_counter() - started) / len(pieces)
         reports[name] = form_report(pieces, reference)
         for bars in (64, 256):
-            rows = [long_piece_report(make(composer, label, bars, seed)[0])
+            rows = [long_piece_report(make(label, bars, seed)[0])
                     for label in CLASSES for seed in range(1, args.long_seeds + 1)]
             long_rows[(name, bars)] = rows
         print(name, reports[name], flush=True)
@@ -148,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     names = list(makers)
     lines = [
         f"{args.seeds} seeds per class (1..{args.seeds}) at 8 bars of 4/4, classes {', '.join(CLASSES)} with weight 1 "
-        "(as `moodchords compose --emotion Q1=1 --seed N`), model `models/emopia`; POP909 songs 701-800 read by "
+        f"through models.generation.generate; before = {args.before} (the folder shipped before the POP909 retrain: no pop "
+        "expert, EMOPIA rhythm tables), shipped = models/emopia; POP909 songs 701-800 read by "
         f"models.pop909 ({len(corpus.songs)} songs, {pop.chords} chords, every chord in its own key's frame). "
         "Strong beat: the bar line or the half bar (beats 1 and 3 of 4/4, 1 of 3/4). Statistics: models.form_metrics.",
         "",
@@ -164,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
                  + " | ".join(" / ".join(f"{100 * x:.0f}" for x in reports[n].length_histogram) + " %" for n in names)
                  + " | |")
     load = os.getloadavg()[0]
-    lines.append(f"| compose 8 bars, mean per piece (shipped: incl. arrangement and score; load average {load:.1f} "
-                 "on 2 cores) | | " + " | ".join(f"{1000 * timings[n]:.0f} ms" for n in names) + " | < 50 ms |")
+    lines.append(f"| generate 8 bars, mean per piece (chords only; load average {load:.1f} on 2 cores) | | "
+                 + " | ".join(f"{1000 * timings[n]:.0f} ms" for n in names) + " | < 50 ms |")
     lines += ["", "Per class at 8 bars (changes on strong beats / crossing / TV / diatonic / tonic ending):", "",
               "| class | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for label in CLASSES:
@@ -188,37 +173,36 @@ def main(argv: list[str] | None = None) -> int:
                          f"{pct(statistics.mean(r.diatonic_share for r in rows))}, key held {sum(r.key_held for r in rows)}/{len(rows)}")
         lines.append(f"| {bars} bars | " + " | ".join(cells) + " |")
 
-    if "prototype" in makers:
-        lines += ["", *variant_section(composer, args.seeds, reference)]
-    if not args.no_mood:
-        lines += ["", *mood_section(composer, args.mood_seeds)]
+    lines += ["", *variant_section(makers["shipped"], args.seeds, reference)]
+    if args.mood:
+        from assistant.composer import Composer
+
+        lines += ["", *mood_section(Composer(), args.mood_seeds)]
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        write_section("Form (issue 15 baseline)", text, "bench/form.py")
+        write_section("Form (issue 15)", text, "bench/form.py")
     return 0
 
 
-def variant_section(composer, seeds: int, reference) -> list[str]:
-    """The prototype's other forms and metres at 8 bars (the strong beats of 3/4: beat 1; of 6/8: both
-    dotted beats)."""
+def variant_section(make, seeds: int, reference) -> list[str]:
+    """The shipped folder's other forms and metres at 8 bars (the strong beats of 3/4: beat 1; of 6/8:
+    both dotted beats)."""
     from models.form_metrics import Piece, form_report
-    from models.phrase import FormOptions, compose_form
     from models.vocabulary import ChordEvent
 
-    rhythm, pop = pop_experts()
     variants = {"loop form (4-bar loop), 4/4": dict(form="loop", loop_bars=4),
                 "loop form (2-bar loop), 4/4": dict(form="loop", loop_bars=2),
                 "through-composed, 3/4": dict(metre="3/4"), "through-composed, 6/8": dict(metre="6/8")}
-    lines = [f"Prototype variants, {seeds} seeds per class at 8 bars (length TV against POP909's 4/4 histogram):", "",
+    lines = [f"Shipped folder, other forms and metres, {seeds} seeds per class at 8 bars (length TV against POP909's "
+             "4/4 histogram):", "",
              "| variant | changes on strong beats | short chords crossing | length TV | diatonic | tonic ending |",
              "|---|---|---|---|---|---|"]
     for name, extra in variants.items():
         pieces = []
         for label in CLASSES:
             for seed in range(1, seeds + 1):
-                g = compose_form(composer.model_set, {label: 1.0}, FormOptions(bars=8, pop_weight=POP_WEIGHT, **extra),
-                                 rhythm=rhythm, pop=pop, seed=seed)
+                _, g = make(label, 8, seed, **extra)
                 # measured in the metre's own beats (6/8: dotted quarters, 2 a bar), as POP909 counts them
                 unit = 1.5 if g.compound else 1.0
                 events = [ChordEvent(e.root, e.quality, e.bass, e.beats / unit) for e in g.events]

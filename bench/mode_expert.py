@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for weight in args.weights:
             generation.MODE_EXPERT_WEIGHT = weight
-            shares = {c: music21_major_share(generation.generate(model_set, {c: 1.0}, bars=8, seed=i).events
+            shares = {c: music21_major_share(generation.generate(model_set, {c: 1.0}, generation.GenerationOptions(bars=8), seed=i).events
                                              for i in range(args.progressions)) for c in names}
             worst = max(abs(shares[c] - train_major[c]) for c in names)
             rows.append((weight, shares, worst))

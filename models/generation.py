@@ -224,8 +224,10 @@ def _chord_rhythm(model_set: ModelSet, weights, options: GenerationOptions, bars
     """Durations in quarter beats of ``bars`` bars: the folder's harmonic rhythm, else the older tables."""
     bpb = options.beats_per_bar
     rhythm = model_set.harmonic_rhythm
-    if rhythm is None:
-        return sample_rhythm(model_set, weights, float(bars * bpb), bpb, rng)
+    if rhythm is None:  # older folders: the EMOPIA tables, the last chord still held from the last bar line
+        final_bars = min(final_bars, bars - 1)
+        body = sample_rhythm(model_set, weights, float((bars - final_bars) * bpb), bpb, rng)
+        return body + ([float(final_bars * bpb)] if final_bars > 0 else [])
     # the harmonic rhythm counts 6/8 in dotted-quarter beats (as POP909 annotates it)
     quarter = 1.5 if options.metre == "6/8" else 1.0
     return [d * quarter for d in rhythm.sample(bars, options.metre, rng, final_bars=final_bars,

@@ -183,3 +183,121 @@ def test_mode_expert_pulls_towards_the_modes_chords():
     for name in old.class_names:
         old.parameters[name] = replace(old.parameters[name], mode_chord_log_probs=None)
     assert not mode_expert(old, {"Q2": 1.0}, "minor").any()
+
+
+# -- the phrase-aware form on the shipped class CRBMs (formerly tests/test_phrase.py) ------------
+def _phrase_set(rhythm, pop_weights=None):
+    """The shipped model set with a given harmonic rhythm and pop expert (a fresh set: experts are cached)."""
+    shipped = load_model_set()
+    shipped.harmonic_rhythm, shipped.pop_weights = rhythm, pop_weights
+    shipped._generation_experts = None
+    return shipped
+
+
+@pytest.fixture(scope="module")
+def pop_rhythm(tmp_path_factory):
+    from models.harmonic_rhythm import fit_harmonic_rhythm
+    from tests.test_harmonic_rhythm import _songs
+
+    return fit_harmonic_rhythm(_songs(tmp_path_factory.mktemp("songs"), [2, 2, 4], repeats=12))
+
+
+@pytest.fixture(scope="module")
+def loop_pop_weights():
+    """A pop expert of the shipped shape that knows one loop, C Am F G7 (exact training, seconds)."""
+    from dataclasses import replace
+
+    from models.crbm import chord_visible
+    from models.training import TrainingConfig, train_crbm
+
+    maj, dom7, mn = (QUALITIES.index(next(q for q in QUALITIES if q.name == n)) for n in ("maj", "dom7", "min"))
+    loop = [ChordEvent(0, maj, 0, 2), ChordEvent(9, mn, 9, 2), ChordEvent(5, maj, 5, 2), ChordEvent(7, dom7, 7, 2)]
+    config = replace(TrainingConfig.for_chords(), epochs=20, method="exact", pretrain_epochs=0)
+    rbm, _ = train_crbm([chord_visible(loop * 8)] * 4, CHORD_LAYOUT, config)
+    return rbm.get_weights()
+
+
+def test_through_composed_piece_has_bars_phrases_and_cadences(pop_rhythm, loop_pop_weights):
+    from models.chord_states import chord_state_index
+    from models.form_metrics import Piece, form_report, is_tonic
+    from models.generation import cadence_states
+
+    shipped = _phrase_set(pop_rhythm, loop_pop_weights)
+    for seed in range(3):
+        g = generate(shipped, {"Q3": 1.0}, GenerationOptions(bars=8, mode="minor"), seed=seed)
+        assert g.mode == "minor" and g.beats_per_bar == 4 and g.metre == "4/4"
+        assert sum(e.beats for e in g.events) == 32
+        assert is_tonic(g.events[0], "minor") and is_tonic(g.events[-1], "minor") and g.events[-1].beats >= 4
+        # the first 4-bar phrase ends on the dominant (E, E7, Esus4 in A minor), exactly at bar 5
+        half = g.phrase_ends[0]
+        assert chord_state_index(g.events[half]) in set(cadence_states("minor", "dominant").tolist())
+        assert sum(e.beats for e in g.events[:half + 1]) == 16
+        assert all(a != b for a, b in zip(g.events, g.events[1:]))  # no chord repeats its predecessor
+        report = form_report([Piece.from_events(g.events, g.mode, 4)])
+        assert report.short_chords_crossing == 0.0 and report.tonic_ending == 1.0
+    again = generate(shipped, {"Q3": 1.0}, GenerationOptions(bars=8, mode="minor"), seed=2)
+    assert again.events == g.events  # same seed, same piece
+
+
+def test_pop_expert_pulls_towards_its_chords(pop_rhythm, loop_pop_weights):
+    def share(pop_weights):
+        shipped = _phrase_set(pop_rhythm, pop_weights)
+        chords = [e for s in range(6) for e in generate(shipped, {"Q2": 1.0}, GenerationOptions(bars=8, mode="major"),
+                                                        seed=s).events]
+        return np.mean([(e.root, e.quality) in {(0, 0), (9, 1), (5, 0), (7, 2)} for e in chords])
+
+    assert share(loop_pop_weights) > share(None) + 0.1
+
+
+def test_locks_win_over_cadence_targets(pop_rhythm):
+    shipped = _phrase_set(pop_rhythm)
+    first = generate(shipped, {"Q1": 1.0}, GenerationOptions(bars=8, mode="major"), seed=5)
+    rhythm = [e.beats for e in first.events]
+    half, last = first.phrase_ends[0], len(rhythm) - 1
+    odd = {half: ChordEvent(2, 1, 2, rhythm[half]), last: ChordEvent(4, 1, 4, rhythm[last])}  # Dm, Em: no cadence
+    for seed in range(3):
+        again = generate(shipped, {"Q1": 1.0}, GenerationOptions(bars=8, mode="major"), seed=seed, locked=odd,
+                         rhythm=rhythm)
+        assert [e.beats for e in again.events] == rhythm
+        assert again.events[half] == odd[half] and again.events[last] == odd[last]
+
+
+def test_loop_form_repeats_its_progression(pop_rhythm):
+    from models.form_metrics import is_tonic
+    from models import generation
+
+    shipped = _phrase_set(pop_rhythm)
+    variation, generation.LOOP_VARIATION = generation.LOOP_VARIATION, 0.0
+    try:
+        g = generate(shipped, {"Q1": 1.0}, GenerationOptions(bars=8, form="loop", loop_bars=2, mode="major"), seed=4)
+    finally:
+        generation.LOOP_VARIATION = variation
+    events = [(e.root, e.quality, e.beats) for e in g.events]
+    onsets = np.concatenate([[0], np.cumsum([e.beats for e in g.events])])
+    first_loop = [ev for ev, start in zip(events, onsets) if start < 8]
+    second_loop = [ev for ev, start in zip(events, onsets) if 8 <= start < 16]
+    assert first_loop == second_loop and sum(e.beats for e in g.events) == 32
+    assert is_tonic(g.events[-1], "major") and g.events[-1].beats >= 4
+
+
+def test_metres_long_pieces_and_bad_options(pop_rhythm):
+    shipped = _phrase_set(pop_rhythm)
+    for metre, bpb, compound in (("3/4", 3, False), ("6/8", 3, True)):
+        g = generate(shipped, {"Q4": 1.0}, GenerationOptions(bars=8, metre=metre), seed=1)
+        assert g.beats_per_bar == bpb and g.compound == compound and sum(e.beats for e in g.events) == 8 * bpb
+        if compound:  # 6/8 chords change on the dotted-quarter beats: quarter-note onsets at multiples of 1.5
+            onsets = np.cumsum([0.0] + [e.beats for e in g.events])
+            assert all((x / 1.5) == int(x / 1.5) for x in onsets)
+    long = generate(shipped, {"Q2": 0.5, "Q3": 0.5}, GenerationOptions(bars=64), seed=3)
+    assert sum(e.beats for e in long.events) == 256 and len(long.phrase_ends) == 16
+    longest = generate(shipped, {"Q1": 1.0}, GenerationOptions(bars=256), seed=3)
+    assert sum(e.beats for e in longest.events) == 1024
+    for bad, message in ((dict(metre="5/4"), "metre '5/4'"), (dict(loop_bars=3), "loop_bars=3"),
+                         (dict(bars=257), "bars=257"), (dict(form="rondo"), "form 'rondo'"),
+                         (dict(guidance=-1), "guidance"), (dict(tempo_bpm=5), "tempo_bpm=5"),
+                         (dict(colour_chords=((5, "lydian"),), colour_weight=1), "colour_chords")):
+        with pytest.raises(InvalidModelInput, match=message):
+            generate(shipped, {"Q1": 1.0}, GenerationOptions(bars=8, **{k: v for k, v in bad.items() if k != "bars"})
+                     if "bars" not in bad else GenerationOptions(**bad), seed=0)
+    with pytest.raises(InvalidModelInput, match="GenerationOptions"):
+        generate(shipped, {"Q1": 1.0}, {"bars": 8}, seed=0)
