@@ -46,6 +46,12 @@ BAD_ARGUMENTS = [
     (["--emotion", "Q1", "--temperature", "0"], "'0'"),
     (["--emotion", "Q1", "--temperature", "11"], "'11'"),
     ([], "no mood given"),
+    (["--emotion", "Q1", "--intensity", "1.5"], "'1.5'"),
+    (["--emotion", "Q1", "--intensity", "loud"], "'loud'"),
+    (["--emotion", "Q1", "--metre", "5/4"], "'5/4'"),
+    (["--emotion", "Q1", "--form", "rondo"], "'rondo'"),
+    (["--emotion", "Q1", "--loop-bars", "3"], "3"),
+    (["--emotion", "Q1", "--key", "Dm", "--mode", "major"], "--mode 'major'"),
 ]
 
 
@@ -213,3 +219,47 @@ def test_compose_refuses_an_over_long_request_before_loading(tmp_path, capsys):
     code = main(["compose", "in C" + " " * 100_000 + "x", "--model", str(tmp_path / "no-such-models")])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("moodchords compose: error: request is 100,005 characters long")
+
+
+def test_contradicting_key_and_mode_name_both_flags(tmp_path, capsys):
+    code = main(["compose", "--emotion", "Q1", "--key", "Dm", "--mode", "major"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "--key 'Dm'" in err and "--mode 'major'" in err
+
+
+def test_flag_key_wins_over_the_request_with_a_notice(model_dir, capsys):  # noqa: F811
+    code = main(["compose", "a sad song in C major", "--key", "Bb minor", "--seed", "3", "--model", str(model_dir),
+                 "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert report["key"] == "Bb minor"
+    assert report["settings"]["key"] == {"value": "Bb minor", "source": "flag"}
+    assert report["settings"]["mode"] == {"value": "minor", "source": "flag"}
+    notices = [line for line in captured.err.splitlines() if "overridden" in line]
+    assert len(notices) == 1 and "C major" in notices[0] and "Bb minor" in notices[0]
+
+
+def test_new_flags_reach_the_music_and_the_json(model_dir, capsys):  # noqa: F811
+    code = main(["compose", "--emotion", "Q4", "--metre", "6/8", "--form", "loop", "--loop-bars", "2",
+                 "--intensity", "0.9", "--bars", "8", "--seed", "4", "--model", str(model_dir), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert report["metre"] == "6/8" and report["beats_per_bar"] == 3 and report["bars"] == 8
+    assert report["form"] == "loop" and report["intensity"] == 0.9
+    sources = {name: entry["source"] for name, entry in report["settings"].items()}
+    assert sources == {"key": "mood", "mode": "mood", "tempo": "mood", "bars": "flag", "metre": "flag",
+                       "form": "flag", "instrument": "mood", "intensity": "flag"}
+    assert report["tempo_bpm"] <= 100  # Q4 is calm: the plan's tempo, never a sampled one
+
+
+def test_unsupported_metre_and_unknown_key_in_words_are_warned(model_dir, capsys):  # noqa: F811
+    code = main(["compose", "a calm song in H major, in 5/4", "--seed", "1", "--model", str(model_dir)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    warnings = [line for line in captured.err.splitlines() if "warning" in line]
+    assert any("'H major'" in w and "not understood" in w for w in warnings), captured.err
+    assert any("5/4" in w and "4/4, 3/4, 6/8" in w for w in warnings), captured.err
+    assert ", 4/4:" in captured.out

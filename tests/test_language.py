@@ -48,6 +48,17 @@ from models.emotion_classes import EMOPIA_CLASSES, EmotionClass
     ("pad", {"program": 88}),
     ("harp", {"program": 46}),
     ("a calm peaceful song", {"tempo_bpm": None, "key": None, "mode": None, "bars": None, "program": None}),
+    ("a gentle waltz", {"metre": "3/4"}),
+    ("something in 3/4", {"metre": "3/4"}),
+    ("a ballad in 3/4 time", {"metre": "3/4"}),
+    ("an Irish jig", {"metre": "6/8"}),
+    ("a lullaby in 6/8", {"metre": "6/8", "bars": None}),
+    ("a happy song in 4/4", {"metre": "4/4"}),
+    ("a calm song", {"metre": None, "form": None, "loop_bars": None}),
+    ("a chill loop", {"form": "loop", "loop_bars": None}),
+    ("something looping and dreamy", {"form": "loop"}),
+    ("a 4-bar loop, 16 bars long", {"form": "loop", "loop_bars": 4, "bars": 16}),
+    ("a two bar loop", {"form": "loop", "loop_bars": 2}),
 ])
 def test_parse_settings_table(text, expected):
     settings = parse_settings(text)
@@ -66,6 +77,30 @@ def test_out_of_range_values_are_ignored_with_a_warning(text, warning):
     parsed = parse_settings_detailed(text)
     assert parsed.settings.tempo_bpm is None and parsed.settings.bars is None
     assert any(warning in w for w in parsed.warnings)
+
+
+@pytest.mark.parametrize("text, warning", [
+    ("something in 5/4", "time signature 5/4 not supported"), ("a tune in 7/8 time", "time signature 7/8"),
+    ("in H major please", "key 'H major' not understood"), ("a 3-bar loop", "loop of 3 bars ignored"),
+])
+def test_musical_words_not_understood_are_warned(text, warning):
+    parsed = parse_settings_detailed(text)
+    assert parsed.settings.metre is None and parsed.settings.key is None and parsed.settings.mode is None
+    assert len(parsed.warnings) == 1 and warning in parsed.warnings[0] and "allowed" in parsed.warnings[0]
+
+
+def test_fractions_are_not_metres():
+    parsed = parse_settings_detailed("half 1/2 of the song slow")
+    assert parsed.settings.metre is None and parsed.warnings == ()
+
+
+def test_request_mixedness_needs_both_valence_signs():
+    from assistant.language import request_mixedness
+
+    assert request_mixedness(["happy", "joyful"], [0.8, 0.7], [1.0, 1.0]) == 0.0
+    assert request_mixedness(["happy", "sad"], [0.8, -0.3], [1.0, 1.0]) == pytest.approx(2 * 0.3 / 1.1)
+    assert request_mixedness(["bittersweet"], [0.0], [1.0]) == 1.0
+    assert request_mixedness([], [], []) == 0.0
 
 
 def test_settings_spans_cover_the_settings_words():
@@ -208,6 +243,20 @@ def test_very_calm_is_calmer_than_calm(reader):
 def test_not_happy_is_less_pleasant_than_happy(reader):
     happy, not_happy = reader.read("happy"), reader.read("not happy")
     assert not_happy.valence < 0 < happy.valence
+
+
+@pytest.mark.parametrize("text", ["a bittersweet farewell", "happy but a little sad", "joyful yet melancholy"])
+def test_mixed_requests_are_read_as_mixed(reader, text):
+    from assistant.expression import MIXED_THRESHOLD
+
+    assert reader.read(text).mixedness >= MIXED_THRESHOLD, text
+
+
+@pytest.mark.parametrize("text", ["a happy cheerful song", "a sad and lonely night", "calm and peaceful"])
+def test_one_sided_requests_are_not_mixed(reader, text):
+    from assistant.expression import MIXED_THRESHOLD
+
+    assert reader.read(text).mixedness < MIXED_THRESHOLD, text
 
 
 def test_degree_words_weaken_the_mood(reader):

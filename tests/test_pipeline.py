@@ -71,6 +71,49 @@ def test_overrides_win_over_the_request(assistant):
     assert composition.progression.tempo_bpm == 77
 
 
+def test_each_setting_says_where_it_came_from(assistant):
+    composition = assistant.compose_from_text(
+        "a gentle waltz in C major, 12 bars", seed=6, overrides=MusicalSettings(tempo_bpm=80, intensity=0.2))
+    summary = composition_summary(composition)
+    sources = {name: entry["source"] for name, entry in summary["settings"].items()}
+    assert sources == {"key": "request", "mode": "request", "tempo": "flag", "bars": "request", "metre": "request",
+                       "form": "mood", "instrument": "mood", "intensity": "flag"}
+    assert summary["settings"]["metre"]["value"] == "3/4" and summary["settings"]["key"]["value"] == "C major"
+    assert summary["settings"]["tempo"]["value"] == 80 and summary["settings"]["intensity"]["value"] == 0.2
+    assert composition.progression.beats_per_bar == 3 and composition.progression.length_beats == 36
+    assert composition.notices == ()
+
+
+def test_a_flag_key_with_its_mode_replaces_the_requests_key_and_mode(assistant):
+    composition = assistant.compose_from_text("a sad song in C major", seed=3,
+                                              overrides=MusicalSettings(key="Bb minor"))
+    assert composition.progression.key_name == "Bb minor"
+    assert len(composition.notices) == 1 and "C major" in composition.notices[0]
+    assert composition.notices[0] in composition.warnings  # shown by the CLI and the window's status line
+    bare = assistant.compose_from_text("a sad song in C major", seed=3, overrides=MusicalSettings(key="Bb"))
+    assert bare.progression.key_name == "Bb major"  # a tonic alone keeps the request's mode
+
+
+def test_the_mood_decides_what_nothing_else_does(assistant):
+    calm = assistant.compose_from_text("a calm, peaceful piano piece for a quiet evening", seed=1)
+    assert calm.progression.tempo_bpm <= 100 and calm.sources["tempo"] == "mood"
+    angry = assistant.compose_from_text("a furious, aggressive battle", seed=1)
+    assert angry.progression.tempo_bpm >= 100 and angry.progression.mode == "minor"
+    assert angry.sources["mode"] == "mood"
+
+
+def test_regenerate_keeps_metre_form_key_and_tempo(assistant):
+    first = assistant.compose_from_text("a happy 2-bar loop in 6/8", seed=8)
+    assert first.form == "loop" and first.progression.compound and first.progression.beats_per_bar == 3
+    again = assistant.regenerate(first, locked=frozenset({0}), seed=9)
+    assert (again.progression.key_name, again.progression.tempo_bpm, again.progression.compound,
+            again.progression.length_beats) == (first.progression.key_name, first.progression.tempo_bpm, True,
+                                                first.progression.length_beats)
+    assert again.form == "loop" and again.sources == first.sources
+    restored = from_history_record(assistant.history.get(again.id))
+    assert restored.sources == again.sources and restored.form == "loop"
+
+
 def test_composing_from_class_weights_alone(assistant):
     """The CLI's --emotion: weights in, no text read; the mood is the classes' mixed coordinates."""
     composition = assistant.compose_from_weights({"Q1": 0.7, "Q4": 0.3}, seed=5,
