@@ -119,6 +119,61 @@ def test_missing_or_corrupt_files_name_the_file(tmp_path, tiny_model_set, damage
         load_model_set(out)
 
 
+def _with_pop_expert(tiny_model_set):
+    """The tiny set rebuilt with a pop expert (its first class's weights) and a small harmonic rhythm."""
+    from models.harmonic_rhythm import METRES, TEMPO_EDGES, HarmonicRhythm, max_beats
+    from models.model_folder import model_set_from_class_models
+    from models.training import train_class_models  # noqa: F811 (the module's import, named here for clarity)
+
+    model_set, clips = tiny_model_set
+    counts = {m: np.ones((len(TEMPO_EDGES) + 1, bpb, 4, max_beats(bpb))) for m, bpb in METRES.items()}
+    counts["4/4"][..., 1] += 50  # mostly two-beat chords
+    first = model_set.parameters[model_set.class_names[0]].weights
+    pop_notes = {"data": "POP909", "license": "MIT", "songs": "001-700"}
+    hyper = model_set.config["hyperparameters"]
+    models = train_class_models(clips, replace(TINY, epochs=1, pretrain_epochs=1))
+    return model_set_from_class_models(name="tiny-pop", layout=CHORD_LAYOUT.to_json(), hyperparameters=hyper,
+                                       class_models=models, pop_expert=(first, pop_notes),
+                                       harmonic_rhythm=HarmonicRhythm(counts))
+
+
+def test_pop_expert_and_harmonic_rhythm_round_trip_and_are_checked(tmp_path, tiny_model_set):
+    from models.generation import GenerationOptions, generate
+
+    with_pop = _with_pop_expert(tiny_model_set)
+    out = save_model_set(with_pop, tmp_path / "pop")
+    assert sorted(p.name for p in out.iterdir()) == ["class_down.npz", "class_up.npz", "config.json",
+                                                      "harmonic_rhythm.json", "pop_expert.npz"]
+    assert is_model_folder(out)
+    loaded = load_model_set(out)
+    for key, value in with_pop.pop_weights.items():
+        assert np.array_equal(value, loaded.pop_weights[key])
+    assert loaded.harmonic_rhythm.counts["4/4"].tolist() == with_pop.harmonic_rhythm.counts["4/4"].tolist()
+    experts, has_pop = loaded.generation_experts()
+    assert has_pop and int(experts.b.shape[0]) == len(loaded.class_names) + 1
+    g = generate(loaded, {"up": 1.0}, GenerationOptions(bars=4), seed=1)
+    assert sum(e.beats for e in g.events) == 16
+    # an older folder (neither file) still loads and generates
+    older = save_model_set(tiny_model_set[0], tmp_path / "older")
+    plain = load_model_set(older)
+    assert plain.pop_weights is None and plain.harmonic_rhythm is None and plain.generation_experts()[1] is False
+    # damage: each names the file
+    pop_file, rhythm_file = out / "pop_expert.npz", out / "harmonic_rhythm.json"
+    good_pop, good_rhythm = pop_file.read_bytes(), rhythm_file.read_text()
+    np.savez(pop_file, W=np.zeros((3, 3)), b=np.zeros(3), c=np.zeros(3), A=np.zeros((3, 3)), B=np.zeros((3, 3)))
+    with pytest.raises(ModelFileError, match="pop_expert.npz"):
+        load_model_set(out)
+    pop_file.write_bytes(good_pop)
+    for bad in ("{", json.dumps({"format": "moodchords-harmonic-rhythm/2"}),
+                good_rhythm.replace("[1.0", "[-1.0").replace("[1,", "[-1,", 1)):
+        rhythm_file.write_text(bad)
+        with pytest.raises(ModelFileError, match="harmonic_rhythm.json"):
+            load_model_set(out)
+    rhythm_file.unlink()
+    with pytest.raises(ModelFileError, match="harmonic_rhythm.json"):
+        load_model_set(out)
+
+
 def test_missing_folder_is_a_model_file_error(tmp_path):
     with pytest.raises(ModelFileError, match="nowhere"):
         load_model_set(tmp_path / "nowhere")
@@ -163,7 +218,8 @@ def test_shipped_model_card_is_the_one_its_config_gives():
 
 # --- the output path: `train --out` and save_model_set never destroy what is there (issue 18, item 1)
 
-TRAIN_FAST = ["--epochs", "1", "--pretrain-epochs", "1", "--cv-folds", "0", "--hidden", "8", "--history", "2"]
+TRAIN_FAST = ["--epochs", "1", "--pretrain-epochs", "1", "--cv-folds", "0", "--hidden", "8", "--history", "2",
+              "--no-pop909"]
 
 
 def _user_folder(folder: Path) -> Path:
