@@ -67,23 +67,34 @@ def _per_step(pattern: str, voices: int) -> float:
     return {"pad": voices, "pulse": voices, "broken": voices / 2.0, "arpeggio": 1.0}[pattern]
 
 
-def _step_choices(pattern: str, beats_per_bar: int) -> tuple[float, ...]:
-    if pattern == "pad":  # every two bars, once a bar, twice a bar, every beat
+def _step_choices(pattern: str, beats_per_bar: int, compound: bool = False) -> tuple[float, ...]:
+    """Steps (onsets) per quarter beat a pattern may use. Compound metre (6/8) keeps to its own grid:
+    dotted quarters (2/3 a beat), eighths and sixteenths, never plain quarters across the groups."""
+    if pattern == "pad":  # every two bars, once a bar, twice a bar (the dotted-quarter beats of 6/8), every beat
+        if compound:
+            return tuple(sorted({0.5 / beats_per_bar, 1.0 / beats_per_bar, 2.0 / 3.0}))
         return tuple(sorted({0.5 / beats_per_bar, 1.0 / beats_per_bar, 2.0 / beats_per_bar, 1.0}))
+    if compound:
+        return (2.0, 4.0) if pattern == "arpeggio" else (2.0 / 3.0, 2.0, 4.0)
     if pattern == "arpeggio":
         return (1.0, 2.0, 3.0, 4.0, 6.0)  # quarters, eighths, triplets, sixteenths, sextuplets
     return (1.0, 2.0, 3.0, 4.0)
 
 
-def _bass_per_beat(pattern: str, notes_per_beat: float, beats_per_bar: int) -> float:
+def _busy(pattern: str, notes_per_beat: float, beats_per_bar: int, compound: bool) -> bool:
+    """Whether the bass plays twice a bar: under busy patterns in bars that halve (4/4, and 6/8's two beats)."""
+    return pattern != "pad" and notes_per_beat >= 2 and (compound or beats_per_bar % 2 == 0)
+
+
+def _bass_per_beat(pattern: str, notes_per_beat: float, beats_per_bar: int, compound: bool = False) -> float:
     """Bass notes per beat: each bar and each chord change (assumed about one per bar more)."""
-    per_bar = 2.0 if pattern != "pad" and notes_per_beat >= 2 and beats_per_bar % 2 == 0 else 1.0
+    per_bar = 2.0 if _busy(pattern, notes_per_beat, beats_per_bar, compound) else 1.0
     return 1.25 * per_bar / beats_per_bar
 
 
-def _bass_step(arrangement: Arrangement, beats_per_bar: int) -> float:
+def _bass_step(arrangement: Arrangement, beats_per_bar: int, compound: bool = False) -> float:
     """Beats between bass notes inside a chord: a bar, or half a bar under busy patterns."""
-    busy = arrangement.pattern != "pad" and arrangement.notes_per_beat >= 2 and beats_per_bar % 2 == 0
+    busy = _busy(arrangement.pattern, arrangement.notes_per_beat, beats_per_bar, compound)
     return beats_per_bar / 2.0 if busy else float(beats_per_bar)
 
 
@@ -114,7 +125,7 @@ def _notes_at_step(pattern: str, k: int, voices: int) -> int:
 def count_notes(progression: Progression, arrangement: Arrangement) -> int:
     """How many notes render_score plays for this progression (voicings of ``voices`` notes)."""
     step = 1.0 / arrangement.notes_per_beat
-    bass_step = _bass_step(arrangement, progression.beats_per_bar)
+    bass_step = _bass_step(arrangement, progression.beats_per_bar, progression.compound)
     total = 0
     for placed in progression.chords:
         start, end = placed.start_beats, placed.end_beats
@@ -133,16 +144,17 @@ def preferred_pattern(notes_per_second: float, note_length_s: float, legato: flo
     return "arpeggio"
 
 
-def expected_notes_per_second(arrangement: Arrangement, tempo_bpm: float, beats_per_bar: int = 4) -> float:
+def expected_notes_per_second(arrangement: Arrangement, tempo_bpm: float, beats_per_bar: int = 4,
+                              compound: bool = False) -> float:
     """Notes per second the arrangement renders (chord part + bass), from its pattern alone."""
     per_beat = arrangement.notes_per_beat * _per_step(arrangement.pattern, arrangement.voices)
-    per_beat += _bass_per_beat(arrangement.pattern, arrangement.notes_per_beat, beats_per_bar)
+    per_beat += _bass_per_beat(arrangement.pattern, arrangement.notes_per_beat, beats_per_bar, compound)
     return per_beat * tempo_bpm / 60.0
 
 
 def arrangement_from_performance(performance: "PerformanceSample", program: int | None = None, *,
                                  tempo_bpm: float | None = None, beats_per_bar: int = 4,
-                                 progression: Progression | None = None) -> Arrangement:
+                                 progression: Progression | None = None, compound: bool = False) -> Arrangement:
     """An arrangement whose notes per second, velocity, note length and register match a sample.
 
     ``tempo_bpm`` is the tempo it will be played at (default: the progression's, else the
@@ -150,12 +162,12 @@ def arrangement_from_performance(performance: "PerformanceSample", program: int 
     changes add strikes); without, it is estimated from the pattern.
     """
     if progression is not None:
-        beats_per_bar = progression.beats_per_bar
+        beats_per_bar, compound = progression.beats_per_bar, progression.compound
     tempo = float(tempo_bpm or (progression.tempo_bpm if progression is not None else performance.tempo_bpm))
 
     def rate_of(candidate: Arrangement) -> float:
         if progression is None or progression.length_beats <= 0:
-            return expected_notes_per_second(candidate, tempo, beats_per_bar)
+            return expected_notes_per_second(candidate, tempo, beats_per_bar, compound)
         return count_notes(progression, candidate) / (progression.length_beats * 60.0 / tempo)
 
     target = max(0.5, float(performance.notes_per_second))
@@ -165,7 +177,7 @@ def arrangement_from_performance(performance: "PerformanceSample", program: int 
 
     def options(patterns):
         for pattern in patterns:
-            for steps in _step_choices(pattern, beats_per_bar):
+            for steps in _step_choices(pattern, beats_per_bar, compound):
                 for voices in (3, 4):
                     candidate = Arrangement(pattern, steps, 64, 0.5, 64, voices=voices)
                     rate = rate_of(candidate)
@@ -188,11 +200,14 @@ def arrangement_from_performance(performance: "PerformanceSample", program: int 
                        bass_program_for(chord_program), voices)
 
 
-def _accent(position_beats: float, beats_per_bar: int) -> float:
-    """Velocity factor for a position: downbeats a bit stronger, off-beats a bit softer."""
+def _accent(position_beats: float, beats_per_bar: int, compound: bool = False) -> float:
+    """Velocity factor for a position: downbeats a bit stronger, off-beats a bit softer; in compound
+    metre the beats are the dotted quarters (0 and 1.5 in 6/8), the eighths between them softer."""
     in_bar = position_beats % beats_per_bar
     if abs(in_bar) < 1e-6 or abs(in_bar - beats_per_bar) < 1e-6:
         return 1.15
+    if compound:
+        return 1.06 if abs(in_bar / 1.5 - round(in_bar / 1.5)) < 1e-6 else 0.9
     if abs(in_bar - round(in_bar)) < 1e-6:
         return 1.0 if beats_per_bar % 2 or round(in_bar) != beats_per_bar // 2 else 1.06
     return 0.9
@@ -210,14 +225,15 @@ def render_score(progression: Progression, arrangement: Arrangement, *, humanize
     bpb = progression.beats_per_bar
     voicings = voice_progression(progression, arrangement.register, arrangement.voices)
     step = 1.0 / arrangement.notes_per_beat
-    bass_step = _bass_step(arrangement, bpb)
+    compound = progression.compound
+    bass_step = _bass_step(arrangement, bpb, compound)
     raw: list[tuple[int, float, float, float, int]] = []  # pitch, start, duration, accent, channel
     for placed, voicing in zip(progression.chords, voicings):
         start, end = placed.start_beats, placed.end_beats
         notes = voicing.notes
         for k, onset in enumerate(_chord_onsets(start, end, step)):
             length = min(step * arrangement.note_length, end - onset)
-            accent = _accent(onset, bpb)
+            accent = _accent(onset, bpb, compound)
             if arrangement.pattern in ("pad", "pulse"):
                 played = notes
             elif arrangement.pattern == "broken":  # lowest voice, then the others together
@@ -229,7 +245,7 @@ def render_score(progression: Progression, arrangement: Arrangement, *, humanize
         # Bass: at the chord change and on every bar (half bar for busy patterns) inside the chord.
         onsets = _bass_onsets(start, end, bass_step)
         for onset, following in zip(onsets, onsets[1:] + [end]):
-            raw.append((voicing.bass, onset, (following - onset) * 0.95, _accent(onset, bpb), BASS_CHANNEL))
+            raw.append((voicing.bass, onset, (following - onset) * 0.95, _accent(onset, bpb, compound), BASS_CHANNEL))
 
     # Scale the accents so that the mean velocity is the arrangement's velocity.
     mean_accent = sum(r[3] for r in raw) / len(raw) if raw else 1.0

@@ -153,3 +153,31 @@ def test_with_the_progression_the_rate_is_fitted_exactly():
     blind = arrangement_from_performance(sample)
     blind_rate, _ = rendered_profile(render_score(busy_changes, blind))
     assert abs(rate - 4.0) < abs(blind_rate - 4.0)
+
+
+# 6/8: three quarter beats a bar, felt as two dotted quarters (at 0 and 1.5).
+COMPOUND_EVENTS = [ChordEvent(0, 0, 0, 3), ChordEvent(9, 1, 9, 3), ChordEvent(5, 0, 5, 1.5), ChordEvent(7, 0, 7, 1.5),
+                   ChordEvent(0, 0, 0, 3)]
+
+
+@pytest.mark.parametrize("sample", CALM + BUSY)
+def test_compound_metre_keeps_to_its_dotted_quarter_grid(sample):
+    six_eight = Progression.from_events(COMPOUND_EVENTS, 0, "major", sample.tempo_bpm, 3, compound=True)
+    arrangement = arrangement_from_performance(sample, progression=six_eight)
+    assert arrangement.notes_per_beat in (0.5 / 3, 1 / 3, 2 / 3, 2.0, 4.0), arrangement  # never plain quarters
+    score = render_score(six_eight, arrangement)
+    assert score.compound and score.time_signature == (6, 8)
+    grid = 1.5 if arrangement.notes_per_beat < 2 else 1.0 / arrangement.notes_per_beat
+    for note in score.notes:  # onsets on the pattern's compound grid; bass notes on the dotted-quarter beats
+        assert abs(note.start_beats / grid - round(note.start_beats / grid)) < 1e-6, (note, arrangement)
+        if note.channel == BASS_CHANNEL:
+            assert abs(note.start_beats / 1.5 - round(note.start_beats / 1.5)) < 1e-6, note
+    rate, _ = rendered_profile(score)
+    assert abs(rate - sample.notes_per_second) / sample.notes_per_second < 0.35, (arrangement, rate)
+
+
+def test_compound_accents_the_two_dotted_quarter_beats():
+    six_eight = Progression.from_events([ChordEvent(0, 0, 0, 3)], 0, "major", 100, 3, compound=True)
+    busy = Arrangement("pulse", 2.0, 80, 0.5, 64)
+    velocity = {n.start_beats: n.velocity for n in render_score(six_eight, busy).notes if n.channel == CHORD_CHANNEL}
+    assert velocity[0.0] > velocity[1.5] > velocity[0.5] == velocity[1.0] == velocity[2.0] == velocity[2.5]
