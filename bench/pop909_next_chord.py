@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crbm-only", action="store_true",
                         help="only the POP909 CRBM and the mixture with it (written as its own section)")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--folders", action="store_true",
+                        help="score the model folders as shipped (--before and models/emopia; no training) against the n-grams")
+    parser.add_argument("--before", default="/tmp/emopia_before", help="the model folder shipped before the POP909 retrain")
     args = parser.parse_args(argv)
     if not (DATA / "pop909").is_dir() or not (DATA / "emopia").is_dir():
         print(f"bench/pop909_next_chord.py: skipped: POP909 or EMOPIA not found in {DATA}")
@@ -67,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     pop_val = [e for s in load_pop909(DATA, SELECTION_SONGS, workers=2).songs for e, _ in s.segments()]
     emopia_train = [c.events for c in emopia_split(DATA, "train").clips if c.events]
     emopia_val = [c.events for c in emopia_split(DATA, "val").clips if c.events]
+    if args.folders:
+        return score_folders(args, pop_train, pop_val, emopia_train, emopia_val)
     model_set = load_model_set()
     shipped = MixtureNextChord({c: CRBMNextChord(model_set.crbm(c), f"CRBM {c}") for c in model_set.class_names},
                                name="shipped CRBMs (class mixture)")
@@ -125,6 +130,69 @@ def main(argv: list[str] | None = None) -> int:
         title = "Next chord on POP909 (issue 15)" + (f", POP909 CRBM of {args.crbm_epochs} epochs" if args.crbm_only else "")
         write_section(title, text, "bench/pop909_next_chord.py" + (f" --crbm-only --crbm-epochs {args.crbm_epochs}"
                                                                    if args.crbm_only else ""))
+    return 0
+
+
+def score_folders(args, pop_train, pop_val, emopia_train, emopia_val) -> int:
+    """The shipped folder's next-chord models (and the folder shipped before) against the n-grams, one run."""
+    from research.baselines import KneserNeyModel
+    from models.crbm import CHORD_LAYOUT, ConditionalRBM
+    from models.generation import POP_WEIGHT
+    from models.model_folder import default_model_dir, load_model_set
+    from models.next_chord import CRBMNextChord, MixtureNextChord, next_chord_metrics
+
+    models: dict[str, object] = {
+        "KN bigram, EMOPIA train": KneserNeyModel(2).fit(emopia_train),
+        "KN trigram, EMOPIA train": KneserNeyModel(3).fit(emopia_train),
+        "KN bigram, POP909 train": KneserNeyModel(2).fit(pop_train),
+        "KN trigram, POP909 train": KneserNeyModel(3).fit(pop_train),
+        "KN bigram, EMOPIA + POP909 train": KneserNeyModel(2).fit(emopia_train + pop_train),
+    }
+    n_grams = list(models)
+    if args.before and Path(args.before).is_dir():
+        before = load_model_set(args.before)
+        models["before: class CRBMs, Bayesian mixture"] = MixtureNextChord(
+            {c: CRBMNextChord(before.crbm(c)) for c in before.class_names})
+    shipped = load_model_set(default_model_dir())
+    classes = {c: CRBMNextChord(shipped.crbm(c)) for c in shipped.class_names}
+    mixture = MixtureNextChord(classes)
+    models["shipped: class CRBMs, Bayesian mixture"] = mixture
+    notes = []
+    if shipped.pop_weights is not None:
+        pop = CRBMNextChord(ConditionalRBM.from_weights(CHORD_LAYOUT, shipped.pop_weights), "pop expert")
+        entry = shipped.config.get("pop_expert", {})
+        notes.append(f"Shipped pop expert: {entry.get('epochs')} epochs ({entry.get('method')}) on {entry.get('chords')} chords "
+                     f"of POP909 {entry.get('songs')}, {entry.get('seconds_training')} s.")
+        models["shipped: pop expert alone"] = pop
+        models["shipped: Bayesian mixture of the class CRBMs and the pop expert (uniform prior)"] = \
+            MixtureNextChord({**classes, "pop": pop})
+        models[f"shipped: generator's product, class mixture x pop expert ^ {POP_WEIGHT:g}"] = \
+            ProductNextChord(mixture, pop, POP_WEIGHT, "")
+    rows = []
+    for name, model in models.items():
+        started = time.perf_counter()
+        rows.append((name, next_chord_metrics(model, pop_val), next_chord_metrics(model, emopia_val)))
+        print(f"{name}: POP909 {rows[-1][1].bits_per_chord:.3f}, EMOPIA {rows[-1][2].bits_per_chord:.3f} "
+              f"({time.perf_counter() - started:.0f} s)", flush=True)
+    best_pop = min((r for r in rows if r[0] in n_grams), key=lambda r: r[1].bits_per_chord)
+    best_emo = min((r for r in rows if r[0] in n_grams), key=lambda r: r[2].bits_per_chord)
+    lines = [f"POP909 701-800: {rows[0][1].events} chords in continuous segments (models.pop909); EMOPIA val: "
+             f"{rows[0][2].events} chords (models.dataset). Lower is better; the issue's goal: beat the best n-gram on both "
+             f"(POP909: {best_pop[0]} {best_pop[1].bits_per_chord:.3f}; EMOPIA: {best_emo[0]} "
+             f"{best_emo[2].bits_per_chord:.3f}). before = {args.before} (the folder shipped before the POP909 retrain), "
+             "shipped = models/emopia. The generator samples the product row (times the mode expert); the Bayesian "
+             "mixture is the shipped models' likelihood when the class is unknown.", *notes, "",
+             "| model | POP909 701-800 bits/chord | top-1 | EMOPIA val bits/chord | top-1 | beats the best n-gram on both |",
+             "|---|---|---|---|---|---|"]
+    for name, pop_m, emo_m in rows:
+        both = "" if name in n_grams else ("yes" if pop_m.bits_per_chord < best_pop[1].bits_per_chord
+                                            and emo_m.bits_per_chord < best_emo[2].bits_per_chord else "no")
+        lines.append(f"| {name} | {pop_m.bits_per_chord:.3f} | {100 * pop_m.top1_accuracy:.1f} % | "
+                     f"{emo_m.bits_per_chord:.3f} | {100 * emo_m.top1_accuracy:.1f} % | {both} |")
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_write:
+        write_section("Next chord on POP909 (issue 15)", text, "bench/pop909_next_chord.py --folders")
     return 0
 
 
