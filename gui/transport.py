@@ -6,7 +6,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from assistant.mood import MusicalSettings
+from assistant.expression import DEFAULT_INTENSITY
+from assistant.mood import LOOP_BARS, METRES, MusicalSettings
 from assistant.music import CONVENTIONAL_KEYS
 
 AUTO = "Auto"
@@ -77,6 +78,30 @@ class TransportBar(QFrame):
         self.bars.setSpecialValueText(AUTO)
         self.bars.setValue(0)
         self.bars.setToolTip("Length in bars for the next composition")
+        self.metre = QComboBox()
+        self.metre.addItem(AUTO, None)
+        for metre in METRES:
+            self.metre.addItem(metre, metre)
+        self.metre.setToolTip("Time signature for the next composition (Auto: the request's words, else 4/4)")
+        self.form = QComboBox()
+        self.form.addItem(AUTO, None)
+        self.form.addItem("Through-composed", ("through", None))
+        for bars in LOOP_BARS:
+            self.form.addItem(f"Loop of {bars} bars", ("loop", bars))
+        self.form.setToolTip("Form: through-composed, or a short progression repeated with variation "
+                             "(Auto: the request's words, else through-composed)")
+        self.intensity = QSlider(Qt.Horizontal)
+        self.intensity.setRange(0, 100)
+        self.intensity.setFixedWidth(110)
+        self.intensity_label = QPushButton()  # shows the value; clicking it goes back to Auto
+        self.intensity_label.setFlat(True)
+        self.intensity_label.setToolTip("Click for Auto (the mood's default intensity)")
+        self.intensity_label.clicked.connect(lambda: self.reset_intensity())
+        self._intensity_auto = True
+        self.intensity.valueChanged.connect(self._intensity_moved)
+        self.reset_intensity()
+        self.intensity.setToolTip("How clearly the mood is played, subtle (left) to unmistakable (right); "
+                                  "Auto until moved (click the value to go back to Auto)")
         self.instrument = QComboBox()
         self.instrument.addItem(AUTO, None)
         self.instrument.setToolTip("General MIDI instrument of the chords (heard at once)")
@@ -111,14 +136,20 @@ class TransportBar(QFrame):
         settings = QGridLayout()
         settings.setHorizontalSpacing(12)
         settings.setVerticalSpacing(4)
-        columns = (("Tempo", self.tempo), ("Key", self.key), ("Bars", self.bars), ("Instrument", self.instrument),
+        intensity = QWidget()
+        intensity_row = QHBoxLayout(intensity)
+        intensity_row.setContentsMargins(0, 0, 0, 0)
+        intensity_row.addWidget(self.intensity)
+        intensity_row.addWidget(self.intensity_label)
+        columns = (("Tempo", self.tempo), ("Key", self.key), ("Bars", self.bars), ("Metre", self.metre),
+                   ("Form", self.form), ("Intensity", intensity), ("Instrument", self.instrument),
                    ("MIDI out", self.output))
         for column, (caption, widget) in enumerate(columns):
             settings.addWidget(_caption(caption), 0, column)
             settings.addWidget(widget, 1, column)
         settings.addWidget(self.synth, 1, len(columns))
-        settings.setColumnStretch(3, 2)
-        settings.setColumnStretch(4, 1)
+        settings.setColumnStretch(len(columns) - 2, 2)  # the instrument names are long
+        settings.setColumnStretch(len(columns) - 1, 1)
         for combo, length in ((self.instrument, 11), (self.output, 8), (self.key, 7)):
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(length)
@@ -143,14 +174,36 @@ class TransportBar(QFrame):
         index = self.instrument.findData(program)
         self.instrument.setCurrentIndex(max(index, 0))
 
+    def _intensity_moved(self, value: int) -> None:
+        self._intensity_auto = False
+        self.intensity_label.setText(f"{value / 100:.2f}")
+
+    def reset_intensity(self) -> None:
+        """Back to Auto: the mood's default intensity (the slider shows it, in the middle)."""
+        self.intensity.blockSignals(True)
+        self.intensity.setValue(round(100 * DEFAULT_INTENSITY))
+        self.intensity.blockSignals(False)
+        self._intensity_auto = True
+        self.intensity_label.setText(AUTO)
+
+    @property
+    def intensity_value(self) -> float | None:
+        """The chosen intensity 0..1, or None while Auto."""
+        return None if self._intensity_auto else self.intensity.value() / 100.0
+
     def overrides(self) -> MusicalSettings | None:
         """The user's explicit settings (None where Auto), for compose / regenerate."""
         key = self.key.currentData()
+        form = self.form.currentData()
         values = MusicalSettings(
             tempo_bpm=float(self.tempo.value()) if self.tempo.value() > self.tempo.minimum() else None,
             key=key[0] if key else None,
             mode=key[1] if key else None,
             bars=self.bars.value() or None,
             program=self.instrument.currentData(),
+            metre=self.metre.currentData(),
+            form=form[0] if form else None,
+            loop_bars=form[1] if form else None,
+            intensity=self.intensity_value,
         )
         return None if values == MusicalSettings() else values

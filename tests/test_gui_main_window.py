@@ -106,6 +106,21 @@ def test_ignored_tempo_is_named_in_the_status_line(qtbot, loaded_assistant, tmp_
     window.shutdown()
 
 
+def test_metre_form_and_intensity_fields_win_over_the_request(qtbot, loaded_assistant, tmp_path):
+    window = make_window(qtbot, loaded_assistant, tmp_path)
+    transport = window.transport
+    transport.metre.setCurrentIndex(transport.metre.findData("6/8"))
+    transport.form.setCurrentIndex(transport.form.findText("Loop of 2 bars"))
+    transport.intensity.setValue(100)
+    composition = compose_by_typing(qtbot, window, "a gentle waltz in 3/4")
+    assert composition.progression.compound and composition.progression.time_signature == (6, 8)
+    assert composition.form == "loop" and composition.intensity == 1.0
+    assert composition.sources["metre"] == composition.sources["form"] == composition.sources["intensity"] == "flag"
+    status = window.request_bar.status.text()
+    assert "3/4" in status and "6/8" in status and "overridden" in status, status  # the field won, and says so
+    window.shutdown()
+
+
 def test_over_long_request_is_an_error_dialog(qtbot, loaded_assistant, tmp_path, monkeypatch):
     recorder = DialogRecorder()
     monkeypatch.setattr(QMessageBox, "critical", recorder)

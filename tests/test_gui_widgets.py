@@ -209,3 +209,21 @@ def test_mic_button_click_toggles_and_hold_is_push_to_talk(qtbot):
     qtbot.wait(HOLD_MS + 100)
     button.release()  # held: releasing ends it
     assert events == ["start", "stop", "start", "stop"]
+
+
+def test_metre_form_and_intensity_are_auto_until_chosen(window):
+    transport = window.transport
+    assert transport.overrides() is None  # every field Auto: the request and the mood decide
+    assert transport.intensity_label.text() == "Auto" and transport.intensity_value is None
+    transport.metre.setCurrentIndex(transport.metre.findData("6/8"))
+    transport.form.setCurrentIndex(transport.form.findText("Loop of 2 bars"))
+    transport.intensity.setValue(90)  # towards unmistakable
+    overrides = transport.overrides()
+    assert (overrides.metre, overrides.form, overrides.loop_bars, overrides.intensity) == ("6/8", "loop", 2, 0.9)
+    assert transport.intensity_label.text() == "0.90"
+    transport.intensity_label.click()  # back to Auto
+    transport.metre.setCurrentIndex(0)
+    transport.form.setCurrentIndex(transport.form.findText("Through-composed"))
+    overrides = transport.overrides()
+    assert overrides.intensity is None and overrides.metre is None and overrides.form == "through"
+    assert [transport.metre.itemText(i) for i in range(transport.metre.count())] == ["Auto", "4/4", "3/4", "6/8"]
