@@ -10,6 +10,7 @@ from models.model_folder import load_model_set
 from tests.support.labelled_midis import MAJOR_LOOP, MINOR_LOOP, write_midi_loop
 
 
+@pytest.mark.slow
 def test_train_and_classify_commands_on_a_user_folder(tmp_path, capsys):
     from assistant.cli import main
 
@@ -63,6 +64,7 @@ def _tiny_pop909(root: Path, good: int = 2) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_train_with_pop909_ships_the_pop_expert_and_the_harmonic_rhythm(tmp_path, capsys, monkeypatch):
     from assistant.cli import main
     from models.generation import GenerationOptions, generate

@@ -229,6 +229,7 @@ def test_missing_soundfont_disables_the_synth_with_a_reason(qtbot, tmp_path):
     window.shutdown()
 
 
+@pytest.mark.slow
 def test_spoken_request_through_the_virtual_microphone_is_composed(qtbot, pulse_audio, loaded_assistant, tmp_path):
     from assistant.audio import Microphone
     from tests.support.daemons import MIC_SOURCE

@@ -243,6 +243,7 @@ def test_classify_catches_an_unexpected_error_per_file(tmp_path, capsys, monkeyp
 
 # -- item 6: classify's memory is flat in the file's length -------------------------------------
 
+@pytest.mark.slow
 def test_classify_memory_is_flat_in_the_number_of_chords(tmp_path):
     short, long = tmp_path / "short.mid", tmp_path / "long.mid"
     short.write_bytes(bad_midi.chord_song(16, beats_per_chord=2))
@@ -318,6 +319,7 @@ def test_transcribe_names_a_device_as_not_a_regular_file(tmp_path):
         read_audio_file(fifo)
 
 
+@pytest.mark.slow
 def test_train_with_one_file_per_class_says_what_is_needed_on_its_own_line(tmp_path, capsys):
     from assistant.cli import main
 

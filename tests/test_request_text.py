@@ -88,6 +88,7 @@ def test_the_reader_survives_surrogates_and_controls(reader):  # noqa: F811
     assert mood.valence < 0 and "sad" in mood.keywords and mood.settings.key == "D"
 
 
+@pytest.mark.slow
 def test_invalid_utf8_argv_is_read_not_a_crash():
     """The issue's reproduction: bytes that are not UTF-8 in argv (a subprocess gets them raw)."""
     result = subprocess.run([os.fsencode(MOODCHORDS), b"mood", b"a sad song \xff", b"--json"],
@@ -98,6 +99,7 @@ def test_invalid_utf8_argv_is_read_not_a_crash():
     assert report["text"] == "a sad song \ufffd"
 
 
+@pytest.mark.slow
 def test_the_pipeline_entry_normalises_what_it_stores(model_dir, tmp_path):  # noqa: F811
     """The window composes through Assistant.compose_from_text: the request is cleaned (and can be
     written to history and a file name) and its warnings ride on the Composition."""
@@ -252,6 +254,7 @@ def test_mood_prints_every_warning_in_the_cli_format(capsys):
     assert len(json.loads(captured.out)["warnings"]) == 2
 
 
+@pytest.mark.slow
 def test_listen_prints_the_warnings_of_what_it_heard(pulse_audio, tmp_path):
     """End to end: espeak-ng says a request with an impossible tempo into the virtual microphone;
     `moodchords listen` (Whisper, mood, composer) composes and prints the warning on stderr."""
@@ -292,6 +295,7 @@ FUZZ_CASES = 300
 FUZZ_SEED = 18
 
 
+@pytest.mark.slow
 def test_seeded_text_fuzz(reader):  # noqa: F811
     """A few hundred random texts (surrogates, controls, huge numbers, long runs, NFKC bombs)
     through every stage: nothing raises but InvalidInput, and each case takes under a second."""

@@ -24,6 +24,7 @@ def test_support_holds_each_training_frame_once_and_finds_them():
         FrameSupport.of([np.zeros((0, 4), np.float32)])
 
 
+@pytest.mark.slow
 def test_exact_scores_are_the_crbms_free_energy_and_normalise_over_every_state():
     """With every one of the 2**D frames in the support, the predictive distribution is the CRBM's exact
     conditional p(v | u) ~ exp(-F(v | u)), computed here by the model's own free_energy."""

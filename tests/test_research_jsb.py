@@ -209,6 +209,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_jsb_command_on_tiny_synthetic_json(tmp_path):
     data = tmp_path / "chorales.json"
     data.write_text(json.dumps({"train": synthetic_chorales(12, 16, 1), "valid": synthetic_chorales(4, 16, 2)}))
@@ -338,6 +339,7 @@ def test_memory_learns_what_the_window_cannot_see():
                      learning_rate=0.1)
 
 
+@pytest.mark.slow
 def test_adam_minimises_a_quadratic_and_keras_stays_unloaded():
     from research.recurrent import Adam
     from models.tf_runtime import tf
