@@ -506,24 +506,30 @@ def modifier_factor(text: str, tokens, position: int) -> tuple[float, bool]:
 # --------------------------------------------------------------------------------------------
 # Mixed moods
 
-#: Words that say the mood is mixed by themselves, with how mixed (0..1).
+#: Words that say the mood is mixed by themselves, with how mixed (0..1). Nostalgia is the textbook
+#: mixed emotion (warmth for the past with the sadness of its loss).
 MIXED_WORDS: dict[str, float] = {"bittersweet": 1.0, "ambivalent": 0.8, "conflicted": 0.8, "torn": 0.6,
-                                 "mixed": 0.6, "paradoxical": 0.6}
+                                 "mixed": 0.6, "paradoxical": 0.6, "nostalgic": 0.6, "nostalgia": 0.6}
+#: Words that set one feeling against another ("happy but a little sad", "joyful yet melancholy"): without
+#: one, a positive word beside negative ones is read as part of one mood ("a sorrowful lullaby").
+CONTRAST_WORDS = frozenset({"but", "yet", "though", "although", "while", "whilst", "however", "hint", "tinged",
+                            "touch", "despite"})
 #: |valence| a mood word needs before its sign counts as one side of a mixed request
 SIDE_VALENCE = 0.1
 
 
 def request_mixedness(words: Sequence[str], valences: Sequence[float], weights: Sequence[float],
-                      tokens=()) -> float:
-    """How mixed a request is, 0..1, from its own mood words: the balance between the positive and
-    the negative ones ("happy but a little sad": both signs, the weaker one half as strong -> ~0.6),
-    or a word that says so ("bittersweet", also as a token the keyword extractor left out).
-    Each word counts by its detector weight times its |valence| (after negation and degree words)."""
-    said = [MIXED_WORDS[w] for w in words if w in MIXED_WORDS]
-    said += [MIXED_WORDS[t.word] for t in tokens if getattr(t, "word", None) in MIXED_WORDS]
-    positive = sum(w * v for v, w in zip(valences, weights) if v >= SIDE_VALENCE)
-    negative = sum(w * -v for v, w in zip(valences, weights) if v <= -SIDE_VALENCE)
-    balance = 2.0 * min(positive, negative) / (positive + negative) if positive and negative else 0.0
+                      text_words: Sequence[str] = ()) -> float:
+    """How mixed a request is, 0..1, from its own words (``words`` its mood words, with their valence
+    after negation and degree words and their detector weight; ``text_words`` every word of it):
+    a word that says so ("bittersweet"), or mood words of both signs set against each other by a
+    contrast word ("happy but a little sad": the weaker side half as strong -> ~0.6)."""
+    said = [MIXED_WORDS[w] for w in (*words, *text_words) if w in MIXED_WORDS]
+    balance = 0.0
+    if any(w in CONTRAST_WORDS for w in text_words):
+        positive = sum(w * v for v, w in zip(valences, weights) if v >= SIDE_VALENCE)
+        negative = sum(w * -v for v, w in zip(valences, weights) if v <= -SIDE_VALENCE)
+        balance = 2.0 * min(positive, negative) / (positive + negative) if positive and negative else 0.0
     return float(min(1.0, max([balance, *said])))
 
 
@@ -711,7 +717,8 @@ class MoodReader:
             point = (1.0 - SENTENCE_WEIGHT) * point + SENTENCE_WEIGHT * sentence_point
         valence, arousal = (float(np.clip(x, -1.0, 1.0)) for x in point)
         weights_by_class = class_weights(valence, arousal, self.classes, request_vector, self._descriptions)
-        mixedness = request_mixedness(mood_words, [p[0] for p, _ in weighted], [w for _, w in weighted], tokens)
+        mixedness = request_mixedness(mood_words, [p[0] for p, _ in weighted], [w for _, w in weighted],
+                                      [t.word for t in tokens])
         return Mood(valence, arousal, weights_by_class, tuple(mood_words), parsed.settings, neutral=False,
                     warnings=parsed.warnings, mixedness=mixedness)
 
@@ -720,5 +727,5 @@ __all__ = [
     "INSTRUMENT_PROGRAMS", "TEMPO_WORDS", "MusicalSettings", "SettingsParse", "parse_settings",
     "parse_settings_detailed", "default_classes", "class_weights", "MoodReader",
     "load_sentence_model", "modifier_factor", "read_number", "ReadNumber", "MAX_REQUEST_CHARS",
-    "normalize_request", "request_mixedness", "MIXED_WORDS", "METRE_WORDS",
+    "normalize_request", "request_mixedness", "MIXED_WORDS", "CONTRAST_WORDS", "METRE_WORDS",
 ]

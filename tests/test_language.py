@@ -97,8 +97,11 @@ def test_fractions_are_not_metres():
 def test_request_mixedness_needs_both_valence_signs():
     from assistant.language import request_mixedness
 
-    assert request_mixedness(["happy", "joyful"], [0.8, 0.7], [1.0, 1.0]) == 0.0
-    assert request_mixedness(["happy", "sad"], [0.8, -0.3], [1.0, 1.0]) == pytest.approx(2 * 0.3 / 1.1)
+    assert request_mixedness(["happy", "joyful"], [0.8, 0.7], [1.0, 1.0], ["happy", "but", "joyful"]) == 0.0
+    contrasted = ["happy", "but", "a", "little", "sad"]
+    assert request_mixedness(["happy", "sad"], [0.8, -0.3], [1.0, 1.0], contrasted) == pytest.approx(2 * 0.3 / 1.1)
+    # without a word setting them against each other, a positive word beside a negative one is one mood
+    assert request_mixedness(["sorrowful", "lullaby"], [-0.8, 0.5], [1.0, 1.0], ["sorrowful", "lullaby"]) == 0.0
     assert request_mixedness(["bittersweet"], [0.0], [1.0]) == 1.0
     assert request_mixedness([], [], []) == 0.0
 
@@ -252,7 +255,8 @@ def test_mixed_requests_are_read_as_mixed(reader, text):
     assert reader.read(text).mixedness >= MIXED_THRESHOLD, text
 
 
-@pytest.mark.parametrize("text", ["a happy cheerful song", "a sad and lonely night", "calm and peaceful"])
+@pytest.mark.parametrize("text", ["a happy cheerful song", "a sad and lonely night", "calm and peaceful",
+                                  "a sorrowful lullaby for a long cold winter"])
 def test_one_sided_requests_are_not_mixed(reader, text):
     from assistant.expression import MIXED_THRESHOLD
 

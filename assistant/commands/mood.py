@@ -43,12 +43,14 @@ def run(args: argparse.Namespace) -> int:
             "valence": round(mood.valence, 4),
             "arousal": round(mood.arousal, 4),
             "neutral": mood.neutral,
+            "mixedness": round(mood.mixedness or 0.0, 4),
             "class_weights": {name: round(weight, 4) for name, weight in mood.class_weights.items()},
             "settings": {
                 "tempo_bpm": settings.tempo_bpm, "key": settings.key, "mode": settings.mode, "bars": settings.bars,
                 "program": settings.program,
                 "program_name": describe_program(settings.program) if settings.program is not None else None,
                 "instrument": settings.instrument,
+                "metre": settings.metre, "form": settings.form, "loop_bars": settings.loop_bars,
             },
             "warnings": list(mood.warnings),
             "extractor": reader.extractor_name,
@@ -60,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"keywords: {', '.join(mood.keywords) if mood.keywords else '(none)'}")
     print(f"valence:  {mood.valence:+.2f}   (-1 unpleasant .. +1 pleasant)")
     print(f"arousal:  {mood.arousal:+.2f}   (-1 calm .. +1 excited)" + ("   [no mood found: neutral]" if mood.neutral else ""))
+    if mood.mixedness:
+        print(f"mixed:    {mood.mixedness:.2f}   (0 one-sided .. 1 both valence signs equally)")
     descriptions = {c.name: getattr(c, "description", "") for c in reader.classes}
     print("classes:")
     for name, weight in sorted(mood.class_weights.items(), key=lambda item: -item[1]):
@@ -71,6 +75,11 @@ def run(args: argparse.Namespace) -> int:
         parts.append("key " + " ".join(x for x in (settings.key, settings.mode) if x))
     if settings.bars is not None:
         parts.append(f"{settings.bars} bars")
+    if settings.metre is not None:
+        parts.append(f"metre {settings.metre}")
+    if settings.form is not None:
+        parts.append("loop" + (f" of {settings.loop_bars} bars" if settings.loop_bars else "")
+                     if settings.form == "loop" else "through-composed")
     if settings.program is not None:
         parts.append(f"{settings.instrument} -> GM {settings.program} {describe_program(settings.program)}")
     print(f"settings: {'; '.join(parts) if parts else '(none: the mood decides)'}")
