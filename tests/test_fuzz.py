@@ -15,6 +15,7 @@ READER_EVERY = 10  # the real MoodReader reads every 10th text (the rest: normal
 
 
 @pytest.mark.parametrize("surface", sorted(CASES))
+@pytest.mark.slow
 def test_fuzz_cases_raise_only_user_errors_within_time_and_memory(surface, tmp_path):
     context = {"reader_every": READER_EVERY}
     prepare(surface, context)

@@ -124,6 +124,7 @@ def test_load_reads_in_parallel_skips_bad_songs_and_caches(tmp_path):
 
 
 @pytest.mark.skipif(not POP909.is_dir(), reason=f"POP909 not found at {POP909}")
+@pytest.mark.slow
 def test_real_pop909_matches_its_documented_shape():
     corpus = load_pop909(SHARED_DATA, range(1, 801), workers=2)
     assert len(corpus.songs) == 800 and not corpus.skipped
