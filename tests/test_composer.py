@@ -44,6 +44,10 @@ def model_dir():
     (MusicalSettings(key="H"), "'H'"), (MusicalSettings(key="C lydian"), "lydian"),
     (MusicalSettings(mode="dorian"), "dorian"), (MusicalSettings(program=128), "128"),
     (MusicalSettings(program=-1), "-1"), (MusicalSettings(beats_per_bar=0), "beats per bar 0"),
+    (MusicalSettings(metre="5/4"), "'5/4'"), (MusicalSettings(metre="6/8 "), "'6/8 '"),
+    (MusicalSettings(form="rondo"), "'rondo'"), (MusicalSettings(loop_bars=3), "loop bars 3"),
+    (MusicalSettings(intensity=1.5), "intensity 1.5"), (MusicalSettings(intensity=float("nan")), "nan"),
+    (MusicalSettings(key="Dm", mode="major"), "'Dm' is minor"),
 ])
 def test_bad_settings_name_the_value_and_what_is_allowed(settings, word):
     with pytest.raises(InvalidInput, match="allowed") as error:
@@ -160,3 +164,44 @@ def test_three_four_time(composer):
     result = composer.compose({"Q4": 1.0}, MusicalSettings(bars=6, beats_per_bar=3, tempo_bpm=84), seed=2)
     assert result.progression.beats_per_bar == 3 == result.score.beats_per_bar
     assert result.progression.length_beats == 18 and result.score.tempo_bpm == 84
+
+
+@pytest.mark.parametrize("metre, bpb, compound, signature", [("4/4", 4, False, (4, 4)), ("3/4", 3, False, (3, 4)),
+                                                              ("6/8", 3, True, (6, 8))])
+def test_metre_reaches_the_progression_and_the_score(composer, metre, bpb, compound, signature):
+    result = composer.compose({"Q1": 1.0}, MusicalSettings(bars=4, metre=metre), seed=3)
+    progression = result.progression
+    assert (progression.beats_per_bar, progression.compound, progression.time_signature) == (bpb, compound, signature)
+    assert progression.length_beats == 4 * bpb and result.score.time_signature == signature
+
+
+def test_loop_form_repeats_its_progression(composer):
+    result = composer.compose({"Q4": 1.0}, MusicalSettings(bars=8, form="loop", loop_bars=2), seed=5)
+    assert result.form == "loop" and result.progression.length_beats == 32
+    bars: dict[int, list[str]] = {}
+    for placed in result.progression.chords:
+        bars.setdefault(int(placed.start_beats // 4), []).append(placed.chord.name)
+    first_chords = [bars[b][0] for b in range(0, 8, 2)]
+    assert len(set(first_chords)) == 1, bars  # every repeat starts where the loop starts
+
+
+def test_the_plan_decides_mode_tempo_and_touch_unless_settings_do(composer):
+    from assistant.expression import expression_plan
+
+    calm_sad = expression_plan(-0.6, -0.6, 0.5, seed=2)
+    result = composer.compose({"Q1": 1.0}, MusicalSettings(bars=4), seed=2, plan=calm_sad)  # weights say happy
+    assert result.progression.mode == "minor" and result.progression.tempo_bpm == calm_sad.tempo_bpm <= 100
+    assert result.arrangement.velocity == round(calm_sad.velocity)
+    explicit = composer.compose({"Q1": 1.0}, MusicalSettings(bars=4, mode="major", tempo_bpm=150), seed=2,
+                                plan=calm_sad)
+    assert explicit.progression.mode == "major" and explicit.progression.tempo_bpm == 150
+    for seed in range(6):  # without a plan: the weights' own point, never a tempo sampled from the classes
+        calm = composer.compose({"Q4": 1.0}, MusicalSettings(bars=2), seed=seed)
+        assert calm.progression.tempo_bpm <= 100 and calm.plan.arousal < 0
+
+
+def test_regenerate_keeps_the_metre(composer):
+    first = composer.compose({"Q2": 1.0}, MusicalSettings(bars=4, metre="6/8"), seed=1)
+    again = composer.compose({"Q2": 1.0}, None, seed=2, previous=first.progression, locked=frozenset({0}))
+    assert again.progression.compound and again.progression.beats_per_bar == 3
+    assert again.progression.chords[0].chord == first.progression.chords[0].chord

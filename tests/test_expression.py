@@ -161,3 +161,18 @@ def test_performance_has_the_fields_the_arrangement_reads():
         assert velocity == pytest.approx(plan.velocity, abs=3)
         rates.append(rate)
     assert rates[0] < 6 < rates[1]  # calm sparse, energetic dense
+
+
+def test_plan_for_mood_takes_the_mixedness_the_words_gave():
+    from assistant.expression import plan_for_mood
+
+    weights = {"Q1": 0.7, "Q2": 0.0, "Q3": 0.0, "Q4": 0.3}  # one-sided by the weights
+    mixed = plan_for_mood(Mood(0.2, 0.1, weights, ("happy", "sad"), mixedness=0.8), EMOPIA_CLASSES, seed=1)
+    assert mixed.mixed and mixed.mode == "major" and mixed.colour_chords and mixed.mixedness == 0.8
+    one_sided = plan_for_mood(Mood(0.2, 0.1, weights, ("happy",), mixedness=0.0), EMOPIA_CLASSES, seed=1)
+    assert not one_sided.mixed and one_sided.colour_chords == ()
+    neutral = plan_for_mood(Mood(0.0, 0.0, weights, (), neutral=True, mixedness=0.9), EMOPIA_CLASSES, seed=1)
+    assert neutral.mixedness == 0.0
+    # a mood made from class weights (no words) has no word-read mixedness: the weights' balance stands in
+    from_weights = plan_for_mood(Mood(0.0, 0.0, {"Q1": 0.5, "Q2": 0.0, "Q3": 0.5, "Q4": 0.0}), EMOPIA_CLASSES)
+    assert from_weights.mixed
