@@ -211,9 +211,10 @@ def test_shipped_model_card_is_the_one_its_config_gives():
     from assistant.commands.train import model_card
 
     card = (default_model_dir() / "MODEL_CARD.md").read_text()
-    command = "moodchords train --data ../shared/data/emopia --out models/emopia"
+    command = "moodchords train --data ../shared/data/emopia --pop909 ../shared/data/pop909 --out models/emopia"
     assert card == model_card(load_model_set().config, command)
     assert "only breaks ties" in card  # quadrant classes: the harmony weight is not what decides
+    assert "POP909" in card and "MIT" in card and "001-700" in card  # the pop expert's data and its license
 
 
 # --- the output path: `train --out` and save_model_set never destroy what is there (issue 18, item 1)
