@@ -204,7 +204,7 @@ def test_shipped_model_loads_fast_and_has_emopia_classes():
         (name, *class_info(EMOPIA_CLASSES)[name]) for name in ("Q1", "Q2", "Q3", "Q4")]
     assert (default_model_dir() / "MODEL_CARD.md").read_text().count("CC BY-NC-SA 4.0") >= 1
     total = sum(p.stat().st_size for p in default_model_dir().iterdir())
-    assert total < 8_000_000
+    assert total < 10_000_000  # five CRBMs (the 4 classes and the POP909 pop expert), ~1.6 MB each
 
 
 def test_shipped_model_card_is_the_one_its_config_gives():
