@@ -50,7 +50,7 @@ PHRASE_BARS = 4  # bars per phrase; every phrase ends on a cadence target
 #: choice (bench/RESULTS.md, "Pop expert for the phrase-aware prototype": keeps 8 bars 95 % diatonic).
 POP_WEIGHT = 0.5
 LOOP_VARIATION = 0.25  # loop form: chance that each inner chord of a repeat is drawn again
-LOOKAHEAD_CANDIDATES = 12  # top-K candidates re-weighted by the following fixed chords
+LOOKAHEAD_CANDIDATES = 12  # top-K candidates re-weighted by the following fixed chords (the batch size of a look-ahead)
 LOOKAHEAD_MASS = 0.995  # ... or fewer: those that cover this much of the step's probability
 TONIC_QUALITIES = {"major": ("maj", "maj7", "add9"), "minor": ("min", "min7")}
 DOMINANT_QUALITIES = ("maj", "dom7", "sus4", "7sus4")
@@ -265,7 +265,11 @@ class _Sampler:
     def log_probs(self, histories: list[list[int]]) -> np.ndarray:
         """(N, S) log p(next state | history) of the product, for N histories."""
         u = np.stack([self.experts.history_vector(h) for h in histories])
-        return _log_softmax(self.experts.logits(u, self.w, 1.0) + self.bias)
+        n = len(u)
+        if n > 1:  # XLA compiles once per batch shape: look-ahead batches are padded to multiples of the candidates
+            size = -(-n // LOOKAHEAD_CANDIDATES) * LOOKAHEAD_CANDIDATES
+            u = np.concatenate([u, np.zeros((size - n, u.shape[1]), u.dtype)])
+        return _log_softmax(self.experts.logits(u, self.w, 1.0)[:n] + self.bias)
 
     def draw(self, history: list[int], allowed: np.ndarray | None = None,
              chain: Sequence[np.ndarray] = (), avoid: int | None = None) -> int:
