@@ -10,6 +10,9 @@ import tempfile
 from pathlib import Path
 
 from assistant.errors import InvalidInput
+from assistant.mood import TEMPO_RANGE
+
+_TEMPO_ALLOWED = f"{TEMPO_RANGE[0]:g}..{TEMPO_RANGE[1]:g} BPM"
 
 EXAMPLES = """examples:
   moodchords compose --emotion Q1=0.7,Q4=0.3 -o hopeful.mid
@@ -38,7 +41,7 @@ def register(subparsers) -> None:
     parser.add_argument("--bars", metavar="N", help="length in bars, 1..256 (default 8)")
     parser.add_argument("--key", metavar="KEY", help="key, e.g. D, F#m, \"Bb minor\" (default: chosen by the model)")
     parser.add_argument("--mode", metavar="MODE", help="major or minor (default: from --key or the model)")
-    parser.add_argument("--tempo", metavar="BPM", help="tempo 20..300 BPM (default: from the emotion)")
+    parser.add_argument("--tempo", metavar="BPM", help=f"tempo {_TEMPO_ALLOWED} (default: from the emotion)")
     parser.add_argument("--intensity", metavar="X",
                         help="how clearly the mood is played, 0 (subtle) .. 1 (unmistakable) (default 0.5)")
     parser.add_argument("--metre", "--meter", dest="metre", metavar="METRE",
@@ -139,7 +142,7 @@ def run(args) -> int:
     from assistant.request_text import normalize_request
 
     bars = _number("bars", args.bars, int, "a whole number 1..256")
-    tempo = _number("tempo", args.tempo, float, "20..300 BPM")
+    tempo = _number("tempo", args.tempo, float, _TEMPO_ALLOWED)
     seed = _number("seed", args.seed, int, "a whole number")
     temperature = _number("temperature", args.temperature, float, "0.05..10, e.g. 0.8")
     if temperature is not None and not 0.05 <= temperature <= 10:  # the generator's range
