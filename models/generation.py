@@ -261,15 +261,23 @@ class _Sampler:
         self.bias = (mode_expert(model_set, weights, mode, float(options.temperature))
                      + colour_bias(mode, tuple(options.colour_chords), float(options.colour_weight)))
         self.rng = rng
+        self._cache: dict[tuple, np.ndarray] = {}  # the experts' view of a history -> its log-probability row
 
     def log_probs(self, histories: list[list[int]]) -> np.ndarray:
-        """(N, S) log p(next state | history) of the product, for N histories."""
-        u = np.stack([self.experts.history_vector(h) for h in histories])
-        n = len(u)
-        if n > 1:  # XLA compiles once per batch shape: look-ahead batches are padded to multiples of the candidates
-            size = -(-n // LOOKAHEAD_CANDIDATES) * LOOKAHEAD_CANDIDATES
-            u = np.concatenate([u, np.zeros((size - n, u.shape[1]), u.dtype)])
-        return _log_softmax(self.experts.logits(u, self.w, 1.0)[:n] + self.bias)
+        """(N, S) log p(next state | history) of the product, for N histories. Rows are cached by the
+        states the experts see (a look-ahead's chosen candidate is the next step's history; loops repeat)."""
+        context = self.experts.context
+        keys = [tuple(h[-context:]) if context else () for h in histories]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        if missing:
+            u = np.stack([self.experts.history_vector(list(k)) for k in missing])
+            n = len(u)
+            if n > 1:  # XLA compiles once per batch shape: look-ahead batches are padded to multiples of the candidates
+                size = -(-n // LOOKAHEAD_CANDIDATES) * LOOKAHEAD_CANDIDATES
+                u = np.concatenate([u, np.zeros((size - n, u.shape[1]), u.dtype)])
+            rows = _log_softmax(self.experts.logits(u, self.w, 1.0)[:n] + self.bias)
+            self._cache.update(zip(missing, rows))
+        return np.stack([self._cache[k] for k in keys])
 
     def draw(self, history: list[int], allowed: np.ndarray | None = None,
              chain: Sequence[np.ndarray] = (), avoid: int | None = None) -> int:
