@@ -31,6 +31,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from assistant.errors import InvalidInput
+from models.generation import PerformanceSample
 
 DEFAULT_INTENSITY = 0.5  # what the CLI and the window use when the user sets none
 TEMPO_LINE_BPM = 100.0  # calm requests are played at or below it, energetic ones at or above
@@ -94,22 +95,11 @@ class ExpressionPlan:
     register: float  # MIDI pitch the chord voicing centres on: higher when bright, lower when dark
     guidance: float  # g of the guided chord sampling p(x|c)^(1+g) / p(x)^g, >= 0
 
-    def performance(self) -> "PlannedPerformance":
-        """The plan as the performance fields assistant.arrangement.arrangement_from_performance reads."""
-        return PlannedPerformance(self.tempo_bpm, self.notes_per_second, self.velocity, self.note_length_s,
+    def performance(self) -> PerformanceSample:
+        """The plan as the performance fields assistant.arrangement.arrangement_from_performance reads
+        (models.generation.PerformanceSample, set by the plan instead of sampled)."""
+        return PerformanceSample(self.tempo_bpm, self.notes_per_second, self.velocity, self.note_length_s,
                                   self.register, self.legato)
-
-
-@dataclass(frozen=True)
-class PlannedPerformance:
-    """The same fields as models.generation.PerformanceSample, set by the plan instead of sampled."""
-
-    tempo_bpm: float  # beats per minute
-    notes_per_second: float  # note onsets per second in the accompaniment
-    velocity: float  # mean MIDI velocity, 1..127
-    note_length_s: float  # mean note length in seconds
-    register: float  # mean MIDI pitch of the accompaniment
-    legato: float  # share of note time overlapped by the next note, 0..1
 
 
 def _unit(name: str, value, low: float, high: float) -> float:
