@@ -23,9 +23,8 @@ import numpy as np
 
 from models.errors import InvalidModelInput
 from models.harmony import key_correlations
-from models.vocabulary import QUALITY_BY_NAME, ChordEvent
+from models.vocabulary import FRAME_TONIC, QUALITY_BY_NAME, ChordEvent
 
-TONIC = {"major": 0, "minor": 9}  # key-normalised tonic pitch class
 MODES = ("major", "minor")
 #: Scale degrees above the tonic: major scale; natural minor plus the raised 7th (harmonic minor).
 SCALE_DEGREES = {"major": frozenset({0, 2, 4, 5, 7, 9, 11}), "minor": frozenset({0, 2, 3, 5, 7, 8, 10, 11})}
@@ -103,12 +102,12 @@ def length_bin(beats: float) -> int:
 
 def is_diatonic(event: ChordEvent, mode: str) -> bool:
     """Every pitch class of the chord (bass included) is in the mode's scale (SCALE_DEGREES)."""
-    return all((pc - TONIC[mode]) % 12 in SCALE_DEGREES[mode] for pc in event.pitch_classes())
+    return all((pc - FRAME_TONIC[mode]) % 12 in SCALE_DEGREES[mode] for pc in event.pitch_classes())
 
 
 def is_tonic(event: ChordEvent, mode: str) -> bool:
     """The tonic chord of the mode (TONIC_QUALITIES on the tonic root, any bass)."""
-    return event.root == TONIC[mode] and event.quality in TONIC_QUALITIES[mode]
+    return event.root == FRAME_TONIC[mode] and event.quality in TONIC_QUALITIES[mode]
 
 
 def _crosses_bar_line(piece: Piece, start: float, beats: float) -> tuple[bool, bool]:
@@ -212,5 +211,5 @@ def long_piece_report(piece: Piece) -> LongPieceReport:
     return LongPieceReport(
         diminished_share=float(np.mean([e.quality in DIMINISHED_QUALITIES for e in second])),
         diatonic_share=float(np.mean([is_diatonic(e, mode) for e in second])),
-        key_held=found == (TONIC[mode], mode), found_key=found,
+        key_held=found == (FRAME_TONIC[mode], mode), found_key=found,
     )
