@@ -29,23 +29,23 @@ import csv
 import hashlib
 import os
 import pickle
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
+from models.atomic_files import write_bytes_atomic
 from models.errors import InvalidModelInput, ModelError
 from models.harmony import normalising_shift
+from models.progress import Progress
 from models.vocabulary import QUALITY_BY_NAME, ChordEvent
 
 POP909_READER_VERSION = "pop909-2"  # part of the cache key: bump whenever the output changes
 TRAIN_SONGS = tuple(range(1, 701))  # songs the models learn from
 SELECTION_SONGS = tuple(range(701, 801))  # songs settings are chosen on (801-909 are held out elsewhere)
 ANNOTATION_FILES = ("beat_midi.txt", "chord_midi.txt", "key_audio.txt")
-Progress = Callable[[str, float], None]
 
 #: POP909 quality -> models.vocabulary quality. maj6 / min6 / minmaj7 have no quality of their own
 #: in the (file-format-fixed) vocabulary; they keep their triad, which keeps their function (C6 is a
@@ -447,19 +447,10 @@ def load_pop909(data_dir: str | Path, songs: Iterable[int] = TRAIN_SONGS, *, wor
     corpus = Pop909Corpus(songs_read, skipped)
     if cached is not None:
         try:
-            _write_atomic(cached, pickle.dumps(corpus, protocol=pickle.HIGHEST_PROTOCOL))
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            # permissions=None: the cache keeps mkstemp's private mode, as before
+            write_bytes_atomic(cached, pickle.dumps(corpus, protocol=pickle.HIGHEST_PROTOCOL),
+                               prefix=".tmp-", suffix=".pickle", permissions=None)
         except OSError:
             pass  # a read-only cache must not stop reading
     return corpus
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
