@@ -70,3 +70,14 @@ def cached_pickle(name: str, compute):
     cached.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(cached, pickle.dumps(value))
     return value
+
+
+def pop909_train_and_selection(data: Path, script: str):
+    """POP909's training songs (001-700) and selection songs (701-800) under ``data``, or None after
+    saying that ``script`` is skipped when POP909 is not there (the benches that need it skip, not fail)."""
+    if not (data / "pop909").is_dir():
+        print(f"{script}: skipped: POP909 not found at {data / 'pop909'}")
+        return None
+    from models.pop909 import SELECTION_SONGS, TRAIN_SONGS, load_pop909
+
+    return load_pop909(data, TRAIN_SONGS, workers=2).songs, load_pop909(data, SELECTION_SONGS, workers=2).songs

@@ -18,22 +18,20 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import write_section  # noqa: E402
+from common import pop909_train_and_selection, write_section  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 TEMPO_PRIORS = (20.0, 80.0, 320.0, 1280.0, 5120.0)
 
 
 def main() -> int:
-    if not (DATA / "pop909").is_dir():
-        print(f"bench/harmonic_rhythm.py: skipped: POP909 not found at {DATA / 'pop909'}")
+    splits = pop909_train_and_selection(DATA, "bench/harmonic_rhythm.py")
+    if splits is None:
         return 0
+    train, val = splits
     import models.harmonic_rhythm as hr
-    from models.pop909 import SELECTION_SONGS, TRAIN_SONGS, load_pop909
     from models.model_folder import load_model_set
 
-    train = load_pop909(DATA, TRAIN_SONGS, workers=2).songs
-    val = load_pop909(DATA, SELECTION_SONGS, workers=2).songs
     rhythm = hr.fit_harmonic_rhythm(train)
     rows = hr.rhythm_rows(val)
     four = [r for r in rows if r[0] == "4/4"]

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from common import write_section  # noqa: E402
+from common import pop909_train_and_selection, write_section  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 BETAS = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
@@ -58,14 +58,12 @@ def rows(songs, position: str):
 
 
 def main() -> int:
-    if not (DATA / "pop909").is_dir():
-        print(f"bench/pop909_position.py: skipped: POP909 not found at {DATA / 'pop909'}")
+    splits = pop909_train_and_selection(DATA, "bench/pop909_position.py")
+    if splits is None:
         return 0
+    train, val = splits
     from research.baselines import KneserNeyModel
-    from models.pop909 import SELECTION_SONGS, TRAIN_SONGS, load_pop909
 
-    train = load_pop909(DATA, TRAIN_SONGS, workers=2).songs
-    val = load_pop909(DATA, SELECTION_SONGS, workers=2).songs
     kn = KneserNeyModel(2).fit([e for s in train for e, _ in s.segments()])
     results = []
     for position in ("none", "bar", "phrase", "phrase end"):
