@@ -60,7 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     if not (DATA / "pop909").is_dir() or not (DATA / "emopia").is_dir():
         print(f"bench/pop909_next_chord.py: skipped: POP909 or EMOPIA not found in {DATA}")
         return 0
-    from research.baselines import KneserNeyModel
     from models.dataset import emopia_split
     from models.next_chord import CRBMNextChord, MixtureNextChord, next_chord_metrics
     from models.pop909 import SELECTION_SONGS, TRAIN_SONGS, load_pop909
@@ -75,14 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     model_set = load_model_set()
     shipped = MixtureNextChord({c: CRBMNextChord(model_set.crbm(c), f"CRBM {c}") for c in model_set.class_names},
                                name="shipped CRBMs (class mixture)")
-    models: dict[str, object] = {
-        "KN bigram, EMOPIA train": KneserNeyModel(2).fit(emopia_train),
-        "KN trigram, EMOPIA train": KneserNeyModel(3).fit(emopia_train),
-        "KN bigram, POP909 train": KneserNeyModel(2).fit(pop_train),
-        "KN trigram, POP909 train": KneserNeyModel(3).fit(pop_train),
-        "KN bigram, EMOPIA + POP909 train": KneserNeyModel(2).fit(emopia_train + pop_train),
-        "shipped CRBMs (class mixture)": shipped,
-    }
+    models: dict[str, object] = {**n_gram_baselines(emopia_train, pop_train), "shipped CRBMs (class mixture)": shipped}
     pop_kn = models["KN bigram, POP909 train"]
     if args.crbm_only:
         models = {name: models[name] for name in ("KN trigram, POP909 train", "KN bigram, EMOPIA train")}
@@ -133,21 +125,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def score_folders(args, pop_train, pop_val, emopia_train, emopia_val) -> int:
-    """The shipped folder's next-chord models (and the folder shipped before) against the n-grams, one run."""
+def n_gram_baselines(emopia_train, pop_train) -> dict[str, object]:
+    """The Kneser-Ney n-grams every table here is compared with, by row name, in table order."""
     from research.baselines import KneserNeyModel
-    from models.crbm import CHORD_LAYOUT, ConditionalRBM
-    from models.generation import POP_WEIGHT
-    from models.model_folder import default_model_dir, load_model_set
-    from models.next_chord import CRBMNextChord, MixtureNextChord, next_chord_metrics
 
-    models: dict[str, object] = {
+    return {
         "KN bigram, EMOPIA train": KneserNeyModel(2).fit(emopia_train),
         "KN trigram, EMOPIA train": KneserNeyModel(3).fit(emopia_train),
         "KN bigram, POP909 train": KneserNeyModel(2).fit(pop_train),
         "KN trigram, POP909 train": KneserNeyModel(3).fit(pop_train),
         "KN bigram, EMOPIA + POP909 train": KneserNeyModel(2).fit(emopia_train + pop_train),
     }
+
+
+def score_folders(args, pop_train, pop_val, emopia_train, emopia_val) -> int:
+    """The shipped folder's next-chord models (and the folder shipped before) against the n-grams, one run."""
+    from models.crbm import CHORD_LAYOUT, ConditionalRBM
+    from models.generation import POP_WEIGHT
+    from models.model_folder import default_model_dir, load_model_set
+    from models.next_chord import CRBMNextChord, MixtureNextChord, next_chord_metrics
+
+    models: dict[str, object] = n_gram_baselines(emopia_train, pop_train)
     n_grams = list(models)
     if args.before and Path(args.before).is_dir():
         before = load_model_set(args.before)
