@@ -7,18 +7,14 @@ from pathlib import Path
 import pytest
 
 from models.model_folder import load_model_set
-from tests.support.labelled_midis import MAJOR_LOOP, MINOR_LOOP, write_midi_loop
+from tests.support.labelled_midis import write_labelled_folder
 
 
 @pytest.mark.slow
 def test_train_and_classify_commands_on_a_user_folder(tmp_path, capsys):
     from assistant.cli import main
 
-    data = tmp_path / "midis"
-    data.mkdir()
-    for i in range(3):
-        write_midi_loop(data / f"bright_{i}.mid", MAJOR_LOOP, velocity=95, seconds_per_chord=0.5)
-        write_midi_loop(data / f"dark_{i}.mid", MINOR_LOOP, velocity=45, seconds_per_chord=1.5)
+    data = write_labelled_folder(tmp_path / "midis", bright=3, dark=3)
     (data / "broken_0.mid").write_bytes(b"not a midi file")
     out = tmp_path / "model"
     assert main(["train", "--data", str(data), "--out", str(out), "--epochs", "2", "--pretrain-epochs", "3",
@@ -70,11 +66,7 @@ def test_train_with_pop909_ships_the_pop_expert_and_the_harmonic_rhythm(tmp_path
     from models.generation import GenerationOptions, generate
 
     monkeypatch.setenv("MOODCHORDS_CACHE_DIR", str(tmp_path / "cache"))
-    data = tmp_path / "midis"
-    data.mkdir()
-    for i in range(3):
-        write_midi_loop(data / f"bright_{i}.mid", MAJOR_LOOP, velocity=95, seconds_per_chord=0.5)
-        write_midi_loop(data / f"dark_{i}.mid", MINOR_LOOP, velocity=45, seconds_per_chord=1.5)
+    data = write_labelled_folder(tmp_path / "midis", bright=3, dark=3)
     pop = _tiny_pop909(tmp_path / "pop909")
     out = tmp_path / "model"
     assert main(["train", "--data", str(data), "--out", str(out), "--epochs", "2", "--pretrain-epochs", "3",
@@ -104,10 +96,7 @@ def test_train_refuses_a_pop909_without_a_readable_song(tmp_path, capsys, monkey
     from assistant.cli import main
 
     monkeypatch.setenv("MOODCHORDS_CACHE_DIR", str(tmp_path / "cache"))
-    data = tmp_path / "midis"
-    data.mkdir()
-    for i in range(2):
-        write_midi_loop(data / f"bright_{i}.mid", MAJOR_LOOP, velocity=95, seconds_per_chord=0.5)
+    data = write_labelled_folder(tmp_path / "midis", bright=2, dark=0)
     pop = _tiny_pop909(tmp_path / "pop909", good=0)
     out = tmp_path / "model"
     args = ["train", "--data", str(data), "--out", str(out), "--epochs", "1", "--pretrain-epochs", "1",

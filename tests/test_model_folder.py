@@ -19,7 +19,7 @@ from models.model_folder import (check_output_folder, default_model_dir, is_mode
                                  model_set_from_class_models, save_model_set)
 from models.training import train_class_models  # noqa: E402
 from tests.support import tiny_models  # noqa: E402
-from tests.support.labelled_midis import MAJOR_LOOP, MINOR_LOOP, write_midi_loop  # noqa: E402
+from tests.support.labelled_midis import write_labelled_folder  # noqa: E402
 from tests.support.tiny_models import TINY, synthetic_clips  # noqa: E402
 
 
@@ -224,10 +224,7 @@ TRAIN_FAST = ["--epochs", "1", "--pretrain-epochs", "1", "--cv-folds", "0", "--h
 
 
 def _user_folder(folder: Path) -> Path:
-    folder.mkdir()
-    for i in range(2):
-        write_midi_loop(folder / f"bright_{i}.mid", MAJOR_LOOP, velocity=95, seconds_per_chord=0.5)
-        write_midi_loop(folder / f"dark_{i}.mid", MINOR_LOOP, velocity=45, seconds_per_chord=1.5)
+    write_labelled_folder(folder, bright=2, dark=2)
     (folder / "notes.txt").write_text("my notes")
     return folder
 

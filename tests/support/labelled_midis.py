@@ -23,3 +23,14 @@ def write_midi_loop(path: Path, chords: list[tuple[int, ...]], velocity: int = 8
 
 MAJOR_LOOP = [(48, 60, 64, 67), (41, 60, 65, 69), (43, 59, 62, 67), (48, 60, 64, 67)]  # I IV V I in C
 MINOR_LOOP = [(45, 60, 64, 69), (38, 62, 65, 69), (40, 59, 64, 68), (45, 60, 64, 69)]  # i iv V i in A minor
+
+
+def write_labelled_folder(folder: Path, bright: int, dark: int) -> Path:
+    """Make ``folder`` with ``bright`` loud, fast major loops (bright_0.mid ...) and ``dark`` soft,
+    slow minor loops (dark_0.mid ...): two classes a tiny model can tell apart."""
+    folder.mkdir()
+    for i in range(bright):
+        write_midi_loop(folder / f"bright_{i}.mid", MAJOR_LOOP, velocity=95, seconds_per_chord=0.5)
+    for i in range(dark):
+        write_midi_loop(folder / f"dark_{i}.mid", MINOR_LOOP, velocity=45, seconds_per_chord=1.5)
+    return folder
