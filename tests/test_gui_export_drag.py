@@ -13,6 +13,7 @@ from assistant.pipeline import Assistant
 from gui.export_drag import link_or_reuse
 from gui.main_window import MainWindow
 from tests.gui_support import CHORD_NAMES, hand_made_composition, temp_settings
+from tests.support.unwritable import unwritable_folder
 
 
 @pytest.fixture
@@ -61,12 +62,7 @@ def test_a_composition_whose_file_is_gone_gets_one_written(window, tmp_path):
 def test_without_a_link_the_drag_carries_the_composition_file_itself(tmp_path):
     source = tmp_path / "song.mid"
     source.write_bytes(b"MThd")
-    if os.geteuid() == 0:  # root writes anywhere on disk; sysfs refuses new files even to root
-        folder = Path("/sys/kernel")
-    else:
-        folder = tmp_path / "locked"
-        folder.mkdir()
-        folder.chmod(0o500)
+    folder = unwritable_folder(tmp_path)
     assert link_or_reuse(source, folder / "song - C major - 120 bpm.mid") == source
     (tmp_path / "drag").mkdir()
     linked = link_or_reuse(source, tmp_path / "drag" / "x.mid")

@@ -19,6 +19,7 @@ from gui.main_window import MainWindow
 from gui.midi_drag import build_midi_mime_data
 from gui.piano_roll import PianoRoll, spans_from_markers
 from tests.gui_support import CHORD_NAMES, DialogRecorder, hand_made_composition, temp_settings
+from tests.support.unwritable import unwritable_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,12 +115,7 @@ def test_export_to_unwritable_folder_shows_error_and_leaves_no_file(window, qtbo
     recorder = DialogRecorder()
     monkeypatch.setattr(QMessageBox, "critical", recorder)
     window.show_composition(hand_made_composition())
-    if os.geteuid() == 0:  # root writes anywhere on disk; sysfs refuses new files even to root
-        folder = Path("/sys/kernel")
-    else:
-        folder = tmp_path / "locked"
-        folder.mkdir()
-        folder.chmod(0o500)
+    folder = unwritable_folder(tmp_path)
     target = folder / "song.mid"
     window.export_to(target)
     qtbot.waitUntil(lambda: bool(recorder.shown), timeout=5000)
