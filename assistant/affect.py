@@ -279,3 +279,112 @@ class LexiconValence:
             if rating is not None:
                 out[i] = a * out[i] + b * rating + c
         return np.clip(out, -1.0, 1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Arousal cues: musical words a composer hears as tempo and energy
+
+#: Genre, form and scene words that fix how fast and how hard a piece is played, whatever feeling
+#: words surround them: (arousal cue -1..1, why). The human ratings (NRC VAD) score these words as
+#: words, near neutral arousal ("ballad" 0.0, "funeral" -0.04 as read), but a composer asked for a
+#: ballad writes it slow and a march with a steady strong beat. Used by MoodReader only where the
+#: words' own arousal reads weak (|arousal| < WEAK_AROUSAL), so they settle a vague request and never
+#: override a clear one. Longer phrases win over the words inside them ("funeral march", "slow dance").
+#: Written from what the genres are, not fitted to any bench list; bench/mood_requests_heldout.py was
+#: written before this list and is the check that it generalises.
+AROUSAL_CUES: dict[str, tuple[float, str]] = {
+    # calm: slow, soft, little pulse
+    "lullaby": (-0.5, "sung to put a child to sleep: slow, soft, rocking"),
+    "lullabies": (-0.5, "sung to put a child to sleep: slow, soft, rocking"),
+    "ballad": (-0.35, "the pop and jazz ballad is the slow song of a set (about 60-90 BPM)"),
+    "ballads": (-0.35, "the pop and jazz ballad is the slow song of a set (about 60-90 BPM)"),
+    "funeral": (-0.45, "funeral music is processional and slow (the funeral march walks at ~60 BPM)"),
+    "funeral march": (-0.45, "a march at a mourner's walking pace, slower than any other march"),
+    "dirge": (-0.5, "a slow, mournful song for the dead"),
+    "requiem": (-0.4, "the mass for the dead: slow and solemn"),
+    "elegy": (-0.35, "a sung or played lament for the dead: slow, reflective"),
+    "lament": (-0.35, "a song of grief: slow, sustained"),
+    "hymn": (-0.25, "congregational singing at a walking pace or slower"),
+    "nocturne": (-0.35, "a night piece: slow, lyrical, quiet"),
+    "serenade": (-0.25, "an evening song sung to a lover: unhurried, soft"),
+    "torch song": (-0.3, "a slow sentimental song of unrequited love"),
+    "ambient": (-0.4, "ambient music: slow-moving textures with little pulse"),
+    "drone": (-0.3, "a held tone: no pulse at all"),
+    "slow dance": (-0.35, "a dance danced holding each other, at ballad tempo"),
+    "soft": (-0.3, "a dynamic (piano): played quietly"),
+    "softly": (-0.3, "a dynamic (piano): played quietly"),
+    "quiet": (-0.3, "a dynamic (piano): played quietly"),
+    "quietly": (-0.3, "a dynamic (piano): played quietly"),
+    "gentle": (-0.3, "played with a light touch and no hurry"),
+    "gently": (-0.3, "played with a light touch and no hurry"),
+    "cosy": (-0.3, "warm and at rest at home: a composer plays it soft and unhurried"),
+    "cozy": (-0.3, "warm and at rest at home: a composer plays it soft and unhurried"),
+    # energetic: a strong, quick beat, loud
+    "march": (0.3, "a march has a steady, strong beat at about 120 BPM"),
+    "anthem": (0.35, "sung by crowds: loud, rousing"),
+    "fanfare": (0.45, "a loud brass flourish"),
+    "dance": (0.35, "music for dancing has a strong, quick beat"),
+    "dancing": (0.35, "music for dancing has a strong, quick beat"),
+    "disco": (0.45, "a four-on-the-floor dance beat at about 120 BPM"),
+    "techno": (0.5, "a hard, fast electronic dance beat (120-150 BPM)"),
+    "rave": (0.5, "all-night fast electronic dance music"),
+    "punk": (0.5, "fast, loud, short songs"),
+    "metal": (0.5, "heavy metal: loud, distorted, driving"),
+    "rock and roll": (0.4, "a fast dance beat with a backbeat"),
+    "polka": (0.4, "a quick dance in two"),
+    "jig": (0.35, "a quick dance in 6/8"),
+    "reel": (0.35, "a quick dance in 4/4"),
+    "salsa": (0.4, "a quick Latin dance with busy percussion"),
+    "samba": (0.4, "a quick Latin dance with busy percussion"),
+    "festival": (0.3, "a crowd outdoors: loud, festive"),
+    "carnival": (0.35, "a street festival with drums and dancing"),
+    "parade": (0.3, "marching music in the street"),
+    "chase": (0.4, "chase scenes are scored fast and urgent"),
+    "battle": (0.35, "battle music is loud and percussive"),
+    "driving": (0.35, "a driving beat: insistent, propulsive"),
+    "upbeat": (0.4, "literally the up-tempo, lively beat"),
+}
+WEAK_AROUSAL = 0.2  # below this |arousal| the words' own reading is too weak to set the tempo by itself
+CUE_WEIGHT = 0.6  # share of the cue in the arousal of a weakly read request
+#: a tempo asked for in words or numbers is a cue too: (BPM - TEMPO_CUE_CENTRE) / TEMPO_CUE_SPAN, clipped
+TEMPO_CUE_CENTRE = 100.0
+TEMPO_CUE_SPAN = 100.0
+TEMPO_CUE_LIMIT = 0.5
+
+_CUE_PATTERN = None
+_MONTH_BEFORE = __import__("re").compile(r"\b(?:in|of|early|late|since|until|mid|from|through)\s+$", __import__("re").I)
+
+
+def find_arousal_cues(text: str) -> list[tuple[int, str, float]]:
+    """(character offset, cue phrase, arousal cue) of every AROUSAL_CUES phrase in ``text``, longest
+    phrases first so a phrase claims its words ("funeral march" is one cue, not two)."""
+    import re
+
+    global _CUE_PATTERN
+    if _CUE_PATTERN is None:
+        phrases = sorted(AROUSAL_CUES, key=len, reverse=True)
+        _CUE_PATTERN = re.compile(r"\b(" + "|".join(r"[\s-]+".join(map(re.escape, p.split())) for p in phrases)
+                                  + r")\b", re.I)
+    found = []
+    for match in _CUE_PATTERN.finditer(text):
+        phrase = " ".join(match.group(1).lower().replace("-", " ").split())
+        if phrase == "march" and _MONTH_BEFORE.search(text[:match.start()]):
+            continue  # "in March", "early March": the month
+        if phrase in AROUSAL_CUES:
+            found.append((match.start(), phrase, AROUSAL_CUES[phrase][0]))
+    return found
+
+
+def tempo_cue(tempo_bpm: float) -> float:
+    """The arousal a tempo asked for says by itself (70 BPM -0.3, 140 BPM +0.4)."""
+    value = (float(tempo_bpm) - TEMPO_CUE_CENTRE) / TEMPO_CUE_SPAN
+    return float(np.clip(value, -TEMPO_CUE_LIMIT, TEMPO_CUE_LIMIT))
+
+
+def cued_arousal(arousal: float, cues: Sequence[float]) -> float:
+    """The arousal of a request with its cues: unchanged when there are none or the words read
+    clearly (|arousal| >= WEAK_AROUSAL); else moved CUE_WEIGHT of the way to the cues' mean."""
+    if not cues or abs(arousal) >= WEAK_AROUSAL:
+        return float(arousal)
+    cue = float(np.mean(cues))
+    return float(np.clip((1.0 - CUE_WEIGHT) * arousal + CUE_WEIGHT * cue, -1.0, 1.0))

@@ -10,6 +10,8 @@ Pipeline of MoodReader.read (model loaded once, in the constructor):
   4. negation and degree words in front of a mood word rescale its point ("not happy",
      "very calm", "a little darker");
   5. the mood point is the relevance-weighted mean, with the whole request's read-out mixed in;
+     where its arousal reads weak, musical cues ("ballad", "march", "slow", a tempo) settle it
+     (assistant/affect.py, AROUSAL_CUES);
   6. class weights: softmax over squared distances to classes with coordinates, or over
      similarity between the request and the class description for classes without coordinates.
 Text with no mood word gives the neutral defaults (0, 0, uniform weights, neutral=True)."""
@@ -637,9 +639,16 @@ class MoodReader:
     def extractor_name(self) -> str:
         return self._extractor.name
 
-    def _neutral(self, settings: MusicalSettings, warnings: tuple[str, ...] = ()) -> Mood:
+    def _neutral(self, settings: MusicalSettings, warnings: tuple[str, ...] = (), text: str = "") -> Mood:
+        """No mood word: valence 0 and uniform weights; the arousal of the request's genre words
+        (AROUSAL_CUES: "a lullaby", "a disco track"), else 0. A tempo alone is no cue here: it is
+        already a setting, and "at 120 bpm" asks for no mood."""
+        from assistant.affect import cued_arousal
+
         uniform = 1.0 / len(self.classes)
-        return Mood(0.0, 0.0, {c.name: uniform for c in self.classes}, (), settings, neutral=True, warnings=warnings)
+        arousal = cued_arousal(0.0, self._arousal_cues(text, MusicalSettings())) if text else 0.0
+        return Mood(0.0, arousal, {c.name: uniform for c in self.classes}, (), settings, neutral=True,
+                    warnings=warnings)
 
     def is_mood_word(self, word: str, probability: float) -> bool:
         """Rated mood words and class descriptor words always count; others by the detector."""
@@ -660,6 +669,23 @@ class MoodReader:
             return encoded[0], encoded[1:]
         return self._encode([sentence])[0], self._encode(texts)
 
+    @staticmethod
+    def _arousal_cues(text: str, settings: MusicalSettings) -> list[float]:
+        """Arousal cues of the request (assistant.affect.AROUSAL_CUES, not negated: "not a ballad"
+        says nothing about the tempo) and of a tempo it asks for."""
+        from assistant.affect import find_arousal_cues, tempo_cue
+
+        tokens = tokenize(text)
+        cues = []
+        for offset, _phrase, value in find_arousal_cues(text):
+            position = next((i for i, t in enumerate(tokens) if t.start <= offset < max(t.end, t.start + 1)), None)
+            if position is not None and modifier_factor(text, tokens, position)[1]:
+                continue
+            cues.append(value)
+        if settings.tempo_bpm is not None:
+            cues.append(tempo_cue(settings.tempo_bpm))
+        return cues
+
     def read(self, text: str) -> Mood:
         """The mood and explicit settings of one request (normalised first, see
         assistant.request_text; InvalidInput when longer than MAX_REQUEST_CHARS)."""
@@ -668,13 +694,13 @@ class MoodReader:
             return self._read(text)
 
     def _read(self, text: str) -> Mood:
-        from assistant.affect import TEMPLATES
+        from assistant.affect import TEMPLATES, cued_arousal
 
         parsed = parse_settings_detailed(text)
         head = mask_spans(text, parsed.spans)[:MAX_EMBED_CHARS]
         candidates = candidate_words(head)
         if not candidates:
-            return self._neutral(parsed.settings, parsed.warnings)
+            return self._neutral(parsed.settings, parsed.warnings, text)
         request_vector = None
         if self._extractor.name == "keybert":  # KeyBERT ranks by embeddings
             candidates = candidates[:MAX_CANDIDATES]
@@ -684,7 +710,7 @@ class MoodReader:
             ranked = self._extractor.rank(head, candidates, None, None, TOP_KEYWORDS)
         keywords = [word for word, _ in ranked]
         if not keywords:
-            return self._neutral(parsed.settings, parsed.warnings)
+            return self._neutral(parsed.settings, parsed.warnings, text)
         texts = [t.format(w) for t in TEMPLATES for w in keywords]
         if request_vector is None:
             request_vector, encoded = self._encode_with_request(head[:MAX_SENTENCE_CHARS], texts)
@@ -709,13 +735,14 @@ class MoodReader:
             mood_words.append(word)
             weighted.append((np.clip(point * factor, -1.0, 1.0), max(float(chance), 0.5)))
         if not mood_words:
-            return self._neutral(parsed.settings, parsed.warnings)
+            return self._neutral(parsed.settings, parsed.warnings, text)
         weights = np.array([w for _, w in weighted])
         point = (np.stack([p for p, _ in weighted]) * weights[:, None]).sum(axis=0) / weights.sum()
         if not any_negation and SENTENCE_WEIGHT > 0:
             sentence_point = self._readout.predict(request_vector)[0]
             point = (1.0 - SENTENCE_WEIGHT) * point + SENTENCE_WEIGHT * sentence_point
         valence, arousal = (float(np.clip(x, -1.0, 1.0)) for x in point)
+        arousal = cued_arousal(arousal, self._arousal_cues(text, parsed.settings))
         weights_by_class = class_weights(valence, arousal, self.classes, request_vector, self._descriptions)
         mixedness = request_mixedness(mood_words, [p[0] for p, _ in weighted], [w for _, w in weighted],
                                       [t.word for t in tokens])

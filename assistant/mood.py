@@ -48,7 +48,9 @@ class Mood:
     class_weights: dict[str, float]  # composer emotion class -> weight, sums to 1
     keywords: tuple[str, ...] = ()  # mood words found in the request
     settings: MusicalSettings = field(default_factory=MusicalSettings)  # explicit settings in the request
-    neutral: bool = False  # True when the text carried no mood (defaults were used)
+    #: True when the text carried no mood word (valence 0, uniform weights); arousal may still come from
+    #: a genre word that says the tempo (assistant.affect.AROUSAL_CUES: "a lullaby", "a disco track")
+    neutral: bool = False
     #: 0 (one-sided) .. 1 (both valence signs equally present among the request's mood words, e.g.
     #: "bittersweet", "happy but a little sad"); None: not read from words (e.g. --emotion weights)
     mixedness: float | None = None

@@ -1,7 +1,10 @@
 """The mood carried (issue 15, item 3): does a free-text request come out sounding like it?
 Writes the section "Mood carried (issue 15)" in bench/RESULTS.md.
 
-    .venv/bin/python bench/mood_carried.py [--seeds 3] [--no-write]
+    .venv/bin/python bench/mood_carried.py [--seeds 3] [--requests main|heldout] [--no-write]
+
+--requests heldout reads bench/mood_requests_heldout.py (32 requests written before the arousal cues,
+never used to choose them) and writes the section "Mood carried, held-out requests (issue 15)".
 
 For every request of bench/mood_requests.py, over seeds 0..N-1, the request goes through the
 integrated pipeline as the CLI and the window use it: assistant.pipeline.Assistant.compose_from_text
@@ -18,6 +21,7 @@ code no longer exists in the tree; the integrated columns are measured in this r
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import statistics
 import sys
@@ -33,6 +37,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from common import write_section  # noqa: E402
 
+#: --requests choice -> (module of bench/ with REQUESTS, RESULTS.md section)
+REQUEST_LISTS = {"main": ("mood_requests", "Mood carried (issue 15)"),
+                 "heldout": ("mood_requests_heldout", "Mood carried, held-out requests (issue 15)")}
 GROUPS = ("Q1", "Q2", "Q3", "Q4", "mixed", "neutral")
 #: (column, intensity flag or None for the default)
 VARIANTS = (("integrated", None), ("integrated, --intensity 0", 0.0), ("integrated, --intensity 1", 1.0))
@@ -64,14 +71,17 @@ def colour_share(events, mode: str, colours) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--requests", choices=tuple(REQUEST_LISTS), default="main",
+                        help="which request list: main (bench/mood_requests.py) or heldout")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    module_name, section = REQUEST_LISTS[args.requests]
 
     from assistant.expression import MIXED_COLOURS, MIXED_THRESHOLD
     from assistant.mood import MusicalSettings
     from assistant.pipeline import Assistant
     from mood_judge import MoodJudge, notes_of_score
-    from mood_requests import REQUESTS
+    REQUESTS = importlib.import_module(module_name).REQUESTS
 
     t0 = time.time()
     judge = MoodJudge()
@@ -128,8 +138,8 @@ def main() -> int:
     models = ("models/emopia with the POP909 pop expert and harmonic rhythm" if model_card
               else "models/emopia as shipped (no POP909 pop expert in the folder yet)")
     lines = [
-        f"{n_requests} free-text requests (bench/mood_requests.py: "
-        + ", ".join(f"{counts[g]} {g}" for g in GROUPS)
+        f"{n_requests} free-text requests (bench/{module_name}.py: "
+        + ", ".join(f"{counts[g]} {g}" for g in GROUPS if counts[g])
         + f") x {args.seeds} seeds (0..{args.seeds - 1}) through assistant.pipeline.Assistant.compose_from_text "
         f"(the CLI's and the window's flow) on {models}. integrated = the default intensity 0.5; --intensity 0 / 1 "
         "as a flag (guidance g 0 / 2, the plan nearer the middle / past the EMOPIA medians). shipped = the column of "
@@ -176,7 +186,7 @@ def main() -> int:
                               for v in names) + f" | < 50 ms (load average {os.getloadavg()[0]:.1f}) |")
     lines += ["", "Per group (minor share / tempo median, min-max / judge valence + / judge arousal +):", "",
               "| group | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    for group in GROUPS:
+    for group in (g for g in GROUPS if counts[g]):
         cells = []
         for v in names:
             mine = [r for r in rows if r["variant"] == v and r["request"].group == group]
@@ -198,7 +208,7 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        write_section("Mood carried (issue 15)", text, "bench/mood_carried.py")
+        write_section(section, text, "bench/mood_carried.py")
     return 0
 
 

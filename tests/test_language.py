@@ -352,3 +352,34 @@ def test_ignored_values_reach_the_mood_as_warnings(reader):
     mood = reader.read("a happy song at 400 bpm")
     assert any("400" in w for w in mood.warnings), mood.warnings
     assert mood.settings.tempo_bpm is None
+
+
+def test_genre_words_set_a_weakly_read_arousal(reader):
+    # "ballad" / "lullaby" are slow songs, "march" / "anthem" loud ones, whatever their word ratings say.
+    from assistant.affect import WEAK_AROUSAL
+
+    for text in ("a heartbroken ballad", "a lullaby for a baby", "mournful music for a funeral"):
+        assert reader.read(text).arousal <= -0.1, text
+    for text in ("a proud anthem", "a march for the parade"):
+        assert reader.read(text).arousal >= 0.1, text
+    # a clear reading is never moved by a cue
+    clear = reader.read("furious and frantic, a ballad")
+    assert clear.arousal >= WEAK_AROUSAL
+
+
+def test_negated_cue_is_no_cue(reader):
+    plain = reader.read("something heartbroken")
+    assert abs(reader.read("something heartbroken, but not a lullaby").arousal - plain.arousal) < 0.1
+    assert reader.read("something heartbroken, a lullaby").arousal < plain.arousal - 0.1
+
+
+def test_a_slow_tempo_lowers_a_weak_arousal(reader):
+    assert reader.read("a wistful goodbye, slow").arousal < reader.read("a wistful goodbye").arousal
+
+
+def test_genre_words_alone_give_a_neutral_mood_an_arousal(reader):
+    for text, sign in (("a lullaby", -1), ("a disco track", +1)):
+        mood = reader.read(text)
+        if mood.neutral:  # no mood word: only the cue speaks
+            assert mood.valence == 0 and len(set(mood.class_weights.values())) == 1
+        assert sign * mood.arousal >= 0.1, (text, mood)
