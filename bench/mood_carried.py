@@ -55,9 +55,39 @@ SHIPPED_BD91C4F = {
     "compose 8 bars, median": "105 ms",
 }
 
+#: The integrated column (default intensity) before the arousal cues of assistant/affect.py, quoted from
+#: the runs of this script at commit ef658f4 (2026-12-07): main from bench/RESULTS.md as it stood, heldout
+#: measured with --requests heldout --no-write before any cue existed.
+BEFORE_CUES_EF658F4 = {
+    "main": {
+        "valence on the requested side (judge)": "118/120 = 98.3 %",
+        "arousal on the requested side (judge)": "107/129 = 82.9 %",
+        "negative-valence requests in a minor key": "60/60 = 100.0 %",
+        "positive-valence requests in a major key": "59/60 = 98.3 %",
+        "calm or sad requests at ≤ 100 BPM": "60/63 = 95.2 %",
+        "energetic requests at ≥ 100 BPM": "63/66 = 95.5 %",
+        "arousal on the requested side, requests read clearly (|value| ≥ 0.1)": "96/99 = 97.0 %",
+        "arousal on the requested side, requests read weakly (|value| < 0.1)": "11/30 = 36.7 %",
+        "compose 8 bars, median": "152 ms",
+    },
+    "heldout": {
+        "valence on the requested side (judge)": "79/96 = 82.3 %",
+        "arousal on the requested side (judge)": "73/96 = 76.0 %",
+        "negative-valence requests in a minor key": "44/48 = 91.7 %",
+        "positive-valence requests in a major key": "39/48 = 81.2 %",
+        "calm or sad requests at ≤ 100 BPM": "31/48 = 64.6 %",
+        "energetic requests at ≥ 100 BPM": "43/48 = 89.6 %",
+        "arousal on the requested side, requests read clearly (|value| ≥ 0.1)": "62/66 = 93.9 %",
+        "arousal on the requested side, requests read weakly (|value| < 0.1)": "11/30 = 36.7 %",
+        "compose 8 bars, median": "276 ms",
+    },
+}
+
 
 def pct(part: int, whole: int) -> str:
-    return f"{part}/{whole} = {100 * part / max(whole, 1):.1f} %"
+    if whole == 0:
+        return "–"
+    return f"{part}/{whole} = {100 * part / whole:.1f} %"
 
 
 def colour_share(events, mode: str, colours) -> float:
@@ -76,6 +106,9 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     module_name, section = REQUEST_LISTS[args.requests]
+    before = BEFORE_CUES_EF658F4[args.requests]
+    # the shipped composer was measured on the main list only
+    shipped = SHIPPED_BD91C4F if args.requests == "main" else {}
 
     from assistant.expression import MIXED_COLOURS, MIXED_THRESHOLD
     from assistant.mood import MusicalSettings
@@ -144,44 +177,50 @@ def main() -> int:
         f"(the CLI's and the window's flow) on {models}. integrated = the default intensity 0.5; --intensity 0 / 1 "
         "as a flag (guidance g 0 / 2, the plan nearer the middle / past the EMOPIA medians). shipped = the column of "
         "the run at commit bd91c4f (the composer before the integration: mode, tempo and touch sampled from the "
-        "class mixture), quoted. Judge: bench/mood_judge.py, logistic regressions on note-distribution features "
+        "class mixture), quoted (main list only). integrated before the arousal cues = the default-intensity "
+        "column before assistant/affect.py's AROUSAL_CUES, quoted from this script at commit ef658f4. "
+        "Judge: bench/mood_judge.py, logistic regressions on note-distribution features "
         f"trained on EMOPIA train ({judge.train_size} clips), EMOPIA val ({n_val} clips) valence "
         f"{100 * judge_valence:.1f} %, arousal {100 * judge_arousal:.1f} %; trained apart, never used to set the "
-        "generator.", "",
-        "| statistic | shipped (bd91c4f) | " + " | ".join(names) + " | goal |",
-        "|---|---|" + "---|" * len(names) + "---|",
+        "generator."
+        + (" The same run on 32 held-out requests written before the cues: section \"Mood carried, held-out "
+           "requests (issue 15)\" (--requests heldout)." if args.requests == "main" else ""), "",
+        "| statistic | shipped (bd91c4f) | integrated before the arousal cues (ef658f4) | " + " | ".join(names)
+        + " | goal |",
+        "|---|---|---|" + "---|" * len(names) + "---|",
     ]
     for name, select, test, goal in statistics_rows:
-        lines.append(f"| {name} | {SHIPPED_BD91C4F[name]} | "
+        lines.append(f"| {name} | {shipped.get(name, '–')} | {before.get(name, '–')} | "
                      + " | ".join(pct(*stat(v, select, test)) for v in names) + f" | {goal} |")
     for axis, index in (("valence", 0), ("arousal", 1)):
         for label, strong in (("read clearly (|value| ≥ 0.1)", True), ("read weakly (|value| < 0.1)", False)):
             select = (lambda r, axis=axis, index=index, strong=strong: getattr(r["request"], axis) != 0
                       and (abs(r["mood"][index]) >= 0.1) == strong)
             test = lambda r, axis=axis: r[axis] == getattr(r["request"], axis)  # noqa: E731
-            lines.append(f"| {axis} on the requested side, requests {label} | – | "
+            name = f"{axis} on the requested side, requests {label}"
+            lines.append(f"| {name} | – | {before.get(name, '–')} | "
                          + " | ".join(pct(*stat(v, select, test)) for v in names) + " | |")
     mixed_requests = [q for q in REQUESTS if q.group == "mixed"]
     read_mixed = sum(any(r["mixed"] for r in rows if r["request"] is q) for q in mixed_requests)
     one_sided = [q for q in REQUESTS if q.group in ("Q1", "Q2", "Q3", "Q4")]
     read_one_sided = sum(not any(r["mixed"] for r in rows if r["request"] is q) for q in one_sided)
-    lines.append(f"| mixed requests read as mixed (Mood.mixedness ≥ {MIXED_THRESHOLD:g}) | – | "
+    lines.append(f"| mixed requests read as mixed (Mood.mixedness ≥ {MIXED_THRESHOLD:g}) | – | – | "
                  + " | ".join(pct(read_mixed, len(mixed_requests)) for _ in names) + " | |")
-    lines.append("| quadrant requests read as one-sided | – | "
+    lines.append("| quadrant requests read as one-sided | – | – | "
                  + " | ".join(pct(read_one_sided, len(one_sided)) for _ in names) + " | |")
     cells = []
     for v in names:
         same = sum(len({r["mode"] for r in rows if r["variant"] == v and r["request"] is q}) == 1 for q in mixed_requests)
         cells.append(pct(same, len(mixed_requests)))
     lines.append(f"| mixed requests in the same mode in every seed | "
-                 f"{SHIPPED_BD91C4F['mixed requests in the same mode in every seed']} | " + " | ".join(cells) + " | |")
+                 f"{shipped.get('mixed requests in the same mode in every seed', '–')} | – | " + " | ".join(cells) + " | |")
     cells = []
     for v in names:
         shares = [r["colour"] for r in rows if r["variant"] == v and r["colour"] is not None]
         cells.append(f"{100 * statistics.mean(shares):.0f} % ({len(shares)} pieces)" if shares else "–")
-    lines.append("| pieces read as mixed: share of borrowed-colour chords | – | " + " | ".join(cells) + " | |")
+    lines.append("| pieces read as mixed: share of borrowed-colour chords | – | – | " + " | ".join(cells) + " | |")
     lines.append(f"| compose 8 bars, median (composer incl. arrangement and score) | "
-                 f"{SHIPPED_BD91C4F['compose 8 bars, median']} | "
+                 f"{shipped.get('compose 8 bars, median', '–')} | {before.get('compose 8 bars, median', '–')} | "
                  + " | ".join(f"{1000 * statistics.median(r['seconds'] for r in rows if r['variant'] == v):.0f} ms"
                               for v in names) + f" | < 50 ms (load average {os.getloadavg()[0]:.1f}) |")
     lines += ["", "Per group (minor share / tempo median, min-max / judge valence + / judge arousal +):", "",
