@@ -30,36 +30,49 @@ def write_section(text: str, key: str = "crbm") -> None:
     common.write_section(title.removeprefix("## ").strip(), body.strip(), script=f"bench/{key.replace('-', '_')}.py")
 
 
-def generation_times(model_set, runs: int) -> list[tuple[str, float, float, float]]:
-    """(case, median ms, p90 ms, mean chords) of generating 8 bars, per case (each class subset traced first)."""
+def generation_times(model_set, runs: int, shared_rows: int) -> list[tuple]:
+    """(case, median ms, p90 ms, mean chords, median ms, p90 ms) of generating 8 bars per case: first with
+    models.generation.SHARED_ROWS = shared_rows (rows shared across generations: every run after the first
+    repeats the mood, as a next take or a regenerate does), then with 0 (each generation computes its own
+    rows: a new mood, and the path before rows were shared), the two interleaved run by run so that both see
+    the same machine load. Each class subset is traced first."""
     import numpy as np
 
+    import models.generation as generation
     from models.generation import GenerationOptions, generate
 
     names = model_set.class_names
-    rows = []
-    cases = [("one class", {names[0]: 1.0}), ("all classes equal", {n: 1.0 for n in names}),
-             ("two classes 0.7/0.3", {names[0]: 0.7, names[-1]: 0.3})]
-    for title, weights in cases:
-        generate(model_set, weights, GenerationOptions(bars=8), seed=0)  # trace (and compile) this class subset once
-        times, chords = [], []
-        for seed in range(runs):
-            started = time.perf_counter()
-            g = generate(model_set, weights, GenerationOptions(bars=8), seed=seed)
-            times.append(time.perf_counter() - started)
-            chords.append(len(g.events))
-        rows.append((title, 1000 * float(np.median(times)), 1000 * float(np.percentile(times, 90)), float(np.mean(chords))))
-    # partial regeneration: lock every other chord of an 8-bar progression
-    base = generate(model_set, {n: 1.0 for n in names}, GenerationOptions(bars=8), seed=1)
+    all_equal = {n: 1.0 for n in names}
+    base = generate(model_set, all_equal, GenerationOptions(bars=8), seed=1)
     rhythm = [e.beats for e in base.events]
     locked = {i: e for i, e in enumerate(base.events) if i % 2 == 1}
-    times = []
-    for seed in range(runs):
-        started = time.perf_counter()
-        generate(model_set, {n: 1.0 for n in names}, GenerationOptions(bars=8), seed=seed, locked=locked, rhythm=rhythm)
-        times.append(time.perf_counter() - started)
-    rows.append((f"regenerate with {len(locked)} of {len(rhythm)} chords locked", 1000 * float(np.median(times)),
-                 1000 * float(np.percentile(times, 90)), float(len(rhythm))))
+    cases = [("one class", {names[0]: 1.0}, GenerationOptions(bars=8), {}),
+             ("all classes equal", all_equal, GenerationOptions(bars=8), {}),
+             ("four classes 0.4/0.3/0.2/0.1, guided g = 1 (a text request)",
+              dict(zip(names, (0.4, 0.3, 0.2, 0.1))), GenerationOptions(bars=8, guidance=1.0), {}),
+             ("two classes 0.7/0.3", {names[0]: 0.7, names[-1]: 0.3}, GenerationOptions(bars=8), {}),
+             (f"regenerate with {len(locked)} of {len(rhythm)} chords locked", all_equal, GenerationOptions(bars=8),
+              {"locked": locked, "rhythm": rhythm})]
+    rows = []
+    for title, weights, options, extra in cases:
+        generation.SHARED_ROWS = 0
+        generate(model_set, weights, options, seed=0, **extra)  # trace (and compile) this class subset once
+        generation._shared_rows.clear()  # "same mood again" shares only this case's earlier runs
+        if extra:  # a regenerate follows the take it changes
+            generation.SHARED_ROWS = shared_rows
+            generate(model_set, weights, options, seed=1)
+        times = {shared_rows: [], 0: []}
+        chords = []
+        for seed in range(runs):
+            for setting in (shared_rows, 0):
+                generation.SHARED_ROWS = setting
+                started = time.perf_counter()
+                g = generate(model_set, weights, options, seed=seed, **extra)
+                times[setting].append(time.perf_counter() - started)
+            chords.append(len(g.events))
+        generation.SHARED_ROWS = shared_rows
+        rows.append((title, *(1000 * float(f(times[s])) for s in (shared_rows, 0)
+                              for f in (np.median, lambda t: np.percentile(t, 90))), float(np.mean(chords))))
     return rows
 
 
@@ -89,23 +102,32 @@ def main() -> int:
     first = time.perf_counter() - started
     plain = load_model_set(args.model)
     plain.xla_generation = False  # the same models without XLA, timed in the same run
-    rows = [(title, *xla, *without) for (title, *xla), (_, *without)
-            in zip(generation_times(model_set, args.runs), generation_times(plain, args.runs))]
+    import models.generation as generation
+
+    shared = generation.SHARED_ROWS
+    rows = [(title, *xla, without[2]) for (title, *xla), (_, *without)
+            in zip(generation_times(model_set, args.runs, shared), generation_times(plain, args.runs, shared))]
 
     config = model_set.config
     val = config.get("validation") or {}
     hp = config["hyperparameters"]
     lines = [
         "## CRBM engine (bench/crbm.py)", "",
-        f"{load_at_start()}, TensorFlow {tf.__version__} (CPU), model `{model_set.path}`.", "",
+        f"{load_at_start()} ({os.getloadavg()[0]:.1f} at the end), TensorFlow {tf.__version__} (CPU), model `{model_set.path}`.", "",
         f"- Loading the model folder ({len(names)} classes, numpy + json, no TensorFlow): median "
         f"{1000 * float(np.median(loads)):.1f} ms (5 loads). Importing TensorFlow: {tf_import:.2f} s; first generation "
         f"(builds the stacked experts, traces the tf.function): {first:.2f} s.",
         f"- Generating 8 bars of 4/4 ({hp['n_hidden']} hidden units, history {hp['history']}, exact enumeration of "
         f"{int(np.prod(config['layout']['group_sizes']))} chord states per step), median / 90th percentile of {args.runs} runs:", "",
-        "| case | median ms | p90 ms | chords | without XLA: median ms | p90 ms | XLA speed-up (medians) |",
-        "|---|---|---|---|---|---|---|",
-        *(f"| {t} | {m:.1f} | {p:.1f} | {c:.1f} | {m0:.1f} | {p0:.1f} | {m0 / m:.2f}x |" for t, m, p, c, m0, p0, _ in rows),
+        f"\"same mood again\": models.generation.SHARED_ROWS = {shared} (the log-probability rows of the case's earlier runs "
+        "with the same mixture - other seeds - are reused; the regenerate case starts from its original take's rows; bit-identical rows, pinned seeds unchanged - tests/test_generation.py); "
+        "\"new mood\": SHARED_ROWS = 0, every generation computes its own rows (the path before, commit ef658f4); "
+        "the two interleaved run by run in one process. Without XLA: new mood.", "",
+        "| case | same mood again: median ms | p90 ms | new mood (as before): median ms | p90 ms | chords "
+        "| without XLA, new mood: median ms | XLA speed-up (new mood) |",
+        "|---|---|---|---|---|---|---|---|",
+        *(f"| {t} | {m:.1f} | {p:.1f} | {m1:.1f} | {p1:.1f} | {c:.1f} | {m0:.1f} | {m0 / m1:.2f}x |"
+          for t, m, p, m1, p1, c, m0 in rows),
         "",
     ]
     data = config.get("training_data", {})

@@ -22,11 +22,16 @@ How a piece is made (``generate``):
    repeat redraws an inner chord with probability LOOP_VARIATION; the last bar is the tonic.
 
 The logits run in TensorFlow; the draws use a seeded numpy generator so that a seed gives the same
-progression everywhere.
+progression everywhere. A log-probability row depends only on the mixture and the history, so rows are
+kept across generations with the same mixture (SHARED_ROWS): a next take or a regenerate with the same
+mood recomputes only the histories it has not met (the same rows bit for bit: the same seed, the same chords).
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -52,6 +57,11 @@ POP_WEIGHT = 0.5
 LOOP_VARIATION = 0.25  # loop form: chance that each inner chord of a repeat is drawn again
 LOOKAHEAD_CANDIDATES = 12  # top-K candidates re-weighted by the following fixed chords (the batch size of a look-ahead)
 LOOKAHEAD_MASS = 0.995  # ... or fewer: those that cover this much of the step's probability
+#: Log-probability rows kept across generations per stacked experts (LRU; 16 KB a row): a row depends only on
+#: the mixture (weights, temperature, guidance, mode, colour) and the history, so requests with the same mood
+#: (regenerate, locks, the next take) reuse the previous ones' rows bit for bit. 0 turns sharing off.
+SHARED_ROWS = 1024
+_shared_rows: "weakref.WeakKeyDictionary[object, OrderedDict]" = weakref.WeakKeyDictionary()
 TONIC_QUALITIES = {"major": ("maj", "maj7", "add9"), "minor": ("min", "min7")}
 DOMINANT_QUALITIES = ("maj", "dom7", "sus4", "7sus4")
 
@@ -262,6 +272,10 @@ class _Sampler:
                      + colour_bias(mode, tuple(options.colour_chords), float(options.colour_weight)))
         self.rng = rng
         self._cache: dict[tuple, np.ndarray] = {}  # the experts' view of a history -> its log-probability row
+        # the same mixture in another generation computes the same rows: share them (see SHARED_ROWS)
+        self._mixture = hashlib.sha1(np.asarray(self.w, np.float64).tobytes()
+                                     + np.asarray(self.bias, np.float64).tobytes()).digest()
+        self._shared = _shared_rows.setdefault(self.experts, OrderedDict()) if SHARED_ROWS > 0 else None
 
     def log_probs(self, histories: list[list[int]]) -> np.ndarray:
         """(N, S) log p(next state | history) of the product, for N histories. Rows are cached by the
@@ -269,6 +283,16 @@ class _Sampler:
         context = self.experts.context
         keys = [tuple(h[-context:]) if context else () for h in histories]
         missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        if missing and self._shared is not None:
+            for key in missing:
+                row = self._shared.get((self._mixture, key))
+                if row is not None:
+                    self._cache[key] = row
+                    try:
+                        self._shared.move_to_end((self._mixture, key))
+                    except KeyError:  # evicted meanwhile by a generation on another thread: the row is still ours
+                        pass
+            missing = [k for k in missing if k not in self._cache]
         if missing:
             u = np.stack([self.experts.history_vector(list(k)) for k in missing])
             n = len(u)
@@ -276,7 +300,18 @@ class _Sampler:
                 size = -(-n // LOOKAHEAD_CANDIDATES) * LOOKAHEAD_CANDIDATES
                 u = np.concatenate([u, np.zeros((size - n, u.shape[1]), u.dtype)])
             rows = _log_softmax(self.experts.logits(u, self.w, 1.0)[:n] + self.bias)
+            rows.setflags(write=False)  # shared across generations: nobody may change a row in place
             self._cache.update(zip(missing, rows))
+            if self._shared is not None:
+                for key, row in zip(missing, rows):
+                    own = row.copy()  # not a view: an evicted batch must not stay alive through one row
+                    own.setflags(write=False)
+                    self._shared[(self._mixture, key)] = own
+                while len(self._shared) > SHARED_ROWS:
+                    try:
+                        self._shared.popitem(last=False)
+                    except KeyError:  # emptied meanwhile by another thread
+                        break
         return np.stack([self._cache[k] for k in keys])
 
     def draw(self, history: list[int], allowed: np.ndarray | None = None,

@@ -301,3 +301,89 @@ def test_metres_long_pieces_and_bad_options(pop_rhythm):
                      if "bars" not in bad else GenerationOptions(**bad), seed=0)
     with pytest.raises(InvalidModelInput, match="GenerationOptions"):
         generate(shipped, {"Q1": 1.0}, {"bars": 8}, seed=0)
+
+
+# -- speed work must not change the music (issue 15, "Speed") -----------------------------------
+#: Chord states (models.chord_states.chord_state_index) the shipped folder gave for these seeds before the
+#: sampler shared rows across generations (commit ef658f4): regression values, the current output then.
+PINNED_PROGRESSIONS = {
+    'one': {
+        0: [0, 924, 1570, 1560, 924, 1272, 1176, 96, 0, 1176, 4, 1176, 0],
+        1: [0, 1176, 7, 840, 0, 1524, 840, 1176, 0, 1180, 840, 0, 36],
+        2: [0, 348, 0, 1176, 1272, 1176, 0],
+    },
+    'all_g': {
+        0: [1524, 840, 1680, 1560, 348, 672, 1524, 684, 348, 1176, 1524, 684, 1524],
+        1: [0, 1176, 4, 720, 0, 1560, 840, 1176, 0, 1180, 840, 0, 36],
+        2: [0, 384, 0, 1176, 924, 1176, 0],
+    },
+    'two': {
+        0: [1524, 351, 1176, 1524, 672, 1524, 1656, 355, 1524],
+        1: [1524, 1176, 1524, 672, 1531, 1548, 684, 1524],
+        2: [0, 684, 840, 1176, 1524, 1176, 0],
+    },
+    'loop': {
+        0: [1524, 840, 0, 355, 1524, 672, 1524, 840, 0, 355, 1524],
+        1: [0, 720, 876, 1560, 1524, 1176, 840, 1176, 0, 876, 1176, 1524, 1176, 0],
+        2: [0, 1176, 0, 1176, 0, 1176, 0],
+    },
+    'long': {
+        0: [0, 1176, 0, 1176, 0, 1176, 0, 1176, 0, 1176, 0, 1176, 0, 1176, 0, 1176, 1332, 1176, 0, 1176, 0, 36],
+        1: [0, 47, 1524, 924, 0, 1183, 0, 1176, 0, 840, 1176, 0, 1176, 0, 1176, 0, 1176, 0, 36],
+        2: [0, 876, 0, 840, 1176, 0, 1176, 0, 1176, 0, 36, 0, 1176, 0, 36, 0, 1176, 0, 1176, 0, 1176, 84, 0],
+    },
+    'lock': {
+        3: [0, 1176, 0, 720, 1176, 1560, 348, 1176, 0, 1180, 348, 0, 36],
+        4: [1524, 1176, 0, 720, 876, 1560, 840, 1176, 1596, 1180, 1176, 0, 1524],
+    },
+}
+
+
+def _pinned_cases(names):
+    return {"one": ({names[0]: 1.0}, GenerationOptions(bars=8)),
+            "all_g": ({n: 1.0 for n in names}, GenerationOptions(bars=8, guidance=1.0)),
+            "two": ({names[1]: 0.7, names[2]: 0.3}, GenerationOptions(bars=8, metre="3/4")),
+            "loop": ({n: 1.0 for n in names}, GenerationOptions(bars=8, form="loop")),
+            "long": ({names[3]: 1.0}, GenerationOptions(bars=16, temperature=0.8))}
+
+
+@pytest.mark.parametrize("shared_rows", [0, 1024])
+def test_pinned_seeds_give_the_same_progressions(monkeypatch, shared_rows):
+    """The same seeds give the chords they gave before the speed work, with rows shared across generations
+    or not, and a second pass (every row then from the shared cache) gives them again."""
+    import models.generation as generation
+    from models.chord_states import chord_state_index
+
+    monkeypatch.setattr(generation, "SHARED_ROWS", shared_rows)
+    shipped = load_model_set()
+    names = shipped.class_names
+    for _ in range(2):
+        for name, (weights, options) in _pinned_cases(names).items():
+            for seed, expected in PINNED_PROGRESSIONS[name].items():
+                if name == "lock":
+                    continue
+                got = [chord_state_index(e) for e in generate(shipped, weights, options, seed=seed).events]
+                assert got == expected, (name, seed)
+        all_equal = {n: 1.0 for n in names}
+        base = generate(shipped, all_equal, GenerationOptions(bars=8), seed=1)
+        locked = {i: e for i, e in enumerate(base.events) if i % 2 == 1}
+        rhythm = [e.beats for e in base.events]
+        for seed, expected in PINNED_PROGRESSIONS["lock"].items():
+            got = generate(shipped, all_equal, GenerationOptions(bars=8), seed=seed, locked=locked, rhythm=rhythm)
+            assert [chord_state_index(e) for e in got.events] == expected, ("lock", seed)
+
+
+def test_shared_rows_are_bounded_and_read_only(monkeypatch):
+    import models.generation as generation
+
+    monkeypatch.setattr(generation, "SHARED_ROWS", 5)
+    shipped = load_model_set()
+    names = shipped.class_names
+    for seed in range(3):
+        generate(shipped, {names[0]: 1.0}, GenerationOptions(bars=8), seed=seed)
+    experts, _ = shipped.generation_experts()
+    shared = generation._shared_rows[experts]
+    assert 0 < len(shared) <= 5
+    row = next(iter(shared.values()))
+    with pytest.raises(ValueError):
+        row[0] = 0.0
