@@ -345,3 +345,20 @@ def test_only_tensorflows_start_up_noise_is_dropped_from_what_its_import_writes(
     assert without_start_up_noise(noise) == ""
     assert without_start_up_noise(noise + real) == real
     assert without_start_up_noise(real + noise) == real
+
+
+def test_stacked_logits_of_a_history_do_not_depend_on_its_batch():
+    """models.generation shares log-probability rows across generations (SHARED_ROWS): a row computed in a
+    look-ahead batch must equal, bit for bit, the row of the same history computed alone, or a seed's chords
+    would depend on the requests before it."""
+    from models.model_folder import load_model_set
+
+    experts, _ = load_model_set().generation_experts()
+    weights = np.asarray([0.4, 0.3, 0.2, 0.1, 0.5][:int(experts.b.shape[0])])
+    rng = np.random.default_rng(0)
+    histories = np.stack([experts.history_vector([int(s) for s in rng.integers(0, experts.n_states, k % 5)])
+                          for k in range(12)])
+    batch = experts.logits(histories, weights)
+    alone = np.concatenate([experts.logits(histories[i:i + 1], weights) for i in range(12)])
+    assert np.array_equal(batch, alone)
+    assert np.array_equal(experts.logits(np.concatenate([histories, histories]), weights)[:12], batch)
