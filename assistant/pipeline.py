@@ -358,6 +358,8 @@ def composition_summary(composition: Composition) -> dict[str, Any]:
 
     Some facts appear under two names (e.g. "output" and "midi", "emotion" and "class_weights"),
     each kept so that what scripts read stays put."""
+    from assistant.general_midi import describe_program, gm_number
+
     progression = composition.progression
     arrangement = composition.arrangement
     mood = composition.mood
@@ -376,7 +378,9 @@ def composition_summary(composition: Composition) -> dict[str, Any]:
         "bars": round(progression.length_beats / progression.beats_per_bar, 3),
         "chords": [{"name": p.chord.name, "start_beats": p.start_beats, "duration_beats": p.duration_beats,
                     "beats": p.duration_beats} for p in progression.chords],
-        "program": arrangement.program,
+        "program": arrangement.program,  # the MIDI program byte 0..127, as in the MIDI file
+        # what users see and type: GM's own numbering 1..128 (the window, --instrument) and the name
+        "instrument": {"number": gm_number(arrangement.program), "name": describe_program(arrangement.program)},
         "pattern": arrangement.pattern,
         "arrangement": {"pattern": arrangement.pattern, "program": arrangement.program,
                         "notes_per_beat": arrangement.notes_per_beat, "velocity": arrangement.velocity},

@@ -42,7 +42,11 @@ BAD_ARGUMENTS = [
     (["--emotion", "Q1", "--tempo", "10"], "10"),
     (["--emotion", "Q1", "--tempo", "301"], "301"),
     (["--emotion", "Q1", "--tempo", "fast"], "'fast'"),
-    (["--emotion", "Q1", "--program", "128"], "128"),
+    (["--emotion", "Q1", "--instrument", "129"], "'129'"),
+    (["--emotion", "Q1", "--instrument", "0"], "1..128"),
+    (["--emotion", "Q1", "--instrument", "stings"], "close: strings"),
+    (["--emotion", "Q1", "--instrument", "bass"], "ambiguous"),
+    (["--emotion", "Q1", "--program", "4"], "--instrument 5"),  # the old 0-based flag is refused, not reread
     (["--emotion", "Q1", "--temperature", "0"], "'0'"),
     (["--emotion", "Q1", "--temperature", "11"], "'11'"),
     ([], "no mood given"),
@@ -107,7 +111,7 @@ def test_compose_writes_midi_and_json(model_dir, tmp_path, capsys):  # noqa: F81
     out = tmp_path / "song.mid"
     common = ["--emotion", "Q1=0.7,Q4=0.3", "--bars", "4", "--key", "D", "--tempo", "90", "--seed", "1",
               "--model", str(model_dir), "--json"]
-    code = main(["compose", *common, "-o", str(out), "--program", "4"])
+    code = main(["compose", *common, "-o", str(out), "--instrument", "5"])  # GM 5 = Electric Piano 1
     captured = capsys.readouterr()
     assert code == 0, captured.err
     report = json.loads(captured.out)
@@ -118,7 +122,8 @@ def test_compose_writes_midi_and_json(model_dir, tmp_path, capsys):  # noqa: F81
     midi = mido.MidiFile(out)
     markers = [m.text for m in midi.tracks[0] if m.type == "marker"]
     assert markers == [c["name"] for c in report["chords"]]
-    assert [m.program for m in midi.tracks[1] if m.type == "program_change"] == [4]
+    assert [m.program for m in midi.tracks[1] if m.type == "program_change"] == [4]  # the MIDI byte, 0-based
+    assert report["instrument"] == {"number": 5, "name": "Electric Piano 1"} and report["program"] == 4
     assert main(["compose", *common]) == 0  # same seed, same chords; no -o: nothing written
     again = json.loads(capsys.readouterr().out)
     assert again["chords"] == report["chords"] and again["output"] is None
@@ -263,3 +268,30 @@ def test_unsupported_metre_and_unknown_key_in_words_are_warned(model_dir, capsys
     assert any("'H major'" in w and "not understood" in w for w in warnings), captured.err
     assert any("5/4" in w and "4/4, 3/4, 6/8" in w for w in warnings), captured.err
     assert ", 4/4:" in captured.out
+
+
+@pytest.mark.parametrize("given, number, name", [
+    ("strings", 49, "String Ensemble 1"), ("acoustic grand piano", 1, "Acoustic Grand Piano"),
+    ("49", 49, "String Ensemble 1"), ("church", 20, "Church Organ"), ("Acoustic Guitar (nylon)", 25,
+                                                                      "Acoustic Guitar (nylon)")])
+def test_subprocess_instrument_by_gm_number_or_name(given, number, name, model_dir, tmp_path):  # noqa: F811
+    """--instrument takes GM's 1..128 (as the window shows) or a name; the text line, the JSON and the
+    MIDI file agree (the file carries the 0-based program byte, number - 1)."""
+    out = tmp_path / "x.mid"
+    command = [str(MOODCHORDS), "compose", "--emotion", "Q4", "--bars", "2", "--seed", "3", "--model", str(model_dir),
+               "--instrument", given, "-o", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert f"instrument: {number} {name};" in result.stdout
+    assert [m.program for m in mido.MidiFile(out).tracks[1] if m.type == "program_change"] == [number - 1]
+    result = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    report = json.loads(result.stdout)
+    assert report["instrument"] == {"number": number, "name": name} and report["program"] == number - 1
+
+
+def test_subprocess_unknown_instrument_lists_close_matches():
+    result = subprocess.run([str(MOODCHORDS), "compose", "--emotion", "Q1", "--instrument", "vilin"],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'vilin' unknown" in lines[0] and "Violin" in lines[0]

@@ -20,6 +20,7 @@ EXAMPLES = """examples:
   moodchords compose "make it sad and slow" -o sad.mid
   moodchords compose "a gentle waltz" --intensity 0.9 --form loop --loop-bars 2 -o waltz.mid
   moodchords compose "a sad song" --metre 6/8 --key "Bb minor" --json
+  moodchords compose "a calm evening" --instrument strings     # or --instrument 49, "string ensemble 1"
 
 Explicit settings win: flags first, then the request's words, then the mood's defaults;
 --json says for each setting its value and its source (flag, request or mood).
@@ -53,7 +54,13 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", metavar="N", help="random seed (same seed, same result)")
     parser.add_argument("--temperature", metavar="T", default="1.0",
                         help="sampling temperature 0.05..10; lower is safer, higher more adventurous (default 1.0)")
-    parser.add_argument("--program", metavar="N", help="General MIDI program 0..127 for the chords (default 0, piano)")
+    parser.add_argument("--instrument", "-i", metavar="N|NAME",
+                        help="General MIDI instrument of the chords: its GM number 1..128 as in GM manuals and "
+                             "the window (1 Acoustic Grand Piano, 49 String Ensemble 1), or a name: strings, "
+                             "\"acoustic grand piano\", or a unique part of one (default: from the request, "
+                             "else the mood's)")
+    # The 0-based --program of earlier versions: refused (not reinterpreted), pointing to --instrument.
+    parser.add_argument("--program", metavar="N", help=argparse.SUPPRESS)
     parser.add_argument("--model", metavar="DIR", help="model folder (default: the shipped EMOPIA models)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=run)
@@ -101,6 +108,19 @@ def _number(label: str, text: str | None, kind, allowed: str):
     return value
 
 
+def _instrument(instrument: str | None, old_program: str | None) -> int | None:
+    """--instrument (GM number 1..128 or a name) -> the MIDI program byte 0..127, or None."""
+    from assistant.general_midi import parse_instrument
+
+    if old_program is not None:
+        hint = ""
+        if old_program.strip().isdigit() and 0 <= int(old_program) <= 127:
+            hint = f" (--program {int(old_program)} is --instrument {int(old_program) + 1})"
+        raise InvalidInput(f"--program {old_program!r} is no longer accepted; allowed: --instrument with the GM "
+                           f"number 1..128 or a name{hint}")
+    return None if instrument is None else parse_instrument(instrument)
+
+
 def _check_key_and_mode(key: str | None, mode: str | None) -> None:
     """--key with a mode ("Dm", "D minor") and a --mode that says the other: refused, naming both."""
     from assistant.composer import key_has_mode
@@ -137,6 +157,7 @@ def _check_output(path: str | None) -> Path | None:
 def run(args) -> int:
     from assistant.cli import print_warning
     from assistant.composer import resolve_settings
+    from assistant.general_midi import describe_instrument
     from assistant.mood import MusicalSettings
     from assistant.pipeline import Assistant, composition_summary
     from assistant.request_text import normalize_request
@@ -147,7 +168,7 @@ def run(args) -> int:
     temperature = _number("temperature", args.temperature, float, "0.05..10, e.g. 0.8")
     if temperature is not None and not 0.05 <= temperature <= 10:  # the generator's range
         raise InvalidInput(f"temperature {args.temperature!r} not allowed; allowed: 0.05..10, e.g. 0.8")
-    program = _number("program", args.program, int, "General MIDI program 0..127")
+    program = _instrument(args.instrument, args.program)
     intensity = _number("intensity", args.intensity, float, "a number 0..1 (0 subtle, 1 unmistakable)")
     if intensity is not None and not 0 <= intensity <= 1:
         raise InvalidInput(f"intensity {args.intensity!r} not allowed; allowed: a number 0..1 (0 subtle, 1 unmistakable)")
@@ -180,7 +201,9 @@ def run(args) -> int:
     else:
         print(describe(composition.progression), file=sys.stdout)
         emotion = ", ".join(f"{n} {w:.2f}" for n, w in composition.mood.class_weights.items() if w > 0)
-        print(f"emotion: {emotion}; pattern: {composition.arrangement.pattern}; seed {composition.seed}")
+        instrument = describe_instrument(composition.arrangement.program)
+        print(f"emotion: {emotion}; instrument: {instrument}; pattern: {composition.arrangement.pattern}; "
+              f"seed {composition.seed}")
         if composition.midi_path is not None:
             print(f"wrote {composition.midi_path}")
     return 0

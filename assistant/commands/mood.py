@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from assistant import language
     from assistant.cli import print_warning
-    from assistant.general_midi import describe_program
+    from assistant.general_midi import describe_program, gm_number
     from assistant.request_text import normalize_request
     from models.emotion_classes import EMOPIA_CLASSES
 
@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
                 "tempo_bpm": settings.tempo_bpm, "key": settings.key, "mode": settings.mode, "bars": settings.bars,
                 "program": settings.program,
                 "program_name": describe_program(settings.program) if settings.program is not None else None,
+                "instrument_number": gm_number(settings.program) if settings.program is not None else None,
                 "instrument": settings.instrument,
                 "metre": settings.metre, "form": settings.form, "loop_bars": settings.loop_bars,
             },
@@ -81,6 +82,6 @@ def run(args: argparse.Namespace) -> int:
         parts.append("loop" + (f" of {settings.loop_bars} bars" if settings.loop_bars else "")
                      if settings.form == "loop" else "through-composed")
     if settings.program is not None:
-        parts.append(f"{settings.instrument} -> GM {settings.program} {describe_program(settings.program)}")
+        parts.append(f"{settings.instrument} -> GM {gm_number(settings.program)} {describe_program(settings.program)}")
     print(f"settings: {'; '.join(parts) if parts else '(none: the mood decides)'}")
     return 0
