@@ -36,9 +36,10 @@ more less much even
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | REQUEST_WORDS | MODIFIER_WORDS
 
 MAX_WORD_LENGTH = 24  # longer "words" are noise (e.g. a pasted run of letters)
-#: Letters, with inner apostrophes and hyphens ("don't", "rock-'n'-roll"); ends on a letter. Each
-#: character is consumed once (possessive, no alternation that rescans), so tokenising is linear.
-_WORD = re.compile(r"[A-Za-z]++(?:['\-]++[A-Za-z]++)*+")
+#: Letters of any script ([^\W\d_]: "fröhliches", "café", "naïve" stay whole words), with inner
+#: apostrophes and hyphens ("don't", "rock-'n'-roll"); ends on a letter. Each character is consumed
+#: once (possessive, no alternation that rescans), so tokenising is linear.
+_WORD = re.compile(r"[^\W\d_]++(?:['’\-]++[^\W\d_]++)*+")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     """Words of ``text`` (letters, inner apostrophes and hyphens), lower-cased, with offsets."""
-    return [Token(m.group(0).lower(), m.start(), m.end()) for m in _WORD.finditer(text)]
+    # lower(), not casefold(): "ß" stays one letter, so a keyword is always a word of the request
+    return [Token(m.group(0).lower().replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(text)]
 
 
 def mask_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:

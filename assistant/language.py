@@ -70,6 +70,49 @@ INSTRUMENT_PROGRAMS: dict[str, int] = {
 }
 
 # --------------------------------------------------------------------------------------------
+# Language: requests are read in English; another language is said, not misread
+
+FUNCTION_WORDS_FILE = "function_words.txt"  # in assistant/data: a hand-written list per language
+MIN_FOREIGN_WORDS = 2  # a language needs this many of its words (and more than the English stop words)
+
+
+@functools.lru_cache(maxsize=1)
+def load_function_words() -> dict[str, frozenset[str]]:
+    """{language: its function and common request words}, none of them an English word."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "data" / FUNCTION_WORDS_FILE
+    languages: dict[str, frozenset[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, colon, words = line.partition(":")
+        if line.startswith("#") or not colon:
+            continue
+        languages[name.strip()] = frozenset(words.split())
+    return languages
+
+
+def detect_language(text: str) -> str | None:
+    """The name of the language of ``text`` ("German") when it is clearly not English, else None.
+
+    Offline and cheap: counts the words of each language's list (assistant/data/function_words.txt)
+    against the English stop words; a language wins with MIN_FOREIGN_WORDS or more and more than the
+    English ones, so an English request with a loan word ("café", "naïve", "triste") stays English."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = [t.word.strip("'-") for t in tokenize(text)]
+    english = sum(w in ENGLISH_STOP_WORDS for w in words)
+    counts = {name: sum(w in vocabulary for w in words) for name, vocabulary in load_function_words().items()}
+    name, count = max(counts.items(), key=lambda item: item[1], default=("", 0))
+    return name if count >= MIN_FOREIGN_WORDS and count > english else None
+
+
+def language_notice(language: str) -> str:
+    """The one line the CLI (stderr) and the window's status line show for a request not in English."""
+    return (f"the request looks {language}; requests are read in English, so its mood is read as neutral "
+            "(explicit settings such as a tempo still apply)")
+
+
+# --------------------------------------------------------------------------------------------
 # Explicit musical settings
 
 BARS_RANGE = (1, 256)  # bars accepted from text (MusicalSettings: 1..256)
@@ -698,6 +741,9 @@ class MoodReader:
 
         parsed = parse_settings_detailed(text)
         head = mask_spans(text, parsed.spans)[:MAX_EMBED_CHARS]
+        language = detect_language(head)  # the settings' own words ("in E minor") masked out
+        if language is not None:  # English word readings of another language mislead ("triste et lente": happy)
+            return self._neutral(parsed.settings, (*parsed.warnings, language_notice(language)))
         candidates = candidate_words(head)
         if not candidates:
             return self._neutral(parsed.settings, parsed.warnings, text)
@@ -755,4 +801,5 @@ __all__ = [
     "parse_settings_detailed", "default_classes", "class_weights", "MoodReader",
     "load_sentence_model", "modifier_factor", "read_number", "ReadNumber", "MAX_REQUEST_CHARS",
     "normalize_request", "request_mixedness", "MIXED_WORDS", "CONTRAST_WORDS", "METRE_WORDS",
+    "detect_language", "language_notice",
 ]

@@ -295,3 +295,16 @@ def test_subprocess_unknown_instrument_lists_close_matches():
     assert result.returncode == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "'vilin' unknown" in lines[0] and "Violin" in lines[0]
+
+
+def test_subprocess_request_not_in_english_says_so_in_one_line(model_dir, tmp_path):  # noqa: F811
+    """Issue 16: "triste et lente" came out happy. Now one stderr line says requests are read in English,
+    and the mood is neutral (uniform class weights)."""
+    result = subprocess.run([str(MOODCHORDS), "compose", "triste et lente", "--seed", "1", "--bars", "2", "--json",
+                             "--model", str(model_dir)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    notices = [line for line in result.stderr.splitlines() if "read in English" in line]
+    assert notices == ["moodchords compose: warning: the request looks French; requests are read in English, "
+                       "so its mood is read as neutral (explicit settings such as a tempo still apply)"]
+    report = json.loads(result.stdout)
+    assert report["keywords"] == [] and set(report["emotion"].values()) == {0.25}

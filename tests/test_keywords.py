@@ -79,3 +79,19 @@ def test_keybert_empty_request_gives_nothing(sentence_model):
 def test_unknown_extractor_lists_the_choices():
     with pytest.raises(InvalidInput, match=r"available extractors = \['keybert', 'yake'\]"):
         make_extractor("rake")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("ein fröhliches Lied über den Sommer", ["ein", "fröhliches", "lied", "über", "den", "sommer"]),
+    ("triste et lente, très douce", ["triste", "et", "lente", "très", "douce"]),
+    ("una canción alegre, señor", ["una", "canción", "alegre", "señor"]),
+    ("a naïve café tune, Straße, don’t stop", ["a", "naïve", "café", "tune", "straße", "don't", "stop"]),
+])
+def test_non_ascii_letters_stay_inside_whole_words(text, words):
+    """Issue 16: "fröhliches" was cut to "hliches". Every token is a whole word of the request."""
+    tokens = tokenize(text)
+    assert [t.word for t in tokens] == words
+    for token in tokens:  # the offsets cover the whole word, bounded by non-letters
+        assert text[token.start:token.end].lower().replace("’", "'") == token.word
+        assert token.start == 0 or not text[token.start - 1].isalpha()
+        assert token.end == len(text) or not text[token.end].isalpha()

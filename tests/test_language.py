@@ -383,3 +383,50 @@ def test_genre_words_alone_give_a_neutral_mood_an_arousal(reader):
         if mood.neutral:  # no mood word: only the cue speaks
             assert mood.valence == 0 and len(set(mood.class_weights.values())) == 1
         assert sign * mood.arousal >= 0.1, (text, mood)
+
+
+# ------------------------------------------------------------------------------ Requests not in English
+
+from assistant.language import detect_language  # noqa: E402
+
+
+@pytest.mark.parametrize("text, language", [
+    ("ein fröhliches Lied über den Sommer", "German"), ("triste et lente", "French"),
+    ("una canción triste y lenta", "Spanish"), ("una canzone triste per la sera", "Italian"),
+    ("uma canção triste e lenta", "Portuguese"), ("een vrolijk lied voor de zomer", "Dutch"),
+    ("make it sad and slow", None), ("a calm café piece, naïve and tender", None),
+    ("a triste mood for the evening", None), ("in E minor at 120 bpm", None),
+    ("les paul guitar, bluesy and sad", None), ("de la soul style hip hop", None), ("", None)])
+def test_detect_language(text, language):
+    assert detect_language(text) == language
+
+
+@pytest.mark.parametrize("text, language", [
+    ("ein fröhliches Lied über den Sommer", "German"), ("triste et lente", "French"),
+    ("una canción muy alegre y rápida", "Spanish")])
+def test_a_request_not_in_english_is_said_and_read_neutral(reader, text, language):
+    """Issue 16: French "triste et lente" came out happy, German gave the keyword "hliches". Now: a
+    neutral mood (uniform weights, no keywords) and one warning naming the language."""
+    mood = reader.read(text)
+    assert mood.neutral and mood.keywords == () and mood.valence == 0.0 and mood.arousal == 0.0
+    assert len(set(mood.class_weights.values())) == 1
+    assert [w for w in mood.warnings if "read in English" in w] == [
+        f"the request looks {language}; requests are read in English, so its mood is read as neutral "
+        "(explicit settings such as a tempo still apply)"]
+
+
+def test_a_request_not_in_english_keeps_its_explicit_settings(reader):
+    mood = reader.read("une chanson triste et lente, 70 bpm, en ré mineur")
+    assert mood.neutral and mood.settings.tempo_bpm == 70
+
+
+@pytest.mark.parametrize("text, words", [
+    ("a naïve, tender café song", {"naïve", "tender", "café"}),
+    ("an über-happy jingle", {"über-happy", "jingle"})])
+def test_english_with_accents_is_read_and_keywords_are_whole_words(reader, text, words):
+    from assistant.keywords import tokenize
+
+    mood = reader.read(text)
+    assert not any("read in English" in w for w in mood.warnings)
+    assert mood.keywords and set(mood.keywords) <= words | {t.word for t in tokenize(text)}
+    assert all(k in {t.word for t in tokenize(text)} for k in mood.keywords)
