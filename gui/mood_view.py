@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from assistant.mood import Mood
 from gui import theme
+from gui.flow_layout import FlowLayout
 
 #: Quadrant captions: (valence sign, arousal sign) -> words a composer recognises.
 QUADRANTS = {(1, 1): "happy · excited", (-1, 1): "tense · angry",
@@ -131,6 +132,9 @@ class WeightBars(QWidget):
                              f"{weight * 100:.0f}%")
 
 
+MAX_CHIPS = 6  # keyword chips shown; the rest are counted in a "+N" chip (its tooltip names them)
+
+
 class MoodView(QWidget):
     """The mood panel: keywords as chips, the plane and the bars."""
 
@@ -141,16 +145,20 @@ class MoodView(QWidget):
         self.summary = QLabel("Nothing composed yet.")
         self.summary.setObjectName("caption")
         self.summary.setWordWrap(True)
-        self.keywords_row = QHBoxLayout()
-        self.keywords_row.setSpacing(6)
-        self.keywords_row.addStretch(1)
+        # The chips wrap onto more rows rather than widen the panel: a long request once grew the
+        # window past the screen (issue 16).
+        self.keywords_box = QWidget()
+        self.keywords_row = FlowLayout(self.keywords_box, spacing=6)
+        size_policy = QSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
+        size_policy.setHeightForWidth(True)
+        self.keywords_box.setSizePolicy(size_policy)
         self.plane = EmotionPlane()
         self.bars = WeightBars()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(10)
         layout.addWidget(title)
-        layout.addLayout(self.keywords_row)
+        layout.addWidget(self.keywords_box)
         layout.addWidget(self.summary)
         layout.addSpacing(4)
         layout.addWidget(self.plane)
@@ -161,22 +169,35 @@ class MoodView(QWidget):
         layout.addWidget(self.bars)
         layout.addStretch(1)
         self.keyword_labels: list[QLabel] = []
+        self.more_chip: QLabel | None = None  # "+N" when there are more keywords than chips
 
     def set_mood(self, mood: Mood | None, descriptions: dict[str, str] | None = None) -> None:
         for label in self.keyword_labels:
             self.keywords_row.removeWidget(label)
             label.deleteLater()
         self.keyword_labels = []
+        if self.more_chip is not None:
+            self.keywords_row.removeWidget(self.more_chip)
+            self.more_chip.deleteLater()
+            self.more_chip = None
         if mood is None:
             self.summary.setText("Nothing composed yet.")
             self.plane.set_point(None, None)
             self.bars.set_weights({})
             return
-        for word in mood.keywords[:6]:
+        for word in mood.keywords[:MAX_CHIPS]:
             chip = QLabel(word)
             chip.setObjectName("chip")
-            self.keywords_row.insertWidget(self.keywords_row.count() - 1, chip)
+            chip.setToolTip(word)
+            self.keywords_row.addWidget(chip)
             self.keyword_labels.append(chip)
+        rest = list(mood.keywords[MAX_CHIPS:])
+        if rest:
+            self.more_chip = QLabel(f"+{len(rest)}")
+            self.more_chip.setObjectName("chip")
+            self.more_chip.setToolTip(", ".join(rest))
+            self.keywords_row.addWidget(self.more_chip)
+        self.keywords_box.updateGeometry()
         if mood.neutral:
             self.summary.setText("No mood words found: a neutral mood was used.")
         elif not mood.keywords:

@@ -1,0 +1,141 @@
+"""The window never outgrows the screen (issue 16): a request with many mood words wraps its
+keyword chips instead of widening the window. Real geometry needs a real X server: each case runs
+the real MainWindow in a subprocess on its own Xvfb screen (1280x800 and 1400x900)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TWELVE_WORDS = ("furious", "aggressive", "violent", "chaotic", "frantic", "angry", "dark", "menacing",
+                "brutal", "savage", "raging", "hostile")
+
+# Runs inside the Xvfb display: shows the window as a new user gets it, then a composition whose
+# mood has the twelve keywords, and prints the geometry before and after.
+WINDOW_SCRIPT = r"""
+import dataclasses, json, sys, tempfile
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv)
+from assistant.pipeline import Assistant
+from gui.main_window import MainWindow
+from tests.gui_support import hand_made_composition, temp_settings
+
+words = tuple(sys.argv[1].split(","))
+folder = Path(tempfile.mkdtemp())
+window = MainWindow(Assistant(output_dir=folder / "out"), settings=temp_settings(folder),
+                    drag_folder=folder / "drag", autoload=False)
+window.show()
+for _ in range(20):
+    app.processEvents()
+screen = window.screen().availableGeometry()
+before = window.frameGeometry().width()
+composition = hand_made_composition()
+mood = dataclasses.replace(composition.mood, keywords=words)
+window.show_composition(dataclasses.replace(composition, mood=mood))
+for _ in range(40):
+    app.processEvents()
+
+def visible(widget):
+    rect = widget.rect()
+    top_left = widget.mapTo(window, rect.topLeft())
+    inside = window.rect().contains(top_left) and window.rect().contains(widget.mapTo(window, rect.bottomRight()))
+    return widget.isVisible() and inside and widget.visibleRegion().boundingRect().width() > 0
+
+print(json.dumps({
+    "screen_width": screen.width(), "screen_height": screen.height(),
+    "width_before": before, "width_after": window.frameGeometry().width(),
+    "minimum_width": window.minimumSizeHint().width(),
+    "keywords": window.mood_view.keywords(),
+    "more_chip": window.mood_view.more_chip.text() if window.mood_view.more_chip else None,
+    "mood_visible": visible(window.mood_view),
+    "compose_visible": visible(window.request_bar.compose_button),
+    "mood_on_screen": screen.contains(window.mood_view.mapToGlobal(window.mood_view.rect().bottomRight())),
+    "compose_on_screen": screen.contains(window.request_bar.compose_button.mapToGlobal(
+        window.request_bar.compose_button.rect().bottomRight())),
+}))
+window.shutdown()
+"""
+
+
+def _free_display() -> int:
+    for number in range(140, 200):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            return number
+    raise RuntimeError("no free X display number in 140..199")
+
+
+def _run_on_xvfb(width: int, height: int) -> dict:
+    display = _free_display()
+    server = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{display}").exists():
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Xvfb :{display} did not start")
+            time.sleep(0.05)
+        env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb")
+        result = subprocess.run([sys.executable, "-c", WINDOW_SCRIPT, ",".join(TWELVE_WORDS)], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return json.loads(result.stdout.strip().splitlines()[-1])
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb for real window geometry")
+@pytest.mark.parametrize("width,height", [(1280, 800), (1400, 900)])
+def test_twelve_keywords_do_not_widen_the_window_past_the_screen(width, height):
+    geometry = _run_on_xvfb(width, height)
+    assert geometry["screen_width"] == width
+    assert geometry["width_after"] <= geometry["width_before"], geometry  # a long request widens nothing
+    assert geometry["keywords"] == list(TWELVE_WORDS[:6])
+    assert geometry["more_chip"] == "+6"
+    assert geometry["mood_visible"] and geometry["compose_visible"], geometry
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb for real window geometry")
+@pytest.mark.xfail(strict=True, reason="the transport bar's minimum width alone is 1124 px (gui/transport.py: "
+                   "one row of buttons and one row of settings), so the window opens at 1598 px; not this "
+                   "helper's file, reported to the lead")
+@pytest.mark.parametrize("width,height", [(1280, 800), (1400, 900)])
+def test_window_with_twelve_keywords_fits_the_screen(width, height):
+    geometry = _run_on_xvfb(width, height)
+    assert geometry["width_before"] <= width, geometry
+    assert geometry["width_after"] <= width, geometry
+    assert geometry["mood_on_screen"] and geometry["compose_on_screen"], geometry
+
+
+def test_keyword_chips_wrap_instead_of_widening_the_mood_panel(qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    from assistant.mood import Mood
+    from gui.mood_view import MoodView
+
+    view = MoodView()
+    qtbot.addWidget(view)
+    view.show()
+    empty_width = view.minimumSizeHint().width()
+    view.set_mood(Mood(valence=-0.8, arousal=0.9, class_weights={"angry": 1.0}, keywords=TWELVE_WORDS))
+    QApplication.processEvents()
+    assert view.minimumSizeHint().width() <= max(empty_width, 260)
+    assert view.sizeHint().width() <= max(empty_width, 260) + 60
+    view.resize(280, 700)
+    QApplication.processEvents()
+    chips = view.keyword_labels + [view.more_chip]
+    assert view.more_chip.text() == "+6" and view.more_chip.toolTip() == ", ".join(TWELVE_WORDS[6:])
+    rows = {chip.geometry().top() for chip in chips}
+    assert len(rows) >= 2  # wrapped
+    for chip in chips:  # every chip inside the panel, none overlapping the summary below
+        assert chip.mapTo(view, chip.rect().bottomRight()).x() <= view.width()
+        assert chip.mapTo(view, chip.rect().bottomRight()).y() < view.summary.mapTo(view, view.summary.rect().topLeft()).y()
