@@ -189,8 +189,11 @@ class Assistant:
         return self.mood_reader.read(text)
 
     def compose_from_audio(self, audio: np.ndarray, overrides: MusicalSettings | None = None,
-                           seed: int | None = None, progress: Progress | None = None) -> Composition:
-        """Transcribe, then compose; NothingHeard when the audio holds no usable speech."""
+                           seed: int | None = None, progress: Progress | None = None,
+                           class_weights: Mapping[str, float] | None = None,
+                           temperature: float = 1.0) -> Composition:
+        """Transcribe, then compose; NothingHeard when the audio holds no usable speech.
+        `class_weights` and `temperature` as in compose_from_text (the CLI's compose FILE.wav)."""
         progress = progress or _no_progress
         progress("Transcribing", 0.0)
         started = time.perf_counter()
@@ -200,7 +203,8 @@ class Assistant:
             raise NothingHeard()
         elapsed = time.perf_counter() - started
         return self.compose_from_text(heard, overrides=overrides, seed=seed, progress=progress,
-                                      transcript=heard, timings={"transcribe": elapsed})
+                                      transcript=heard, timings={"transcribe": elapsed},
+                                      class_weights=class_weights, temperature=temperature)
 
     def compose_from_text(self, text: str, overrides: MusicalSettings | None = None, seed: int | None = None,
                           progress: Progress | None = None, transcript: str | None = None,

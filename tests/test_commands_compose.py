@@ -308,3 +308,65 @@ def test_subprocess_request_not_in_english_says_so_in_one_line(model_dir, tmp_pa
                        "so its mood is read as neutral (explicit settings such as a tempo still apply)"]
     report = json.loads(result.stdout)
     assert report["keywords"] == [] and set(report["emotion"].values()) == {0.25}
+
+
+def _speak(path: Path, words: str) -> Path:
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(path), words], check=True, timeout=60)
+    return path
+
+
+def test_subprocess_compose_an_audio_file_transcribes_it(model_dir, tmp_path):  # noqa: F811
+    """Issue 16: `compose speech.wav` read the path as mood words. Now the file is transcribed (the
+    Assistant's audio path, as listen) and the words heard are composed: a slow request comes out slow."""
+    wav = _speak(tmp_path / "speech.wav", "a slow sad piece at 60 bpm on strings")
+    out = tmp_path / "out.mid"
+    result = subprocess.run([str(MOODCHORDS), "compose", str(wav), "--seed", "1", "--bars", "2", "--json",
+                             "--model", str(model_dir), "-o", str(out)], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    heard = report["transcript"].lower()  # espeak through tiny.en: "that's all sad, the sad 60 bpm on the strings."
+    assert "sad" in heard and "60" in heard and "strings" in heard and report["request"] == report["transcript"]
+    assert report["tempo_bpm"] == 60 and report["instrument"]["number"] == 49
+    assert "speech" not in report["keywords"] and "wav" not in report["keywords"]
+    assert report["settings"]["tempo"]["source"] == "request" and mido.MidiFile(out).type == 1
+    assert f"heard: {report['transcript']}" in result.stderr
+
+
+@pytest.mark.parametrize("given, word", [("speech.wav", "does not exist"), ("take.MP3", "does not exist")])
+def test_subprocess_missing_audio_file_is_refused_not_read_as_words(given, word, tmp_path):
+    result = subprocess.run([str(MOODCHORDS), "compose", given], capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and word in lines[0] and "listen" in lines[0] and repr(given) in lines[0]
+
+
+def test_subprocess_unreadable_audio_file_is_exit_2(tmp_path):
+    bad = tmp_path / "noise.wav"
+    bad.write_bytes(b"not a wave file at all" * 10)
+    result = subprocess.run([str(MOODCHORDS), "compose", str(bad)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and str(bad) in result.stderr
+
+
+def test_subprocess_text_with_emotion_says_the_precedence(model_dir, tmp_path):  # noqa: F811
+    """TEXT + --emotion: the weights replace the words' mood, the words' settings still apply; one line says so."""
+    result = subprocess.run([str(MOODCHORDS), "compose", "a happy song at 70 bpm", "--emotion", "Q3", "--seed", "2",
+                             "--bars", "2", "--json", "--model", str(model_dir)], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    notices = [line for line in result.stderr.splitlines() if "--emotion" in line]
+    assert notices == ["moodchords compose: warning: --emotion Q3 replaces the mood read from the text; its "
+                       "settings (tempo, key, instrument ...) still apply"]
+    report = json.loads(result.stdout)
+    assert report["emotion"] == {"Q1": 0.0, "Q2": 0.0, "Q3": 1.0, "Q4": 0.0} and report["tempo_bpm"] == 70
+    alone = subprocess.run([str(MOODCHORDS), "compose", "--emotion", "Q3", "--seed", "2", "--bars", "2",
+                            "--model", str(model_dir)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert alone.returncode == 0 and "--emotion" not in alone.stderr  # no notice without TEXT
+
+
+def test_help_documents_audio_and_emotion_precedence():
+    result = subprocess.run([str(MOODCHORDS), "compose", "--help"], capture_output=True, text=True, timeout=120)
+    text = " ".join(result.stdout.split())
+    assert "existing audio file" in text and "replace the mood read from the words" in text
+    assert "GM number 1..128" in text or "number 1..128" in text

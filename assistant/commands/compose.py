@@ -22,8 +22,12 @@ EXAMPLES = """examples:
   moodchords compose "a sad song" --metre 6/8 --key "Bb minor" --json
   moodchords compose "a calm evening" --instrument strings     # or --instrument 49, "string ensemble 1"
 
+  moodchords compose speech.wav -o out.mid   # an audio file: transcribed, then composed (as listen does)
+
 Explicit settings win: flags first, then the request's words, then the mood's defaults;
 --json says for each setting its value and its source (flag, request or mood).
+TEXT (or an audio file) together with --emotion: the --emotion weights replace the mood read from
+the words, whose settings (tempo, key, instrument ...) still apply; a one-line notice says so.
 """
 
 
@@ -34,7 +38,9 @@ def register(subparsers) -> None:
                     "describing a mood) and write it as a Standard MIDI File.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("text", nargs="?", metavar="TEXT",
-                        help="a mood in words, e.g. \"make it sad and slow\" (read by the language model)")
+                        help="a mood in words, e.g. \"make it sad and slow\" (read by the language model), "
+                             "or an existing audio file (wav, mp3, flac, ogg, m4a, ...) with a spoken request: "
+                             "it is transcribed, then composed, as listen does")
     parser.add_argument("--emotion", "-e", metavar="WEIGHTS",
                         help="emotion class weights, e.g. Q1=0.7,Q4=0.3, or one class name such as Q3")
     parser.add_argument("-o", "--output", metavar="FILE.mid", help="MIDI file to write (default: none)")
@@ -121,6 +127,33 @@ def _instrument(instrument: str | None, old_program: str | None) -> int | None:
     return None if instrument is None else parse_instrument(instrument)
 
 
+#: Endings of audio files: a TEXT ending so is meant as audio, even when the file is missing.
+AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac",
+                            ".aif", ".aiff", ".wma", ".webm"})
+
+
+def _audio_file(text: str | None) -> Path | None:
+    """TEXT naming an audio file -> its path (it is transcribed, not read as mood words); None for words.
+
+    An existing file with an audio ending, or named with a folder ("./take3"), is audio (read_audio_file
+    refuses what ffmpeg cannot read); a lone word that happens to name a file ("calm") stays words. A
+    missing file with an audio ending is refused, since reading "speech.wav" as a mood is never meant."""
+    if text is None or not text.strip() or "\n" in text or len(text) > 4096:
+        return None
+    path = Path(text.strip()).expanduser()
+    try:
+        exists = path.is_file()
+    except OSError:  # e.g. a name too long for the file system: words, not a file
+        return None
+    audio_name = path.suffix.lower() in AUDIO_SUFFIXES
+    if exists and (audio_name or "/" in text):
+        return path
+    if audio_name and not exists and " " not in path.name:
+        raise InvalidInput(f"audio file {text.strip()!r} does not exist; allowed: an existing audio file "
+                           "(transcribed, then composed), mood words, or `moodchords listen` to speak")
+    return None
+
+
 def _check_key_and_mode(key: str | None, mode: str | None) -> None:
     """--key with a mode ("Dm", "D minor") and a --mode that says the other: refused, naming both."""
     from assistant.composer import key_has_mode
@@ -178,15 +211,34 @@ def run(args) -> int:
                                metre=args.metre, form=args.form, loop_bars=loop_bars, intensity=intensity)
     resolve_settings(explicit)  # reject bad values before loading anything
     weights = parse_emotion(args.emotion) if args.emotion is not None else None
-    text = normalize_request(args.text) if args.text is not None else None  # before any model loads
-    if weights is None and not text:
+    audio_file = _audio_file(args.text)
+    text = None
+    if audio_file is None and args.text is not None:
+        text = normalize_request(args.text)  # before any model loads
+    if weights is None and not text and audio_file is None:
         raise InvalidInput("no mood given; allowed: --emotion Q1=0.7,Q4=0.3 (or one class such as Q3), "
                            "or a TEXT such as \"make it sad and slow\"")
     output = _check_output(args.output)
+    loaded = None
+    if audio_file is not None:
+        from assistant.audio import read_audio_file
+
+        loaded = read_audio_file(audio_file)  # a bad file fails here, before any model loads
+        if loaded.truncated:
+            print_warning("compose", f"{audio_file} is {loaded.source_seconds:.0f} s long; transcribing its first "
+                                     f"{loaded.seconds:.0f} s")
+    if weights is not None and (text or loaded is not None):
+        print_warning("compose", f"--emotion {args.emotion} replaces the mood read from the "
+                                 f"{'speech' if loaded is not None else 'text'}; its settings (tempo, key, "
+                                 "instrument ...) still apply")
 
     # The one flow the window uses too; only -o is written (no file in the compositions folder).
     assistant = Assistant(model_dir=args.model, write_midi_files=False)
-    if text:  # --emotion, when given too, replaces the weights read from the text
+    if loaded is not None:  # the listen command's path: transcribe, then compose the words heard
+        composition = assistant.compose_from_audio(loaded.samples, overrides=explicit, seed=seed,
+                                                   class_weights=weights, temperature=temperature)
+        print(f"heard: {composition.transcript}", file=sys.stderr)
+    elif text:  # --emotion, when given too, replaces the weights read from the text
         composition = assistant.compose_from_text(text, overrides=explicit, seed=seed, class_weights=weights,
                                                   temperature=temperature)
     else:
