@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     window = build_window()
     window.show()
     code = int(app.exec())
+    window.export.clean_up()  # the drag folder is temporary: its files go with the app
     from gui.workers import threads_still_running
 
     if threads_still_running():  # closed while a model was loading: Qt must not tear that thread down

@@ -6,10 +6,15 @@ hard-linked into the drag folder under a name that says what is inside ("hope - 
 the clip's name in a DAW); where a link is impossible (another file system) it carries the
 composition's file as it is. Only a composition without a file of its own (restored from a history
 whose file was deleted) gets one written, once, in the background when it is shown.
+
+The drag folder is temporary: its files go when the app exits (`clean_up`), and files older than a
+day go when the app starts (left over by a crash), so it never grows without end.
 """
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,6 +28,31 @@ from gui.midi_drag import build_midi_mime_data, default_drag_folder, drag_file_n
 
 ShowError = Callable[[str, str], None]  # (title, message): an error dialog
 MESSAGE_MS = 6000  # how long "Exported ..." stays in the status bar
+STALE_DRAG_FILE_S = 24 * 3600  # at start, drag files older than this are left-overs: removed
+DRAG_FILE_SUFFIXES = (".mid", ".link")  # what the drag folder holds (drag files, temporary links)
+
+
+def clean_drag_folder(folder: Path, older_than_s: float | None = None) -> list[Path]:
+    """Remove the drag files in `folder` (all, or those last modified more than older_than_s
+    seconds ago); returns what was removed. Only our own kinds of file, never subfolders; a file
+    that cannot be removed (in use, permissions) is left, silently: cleaning must never fail."""
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        try:
+            if not path.is_file() or path.is_symlink() or not path.name.endswith(DRAG_FILE_SUFFIXES):
+                continue
+            if older_than_s is not None and now - path.stat().st_mtime <= older_than_s:
+                continue
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
 
 
 def link_or_reuse(source: Path, target: Path) -> Path:
@@ -30,7 +60,8 @@ def link_or_reuse(source: Path, target: Path) -> Path:
     file system cannot link; nothing is copied or written."""
     if target.exists() and os.path.samefile(source, target):
         return target
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.link")
+    # One temporary name per thread: the UI thread and the io worker may link the same target at once.
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.link")
     try:
         temporary.unlink(missing_ok=True)
         os.link(source, temporary)
@@ -38,6 +69,8 @@ def link_or_reuse(source: Path, target: Path) -> Path:
     except OSError:
         temporary.unlink(missing_ok=True)
         return source
+    # rename() between two links of one file does nothing and leaves the temporary behind.
+    temporary.unlink(missing_ok=True)
     return target
 
 
@@ -55,6 +88,15 @@ class ExportAndDrag(QObject):
         self._drag_file: tuple[str, Path] | None = None  # (composition id, the file its drag carries)
         jobs.on(DragFileJob, finished=self._drag_file_ready, failed=self._drag_file_failed)
         jobs.on(ExportJob, finished=self._exported, failed=self._export_failed)
+        self.clean_up(older_than_s=STALE_DRAG_FILE_S)  # left-overs of a run that did not exit cleanly
+
+    def clean_up(self, older_than_s: float | None = None) -> list[Path]:
+        """Remove the drag files (all of them when the app exits). A drag file is a hard link, so
+        the composition's own MIDI file stays; a DAW has copied what it imported by then."""
+        folder = self.drag_folder or default_drag_folder()
+        if self._drag_file is not None and older_than_s is None:
+            self._drag_file = None
+        return clean_drag_folder(folder, older_than_s)
 
     # ------------------------------------------------------------------------------ drag
     def drag_path(self, composition: Any) -> Path:

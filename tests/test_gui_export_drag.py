@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from pathlib import Path
 
 import mido
@@ -68,3 +69,68 @@ def test_without_a_link_the_drag_carries_the_composition_file_itself(tmp_path):
     linked = link_or_reuse(source, tmp_path / "drag" / "x.mid")
     assert linked == tmp_path / "drag" / "x.mid" and os.path.samefile(linked, source)
     assert link_or_reuse(source, linked) == linked  # already linked: left as it is
+
+
+# ----------------------------------------------------------------------------- cleanup (issue 16, item 5)
+def test_drag_files_are_removed_at_exit_but_the_composition_file_stays(window, qtbot, tmp_path):
+    composition = composition_with_its_file(window.assistant, window.assistant.output_dir)
+    window.show_composition(composition)
+    dragged = Path(window.midi_mime_data().urls()[0].toLocalFile())
+    qtbot.wait(300)  # the background preparation ran too
+    assert dragged.is_file()
+    keep = window.drag_folder / "notes.txt"  # not a drag file: left alone
+    keep.write_text("mine")
+    removed = window.export.clean_up()
+    assert removed == [dragged] and not dragged.exists()
+    assert composition.midi_path.is_file()  # only the link went
+    assert keep.is_file()
+
+
+def test_at_start_drag_files_older_than_a_day_are_removed(qtbot, tmp_path):
+    folder = tmp_path / "drag"
+    folder.mkdir()
+    old, fresh = folder / "old - C major - 120 bpm.mid", folder / "fresh - C major - 120 bpm.mid"
+    for path in (old, fresh):
+        path.write_bytes(b"MThd")
+    day_and_a_bit = time.time() - 25 * 3600
+    os.utime(old, (day_and_a_bit, day_and_a_bit))
+    win = MainWindow(Assistant(output_dir=tmp_path / "out"), settings=temp_settings(tmp_path),
+                     drag_folder=folder, autoload=False)
+    qtbot.addWidget(win)
+    assert not old.exists() and fresh.is_file()
+    win.shutdown()
+
+
+def test_the_app_cleans_the_drag_folder_when_it_exits(qtbot, tmp_path, monkeypatch):
+    """gui.app.main's exit path: after the event loop ends, the drag folder is emptied."""
+    from PySide6.QtWidgets import QApplication
+
+    import gui.app as app_module
+
+    folder = tmp_path / "drag"
+    built = []
+
+    def build_window(**kwargs):
+        win = MainWindow(Assistant(output_dir=tmp_path / "out"), settings=temp_settings(tmp_path),
+                         drag_folder=folder, autoload=False)
+        built.append(win)
+        return win
+
+    monkeypatch.setattr(app_module, "build_window", build_window)
+    monkeypatch.setattr(app_module, "has_display", lambda: True)
+    monkeypatch.setattr("gui.theme.apply_theme", lambda app: None)  # the shared QApplication keeps its look
+    monkeypatch.setenv("HF_HUB_OFFLINE", os.environ.get("HF_HUB_OFFLINE", "1"))  # main's setdefault: undone after
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
+
+    def exec_then_drag():
+        win = built[0]
+        composition = composition_with_its_file(win.assistant, win.assistant.output_dir)
+        win.show_composition(composition)
+        dragged = Path(win.midi_mime_data().urls()[0].toLocalFile())
+        assert dragged.is_file()
+        win.close()  # the user closes the window; exec returns
+        return 0
+
+    monkeypatch.setattr(QApplication.instance(), "exec", exec_then_drag)
+    assert app_module.main([]) == 0
+    assert [p for p in folder.iterdir() if p.suffix == ".mid"] == []
