@@ -209,7 +209,8 @@ class MainWindow(QMainWindow):
         self.outputs = OutputRouter(self.transport, self.devices, self.settings, self.jobs, self.show_error,
                                     status_bar.showMessage, parent=self)
         self.history_controller = HistoryController(history, self.history_panel, status_bar, self.jobs,
-                                                    self.show_error, parent=self)
+                                                    self.show_error, parent=self,
+                                                    output_folder=lambda: self.assistant.output_dir)
         self.export = ExportAndDrag(self.assistant, drag_folder, self.jobs, status_bar, self.show_error, parent=self)
         jobs = self.jobs
         jobs.on(LoadSpeechJob, finished=self._speech_loaded, failed=self._speech_failed,
