@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPainterPath, QPen, QWheelEvent
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QMouseEvent, QPainter, QPainterPath, QPen, QWheelEvent
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -15,6 +15,11 @@ from gui import theme
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 MIN_PIXELS_PER_BEAT = 8.0
+# Fit never squeezes below this: a one-bar chord's pill holds any name at the largest font, a
+# one-beat chord's name is in its tooltip, and long pieces scroll horizontally instead (issue 16:
+# 16 bars fitted into 830 px gave 13 px a beat). Zooming out by hand may still go lower.
+READABLE_PIXELS_PER_BEAT = 24.0
+KEY_LABEL_POINT_SIZE = 8
 MAX_PIXELS_PER_BEAT = 320.0
 ZOOM_STEP = 1.25
 CHORD_LANE_HEIGHT = 40  # px: the strip of chord names above the notes
@@ -273,6 +278,28 @@ class PianoRollCanvas(QWidget):
         triangle.closeSubpath()
         painter.drawPath(triangle)
 
+    def tooltip_at(self, pos: QPointF) -> str:
+        """The full chord name (whatever fitted in its pill) and what a click does; over the notes,
+        how to drag them out."""
+        chord = self.chord_at(pos)
+        if chord is not None:
+            span = self.spans[chord]
+            return f"{span.name}: " + ("locked, click to unlock" if span.locked
+                                       else "click to lock (Regenerate keeps it)")
+        return "Drag the notes into your DAW" if self.score is not None and self.score.notes else ""
+
+    def chord_name_fits(self, index: int) -> bool:
+        """Whether the chord's whole name is drawn in its pill (at the smallest font at worst)."""
+        font = QFont(self.font().family(), 7)
+        font.setBold(True)
+        metrics = QFontMetricsF(font)
+        width = self.chord_rect(index).adjusted(5, 0, -3, 0).width()
+        name = self.spans[index].name
+        if metrics.horizontalAdvance(name) <= width:
+            return True
+        upper = name.split("/", 1)[0]
+        return "/" in name and metrics.horizontalAdvance(upper) <= width
+
     # --- input ------------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if event.button() == Qt.LeftButton:
@@ -283,12 +310,7 @@ class PianoRollCanvas(QWidget):
         pos = event.position()
         chord = self.chord_at(pos)
         over_chord = chord is not None
-        if over_chord:
-            span = self.spans[chord]
-            self.setToolTip(f"{span.name}: " + ("locked, click to unlock" if span.locked
-                                                 else "click to lock (Regenerate keeps it)"))
-        else:
-            self.setToolTip("Drag the notes into your DAW" if self.score is not None and self.score.notes else "")
+        self.setToolTip(self.tooltip_at(pos))
         self.setCursor(Qt.PointingHandCursor if over_chord else
                        (Qt.OpenHandCursor if self.score is not None and self.score.notes else Qt.ArrowCursor))
         if self._press_pos is not None and event.buttons() & Qt.LeftButton:
@@ -330,16 +352,35 @@ class PianoKeys(QWidget):
         offset = self.canvas.mapTo(self.parentWidget(), QPointF(0, 0).toPoint()).y() - self.y()
         low, high = self.canvas.pitch_range()
         row = self.canvas.row_height()
-        painter.setFont(QFont(self.font().family(), 8))
         for pitch in range(low, high + 1):
             y = self.canvas.y_of(pitch) + offset
             black = pitch % 12 in (1, 3, 6, 8, 10)
             painter.fillRect(QRectF(KEYBOARD_WIDTH - 14, y + 0.5, 14, max(row - 1.0, 1.0)),
                              QColor("#0f1114" if black else "#cfd3da"))
-            if pitch % 12 == 0 or (row >= 13 and not black):
-                painter.setPen(theme.TEXT if pitch % 12 == 0 else theme.TEXT_DIM)
-                painter.drawText(QRectF(0, y, KEYBOARD_WIDTH - 17, row), Qt.AlignVCenter | Qt.AlignRight,
-                                 f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}")
+        painter.setFont(self.label_font())
+        for pitch, rect in self.label_rects():
+            painter.setPen(theme.TEXT if pitch % 12 == 0 else theme.TEXT_DIM)
+            painter.drawText(rect.translated(0, offset), Qt.AlignVCenter | Qt.AlignRight,
+                             f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}")
+
+    def label_font(self) -> QFont:
+        return QFont(self.font().family(), KEY_LABEL_POINT_SIZE)
+
+    def label_rects(self) -> list[tuple[int, QRectF]]:
+        """Where each pitch label goes (canvas coordinates): a box at least as tall as the font,
+        centred on its row, so short rows no longer clip the letters (issue 16). Every C is
+        labelled; the other white keys only when their rows are tall enough not to overlap."""
+        text_height = QFontMetricsF(self.label_font()).height()
+        low, high = self.canvas.pitch_range()
+        row = self.canvas.row_height()
+        box_height = max(row, text_height)
+        rects = []
+        for pitch in range(low, high + 1):
+            black = pitch % 12 in (1, 3, 6, 8, 10)
+            if pitch % 12 == 0 or (row >= text_height + 1 and not black):
+                centre = self.canvas.y_of(pitch) + row / 2
+                rects.append((pitch, QRectF(0, centre - box_height / 2, KEYBOARD_WIDTH - 17, box_height)))
+        return rects
 
 
 class PianoRoll(QWidget):
@@ -369,7 +410,7 @@ class PianoRoll(QWidget):
         self.legend.setObjectName("caption")
         self.zoom_out_button = self._tool("−", "Zoom out (Ctrl+wheel)", lambda: self.zoom(1 / ZOOM_STEP))
         self.zoom_in_button = self._tool("+", "Zoom in (Ctrl+wheel)", lambda: self.zoom(ZOOM_STEP))
-        self.fit_button = self._tool("Fit", "Show the whole progression", self.fit)
+        self.fit_button = self._tool("Fit", "Show the whole progression (long ones scroll at a readable zoom)", self.fit)
 
         header = QHBoxLayout()
         header.addWidget(self.title)
@@ -431,7 +472,9 @@ class PianoRoll(QWidget):
 
     def fit(self) -> None:
         width = max(self.scroll.viewport().width() - 28, 100)
-        self.canvas.set_pixels_per_beat(width / max(self.canvas.length_beats(), 1.0))
+        # A long piece is not squeezed past readability: it scrolls horizontally instead.
+        self.canvas.set_pixels_per_beat(max(width / max(self.canvas.length_beats(), 1.0), READABLE_PIXELS_PER_BEAT))
+        self.scroll.widget().adjustSize()
         self.scroll.horizontalScrollBar().setValue(0)
         self._fit_mode = True  # keep fitting on resize until the user zooms
 

@@ -223,3 +223,79 @@ def test_metre_form_and_intensity_are_auto_until_chosen(window):
     overrides = transport.overrides()
     assert overrides.intensity is None and overrides.metre is None and overrides.form == "through"
     assert [transport.metre.itemText(i) for i in range(transport.metre.count())] == ["Auto", "4/4", "3/4", "6/8"]
+
+
+def _long_score(bars: int):
+    """A real Score of one chord a bar (C, Am, F, G), 4/4, with chord markers."""
+    from assistant.score import BASS_CHANNEL, CHORD_CHANNEL, Marker, Note, Score
+
+    roots = (("C", 60), ("Am", 57), ("F", 53), ("G", 55))
+    notes, markers = [], []
+    for bar in range(bars):
+        name, root = roots[bar % 4]
+        third = 3 if name.endswith("m") else 4
+        for pitch in (root, root + third, root + 7):
+            notes.append(Note(pitch, bar * 4.0, 4.0, 80, CHORD_CHANNEL))
+        notes.append(Note(root - 24, bar * 4.0, 4.0, 90, BASS_CHANNEL))
+        markers.append(Marker(bar * 4.0, name))
+    return Score(notes=tuple(notes), tempo_bpm=100.0, length_beats=bars * 4.0, markers=tuple(markers))
+
+
+def test_piano_roll_pitch_labels_are_as_tall_as_their_font(qtbot):
+    from PySide6.QtGui import QFontMetricsF
+
+    roll = PianoRoll()
+    qtbot.addWidget(roll)
+    roll.resize(900, 400)
+    roll.show()
+    roll.set_content(hand_made_composition().score, spans_from_markers(hand_made_composition().score))
+    text_height = QFontMetricsF(roll.keys.label_font()).height()
+    assert roll.canvas.row_height() < text_height  # the case that clipped the labels before
+    labels = roll.keys.label_rects()
+    low, high = roll.canvas.pitch_range()
+    assert {pitch for pitch, _ in labels} >= {pitch for pitch in range(low, high + 1) if pitch % 12 == 0}
+    for pitch, rect in labels:
+        assert rect.height() >= text_height
+        centre = roll.canvas.y_of(pitch) + roll.canvas.row_height() / 2
+        assert rect.center().y() == pytest.approx(centre)
+    tops = sorted(rect.top() for _, rect in labels)
+    assert all(later - earlier >= text_height for earlier, later in zip(tops, tops[1:]))  # no overlaps
+
+
+def test_piano_roll_one_beat_chord_name_is_drawn_or_in_its_tooltip(qtbot):
+    from gui.piano_roll import ChordSpan
+
+    score = _long_score(4)
+    spans = (ChordSpan(0.0, 1.0, "Am", False), ChordSpan(1.0, 1.0, "F#m7b5/C", False),
+             ChordSpan(2.0, 2.0, "G", False), ChordSpan(4.0, 12.0, "C", False))
+    roll = PianoRoll()
+    qtbot.addWidget(roll)
+    roll.resize(900, 400)
+    roll.show()
+    roll.set_content(score, spans)
+    canvas = roll.canvas
+    assert canvas.chord_name_fits(0)  # a short name is drawn whole in a one-beat pill
+    for index, span in enumerate(spans):  # and every name, drawn or not, is in its tooltip
+        assert canvas.tooltip_at(canvas.chord_rect(index).center()).startswith(span.name + ":")
+
+
+def test_piano_roll_32_bars_scroll_at_a_readable_zoom(qtbot):
+    from gui.piano_roll import READABLE_PIXELS_PER_BEAT
+
+    score = _long_score(32)
+    roll = PianoRoll()
+    qtbot.addWidget(roll)
+    roll.resize(900, 400)
+    roll.show()
+    roll.set_content(score, spans_from_markers(score))
+    qtbot.wait(20)
+    assert roll.canvas.pixels_per_beat >= READABLE_PIXELS_PER_BEAT
+    bar = roll.scroll.horizontalScrollBar()
+    assert bar.maximum() > 0
+    assert roll.canvas.width() >= 128 * READABLE_PIXELS_PER_BEAT
+    assert all(roll.canvas.chord_name_fits(index) for index in range(len(roll.canvas.spans)))
+    # A short piece still fits the viewport without scrolling.
+    short = _long_score(4)
+    roll.set_content(short, spans_from_markers(short))
+    qtbot.wait(20)
+    assert roll.canvas.x_of(short.length_beats) <= roll.scroll.viewport().width()
