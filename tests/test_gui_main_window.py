@@ -164,6 +164,7 @@ def test_history_survives_closing_and_reopening(qtbot, tmp_path):
     assert restored.chord_names == composition.chord_names
     assert again.request_bar.request_edit.text() == "a stormy night by the sea"
     again.history_panel.list.setCurrentItem(item)
+    again.history_controller.confirm_delete = lambda title, text: True  # the user answers Yes
     again.history_panel.delete_button.click()
     qtbot.waitUntil(lambda: again.history_panel.record_ids() == [], timeout=5000)
     assert HistoryStore(path).list(10) == []
