@@ -46,6 +46,9 @@ from gui.workers import JobWorker, RecorderWorker, WorkerThread
 __all__ = ["Devices", "MainWindow", "VIRTUAL_PORT"]  # Devices and VIRTUAL_PORT: where callers import them
 
 
+RELEASE_DEBOUNCE_MS = 60  # a talk-key release followed by a press within this is auto-repeat, not a release
+
+
 def _focus_takes_space(widget: QWidget | None) -> bool:
     """Space types into text boxes and spin boxes; elsewhere it is push-to-talk."""
     return isinstance(widget, (QLineEdit, QTextEdit, QAbstractSpinBox)) or (
@@ -654,17 +657,46 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------ keys
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        # Space anywhere in this window (except text fields) is push-to-talk: hold or tap.
+        # Push-to-talk: Space anywhere in this window except text fields, Ctrl+Space everywhere
+        # (text fields too); hold or tap. Once held, every Space event is the talk key's.
         if event.type() in (QEvent.KeyPress, QEvent.KeyRelease) and event.key() == Qt.Key_Space \
-                and isinstance(watched, QWidget) and watched.window() is self \
-                and not _focus_takes_space(QApplication.focusWidget()):
-            if not event.isAutoRepeat() and self.request_bar.mic_button.isEnabled():
-                if event.type() == QEvent.KeyPress:
-                    self.request_bar.mic_button.press()
-                else:
-                    self.request_bar.mic_button.release()
+                and isinstance(watched, QWidget) and watched.window() is self:
+            held = getattr(self, "_talk_key_held", False)
+            with_ctrl = bool(event.modifiers() & Qt.ControlModifier)
+            if not held and not with_ctrl and (_focus_takes_space(QApplication.focusWidget())
+                                               or _focus_takes_space(watched)):
+                return super().eventFilter(watched, event)  # a space typed into the text
+            self._talk_key(event.type() == QEvent.KeyPress)
             return True
         return super().eventFilter(watched, event)
+
+    def _talk_key(self, pressed: bool) -> None:
+        """The talk key went down or up. Auto-repeat arrives as presses while held, or (mis-flagged
+        by X11 on a busy machine) as release+press pairs a few ms apart: a release only counts when
+        no press follows within RELEASE_DEBOUNCE_MS, so a recording never ends while the key is held."""
+        timer = getattr(self, "_talk_release_timer", None)
+        if timer is None:
+            timer = self._talk_release_timer = QTimer(self)
+            timer.setSingleShot(True)
+            timer.setInterval(RELEASE_DEBOUNCE_MS)
+            timer.timeout.connect(self._talk_key_released)
+        if not pressed:
+            if getattr(self, "_talk_key_held", False):
+                timer.start()  # (re)starts: ends the hold unless a press follows soon
+            return
+        if timer.isActive():  # release+press pair: the key never came up
+            timer.stop()
+            return
+        if getattr(self, "_talk_key_held", False):  # auto-repeat, flagged or not
+            return
+        self._talk_key_held = True
+        if self.request_bar.mic_button.isEnabled():
+            self.request_bar.mic_button.press()
+
+    def _talk_key_released(self) -> None:
+        self._talk_key_held = False
+        if self.request_bar.mic_button.isEnabled():
+            self.request_bar.mic_button.release()
 
     # ------------------------------------------------------------------------------ settings
     def _restore_settings(self) -> None:

@@ -101,7 +101,7 @@ class RequestBar(QFrame):
         self.compose_button.setToolTip("Compose from the text (Enter)")
         self.status = QLabel("Starting…")
         self.status.setObjectName("status")
-        self.hint = QLabel("Space: talk   ·   Enter: compose   ·   Esc: cancel")
+        self.hint = QLabel("Space or Ctrl+Space (hold): talk   ·   Enter: compose   ·   Esc: cancel")
         self.hint.setObjectName("caption")
         self.settings_button = QToolButton()
         self.settings_button.setText("⚙")

@@ -316,3 +316,71 @@ def test_virtual_midi_port_plays_the_score(qtbot, jack_server, tmp_path):
     listener.delete()
     assert any(m[0] & 0xF0 == 0x90 and m[2] > 0 for m in received), received[:10]  # note-ons arrived
     window.shutdown()
+
+
+# ----------------------------------------------------------------------------- push-to-talk keys (issue 16, item 2)
+def listening_window(qtbot, tmp_path):
+    """A window on the virtual microphone, ready to record (the speech model is not needed until a
+    recording ends, so it is marked ready rather than loaded)."""
+    import dataclasses
+
+    from assistant.audio import Microphone
+    from tests.support.daemons import MIC_SOURCE
+
+    window = make_window(qtbot, Assistant(output_dir=tmp_path / "out"), tmp_path, autoload=False)
+    window.workspace.loading = dataclasses.replace(window.workspace.loading, speech_ready=True)
+    window.microphone = Microphone(MIC_SOURCE)
+    window._update_microphone()
+    assert window.request_bar.mic_button.isEnabled()
+    return window
+
+
+def send_space(widget, press: bool, modifiers=Qt.NoModifier, autorepeat: bool = False) -> None:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QApplication
+
+    kind = QEvent.KeyPress if press else QEvent.KeyRelease
+    QApplication.sendEvent(widget, QKeyEvent(kind, Qt.Key_Space, modifiers, " ", autorepeat))
+
+
+def test_auto_repeat_while_space_is_held_never_ends_the_recording(qtbot, pulse_audio, tmp_path):
+    window = listening_window(qtbot, tmp_path)
+    window.request_bar.request_edit.clearFocus()
+    window.setFocus()
+    send_space(window, press=True)
+    qtbot.waitUntil(lambda: window.workspace.recording, timeout=5000)
+    for _ in range(20):  # 30 ms auto-repeat for 1.2 s: release+press pairs NOT flagged as auto-repeat
+        send_space(window, press=False)
+        send_space(window, press=True)
+        qtbot.wait(30)
+        assert window.workspace.recording
+    for _ in range(5):  # and presses flagged as auto-repeat
+        send_space(window, press=True, autorepeat=True)
+        qtbot.wait(30)
+    qtbot.wait(200)
+    assert window.workspace.recording and window.request_bar.mic_button.property("look") == "listening"
+    qtbot.keyClick(window, Qt.Key_Escape)
+    qtbot.waitUntil(lambda: not window.workspace.recording, timeout=5000)
+    send_space(window, press=False)
+    window.shutdown()
+
+
+def test_ctrl_space_talks_from_inside_the_text_field_and_space_still_types(qtbot, pulse_audio, tmp_path, monkeypatch):
+    monkeypatch.setattr(QMessageBox, "critical", DialogRecorder())  # transcribing without a model: a dialog
+    window = listening_window(qtbot, tmp_path)
+    edit = window.request_bar.request_edit
+    edit.setFocus()
+    qtbot.keyClicks(edit, "soft piano")
+    assert edit.text() == "soft piano" and not window.workspace.recording  # Space types in the field
+    send_space(edit, press=True, modifiers=Qt.ControlModifier)
+    qtbot.waitUntil(lambda: window.workspace.recording, timeout=5000)
+    assert edit.text() == "soft piano"  # no space typed
+    qtbot.wait(500)  # held longer than a tap
+    send_space(edit, press=False, modifiers=Qt.ControlModifier)
+    send_space(edit, press=True, modifiers=Qt.ControlModifier)  # auto-repeat pair: still held
+    qtbot.wait(200)
+    assert window.workspace.recording
+    with qtbot.waitSignal(window.recorder.recorded, timeout=10_000):
+        send_space(edit, press=False)  # Ctrl let go first: the release still ends the hold
+    window.shutdown()
