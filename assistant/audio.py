@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -33,6 +34,13 @@ MAX_FILE_SECONDS = 120.0
 DECODE_TIMEOUT_S = 60.0
 #: Audio kept before the first speech frame in hands-free mode (Whisper likes a little lead-in).
 PRE_ROLL_S = 0.3
+#: Push-to-talk: an armed microphone keeps this much audio from before the talk key went down and
+#: puts it in front of the recording, so the first word is not cut by the key's or the stream's delay.
+PUSH_TO_TALK_PRE_ROLL_S = 0.3
+#: Longest pre-roll a Microphone accepts (it is a ring buffer held in memory for every block).
+MAX_PRE_ROLL_S = 2.0
+#: A JACK server name nobody runs: PortAudio is initialised with JACK_DEFAULT_SERVER set to it.
+_NO_JACK_SERVER = "moodchords-portaudio-without-jack"
 
 NO_MICROPHONE_HELP = (
     "no microphone found; type your request instead. To use your voice, connect a microphone and "
@@ -57,25 +65,103 @@ class InputDevice:
     backend: str            # "portaudio" (an ALSA/PortAudio device) or "pulse" (a PulseAudio source)
 
 
-_portaudio_lock = threading.Lock()
-_open_streams = 0  # PortAudio is only re-scanned while no stream of ours is open
+_portaudio_lock = threading.Lock()  # opening/closing streams and re-initialising PortAudio, never at once
+_open_streams = 0  # streams of ours now open; PortAudio is only re-initialised while this is 0
+# Armed microphones (held here until disarmed, so an open stream never outlives its owner unseen);
+# their idle streams close for a rescan and re-open after it.
+_armed_microphones: set[Microphone] = set()
+
+
+@contextmanager
+def _portaudio_without_jack():
+    """Initialise PortAudio with its JACK host API unable to connect. That host API holds a JACK
+    client for as long as PortAudio stays initialised, and if that JACK server stops meanwhile (a
+    user quitting JACK, a test's private server) the next Pa_Terminate -- our device rescan, or
+    sounddevice's at exit -- fails an assertion in pa_jack.c and aborts the whole process.
+    Microphones are reached through ALSA (and its PulseAudio/PipeWire plugin), never JACK.
+    Call with _portaudio_lock held: the environment is process-wide."""
+    keys = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")
+    previous = {key: os.environ.get(key) for key in keys}
+    os.environ["JACK_DEFAULT_SERVER"] = _NO_JACK_SERVER
+    os.environ["JACK_NO_START_SERVER"] = "1"  # never start a jackd of that name
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _sounddevice():
     try:
-        import sounddevice
+        with _portaudio_lock, _portaudio_without_jack():  # importing sounddevice initialises PortAudio
+            import sounddevice
     except OSError as error:  # libportaudio missing
         raise DeviceUnavailable(f"{NO_MICROPHONE_HELP} (PortAudio could not be loaded: {error})") from None
     return sounddevice
 
 
-def _rescan_portaudio(sd) -> None:
+def _rescan_portaudio(sd) -> bool:
     """PortAudio lists devices once, at initialisation; a PulseAudio server started later (or a
-    microphone plugged in) only shows after a re-initialisation."""
+    microphone plugged in) only shows after a re-initialisation. Pa_Terminate closes every open
+    stream under its owner's feet (a crash at the owner's next call), so armed microphones that are
+    not recording close their streams first and re-open them after; while any stream of ours is
+    recording, nothing is re-initialised (False: the previous device list stays)."""
     with _portaudio_lock:
-        if _open_streams == 0:
-            sd._terminate()
-            sd._initialize()
+        suspended = [microphone for microphone in list(_armed_microphones) if microphone._suspend_locked()]
+        try:
+            if _open_streams != 0:
+                return False
+            with _portaudio_without_jack():
+                sd._terminate()
+                sd._initialize()
+            return True
+        finally:
+            for microphone in suspended:
+                microphone._resume_locked()
+
+
+class PreRollBuffer:
+    """The last ``capacity`` samples pushed, oldest first: a fixed ring buffer (no allocation per
+    block, one copy in) for the audio heard just before a push-to-talk recording starts.
+    Not thread-safe on its own; Microphone guards it with its state lock."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 0:
+            raise InvalidInput(f"pre-roll capacity {capacity} samples is not allowed; use 0 or more")
+        self.capacity = int(capacity)                    # samples kept at most
+        self._ring = np.zeros(self.capacity, np.float32)  # the samples, wrapping around
+        self._end = 0                                     # index after the newest sample
+        self._held = 0                                    # samples held (<= capacity)
+
+    def __len__(self) -> int:
+        return self._held
+
+    def push(self, samples: np.ndarray) -> None:
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        if self.capacity == 0 or samples.size == 0:
+            return
+        if samples.size >= self.capacity:  # the block alone fills the ring: keep its tail
+            self._ring[:] = samples[-self.capacity:]
+            self._end, self._held = 0, self.capacity
+            return
+        first = min(samples.size, self.capacity - self._end)
+        self._ring[self._end:self._end + first] = samples[:first]
+        self._ring[:samples.size - first] = samples[first:]
+        self._end = (self._end + samples.size) % self.capacity
+        self._held = min(self.capacity, self._held + samples.size)
+
+    def contents(self) -> np.ndarray:
+        """A copy of the samples held, oldest first."""
+        start = (self._end - self._held) % self.capacity if self.capacity else 0
+        if start + self._held <= self.capacity:
+            return self._ring[start:start + self._held].copy()
+        return np.concatenate([self._ring[start:], self._ring[:self._end]])
+
+    def clear(self) -> None:
+        self._end = self._held = 0
 
 
 def _pulse_sources() -> list[dict]:
@@ -204,22 +290,32 @@ class Microphone:
 
     Push-to-talk: start() ... stop() -> audio.  Fixed length: record(seconds).
     Hands-free: record_utterance() ends ~silence_s after the speaker stops (VAD endpointing).
+    arm() keeps the stream open between recordings, holding the last ``pre_roll_s`` of audio, which
+    start() puts in front of the recording (the first word is not cut); close() (or disarm()) ends it.
     """
 
     def __init__(self, device_name: str | None = None, samplerate: int = SAMPLE_RATE,
-                 detector: str = DEFAULT_DETECTOR):
+                 detector: str = DEFAULT_DETECTOR, pre_roll_s: float = PUSH_TO_TALK_PRE_ROLL_S):
         if int(samplerate) != SAMPLE_RATE:
             raise InvalidInput(f"samplerate {samplerate} is not supported; Whisper needs {SAMPLE_RATE}")
+        if not 0 <= pre_roll_s <= MAX_PRE_ROLL_S:
+            raise InvalidInput(f"pre_roll_s {pre_roll_s} is not allowed; use 0..{MAX_PRE_ROLL_S} seconds")
         self.samplerate = SAMPLE_RATE      # Hz of what we return
         self.detector = detector           # endpointer for record_utterance ("silero" | "energy")
+        self.pre_roll_s = float(pre_roll_s)  # seconds an armed microphone keeps for start()
         self._device = _resolve_device(device_name)
         self.device_name = self._device.label
         self._sd = _sounddevice()
         self.device_samplerate = self._pick_device_rate()  # Hz the device is opened at
-        self._stream = None
+        self._stream = None     # the open PortAudio stream (opened and closed under _portaudio_lock)
+        self._armed = False     # keep the stream open between recordings (pre-roll)
+        # Shared with PortAudio's callback thread, under _state_lock:
+        self._state_lock = threading.Lock()
+        self._recording = False  # blocks go to the recording (else to the pre-roll)
         self._chunks: list[np.ndarray] = []
         self._queue: queue.Queue[np.ndarray] | None = None
         self._on_level: LevelCallback | None = None
+        self._pre_roll = PreRollBuffer(int(round(self.pre_roll_s * self.device_samplerate)))
         self.last_utterance: UtteranceInfo | None = None
 
     # --- opening
@@ -251,40 +347,44 @@ class Microphone:
         raise DeviceUnavailable(f"microphone {self.device_name!r} accepts none of the rates 16000/44100/48000 Hz "
                                 f"in mono float32; {NO_MICROPHONE_HELP}")
 
-    def _open(self, on_level: LevelCallback | None, to_queue: bool) -> None:
-        global _open_streams
-        if self._stream is not None:
-            raise InvalidInput("the microphone is already recording; stop() it first")
-        self._chunks = []
-        self._queue = queue.Queue() if to_queue else None
-        self._on_level = on_level
-        block = int(round(FRAME_SAMPLES * self.device_samplerate / SAMPLE_RATE))
-
-        def callback(indata, frames, time_info, status):  # PortAudio's thread: copy and hand over
+    def _callback(self, indata, frames, time_info, status) -> None:
+        """PortAudio's thread: a block goes to the recording, or (armed, idle) into the pre-roll."""
+        with self._state_lock:
+            if not self._recording:
+                self._pre_roll.push(indata[:, 0])
+                return
             chunk = indata[:, 0].copy()
             self._chunks.append(chunk)
-            if self._queue is not None:
-                self._queue.put(chunk)
-            elif self._on_level is not None:
-                self._on_level(level_0_1(rms_dbfs(chunk)))
+            to_queue, on_level = self._queue, self._on_level
+        if to_queue is not None:
+            to_queue.put(chunk)
+        elif on_level is not None:
+            on_level(level_0_1(rms_dbfs(chunk)))
+
+    def _open_stream_locked(self) -> None:
+        """Open and start the stream (_portaudio_lock held)."""
+        global _open_streams
+        block = int(round(FRAME_SAMPLES * self.device_samplerate / SAMPLE_RATE))
 
         def open_stream():
             stream = self._sd.InputStream(device=self._device.portaudio_device, channels=1,
                                           samplerate=self.device_samplerate, dtype="float32",
-                                          blocksize=block, latency="high", callback=callback)
+                                          blocksize=block, latency="high", callback=self._callback)
             stream.start()
             return stream
 
+        with self._state_lock:
+            self._pre_roll.clear()
         try:
-            with _portaudio_lock:
-                self._stream = self._with_pulse_source(open_stream)
-                _open_streams += 1
+            self._stream = self._with_pulse_source(open_stream)
         except Exception as error:  # noqa: BLE001 - PortAudioError carries the host's message
             self._stream = None
             raise DeviceUnavailable(f"could not open microphone {self.device_name!r} ({error}); "
                                     f"{NO_MICROPHONE_HELP}") from None
+        _open_streams += 1
 
-    def _close(self) -> np.ndarray:
+    def _close_stream_locked(self) -> None:
+        """Stop and close the stream (_portaudio_lock held); the callback has run its last on return."""
         global _open_streams
         stream, self._stream = self._stream, None
         if stream is not None:
@@ -292,26 +392,91 @@ class Microphone:
                 stream.stop()
                 stream.close()
             finally:
-                with _portaudio_lock:
-                    _open_streams -= 1
-        audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
-        self._chunks = []
+                _open_streams -= 1
+
+    def _suspend_locked(self) -> bool:
+        """For a PortAudio rescan: close an armed stream that is not recording (True if closed)."""
+        if not self._armed or self._stream is None or self._recording:
+            return False
+        self._close_stream_locked()
+        return True
+
+    def _resume_locked(self) -> None:
+        try:
+            self._open_stream_locked()
+        except DeviceUnavailable:  # gone in the rescan: start() says so when the user talks
+            pass
+
+    def _open(self, on_level: LevelCallback | None, to_queue: bool, with_pre_roll: bool = False) -> None:
+        with _portaudio_lock:
+            if self._recording:
+                raise InvalidInput("the microphone is already recording; stop() it first")
+            if self._stream is None:
+                self._open_stream_locked()
+            with self._state_lock:
+                self._chunks = [self._pre_roll.contents()] if with_pre_roll and len(self._pre_roll) else []
+                self._pre_roll.clear()
+                self._queue = queue.Queue() if to_queue else None
+                self._on_level = on_level
+                self._recording = True
+
+    def _close(self) -> np.ndarray:
+        """End the recording: the audio since _open. The stream stays open while armed."""
+        with _portaudio_lock:
+            if not self._armed:
+                self._close_stream_locked()  # first: the blocks PortAudio still holds arrive
+            with self._state_lock:
+                chunks, self._chunks = self._chunks, []
+                self._recording = False
+                self._queue = None
+                self._on_level = None
+        audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
         return resample(audio, self.device_samplerate)
+
+    # --- keeping it open
+    def arm(self) -> None:
+        """Keep the microphone open from now on, holding the last ``pre_roll_s`` of audio for the
+        next start() (a block copy per 32 ms; nothing older is kept). DeviceUnavailable if it
+        cannot be opened."""
+        with _portaudio_lock:
+            if self._stream is None:
+                self._open_stream_locked()
+            self._armed = True
+            _armed_microphones.add(self)
+
+    def disarm(self) -> None:
+        """Stop keeping the microphone open; a recording in progress goes on until stop()."""
+        with _portaudio_lock:
+            self._armed = False
+            _armed_microphones.discard(self)
+            if self._stream is not None and not self._recording:
+                self._close_stream_locked()
+
+    @property
+    def is_armed(self) -> bool:
+        return self._armed
+
+    def pre_roll_audio(self) -> np.ndarray:
+        """What an armed, idle microphone holds now for the next start() (float32 mono 16 kHz)."""
+        with self._state_lock:
+            held = self._pre_roll.contents()
+        return resample(held, self.device_samplerate)
 
     # --- push-to-talk
     def start(self, on_level: LevelCallback | None = None) -> None:
-        """Start recording (push-to-talk pressed). on_level gets a 0..1 meter reading per 32 ms."""
-        self._open(on_level, to_queue=False)
+        """Start recording (push-to-talk pressed). on_level gets a 0..1 meter reading per 32 ms.
+        An armed microphone's pre-roll is the recording's beginning."""
+        self._open(on_level, to_queue=False, with_pre_roll=True)
 
     def stop(self) -> np.ndarray:
-        """Stop recording (push-to-talk released); the audio since start()."""
-        if self._stream is None:
+        """Stop recording (push-to-talk released); the audio since start() (and its pre-roll)."""
+        if not self._recording:
             raise InvalidInput("the microphone is not recording; call start() first")
         return self._close()
 
     @property
     def is_recording(self) -> bool:
-        return self._stream is not None
+        return self._recording
 
     def record(self, seconds: float) -> np.ndarray:
         """Record a fixed number of seconds of audio (counted in samples, not wall-clock time:
@@ -406,7 +571,9 @@ class Microphone:
         return audio
 
     def close(self) -> None:
-        if self._stream is not None:
+        """Disarm and end any recording (its audio is dropped): the stream is closed. Idempotent."""
+        self.disarm()
+        if self._recording:
             self._close()
 
     def __enter__(self) -> "Microphone":
@@ -476,8 +643,12 @@ def read_audio_file(path: str | os.PathLike, max_seconds: float = MAX_FILE_SECON
     samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
     if samples.size == 0:
         raise InvalidInput(f"audio file {path} contains no audio samples")
-    source_seconds = _probe_seconds(path)
-    truncated = source_seconds is not None and source_seconds > max_seconds + 0.05
+    # Only a decode that reached the limit may have been cut: ask ffprobe for the file's length then
+    # only (a second process per file halved bench/fuzz.py's audio throughput); a shorter decode is
+    # the whole file, so its length is the file's own.
+    reached_limit = samples.size >= (max_seconds - 0.05) * SAMPLE_RATE
+    source_seconds = _probe_seconds(path) if reached_limit else samples.size / SAMPLE_RATE
+    truncated = reached_limit and source_seconds is not None and source_seconds > max_seconds + 0.05
     return LoadedAudio(samples, samples.size / SAMPLE_RATE, source_seconds, truncated)
 
 

@@ -322,10 +322,29 @@ class MainWindow(QMainWindow):
         return ready_text(self._can_listen())
 
     # the microphone
-    def _microphone_opened(self, job: OpenMicrophoneJob, microphone: Any) -> None:
+    def _microphone_opened(self, job: OpenMicrophoneJob | None, microphone: Any) -> None:
+        if self.microphone is not None and self.microphone is not microphone:
+            self._close_microphone()
         self.microphone = microphone
         self._mic_unavailable = None
+        # Armed, the microphone stays open and keeps a short pre-roll, so the first word said as the
+        # talk key goes down is in the recording (opening takes a few ms; a failure shows on talking).
+        arm = getattr(microphone, "arm", None)
+        if arm is not None:
+            try:
+                arm()
+            except Exception:  # noqa: BLE001 - start() reports the device's error when the user talks
+                pass
         self._update_microphone()
+
+    def _close_microphone(self) -> None:
+        """Close the microphone's stream (armed or recording); the recorder's stop() then finds it closed."""
+        close = getattr(self.microphone, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - a device gone mid-close: nothing left to free
+                pass
 
     def _microphone_failed(self, job: OpenMicrophoneJob, message: str, error: BaseException) -> None:
         self._disable_microphone(f"{message}\nYou can still type your request.")
@@ -334,6 +353,7 @@ class MainWindow(QMainWindow):
         """The button goes grey with the reason as its tooltip; keep_microphone: the microphone
         works, what is missing is the speech model."""
         if not keep_microphone:
+            self._close_microphone()
             self.microphone = None
         self._mic_unavailable = "No microphone" if self.microphone is None else "Speech unavailable"
         button = self.request_bar.mic_button
@@ -352,7 +372,7 @@ class MainWindow(QMainWindow):
             return
         button.setEnabled(True)
         button.setToolTip("Hold to talk and release to finish, or click to start and click again to stop "
-                          "(shortcut: Space; Esc cancels)")
+                          "(shortcut: Space, or Ctrl+Space in a text field; Esc cancels)")
         if not self.workspace.recording and self.workspace.busy is None:
             button.set_look("idle")
             if self.workspace.loading.composer_ready:
@@ -725,3 +745,6 @@ class MainWindow(QMainWindow):
         self.outputs.close()
         for thread in self._threads:
             thread.stop()
+        # After the recorder's thread ended (its stop() ran): no stream of this window stays open to
+        # meet a later PortAudio rescan or exit.
+        self._close_microphone()

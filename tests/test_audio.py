@@ -207,3 +207,118 @@ def test_cancel_and_no_speech_timeout(live_mic):
     assert live_mic.last_utterance.reason == "cancelled" and time.monotonic() - started < 2
     assert live_mic.record_utterance(no_speech_timeout_s=1.0).size == 0
     assert live_mic.last_utterance.reason == "no_speech"
+
+
+# ----------------------------------------------------------------------------- pre-roll (issue 16, item 2)
+def test_pre_roll_buffer_keeps_the_newest_samples_oldest_first():
+    ring = audio.PreRollBuffer(5)
+    assert len(ring) == 0 and ring.contents().size == 0
+    ring.push(np.array([1, 2], np.float32))
+    assert ring.contents().tolist() == [1, 2]
+    ring.push(np.array([3, 4, 5, 6], np.float32))  # wraps around: 1 falls out
+    assert ring.contents().tolist() == [2, 3, 4, 5, 6] and len(ring) == 5
+    ring.push(np.array([7], np.float32))
+    assert ring.contents().tolist() == [3, 4, 5, 6, 7]
+    ring.push(np.arange(10, 22, dtype=np.float32))  # a block longer than the ring: its tail
+    assert ring.contents().tolist() == [17, 18, 19, 20, 21]
+    ring.push(np.array([22, 23], np.float32))
+    assert ring.contents().tolist() == [19, 20, 21, 22, 23]
+    contents = ring.contents()
+    contents[:] = 0  # a copy: the ring is not changed through it
+    assert ring.contents().tolist() == [19, 20, 21, 22, 23]
+    ring.clear()
+    assert len(ring) == 0 and ring.contents().size == 0
+    ring.push(np.array([8], np.float32))
+    assert ring.contents().tolist() == [8]
+    empty = audio.PreRollBuffer(0)
+    empty.push(np.ones(4, np.float32))
+    assert len(empty) == 0 and empty.contents().size == 0
+    with pytest.raises(InvalidInput, match="pre-roll capacity -1 samples is not allowed"):
+        audio.PreRollBuffer(-1)
+
+
+def test_pre_roll_length_is_checked(pulse_audio):
+    with pytest.raises(InvalidInput, match=r"pre_roll_s 5 is not allowed; use 0..2.0 seconds"):
+        audio.Microphone("moodchords_mic", pre_roll_s=5)
+
+
+def wait_for(condition, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def test_armed_microphone_puts_the_words_said_before_start_in_front(pulse_audio, live_mic):
+    """Speech that began before the talk key went down (the key's or the stream's delay) is the
+    recording's beginning: the armed microphone's pre-roll."""
+    mic = audio.Microphone("moodchords_mic")
+    mic.arm()
+    try:
+        wait_for(lambda: mic.pre_roll_audio().size >= 0.29 * 16000, 10, "the pre-roll to fill")  # the source started
+        assert np.abs(mic.pre_roll_audio()).max() < 0.01  # room tone only
+        speaker = pulse_audio.play_into_mic(pulse_audio.speech_wav("joyful festival"), wait=False)
+        wait_for(lambda: np.abs(mic.pre_roll_audio()).max() > 0.05, 10, "the speech to reach the microphone")
+        held_at_start = mic.pre_roll_audio()
+        mic.start()
+        time.sleep(0.5)
+        samples = mic.stop()
+        # After stop() the ring starts again: the next recording does not repeat the end of this one.
+        held_after_stop = mic.pre_roll_audio().size
+        speaker.wait(timeout=30)
+        assert mic.is_armed and not mic.is_recording
+        loud = np.flatnonzero(np.abs(samples) > 0.05)
+        pre_roll = int(audio.PUSH_TO_TALK_PRE_ROLL_S * 16000)
+        assert loud.size and loud[0] < pre_roll, "the speech onset before start() is not in the recording"
+        assert np.allclose(samples[:pre_roll // 2], held_at_start[:pre_roll // 2], atol=0.02)  # it is the pre-roll
+        assert samples.size / 16000 == pytest.approx(0.5 + audio.PUSH_TO_TALK_PRE_ROLL_S, abs=0.15)
+        assert held_after_stop < 0.1 * 16000
+    finally:
+        mic.close()
+    assert not mic.is_armed and mic._stream is None and audio._open_streams == 0
+
+
+def test_rescanning_devices_while_microphones_are_open_keeps_them_working(pulse_audio, live_mic):
+    """PortAudio's Pa_Terminate frees every open stream; listing devices re-initialises PortAudio.
+    A recording in progress stops the rescan; an armed, idle stream is closed and re-opened."""
+    armed = audio.Microphone("moodchords_mic")
+    armed.arm()
+    try:
+        wait_for(lambda: armed.pre_roll_audio().size >= 0.29 * 16000, 10, "the pre-roll to fill")
+        live_mic.start()
+        recording_since = time.monotonic()
+        devices = audio.list_input_devices()  # rescan refused: a stream records
+        assert "moodchords_mic" in {d.name for d in devices}
+        assert audio._rescan_portaudio(armed._sd) is False
+        time.sleep(0.3)
+        samples = live_mic.stop()
+        assert samples.size / 16000 == pytest.approx(time.monotonic() - recording_since, abs=0.2)
+        assert audio._rescan_portaudio(armed._sd) is True  # only the armed, idle stream: closed, re-opened
+        assert armed.is_armed and armed._stream is not None and audio._open_streams == 1
+        wait_for(lambda: armed.pre_roll_audio().size >= 0.29 * 16000, 10, "the pre-roll to fill after the rescan")
+        armed.start()
+        time.sleep(0.3)
+        assert armed.stop().size / 16000 == pytest.approx(0.3 + audio.PUSH_TO_TALK_PRE_ROLL_S, abs=0.15)
+    finally:
+        armed.close()
+    assert audio._open_streams == 0
+
+
+def test_a_jack_server_that_went_away_does_not_abort_the_device_rescan(tmp_path):
+    """PortAudio's JACK host API keeps a client of the JACK server it found at initialisation, and
+    Pa_Terminate aborted the process (pa_jack.c: Assertion `err == 0') once that server had stopped:
+    the window's settings dialog rescanned after a test's private JACK server was gone (CI abort)."""
+    script = tmp_path / "rescan_after_jack.py"
+    script.write_text(
+        "from tests.support.daemons import Jack, running\n"
+        "from assistant import audio\n"
+        "with running(Jack()):\n"
+        "    audio.list_input_devices()\n"
+        "audio.list_input_devices()\n"
+        "print('rescanned')\n")
+    from tests.conftest import PROJECT_ROOT
+    import sys
+
+    result = subprocess.run([sys.executable, str(script)], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=120, env={**__import__("os").environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    assert result.returncode == 0 and "rescanned" in result.stdout, (result.returncode, result.stderr[-2000:])

@@ -329,10 +329,17 @@ def listening_window(qtbot, tmp_path):
 
     window = make_window(qtbot, Assistant(output_dir=tmp_path / "out"), tmp_path, autoload=False)
     window.workspace.loading = dataclasses.replace(window.workspace.loading, speech_ready=True)
-    window.microphone = Microphone(MIC_SOURCE)
-    window._update_microphone()
-    assert window.request_bar.mic_button.isEnabled()
+    window._microphone_opened(None, Microphone(MIC_SOURCE))  # as OpenMicrophoneJob hands it over: armed
+    assert window.request_bar.mic_button.isEnabled() and window.microphone.is_armed
     return window
+
+
+def assert_microphone_closed(window) -> None:
+    """After shutdown no stream of the window is open (a later PortAudio rescan or exit meets none)."""
+    from assistant import audio
+
+    assert not window.microphone.is_armed and not window.microphone.is_recording
+    assert window.microphone._stream is None and audio._open_streams == 0
 
 
 def send_space(widget, press: bool, modifiers=Qt.NoModifier, autorepeat: bool = False) -> None:
@@ -364,6 +371,7 @@ def test_auto_repeat_while_space_is_held_never_ends_the_recording(qtbot, pulse_a
     qtbot.waitUntil(lambda: not window.workspace.recording, timeout=5000)
     send_space(window, press=False)
     window.shutdown()
+    assert_microphone_closed(window)
 
 
 def test_ctrl_space_talks_from_inside_the_text_field_and_space_still_types(qtbot, pulse_audio, tmp_path, monkeypatch):
@@ -384,3 +392,32 @@ def test_ctrl_space_talks_from_inside_the_text_field_and_space_still_types(qtbot
     with qtbot.waitSignal(window.recorder.recorded, timeout=10_000):
         send_space(edit, press=False)  # Ctrl let go first: the release still ends the hold
     window.shutdown()
+    assert_microphone_closed(window)
+
+
+def test_push_to_talk_keeps_the_words_said_as_the_key_went_down(qtbot, pulse_audio, tmp_path, monkeypatch):
+    """The armed microphone's pre-roll: speech that started before Space was pressed (the user
+    talking as the finger lands, the recorder thread's hop) is at the start of the recording."""
+    import numpy as np
+
+    from assistant.audio import PUSH_TO_TALK_PRE_ROLL_S
+
+    monkeypatch.setattr(QMessageBox, "critical", DialogRecorder())  # transcribing without a model: a dialog
+    window = listening_window(qtbot, tmp_path)
+    microphone = window.microphone
+    qtbot.waitUntil(lambda: microphone.pre_roll_audio().size >= 0.29 * 16000, timeout=10_000)
+    speaker = pulse_audio.play_into_mic(pulse_audio.speech_wav("joyful"), wait=False)
+    qtbot.waitUntil(lambda: np.abs(microphone.pre_roll_audio()).max() > 0.05, timeout=10_000)  # talking already
+    window.request_bar.request_edit.clearFocus()
+    window.setFocus()
+    send_space(window, press=True)
+    qtbot.wait(400)
+    with qtbot.waitSignal(window.recorder.recorded, timeout=10_000) as blocker:
+        send_space(window, press=False)
+    speaker.wait(timeout=30)
+    samples = blocker.args[0]
+    loud = np.flatnonzero(np.abs(samples) > 0.05)
+    assert loud.size and loud[0] < PUSH_TO_TALK_PRE_ROLL_S * 16000, "the onset before the key press was cut"
+    assert samples.size / 16000 >= 0.4 + PUSH_TO_TALK_PRE_ROLL_S - 0.05
+    window.shutdown()
+    assert_microphone_closed(window)
