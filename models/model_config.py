@@ -32,16 +32,12 @@ from typing import Any, Callable
 import numpy as np
 
 from models.errors import ModelConfigError, ModelFileError
+from models.profiles import PROFILE_FEATURES
 
-#: The stored names of models.training.PROFILE_FEATURES ("feature:transform"), in order: the
-#: profile mean and covariance are indexed by position. Spelled out here because models.training
-#: imports TensorFlow; tests/test_model_config.py keeps the two equal.
-PROFILE_FEATURES_STORED: tuple[str, ...] = (
-    "notes_per_second:log", "mean_velocity:identity", "mean_note_length_s:log", "mean_pitch:identity",
-    "pitch_std:identity", "tempo_bpm:log", "pedal_share:identity", "legato:identity",
-    "velocity_std:identity", "polyphony:log",
-)
-PROFILE_FEATURE_NAMES = tuple(f.split(":")[0] for f in PROFILE_FEATURES_STORED)
+#: models.profiles.PROFILE_FEATURES as config.json stores them ("feature:transform"), in order: the
+#: profile mean and covariance are indexed by position.
+PROFILE_FEATURES_STORED: tuple[str, ...] = tuple(f"{name}:{transform}" for name, transform in PROFILE_FEATURES)
+PROFILE_FEATURE_NAMES = tuple(name for name, _ in PROFILE_FEATURES)
 
 MAX_CONFIG_BYTES = 16 << 20  # the shipped config.json is 33 KB
 MAX_NPY_HEADER_BYTES = 10_000  # numpy's own default limit for a trusted header

@@ -334,7 +334,7 @@ def is_model_folder(path: str | Path) -> bool:
     if not path.is_dir() or path.is_symlink():
         return False
     try:
-        config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+        config = parse_config(path / CONFIG_FILE)  # the one reader: size-capped, regular files only
         weights = {str(entry["weights_file"]) for entry in config["classes"]}
         if isinstance(config.get("pop_expert"), dict):
             weights.add(str(config["pop_expert"]["weights_file"]))
@@ -343,7 +343,7 @@ def is_model_folder(path: str | Path) -> bool:
         if config.get("format") != FORMAT:
             return False
         entries = list(path.iterdir())
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError):  # any unreadable config: not ours
+    except (ModelFileError, OSError, KeyError, TypeError):  # any unreadable config: not ours
         return False
     allowed = weights | {CONFIG_FILE, CARD_FILE}
     return all(entry.name in allowed and entry.is_file() and not entry.is_symlink() for entry in entries)

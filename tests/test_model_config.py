@@ -143,12 +143,6 @@ def test_the_shipped_models_pass_the_schema():
         assert params.mode_chord_log_probs.shape == (2, 2016)
 
 
-def test_profile_feature_names_match_the_training_code():
-    from models.profiles import PROFILE_FEATURES
-
-    assert PROFILE_FEATURES_STORED == tuple(f"{name}:{transform}" for name, transform in PROFILE_FEATURES)
-
-
 @pytest.mark.parametrize("case", sorted(CONFIG_CASES))
 def test_a_bad_config_value_names_the_file_and_the_field(tmp_path, case):
     change, field = CONFIG_CASES[case]

@@ -320,3 +320,21 @@ def test_a_deeply_nested_config_at_out_is_not_a_model_folder(tmp_path):
     assert not is_model_folder(out)
     with pytest.raises(InvalidModelInput, match="is not a model folder"):
         check_output_folder(out)
+
+
+def test_is_model_folder_reads_config_json_as_loading_does(tmp_path):
+    """is_model_folder reads config.json with model_config.parse_config, the loader's own reader: a
+    FIFO named config.json is refused at once (reading it would block) and an oversized one unread."""
+    from models.model_config import MAX_CONFIG_BYTES
+
+    piped = tmp_path / "piped"
+    piped.mkdir()
+    os.mkfifo(piped / "config.json")
+    started = time.monotonic()
+    assert not is_model_folder(piped)
+    assert time.monotonic() - started < 5
+    huge = tmp_path / "huge"
+    huge.mkdir()
+    with open(huge / "config.json", "wb") as file:
+        file.truncate(MAX_CONFIG_BYTES + 1)  # sparse: no 16 MB written
+    assert not is_model_folder(huge)
