@@ -9,6 +9,7 @@ starting, and ``HistoryStore.notice`` says what happened.
 """
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import os
@@ -148,12 +149,25 @@ def _result_code(error: sqlite3.Error) -> int | None:
 
 
 def _is_lock_error(error: sqlite3.Error) -> bool:
-    return _result_code(error) in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in str(error)
+    return _result_code(error) in (_SQLITE_BUSY, _SQLITE_LOCKED)
 
 
 def _is_permission_error(error: sqlite3.Error) -> bool:
-    return (_result_code(error) in (_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN)
-            or "readonly" in str(error) or "unable to open" in str(error))
+    return _result_code(error) in (_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN)
+
+
+class _Blocked(enum.Enum):
+    """Why a healthy history file cannot be written, which decides how it may be read: a file another
+    program holds locked is read only through SQLite's locking, never immutable=1 (which would read
+    past that program's unfinished writes); a read-only one may be, since nothing else writes it."""
+
+    LOCKED = "is locked by another program"
+    READ_ONLY = "is read-only"
+
+    @property
+    def uri_modes(self) -> tuple[str, ...]:
+        # immutable=1 reads a WAL file in a read-only folder, where mode=ro cannot create the -shm file
+        return ("mode=ro",) if self is _Blocked.LOCKED else ("mode=ro", "immutable=1")
 
 
 class HistoryStore:
@@ -182,7 +196,7 @@ class HistoryStore:
         except OSError as error:
             return self._in_memory(f"the history folder {self.path.parent} cannot be created ({error.strerror or error})")
         if self.path.exists() and not (os.access(self.path, os.R_OK | os.W_OK) and os.access(self.path.parent, os.W_OK | os.X_OK)):
-            return self._read_only_copy("is read-only")
+            return self._read_only_copy(_Blocked.READ_ONLY)
         try:
             return self._open_writable()
         except _Unreadable as error:
@@ -194,11 +208,11 @@ class HistoryStore:
                                        f"moved aside ({second})")
         except sqlite3.Error as error:
             if _is_lock_error(error):
-                return self._read_only_copy("is locked by another program")
+                return self._read_only_copy(_Blocked.LOCKED)
             if _is_permission_error(error):
                 if not self.path.exists():
                     return self._in_memory(f"the history database {self.path} cannot be created ({error})")
-                return self._read_only_copy("is read-only")
+                return self._read_only_copy(_Blocked.READ_ONLY)
             return self._in_memory(f"the history database {self.path} cannot be opened ({error})")
 
     def _open_writable(self) -> sqlite3.Connection:
@@ -226,8 +240,7 @@ class HistoryStore:
             verdict = db.execute("PRAGMA quick_check").fetchone()[0]
             version = db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as error:
-            if _result_code(error) in (_SQLITE_NOTADB, _SQLITE_CORRUPT) or "not a database" in str(error) \
-                    or "malformed" in str(error):
+            if _result_code(error) in (_SQLITE_NOTADB, _SQLITE_CORRUPT):
                 raise _Unreadable(str(error)) from error
             raise
         if verdict != "ok":
@@ -242,15 +255,13 @@ class HistoryStore:
                     raise
                 raise _Unreadable(f"missing columns ({error})") from error
 
-    def _read_only_copy(self, why: str) -> sqlite3.Connection:
+    def _read_only_copy(self, blocked: _Blocked) -> sqlite3.Connection:
         """The file's records, copied into memory (after waiting for a lock); nothing is written
         to the file. Falls back to an empty history in memory when even reading fails."""
         deadline = time.monotonic() + self.lock_wait_seconds
         last_error: Exception | None = None
-        # immutable=1 reads a WAL file in a read-only folder; never while another program holds a
-        # lock, since it would read past that program's unfinished writes.
-        queries = ("mode=ro",) if "locked" in why else ("mode=ro", "immutable=1")
-        for query in queries:
+        why = blocked.value
+        for query in blocked.uri_modes:
             while True:
                 try:
                     source = sqlite3.connect(f"{self.path.resolve().as_uri()}?{query}", uri=True,
@@ -315,7 +326,7 @@ class HistoryStore:
         self._db.close()
         self._db = memory
         self.read_only = True
-        reason = "is locked by another program" if _is_lock_error(error) else "became read-only"
+        reason = _Blocked.LOCKED.value if _is_lock_error(error) else "became read-only"
         self._announce(f"History: {self.path} {reason}; new compositions are kept in memory only until you quit")
 
     # -- records

@@ -249,3 +249,42 @@ def test_only_a_file_sqlite_calls_unreadable_is_moved_aside(tmp_path):
         store = HistoryStore(path)
     assert store.recovered_from is not None and "unreadable" in store.notice
     assert store.notice.endswith("started a new one") and not store.read_only
+
+
+def _sqlite_error(kind: type, message: str, code: int | None, name: str | None) -> sqlite3.Error:
+    error = kind(message)
+    if code is not None:  # as SQLite's own errors carry them (Python 3.11)
+        error.sqlite_errorcode, error.sqlite_errorname = code, name
+    return error
+
+
+def test_recovery_is_decided_by_sqlite_result_codes_not_message_text(tmp_path):
+    """A real lock and a real read-only file are told by SQLite's result codes (extended codes
+    included); an error whose text merely mentions "locked" or "readonly" is neither."""
+    from assistant.history import _is_lock_error, _is_permission_error
+
+    path = tmp_path / "history.sqlite3"
+    _healthy_history(path)
+    holder = _hold_lock(path, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; DELETE FROM compositions WHERE 0")
+    try:
+        with pytest.raises(sqlite3.OperationalError) as locked:
+            sqlite3.connect(path, timeout=0.1).execute("SELECT COUNT(*) FROM compositions").fetchall()
+    finally:
+        _release(holder)
+    assert locked.value.sqlite_errorname == "SQLITE_BUSY" and _is_lock_error(locked.value)
+    assert _is_lock_error(_sqlite_error(sqlite3.OperationalError, "recovering", 5 | 1 << 8, "SQLITE_BUSY_RECOVERY"))
+    assert _is_permission_error(_sqlite_error(sqlite3.OperationalError, "attempt to write a readonly database",
+                                              8, "SQLITE_READONLY"))
+    assert _is_permission_error(_sqlite_error(sqlite3.OperationalError, "x", 8 | 5 << 8, "SQLITE_READONLY_DBMOVED"))
+    for text in ("table locked_songs has no column x", "no such table: readonly", "unable to open the door"):
+        error = _sqlite_error(sqlite3.OperationalError, text, 1, "SQLITE_ERROR")
+        assert not _is_lock_error(error) and not _is_permission_error(error), text
+
+
+def test_a_locked_history_is_never_read_immutable(tmp_path):
+    """How a blocked file is read is an explicit choice, not read from a message: a locked file only
+    through SQLite's locks (immutable=1 would read past the other program's unfinished writes)."""
+    from assistant.history import _Blocked
+
+    assert _Blocked.LOCKED.uri_modes == ("mode=ro",)
+    assert _Blocked.READ_ONLY.uri_modes == ("mode=ro", "immutable=1")
