@@ -16,18 +16,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-from common import write_section  # noqa: E402
+from _bootstrap import ROOT  # first: puts the project on sys.path, keeps the models offline
+from common import write_section
 
 DATA = ROOT.parent / "shared" / "data"
 CLASSES = ("Q1", "Q2", "Q3", "Q4")
