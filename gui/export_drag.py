@@ -7,12 +7,16 @@ the clip's name in a DAW); where a link is impossible (another file system) it c
 composition's file as it is. Only a composition without a file of its own (restored from a history
 whose file was deleted) gets one written, once, in the background when it is shown.
 
-The drag folder is temporary: its files go when the app exits (`clean_up`), and files older than a
-day go when the app starts (left over by a crash), so it never grows without end.
+The drag folder is temporary and each running instance has its own, `<tmp>/moodchords-drag-<uid>/<pid>`
+(`process_drag_folder`), so one instance quitting never empties another's drag files (a DAW may still
+be reading them). Its files go when the app exits (`clean_up`); when an app starts it removes the
+folders of instances that are gone (their process no longer runs) or untouched for a day, left over
+by a crash (`clean_stale_drag_folders`), so the drag folders never grow without end.
 """
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,7 +28,7 @@ from PySide6.QtWidgets import QFileDialog, QStatusBar, QWidget
 
 from assistant.errors import USER_ERRORS
 from gui.jobs import DragFileJob, ExportJob, JobBoard
-from gui.midi_drag import build_midi_mime_data, default_drag_folder, drag_file_name
+from gui.midi_drag import build_midi_mime_data, drag_file_name
 
 ShowError = Callable[[str, str], None]  # (title, message): an error dialog
 MESSAGE_MS = 6000  # how long "Exported ..." stays in the status bar
@@ -55,6 +59,62 @@ def clean_drag_folder(folder: Path, older_than_s: float | None = None) -> list[P
     return removed
 
 
+def drag_base_folder() -> Path:
+    """This user's folder of per-process drag folders, private to the user (0700). Where the name is
+    taken by something else (another user's folder, a link), a fresh private folder instead."""
+    base = Path(tempfile.gettempdir()) / f"moodchords-drag-{os.getuid()}"
+    try:
+        base.mkdir(mode=0o700, exist_ok=True)
+        info = base.lstat()
+        if base.is_dir() and not base.is_symlink() and info.st_uid == os.getuid():
+            return base
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix="moodchords-drag-"))
+
+
+def process_drag_folder(base: Path, pid: int | None = None) -> Path:
+    """The drag folder of one running instance: a subfolder of `base` named by its process id."""
+    return Path(base) / str(os.getpid() if pid is None else pid)
+
+
+def process_is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but is not ours to signal
+        return True
+    return True
+
+
+def clean_stale_drag_folders(base: Path, own_pid: int | None = None,
+                             older_than_s: float = STALE_DRAG_FILE_S) -> list[Path]:
+    """Remove the drag folders under `base` of instances that no longer run, or untouched for
+    `older_than_s` seconds (a reused process id); never `own_pid`'s (default: this process) and never
+    anything but per-process folders of drag files. Returns the folders removed; never fails."""
+    own_pid = os.getpid() if own_pid is None else own_pid
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        entries = list(Path(base).iterdir())
+    except OSError:
+        return removed
+    for folder in entries:
+        try:
+            if not folder.name.isdigit() or int(folder.name) == own_pid or folder.is_symlink() \
+                    or not folder.is_dir():
+                continue
+            if process_is_running(int(folder.name)) and now - folder.stat().st_mtime <= older_than_s:
+                continue
+            clean_drag_folder(folder)
+            folder.rmdir()  # fails, leaving it, when anything but drag files is inside
+        except OSError:
+            continue
+        removed.append(folder)
+    return removed
+
+
 def link_or_reuse(source: Path, target: Path) -> Path:
     """`target` as a hard link to `source` (replacing what was there), or `source` itself when the
     file system cannot link; nothing is copied or written."""
@@ -81,7 +141,13 @@ class ExportAndDrag(QObject):
                  show_error: ShowError, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.assistant = assistant  # assistant.pipeline.Assistant: export_midi writes atomically
-        self.drag_folder = Path(drag_folder) if drag_folder else None  # None: default_drag_folder()
+        # The folder given (tests, a caller's choice) is used as it is; by default this process's own.
+        self._own_folder = drag_folder is None
+        if drag_folder is None:
+            base = drag_base_folder()
+            clean_stale_drag_folders(base)  # folders of instances that crashed
+            drag_folder = process_drag_folder(base)
+        self.drag_folder = Path(drag_folder)
         self.jobs = jobs
         self.status_bar = status_bar
         self.show_error = show_error
@@ -93,15 +159,20 @@ class ExportAndDrag(QObject):
     def clean_up(self, older_than_s: float | None = None) -> list[Path]:
         """Remove the drag files (all of them when the app exits). A drag file is a hard link, so
         the composition's own MIDI file stays; a DAW has copied what it imported by then."""
-        folder = self.drag_folder or default_drag_folder()
         if self._drag_file is not None and older_than_s is None:
             self._drag_file = None
-        return clean_drag_folder(folder, older_than_s)
+        removed = clean_drag_folder(self.drag_folder, older_than_s)
+        if older_than_s is None and self._own_folder:
+            try:
+                self.drag_folder.rmdir()  # this process's folder, when nothing else is left in it
+            except OSError:
+                pass
+        return removed
 
     # ------------------------------------------------------------------------------ drag
     def drag_path(self, composition: Any) -> Path:
         """Where the drag file of a composition goes: a descriptive name in the drag folder."""
-        folder = self.drag_folder or default_drag_folder()
+        folder = self.drag_folder
         folder.mkdir(parents=True, exist_ok=True)
         progression = composition.progression
         key_name = progression.key_name if progression is not None else "chords"

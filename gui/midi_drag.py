@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QUrl
 
 MIDI_MIME_TYPE = "audio/midi"
-
-
-def default_drag_folder() -> Path:
-    folder = Path(tempfile.gettempdir()) / "moodchords-drag"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def drag_file_name(request_text: str, key_name: str, tempo_bpm: float) -> str:

@@ -134,3 +134,77 @@ def test_the_app_cleans_the_drag_folder_when_it_exits(qtbot, tmp_path, monkeypat
     monkeypatch.setattr(QApplication.instance(), "exec", exec_then_drag)
     assert app_module.main([]) == 0
     assert [p for p in folder.iterdir() if p.suffix == ".mid"] == []
+
+
+def _drag_files(folder: Path, *names: str) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{name} - C major - 120 bpm.mid" for name in names]
+    for path in paths:
+        path.write_bytes(b"MThd")
+    return paths
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_each_instance_drags_from_its_own_folder_and_quitting_leaves_the_others(qtbot, tmp_path, monkeypatch):
+    """Two running instances (this process and a live `sleep` standing in for the other): each has a
+    folder of its own under the user's drag folder, and this one quitting leaves the other's files."""
+    import subprocess
+    import tempfile
+
+    from gui.export_drag import drag_base_folder
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        base = drag_base_folder()
+        assert base == tmp_path / f"moodchords-drag-{os.getuid()}" and base.stat().st_mode & 0o777 == 0o700
+        others_file, = _drag_files(base / str(other.pid), "the other instance's")
+        win = MainWindow(Assistant(output_dir=tmp_path / "out"), settings=temp_settings(tmp_path), autoload=False)
+        qtbot.addWidget(win)
+        assert win.drag_folder == base / str(os.getpid())
+        composition = composition_with_its_file(win.assistant, win.assistant.output_dir)
+        win.show_composition(composition)
+        dragged = Path(win.midi_mime_data().urls()[0].toLocalFile())
+        assert dragged.parent == base / str(os.getpid()) and dragged.is_file()
+        qtbot.wait(300)  # the background preparation ran too
+        win.export.clean_up()  # what quitting does
+        assert not dragged.exists() and not (base / str(os.getpid())).exists()
+        assert others_file.is_file()  # the other instance's drag still works
+        win.shutdown()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_at_start_only_the_folders_of_gone_or_day_old_instances_are_removed(tmp_path):
+    import subprocess
+
+    from gui.export_drag import clean_stale_drag_folders
+
+    base = tmp_path / "drag"
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process id that no longer runs (an instance that crashed)
+    running = subprocess.Popen(["sleep", "60"])
+    try:
+        crashed, = _drag_files(base / str(gone.pid), "crashed")
+        live, = _drag_files(base / str(running.pid), "live")
+        mine, = _drag_files(base / str(os.getpid()), "mine")
+        idle = base / "1"  # pid 1 runs, but its folder was untouched for a day: a reused process id
+        _drag_files(idle, "idle")
+        _age(idle, 25 * 3600)
+        kept = base / "not-an-instance"
+        _drag_files(kept, "someone else's")
+        foreign = base / "99999999"  # gone, but holds a file that is not a drag file: files kept, folder too
+        (foreign / "notes.txt").parent.mkdir()
+        (foreign / "notes.txt").write_text("mine")
+        removed = clean_stale_drag_folders(base)
+        assert sorted(removed) == sorted([crashed.parent, idle])
+        assert not crashed.parent.exists() and not idle.exists()
+        assert live.is_file() and mine.is_file() and kept.is_dir() and (foreign / "notes.txt").is_file()
+    finally:
+        running.kill()
+        running.wait()
