@@ -36,27 +36,37 @@ STALE_DRAG_FILE_S = 24 * 3600  # at start, drag files older than this are left-o
 DRAG_FILE_SUFFIXES = (".mid", ".link")  # what the drag folder holds (drag files, temporary links)
 
 
-def clean_drag_folder(folder: Path, older_than_s: float | None = None) -> list[Path]:
-    """Remove the drag files in `folder` (all, or those last modified more than older_than_s
-    seconds ago); returns what was removed. Only our own kinds of file, never subfolders; a file
-    that cannot be removed (in use, permissions) is left, silently: cleaning must never fail."""
-    removed: list[Path] = []
-    now = time.time()
+def _remove_each(folder: Path, remove: Callable[[Path], bool]) -> list[Path]:
+    """Offer every entry of `folder` to `remove` (True: it removed it); returns what was removed.
+    An entry that cannot be removed (in use, permissions) is left, silently: cleaning must never fail."""
     try:
         entries = list(Path(folder).iterdir())
     except OSError:
-        return removed
+        return []
+    removed: list[Path] = []
     for path in entries:
         try:
-            if not path.is_file() or path.is_symlink() or not path.name.endswith(DRAG_FILE_SUFFIXES):
-                continue
-            if older_than_s is not None and now - path.stat().st_mtime <= older_than_s:
-                continue
-            path.unlink()
+            if remove(path):
+                removed.append(path)
         except OSError:
             continue
-        removed.append(path)
     return removed
+
+
+def clean_drag_folder(folder: Path, older_than_s: float | None = None) -> list[Path]:
+    """Remove the drag files in `folder` (all, or those last modified more than older_than_s
+    seconds ago); returns what was removed. Only our own kinds of file, never subfolders."""
+    now = time.time()
+
+    def remove(path: Path) -> bool:
+        if not path.is_file() or path.is_symlink() or not path.name.endswith(DRAG_FILE_SUFFIXES):
+            return False
+        if older_than_s is not None and now - path.stat().st_mtime <= older_than_s:
+            return False
+        path.unlink()
+        return True
+
+    return _remove_each(folder, remove)
 
 
 def drag_base_folder() -> Path:
@@ -94,25 +104,18 @@ def clean_stale_drag_folders(base: Path, own_pid: int | None = None,
     `older_than_s` seconds (a reused process id); never `own_pid`'s (default: this process) and never
     anything but per-process folders of drag files. Returns the folders removed; never fails."""
     own_pid = os.getpid() if own_pid is None else own_pid
-    removed: list[Path] = []
     now = time.time()
-    try:
-        entries = list(Path(base).iterdir())
-    except OSError:
-        return removed
-    for folder in entries:
-        try:
-            if not folder.name.isdigit() or int(folder.name) == own_pid or folder.is_symlink() \
-                    or not folder.is_dir():
-                continue
-            if process_is_running(int(folder.name)) and now - folder.stat().st_mtime <= older_than_s:
-                continue
-            clean_drag_folder(folder)
-            folder.rmdir()  # fails, leaving it, when anything but drag files is inside
-        except OSError:
-            continue
-        removed.append(folder)
-    return removed
+
+    def remove(folder: Path) -> bool:
+        if not folder.name.isdigit() or int(folder.name) == own_pid or folder.is_symlink() or not folder.is_dir():
+            return False
+        if process_is_running(int(folder.name)) and now - folder.stat().st_mtime <= older_than_s:
+            return False
+        clean_drag_folder(folder)
+        folder.rmdir()  # fails, leaving it, when anything but drag files is inside
+        return True
+
+    return _remove_each(base, remove)
 
 
 def link_or_reuse(source: Path, target: Path) -> Path:
