@@ -62,7 +62,8 @@ class Composition:
     midi_path: Path | None = None  # the MIDI file written for this composition
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     #: where each of SOURCED_SETTINGS came from: "flag" (CLI flag / window field), "request" (the
-    #: request's words) or "mood" (the mood's expression plan, or the default)
+    #: request's words), "default" (a remembered default the caller passed, e.g. the window's last
+    #: instrument; below the request's words) or "mood" (the mood's expression plan, or the default)
     sources: dict[str, str] = field(default_factory=dict)
     #: one line each: a request's value a flag or field overrode ("the request's key C major is overridden ...")
     notices: tuple[str, ...] = ()
@@ -191,9 +192,9 @@ class Assistant:
     def compose_from_audio(self, audio: np.ndarray, overrides: MusicalSettings | None = None,
                            seed: int | None = None, progress: Progress | None = None,
                            class_weights: Mapping[str, float] | None = None,
-                           temperature: float = 1.0) -> Composition:
+                           temperature: float = 1.0, defaults: MusicalSettings | None = None) -> Composition:
         """Transcribe, then compose; NothingHeard when the audio holds no usable speech.
-        `class_weights` and `temperature` as in compose_from_text (the CLI's compose FILE.wav)."""
+        `class_weights`, `temperature` and `defaults` as in compose_from_text (the CLI's compose FILE.wav)."""
         progress = progress or _no_progress
         progress("Transcribing", 0.0)
         started = time.perf_counter()
@@ -204,14 +205,15 @@ class Assistant:
         elapsed = time.perf_counter() - started
         return self.compose_from_text(heard, overrides=overrides, seed=seed, progress=progress,
                                       transcript=heard, timings={"transcribe": elapsed},
-                                      class_weights=class_weights, temperature=temperature)
+                                      class_weights=class_weights, temperature=temperature, defaults=defaults)
 
     def compose_from_text(self, text: str, overrides: MusicalSettings | None = None, seed: int | None = None,
                           progress: Progress | None = None, transcript: str | None = None,
                           timings: dict[str, float] | None = None, class_weights: Mapping[str, float] | None = None,
-                          temperature: float = 1.0) -> Composition:
+                          temperature: float = 1.0, defaults: MusicalSettings | None = None) -> Composition:
         """Read the mood of `text`, then compose. `class_weights` (e.g. the CLI's --emotion) replace
-        the weights read from the text; its settings and warnings still come from the text."""
+        the weights read from the text; its settings and warnings still come from the text.
+        `defaults` (the window's remembered instrument) apply only where the text and `overrides` say nothing."""
         from assistant.request_text import normalize_request
 
         text = normalize_request(text)  # the request entry: typed, pasted or heard text is cleaned and bounded here
@@ -223,7 +225,7 @@ class Assistant:
         progress("Reading the mood", 0.3)
         mood = self.read_mood(text)
         timings["mood"] = time.perf_counter() - started
-        settings, sources, notices = merge_settings(mood.settings, overrides)
+        settings, sources, notices = merge_settings(mood.settings, overrides, defaults)
         return self._compose(text, transcript, mood, settings, seed, progress, timings,
                              class_weights=class_weights, temperature=temperature, sources=sources, notices=notices)
 
@@ -312,17 +314,20 @@ def _key_text(settings: MusicalSettings) -> str | None:
     return settings.key + (f" {settings.mode}" if settings.mode and settings.mode not in settings.key else "")
 
 
-def merge_settings(request: MusicalSettings, overrides: MusicalSettings | None
-                   ) -> tuple[MusicalSettings, dict[str, str], tuple[str, ...]]:
-    """The request's settings with the user's overrides (flags, window fields) winning:
-    (effective settings, source of each SOURCED_SETTINGS name, one notice per request value overridden).
+def merge_settings(request: MusicalSettings, overrides: MusicalSettings | None,
+                   defaults: MusicalSettings | None = None) -> tuple[MusicalSettings, dict[str, str], tuple[str, ...]]:
+    """The request's settings with the user's overrides (flags, window fields) winning, and
+    `defaults` (remembered choices) filling only what both leave open: overrides > request > defaults
+    > the mood. Returns (effective settings, source of each SOURCED_SETTINGS name, one notice per
+    request value overridden).
 
     A key given with its mode as an override ("Bb minor") replaces the request's key and mode as one:
     "a sad song in C major" with --key "Bb minor" is Bb minor, not Bb major."""
     from assistant.composer import key_has_mode
 
     overrides = overrides or MusicalSettings()
-    merged = request.merged(overrides)
+    defaults = defaults or MusicalSettings()
+    merged = defaults.merged(request).merged(overrides)
     if overrides.key is not None and overrides.mode is None and key_has_mode(overrides.key):
         merged = dataclasses.replace(merged, mode=None)
     sources: dict[str, str] = {}
@@ -332,7 +337,8 @@ def merge_settings(request: MusicalSettings, overrides: MusicalSettings | None
         asked = any(getattr(request, f) is not None for f in fields)
         if name == "mode" and overrides.key is not None and key_has_mode(overrides.key):
             flagged = True
-        sources[name] = "flag" if flagged else "request" if asked else "mood"
+        remembered = any(getattr(defaults, f) is not None for f in fields)
+        sources[name] = "flag" if flagged else "request" if asked else "default" if remembered else "mood"
     request_key, override_key = _key_text(request), _key_text(overrides)
     if request_key and override_key and request_key.lower() != override_key.lower():
         notices.append(f"the request's key {request_key} is overridden by the key setting {override_key}")

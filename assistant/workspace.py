@@ -8,13 +8,23 @@ changed (same id, score and MIDI file: a lock changes what Regenerate keeps, not
 A composing request is a token (the window's job object) that the workspace remembers as
 pending; a result or failure counts only for the pending token, so a cancelled or superseded
 request is dropped when it finishes.
+
+Where each setting of the composition on screen came from (issue 16): `shown_settings` turns the
+pipeline's sources into the window's three words, "you" (a field set now: beats the request),
+"request" (the request's words: beat a remembered default and the mood) and "auto" (the mood, or
+a remembered default); `setting_choices` lists the alternatives a chip offers (sound-alike keys
+first, since speech hears "in E minor" as "in a minor").
 """
 from __future__ import annotations
 
 import dataclasses
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from assistant.general_midi import describe_program
+from assistant.mood import LOOP_BARS, METRES
+from assistant.music import CONVENTIONAL_KEYS
 
 if TYPE_CHECKING:
     from assistant.pipeline import Composition
@@ -168,3 +178,132 @@ class Workspace:
     def regenerate_locks(self) -> frozenset[int]:
         """The locks a new take of the composition on screen keeps."""
         return self.locked
+
+
+# ---------------------------------------------------------------------------------------------
+# Where each setting came from, and what a chip offers instead
+
+YOU, REQUEST, AUTO = "you", "request", "auto"
+#: Composition.sources' words (the CLI's) -> the window's. A remembered default sits below the
+#: request's words, with the mood: it shows as "auto".
+WINDOW_SOURCES = {"flag": YOU, "request": REQUEST, "default": AUTO, "mood": AUTO}
+#: The chips, in order; "key" shows the key and the mode together ("E minor").
+CHIP_SETTINGS = ("key", "tempo", "bars", "metre", "form", "instrument", "intensity")
+
+
+@dataclass(frozen=True)
+class ShownSetting:
+    """One effective setting of the composition on screen, as its chip shows it."""
+
+    name: str  # one of CHIP_SETTINGS
+    text: str  # the value as shown: "E minor", "120 bpm", "8 bars", "6/8", "Loop of 2 bars", "Acoustic Grand Piano"
+    source: str  # YOU, REQUEST or AUTO
+    value: Any  # the value in the form SettingChoice.value uses (key: (tonic, mode), tempo: bpm, ...)
+    remembered: bool = False  # AUTO because of a remembered default (the window's last instrument)
+
+
+@dataclass(frozen=True)
+class SettingChoice:
+    """One alternative a chip's menu offers; choosing it sets that field ("you") and recomposes."""
+
+    name: str  # one of CHIP_SETTINGS
+    text: str  # the menu item: "A minor", "100 bpm"
+    #: key: (tonic name, "major"|"minor"); tempo: bpm (float); bars: int; metre: "3/4"; form:
+    #: ("through", None) or ("loop", 2|4); instrument: MIDI program 0..127; intensity: 0..1
+    value: Any
+
+
+def _window_source(composition: Composition, *names: str) -> tuple[str, bool]:
+    """The strongest window source among these pipeline names: you > request > auto."""
+    sources = [composition.sources.get(name, "mood") for name in names]
+    for pipeline_source, shown in (("flag", YOU), ("request", REQUEST)):
+        if pipeline_source in sources:
+            return shown, False
+    return AUTO, "default" in sources
+
+
+def form_text(form: str, loop_bars: int | None) -> str:
+    return "Through-composed" if form != "loop" else f"Loop of {loop_bars or 4} bars"
+
+
+def shown_settings(composition: Composition) -> tuple[ShownSetting, ...]:
+    """Each of CHIP_SETTINGS as composed, with its source in the window's words."""
+    progression = composition.progression
+    program = composition.arrangement.program
+    bars = progression.length_beats / max(progression.beats_per_bar, 1)
+    loop_bars = composition.settings.loop_bars if composition.form == "loop" else None
+    values = {
+        "key": (progression.key_name, (progression.key_name.split()[0], progression.mode)),
+        "tempo": (f"{round(progression.tempo_bpm)} bpm", float(round(progression.tempo_bpm))),
+        "bars": (f"{bars:g} bars", int(round(bars))),
+        "metre": ("{}/{}".format(*progression.time_signature), "{}/{}".format(*progression.time_signature)),
+        "form": (form_text(composition.form, loop_bars), (composition.form, loop_bars or (4 if composition.form ==
+                                                                                             "loop" else None))),
+        "instrument": (describe_program(program), program),
+        "intensity": (f"intensity {composition.intensity:.2f}", float(composition.intensity)),
+    }
+    shown = []
+    for name in CHIP_SETTINGS:
+        source, remembered = _window_source(composition, *(("key", "mode") if name == "key" else (name,)))
+        text, value = values[name]
+        shown.append(ShownSetting(name, text, source, value, remembered))
+    return tuple(shown)
+
+
+#: Letter names speech recognisers confuse: "in E" is heard as "in a", and B, C, D, E, G rhyme.
+SOUND_ALIKE_TONICS = {"A": ("E",), "E": ("A", "B", "D", "G", "C"), "B": ("D", "E", "G"), "C": ("G", "D", "E"),
+                      "D": ("B", "E", "G"), "G": ("D", "B", "E", "C")}
+_KEY_NAMES = {(name.split()[0], mode): name for _pc, mode, name in CONVENTIONAL_KEYS}
+_KEY_BY_PITCH = {(pc, mode): name for pc, mode, name in reversed(CONVENTIONAL_KEYS)}  # the first name of a key
+COMMON_PROGRAMS = (0, 4, 24, 48, 19, 46, 73, 89)  # piano, e-piano, guitar, strings, organ, harp, flute, warm pad
+BARS_CHOICES = (4, 8, 12, 16, 32)
+INTENSITY_CHOICES = (0.25, 0.5, 0.75, 1.0)
+
+
+def _key_choice(tonic: str, mode: str) -> SettingChoice | None:
+    name = _KEY_NAMES.get((tonic, mode))
+    return None if name is None else SettingChoice("key", name, (tonic, mode))
+
+
+def key_choices(tonic: str, mode: str) -> tuple[SettingChoice, ...]:
+    """Alternatives to a key: the sound-alike tonics in the same mode, the other mode on the same
+    tonic, the relative key; then every other key (a chip's "all keys" list)."""
+    pitch = next((pc for pc, m, name in CONVENTIONAL_KEYS if name == f"{tonic} {mode}"), None)
+    other = "minor" if mode == "major" else "major"
+    likely = [_key_choice(alike, mode) for alike in SOUND_ALIKE_TONICS.get(tonic, ())]
+    likely.append(_key_choice(tonic, other))
+    if pitch is not None:
+        relative = _KEY_BY_PITCH.get(((pitch + (9 if mode == "major" else 3)) % 12, other))
+        if relative:
+            likely.append(SettingChoice("key", relative, (relative.split()[0], other)))
+    chosen, seen = [], {f"{tonic} {mode}"}
+    for choice in likely + [SettingChoice("key", name, (name.split()[0], m)) for _pc, m, name in CONVENTIONAL_KEYS]:
+        if choice is not None and choice.text not in seen:
+            seen.add(choice.text)
+            chosen.append(choice)
+    return tuple(chosen)
+
+
+def setting_choices(setting: ShownSetting) -> tuple[SettingChoice, ...]:
+    """What a chip's menu offers instead of `setting`'s value, likeliest first."""
+    name, value = setting.name, setting.value
+    if name == "key":
+        return key_choices(*value)
+    if name == "tempo":
+        bpm = float(value)
+        candidates = [bpm - 20, bpm - 10, bpm + 10, bpm + 20, bpm / 2, bpm * 2]
+        return tuple(SettingChoice("tempo", f"{c:g} bpm", c) for c in dict.fromkeys(round(c) for c in candidates)
+                     if 20 <= c <= 300 and c != round(bpm))
+    if name == "bars":
+        return tuple(SettingChoice("bars", f"{b} bars", b) for b in BARS_CHOICES if b != value)
+    if name == "metre":
+        return tuple(SettingChoice("metre", m, m) for m in METRES if m != value)
+    if name == "form":
+        forms = [("through", None)] + [("loop", bars) for bars in LOOP_BARS]
+        return tuple(SettingChoice("form", form_text(*f), f) for f in forms if f != tuple(value))
+    if name == "instrument":
+        return tuple(SettingChoice("instrument", describe_program(p), p) for p in COMMON_PROGRAMS if p != value)
+    if name == "intensity":
+        return tuple(SettingChoice("intensity", f"intensity {i:.2f}", i) for i in INTENSITY_CHOICES
+                     if abs(i - float(value)) > 1e-6)
+    return ()

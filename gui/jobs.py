@@ -66,9 +66,11 @@ class ComposeJob(Job):
     assistant: Any  # assistant.pipeline.Assistant
     text: str  # the request as typed
     overrides: MusicalSettings | None  # the transport's tempo / key / bars choices
+    defaults: MusicalSettings | None = None  # remembered choices (the instrument): below the request's words
 
     def run(self, progress: Progress) -> Any:
-        return self.assistant.compose_from_text(self.text, overrides=self.overrides, progress=progress)
+        return self.assistant.compose_from_text(self.text, overrides=self.overrides, progress=progress,
+                                                defaults=self.defaults)
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,9 +81,11 @@ class ComposeFromSpeechJob(Job):
     assistant: Any  # assistant.pipeline.Assistant
     audio: np.ndarray  # float32 mono 16 kHz
     overrides: MusicalSettings | None  # the transport's tempo / key / bars choices
+    defaults: MusicalSettings | None = None  # remembered choices (the instrument): below the request's words
 
     def run(self, progress: Progress) -> Any:
-        return self.assistant.compose_from_audio(self.audio, overrides=self.overrides, progress=progress)
+        return self.assistant.compose_from_audio(self.audio, overrides=self.overrides, progress=progress,
+                                                 defaults=self.defaults)
 
 
 @dataclass(frozen=True, eq=False)

@@ -39,6 +39,7 @@ from gui.mood_view import MoodView
 from gui.output_router import VIRTUAL_PORT, OutputRouter
 from gui.piano_roll import ChordSpan, PianoRoll, spans_from_markers
 from gui.request_bar import RequestBar
+from gui.setting_sources import SettingSources
 from gui.settings import WindowSettings
 from gui.transport import TransportBar
 from gui.workers import JobWorker, RecorderWorker, WorkerThread
@@ -223,6 +224,9 @@ class MainWindow(QMainWindow):
         jobs.on(COMPOSING_JOBS, finished=self._composed, failed=self._compose_failed, progress=self._compose_progress)
         jobs.on(OpenMicrophoneJob, finished=self._microphone_opened, failed=self._microphone_failed)
         jobs.on(SettingsChoicesJob, finished=self._settings_choices, failed=self._settings_failed)
+        self.setting_sources = SettingSources(self.request_bar.setting_chips, self.transport, self.settings,
+                                              compose=self.compose_text, regenerate=self.regenerate, parent=self)
+        self.compositionShown.connect(self.setting_sources.show)
 
     def _connect(self) -> None:
         bar = self.request_bar
@@ -392,8 +396,8 @@ class MainWindow(QMainWindow):
         if not loading.composer_ready:
             self.request_bar.set_status("Still loading the composer; your request will be composed when it is "
                                         "ready.", theme.BUSY.name())
-        self._begin(ComposeJob(self.assistant, text, self.transport.overrides()), Busy.COMPOSING,
-                    "Reading the mood…")
+        self._begin(ComposeJob(self.assistant, text, self.transport.overrides(), self.transport.defaults()),
+                    Busy.COMPOSING, "Reading the mood…")
 
     def regenerate(self) -> None:
         composition = self.workspace.composition
@@ -537,7 +541,8 @@ class MainWindow(QMainWindow):
 
     def _recorded(self, audio: Any) -> None:
         self._end_recording()
-        self._begin(ComposeFromSpeechJob(self.assistant, audio, self.transport.overrides()), Busy.TRANSCRIBING,
+        self._begin(ComposeFromSpeechJob(self.assistant, audio, self.transport.overrides(),
+                                         self.transport.defaults()), Busy.TRANSCRIBING,
                     "Transcribing what you said…")
 
     def _recording_cancelled(self) -> None:
@@ -723,6 +728,9 @@ class MainWindow(QMainWindow):
         geometry = self.settings.geometry
         if geometry:
             self.restoreGeometry(geometry)
+        elif self.screen() is not None:  # first start: the size hint within the screen (Qt alone opens at 2/3 of it)
+            room = self.screen().availableGeometry().size() - QSize(40, 60)
+            self.resize(self.sizeHint().boundedTo(room).expandedTo(self.minimumSizeHint()))
         splitter = self.settings.splitter_state
         if splitter:
             self.splitter.restoreState(splitter)

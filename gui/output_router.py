@@ -90,7 +90,8 @@ class OutputRouter(QObject):
         self.instrument_names = list(names)
         self.transport.set_instruments(names)
         self.instrumentsListed.emit()
-        self.transport.select_program(self.settings.program)
+        # The remembered instrument is a default below the request's words (TransportBar.remember_program,
+        # gui.setting_sources), never selected as a field: a spoken "piano" must win over it (issue 16).
 
     def _instruments_failed(self, job: ListInstrumentsJob, message: str, error: BaseException) -> None:
         self.transport.instrument.setToolTip(f"Instrument names unavailable: {message}")

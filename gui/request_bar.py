@@ -1,14 +1,19 @@
-"""The top of the window: the push-to-talk button, the level meter, the request text and the
-status line. Pure widgets; the window decides what the states mean."""
+"""The top of the window: the push-to-talk button, the level meter, the request text, the status
+line and the setting chips (what the composition's key, tempo, ... are and where each came from,
+each correctable with one click). Pure widgets; the window decides what the states mean."""
 from __future__ import annotations
 
 from PySide6.QtCore import QElapsedTimer, QSize, Qt, Signal
-from PySide6.QtWidgets import (QFrame, QGridLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QToolButton,
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QFrame, QGridLayout, QLabel, QLineEdit, QMenu, QPushButton, QSizePolicy, QToolButton,
                                QVBoxLayout, QWidget)
 
+from assistant.workspace import AUTO, REQUEST, YOU, ShownSetting, setting_choices
 from gui import theme
+from gui.flow_layout import FlowLayout
 from gui.icons import microphone_icon
 from gui.level_meter import LevelMeter
+from gui.transport import HeightFollowsWidth
 
 HOLD_MS = 350  # a press longer than this is push-to-talk (release ends); shorter toggles
 
@@ -80,7 +85,88 @@ class MicButton(QToolButton):
         self._held.invalidate()
 
 
-class RequestBar(QFrame):
+#: chip colours per source (background, border, text): the request's words stand out, your fields are gold
+CHIP_LOOKS = {REQUEST: ("#233c33", "#3fb97c", "#c9f2dc"), YOU: ("#3d3421", "#ffd166", "#ffe9b0"),
+              AUTO: ("#262b35", "#3a4150", "#9aa3b2")}
+KEY_CHOICES_FIRST = 7  # the likeliest keys in the chip's menu; the rest under "All keys"
+
+
+class SettingChip(QToolButton):
+    """One effective setting, "E minor · request": a click opens its menu of alternatives."""
+
+    def __init__(self, setting: ShownSetting, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setting = setting
+        self.setObjectName("settingChip")
+        self.setText(f"{setting.text}  ·  {setting.source}")
+        self.setPopupMode(QToolButton.InstantPopup)
+        self.setFocusPolicy(Qt.NoFocus)  # Space stays push-to-talk
+        background, border, text = CHIP_LOOKS[setting.source]
+        self.setStyleSheet(f"QToolButton {{ background: {background}; border: 1px solid {border}; color: {text};"
+                           f" border-radius: 11px; padding: 2px 10px; min-height: 16px; }}"
+                           "QToolButton::menu-indicator { image: none; width: 0; }")
+        origin = {REQUEST: "read from your request", YOU: "set by you (a field beats the request's words)",
+                  AUTO: ("your remembered instrument (the request named none)" if setting.remembered
+                         else "chosen automatically from the mood")}[setting.source]
+        self.setToolTip(f"{setting.name.capitalize()}: {setting.text}, {origin}. Click to correct it.")
+        self.setMenu(QMenu(self))
+
+
+class SettingChips(QWidget):
+    """The composition's settings as chips that wrap (never widening the window); choosing an
+    alternative in a chip's menu emits settingChosen(name, value) (value None: back to Auto)."""
+
+    settingChosen = Signal(str, object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.flow = FlowLayout(self, spacing=6)
+        policy = QSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.chips: list[SettingChip] = []
+
+    def show_settings(self, settings: tuple[ShownSetting, ...]) -> None:
+        for chip in self.chips:
+            self.flow.removeWidget(chip)
+            chip.deleteLater()
+        self.chips = []
+        for setting in settings:
+            chip = SettingChip(setting, self)
+            self._fill_menu(chip.menu(), setting)
+            self.flow.addWidget(chip)
+            chip.show()  # counted by the flow (and the bar's height) now, not when Qt shows it later
+            self.chips.append(chip)
+        self.updateGeometry()
+        bar = self.parentWidget()
+        if isinstance(bar, HeightFollowsWidth):  # one more row of chips: the bar grows, never wider
+            bar.fit_height()
+
+    def chip(self, name: str) -> SettingChip | None:
+        return next((chip for chip in self.chips if chip.setting.name == name), None)
+
+    def _fill_menu(self, menu: QMenu, setting: ShownSetting) -> None:
+        choices = setting_choices(setting)
+        first, rest = (choices[:KEY_CHOICES_FIRST], choices[KEY_CHOICES_FIRST:]) if setting.name == "key" \
+            else (choices, ())
+        for choice in first:
+            self._add(menu, choice.text, setting.name, choice.value)
+        if rest:
+            more = menu.addMenu("All keys")
+            for choice in rest:
+                self._add(more, choice.text, setting.name, choice.value)
+        if setting.source == YOU:
+            menu.addSeparator()
+            self._add(menu, "Back to Auto", setting.name, None)
+
+    def _add(self, menu: QMenu, text: str, name: str, value: object) -> QAction:
+        action = menu.addAction(text)
+        action.setData((name, value))
+        action.triggered.connect(lambda _checked=False: self.settingChosen.emit(name, value))
+        return action
+
+
+class RequestBar(HeightFollowsWidth, QFrame):
     """Microphone, level meter, the editable request, Compose, and the status line."""
 
     composeRequested = Signal(str)
@@ -101,8 +187,16 @@ class RequestBar(QFrame):
         self.compose_button.setToolTip("Compose from the text (Enter)")
         self.status = QLabel("Starting…")
         self.status.setObjectName("status")
+        # A long status (warnings, notices) wraps instead of widening the window.
+        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.status.setMinimumWidth(120)
         self.hint = QLabel("Space or Ctrl+Space (hold): talk   ·   Enter: compose   ·   Esc: cancel")
         self.hint.setObjectName("caption")
+        self.hint.setWordWrap(True)
+        self.hint.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.hint.setAlignment(Qt.AlignRight | Qt.AlignTop)
+        self.setting_chips = SettingChips()
         self.settings_button = QToolButton()
         self.settings_button.setText("⚙")
         self.settings_button.setToolTip("Settings: microphone, speech engine, model size")
@@ -123,7 +217,8 @@ class RequestBar(QFrame):
         grid.addWidget(self.compose_button, 0, 2)
         grid.addWidget(self.settings_button, 0, 3)
         grid.addWidget(self.status, 1, 1)
-        grid.addWidget(self.hint, 1, 2, Qt.AlignRight)
+        grid.addWidget(self.hint, 1, 2, 1, 2)
+        grid.addWidget(self.setting_chips, 2, 1, 1, 3)
         grid.setColumnStretch(1, 1)
 
         self.request_edit.returnPressed.connect(self._emit_compose)
@@ -135,3 +230,4 @@ class RequestBar(QFrame):
     def set_status(self, text: str, colour: str | None = None) -> None:
         self.status.setText(text)
         self.status.setStyleSheet(f"color: {colour};" if colour else "")
+        self.fit_height()  # a long status wraps onto more lines

@@ -1,14 +1,20 @@
 """Transport and settings under the piano roll: play / stop / loop, regenerate, the musical
-settings the next composition uses (Auto = the mood decides), volume, output, export and drag."""
+settings the next composition uses (Auto = the request's words, then the mood decide), volume,
+output, export and drag, and Reset to Auto. A field set here is the user's ("you") and beats the
+request's words; the remembered instrument of an earlier session is only a default below them."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton,
-                               QSlider, QSpinBox, QVBoxLayout, QWidget)
+from typing import Any
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from assistant.expression import DEFAULT_INTENSITY
+from assistant.general_midi import describe_instrument
 from assistant.mood import LOOP_BARS, METRES, MusicalSettings
 from assistant.music import CONVENTIONAL_KEYS
+from gui.flow_layout import FlowLayout
 
 AUTO = "Auto"
 
@@ -48,36 +54,99 @@ def _caption(text: str) -> QLabel:
     return label
 
 
-class TransportBar(QFrame):
+class HeightFollowsWidth:
+    """For a widget whose layout wraps (gui.flow_layout.FlowLayout): its minimum height is the
+    height its content needs at its current width, and it does not report height-for-width.
+    Qt gives a top-level window no minimum height at all once any layout in it has height-for-width
+    (QLayout::activate), so without this the window could be squeezed until its panels overlap."""
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt name)
+        return False
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.fit_height()
+
+    def event(self, event) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.LayoutRequest:  # content changed (a chip shown, a status wrapped)
+            self.fit_height()
+        return handled
+
+    def fit_height(self) -> None:
+        layout = self.layout()
+        if layout is not None and layout.hasHeightForWidth():
+            needed = layout.totalHeightForWidth(self.width())
+            if needed > 0 and needed != self.minimumHeight():
+                self.setFixedHeight(needed)  # no more either: the piano roll takes the rest
+
+
+def _index_of(combo: QComboBox, value: Any) -> int:
+    """The item whose data equals `value` (a tuple), else 0 (Auto); findData cannot compare tuples."""
+    wanted = None if value is None else tuple(value)
+    for index in range(combo.count()):
+        data = combo.itemData(index)
+        if (None if data is None else tuple(data)) == wanted:
+            return index
+    return 0
+
+
+def _group(*widgets: QWidget, spacing: int = 8) -> QWidget:
+    """Widgets side by side that wrap as one item of a FlowLayout."""
+    group = QWidget()
+    row = QHBoxLayout(group)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(spacing)
+    for widget in widgets:
+        row.addWidget(widget, 0, Qt.AlignVCenter)
+    return group
+
+
+def _field(caption: str, widget: QWidget) -> QWidget:
+    """A setting: its caption beside its control (one row each: the bar stays low when it wraps),
+    one item of the settings FlowLayout."""
+    return _group(_caption(caption), widget, spacing=6)
+
+
+class TransportBar(HeightFollowsWidth, QFrame):
+    """Both rows wrap (gui.flow_layout.FlowLayout): the bar's minimum width is its widest group
+    (~420 px), so it never makes the window wider than a 1280 px screen (issue 16)."""
+
+    resetToAuto = Signal()  # "Reset to Auto" was clicked: every field is Auto, the remembered instrument forgotten
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("panel")
         self.play_button = QPushButton("▶  Play")
         self.play_button.setObjectName("primary")
-        self.stop_button = QPushButton("■  Stop")
-        self.loop_button = QPushButton("↻  Loop")
+        self.stop_button = QPushButton("■")
+        self.loop_button = QPushButton("↻")
         self.loop_button.setCheckable(True)
         self.regenerate_button = QPushButton("⟳  Regenerate")
         self.regenerate_button.setToolTip("A new progression for the same mood; locked chords stay (R)")
         for button in (self.play_button, self.stop_button, self.loop_button, self.regenerate_button):
             button.setMinimumHeight(36)
+        self.stop_button.setToolTip("Stop")
+        self.loop_button.setToolTip("Loop: play the progression over and over")
+        for button in (self.stop_button, self.loop_button):
+            button.setMinimumWidth(44)
 
         self.tempo = QSpinBox()
         self.tempo.setRange(19, 300)  # 19 shows "Auto"
         self.tempo.setSpecialValueText(AUTO)
         self.tempo.setSuffix(" bpm")
         self.tempo.setValue(19)
-        self.tempo.setToolTip("Tempo for the next composition (Auto: the mood decides)")
+        self.tempo.setToolTip("Tempo for the next composition (Auto: the request's words, else the mood)")
         self.key = QComboBox()
         self.key.addItem(AUTO, None)
         for _pc, mode, name in CONVENTIONAL_KEYS:  # C# minor, F# major and Gb major ... (assistant.music)
             self.key.addItem(name, (name.split()[0], mode))
-        self.key.setToolTip("Key for the next composition (Auto: the mood decides)")
+        self.key.setToolTip("Key for the next composition (Auto: the request's words, else the mood)")
         self.bars = QSpinBox()
         self.bars.setRange(0, 64)
         self.bars.setSpecialValueText(AUTO)
         self.bars.setValue(0)
-        self.bars.setToolTip("Length in bars for the next composition")
+        self.bars.setToolTip("Length in bars for the next composition (Auto: the request's words, else 8)")
         self.metre = QComboBox()
         self.metre.addItem(AUTO, None)
         for metre in METRES:
@@ -92,7 +161,7 @@ class TransportBar(QFrame):
                              "(Auto: the request's words, else through-composed)")
         self.intensity = QSlider(Qt.Horizontal)
         self.intensity.setRange(0, 100)
-        self.intensity.setFixedWidth(110)
+        self.intensity.setFixedWidth(80)
         self.intensity_label = QPushButton()  # shows the value; clicking it goes back to Auto
         self.intensity_label.setFlat(True)
         self.intensity_label.setToolTip("Click for Auto (the mood's default intensity)")
@@ -105,10 +174,13 @@ class TransportBar(QFrame):
         self.instrument = QComboBox()
         self.instrument.addItem(AUTO, None)
         self.instrument.setToolTip("General MIDI instrument of the chords (heard at once)")
+        #: the instrument remembered from an earlier session: a default below the request's words
+        #: (a spoken "piano" wins over it), never a field set now
+        self.remembered_program: int | None = None
         self.volume = QSlider(Qt.Horizontal)
         self.volume.setRange(0, 100)
         self.volume.setValue(80)
-        self.volume.setFixedWidth(110)
+        self.volume.setFixedWidth(90)
         self.volume.setToolTip("Volume")
 
         self.output = QComboBox()
@@ -119,44 +191,31 @@ class TransportBar(QFrame):
         self.export_button = QPushButton("Export MIDI…")
         self.drag_handle = DragHandle("⠿  Drag MIDI")
         self.drag_handle.setToolTip("Drag this into your DAW (or a folder) to drop the MIDI file")
+        self.reset_button = QPushButton("↺  Reset to Auto")
+        self.reset_button.setMinimumHeight(36)
+        self.reset_button.setToolTip("Every setting back to Auto: the request's words decide, then the mood "
+                                     "(the remembered instrument is forgotten)")
+        self.reset_button.clicked.connect(self.reset_to_auto)
 
-        transport = QHBoxLayout()
-        transport.setSpacing(8)
-        for widget in (self.play_button, self.stop_button, self.loop_button):
-            transport.addWidget(widget)
-        transport.addSpacing(12)
-        transport.addWidget(self.regenerate_button)
-        transport.addStretch(1)
-        transport.addWidget(_caption("Volume"))
-        transport.addWidget(self.volume)
-        transport.addSpacing(12)
-        transport.addWidget(self.export_button)
-        transport.addWidget(self.drag_handle)
-
-        settings = QGridLayout()
-        settings.setHorizontalSpacing(12)
-        settings.setVerticalSpacing(4)
-        intensity = QWidget()
-        intensity_row = QHBoxLayout(intensity)
-        intensity_row.setContentsMargins(0, 0, 0, 0)
-        intensity_row.addWidget(self.intensity)
-        intensity_row.addWidget(self.intensity_label)
-        columns = (("Tempo", self.tempo), ("Key", self.key), ("Bars", self.bars), ("Metre", self.metre),
-                   ("Form", self.form), ("Intensity", intensity), ("Instrument", self.instrument),
-                   ("MIDI out", self.output))
-        for column, (caption, widget) in enumerate(columns):
-            settings.addWidget(_caption(caption), 0, column)
-            settings.addWidget(widget, 1, column)
-        settings.addWidget(self.synth, 1, len(columns))
-        settings.setColumnStretch(len(columns) - 2, 2)  # the instrument names are long
-        settings.setColumnStretch(len(columns) - 1, 1)
-        for combo, length in ((self.instrument, 11), (self.output, 8), (self.key, 7)):
+        # Groups that stay together when a row wraps.
+        transport = FlowLayout(spacing=10)
+        transport.addWidget(_group(self.play_button, self.stop_button, self.loop_button, self.regenerate_button))
+        transport.addWidget(_group(_caption("Volume"), self.volume))
+        transport.addWidget(_group(self.export_button, self.drag_handle))
+        transport.addWidget(self.reset_button)
+        for combo, length in ((self.instrument, 11), (self.output, 8), (self.key, 7), (self.form, 9)):
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(length)
+        intensity = _group(self.intensity, self.intensity_label, spacing=4)
+        settings = FlowLayout(spacing=14)
+        for caption, widget in (("Tempo", self.tempo), ("Key", self.key), ("Bars", self.bars), ("Metre", self.metre),
+                                ("Form", self.form), ("Intensity", intensity), ("Instrument", self.instrument)):
+            settings.addWidget(_field(caption, widget))
+        settings.addWidget(_field("MIDI out", _group(self.output, self.synth)))
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 12, 16, 12)
-        layout.setSpacing(10)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.setSpacing(8)
         layout.addLayout(transport)
         layout.addLayout(settings)
 
@@ -165,6 +224,7 @@ class TransportBar(QFrame):
         self.instrument.blockSignals(True)
         self.instrument.clear()
         self.instrument.addItem(AUTO, None)
+        self.remember_program(self.remembered_program)  # the Auto item names it
         for program, name in enumerate(names):
             self.instrument.addItem(f"{program + 1:3d}  {name}", program)
         self.select_program(current)
@@ -173,6 +233,50 @@ class TransportBar(QFrame):
     def select_program(self, program: int | None) -> None:
         index = self.instrument.findData(program)
         self.instrument.setCurrentIndex(max(index, 0))
+
+    def remember_program(self, program: int | None) -> None:
+        """The instrument remembered from an earlier session, as a default: the field stays Auto
+        (its Auto item names it), so the request's words still choose the instrument."""
+        self.remembered_program = program if program is not None and 0 <= program <= 127 else None
+        remembered = self.remembered_program
+        self.instrument.setItemText(0, AUTO if remembered is None else f"{AUTO} ({describe_instrument(remembered)})")
+        self.instrument.setItemData(
+            0, "" if remembered is None else f"Remembered: {describe_instrument(remembered)}, used where the "
+            "request names no instrument (a spoken instrument wins)", Qt.ToolTipRole)
+
+    def defaults(self) -> MusicalSettings | None:
+        """Remembered choices, below the request's words (assistant.pipeline.merge_settings)."""
+        return None if self.remembered_program is None else MusicalSettings(program=self.remembered_program)
+
+    def set_setting(self, name: str, value: Any) -> None:
+        """Set one field as the user's choice, in the form of assistant.workspace.SettingChoice.value;
+        value None returns the field to Auto."""
+        if name == "key":
+            self.key.setCurrentIndex(_index_of(self.key, value))
+        elif name == "tempo":
+            self.tempo.setValue(self.tempo.minimum() if value is None else int(round(float(value))))
+        elif name == "bars":
+            self.bars.setValue(0 if value is None else int(value))
+        elif name == "metre":
+            self.metre.setCurrentIndex(max(self.metre.findData(value), 0))
+        elif name == "form":
+            self.form.setCurrentIndex(_index_of(self.form, value))
+        elif name == "instrument":
+            self.select_program(value)
+        elif name == "intensity":
+            if value is None:
+                self.reset_intensity()
+            else:
+                self.intensity.setValue(int(round(100 * float(value))))
+        else:
+            raise ValueError(f"unknown setting {name!r}")
+
+    def reset_to_auto(self) -> None:
+        """Every field back to Auto, and the remembered instrument forgotten."""
+        for name in ("key", "tempo", "bars", "metre", "form", "instrument", "intensity"):
+            self.set_setting(name, None)
+        self.remember_program(None)
+        self.resetToAuto.emit()
 
     def _intensity_moved(self, value: int) -> None:
         self._intensity_auto = False
