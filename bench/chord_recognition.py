@@ -28,9 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT))
+from _bootstrap import ROOT  # first: puts the project on sys.path, keeps the models offline
 from common import cached_pickle, write_section  # noqa: E402
 
 from models.beats import FRAME_RATE, dp_beats, estimate_tempo, onset_envelope  # noqa: E402

@@ -14,10 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+import _bootstrap  # noqa: F401  (first: puts the project on sys.path, keeps the models offline)
 from common import write_section  # noqa: E402
 
 from assistant.arrangement import arrangement_from_performance, render_score, rendered_profile  # noqa: E402

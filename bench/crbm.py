@@ -9,12 +9,8 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(ROOT / "bench"))
+import _bootstrap  # noqa: F401  (first: puts the project on sys.path, keeps the models offline)
 import common  # noqa: E402
 
 

@@ -20,13 +20,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bootstrap import ROOT  # first: puts the project on sys.path, keeps the models offline
 from common import write_section  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -7,17 +7,10 @@ tempo conditioning; the tempo prior is chosen on 701-800. Writes "Harmonic rhyth
 """
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+from _bootstrap import ROOT  # first: puts the project on sys.path, keeps the models offline
 from common import pop909_train_and_selection, write_section  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -32,14 +32,10 @@ import argparse
 import dataclasses
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _bootstrap  # noqa: F401  (first: puts the project on sys.path, keeps the models offline)
 from common import write_section  # noqa: E402
 from jsb import JSB_FILE  # noqa: E402  (the same data file as the benchmark)
 SCRIPT = "bench/jsb_sweep.py"

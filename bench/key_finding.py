@@ -38,13 +38,10 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT))
+from _bootstrap import ROOT  # first: puts the project on sys.path, keeps the models offline
 from common import cached_pickle, write_section  # noqa: E402
 
 from models.harmony import KEY_PROFILES, estimate_key  # noqa: E402

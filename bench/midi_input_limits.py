@@ -17,9 +17,7 @@ import textwrap
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bootstrap import ROOT  # first: puts the project on sys.path, keeps the models offline
 from common import write_section  # noqa: E402
 
 from tests.support import bad_midi  # noqa: E402

@@ -13,9 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+import _bootstrap  # noqa: F401  (first: puts the project on sys.path, keeps the models offline)
 import numpy as np  # noqa: E402
 from common import write_section  # noqa: E402
 

@@ -13,18 +13,12 @@ research.baselines (2016 chord states). Product: log2 p(s) = log2 p_mix(s) + w l
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+from _bootstrap import ROOT  # first: puts the project on sys.path, keeps the models offline
 from common import write_section  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -14,19 +14,12 @@ plus POP909) instead of POP909 alone.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+from _bootstrap import ROOT  # first: puts the project on sys.path, keeps the models offline
 from common import write_section  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
+from _bootstrap import ROOT  # first: puts the project on sys.path, keeps the models offline
 from common import write_section  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

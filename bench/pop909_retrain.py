@@ -13,14 +13,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
+import _bootstrap  # noqa: F401  (first: puts the project on sys.path, keeps the models offline)
 from common import write_section  # noqa: E402
 
 

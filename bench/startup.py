@@ -18,9 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bootstrap import ROOT  # first: puts the project on sys.path, keeps the models offline
 from common import percentile, rss_mb, write_section  # noqa: E402
 
 COLD_START = r"""

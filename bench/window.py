@@ -16,13 +16,8 @@ import time
 import traceback
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+from _bootstrap import ROOT  # first: puts the project on sys.path, keeps the models offline
 from common import percentile, rss_mb, write_section  # noqa: E402
 
 # Runs in a fresh interpreter: from its start to the first event handled after show().
