@@ -334,6 +334,14 @@ def listening_window(qtbot, tmp_path):
     return window
 
 
+def keep_recordings(monkeypatch) -> list:
+    """Recorded audio stays with the test instead of starting a transcription job (the keys and the
+    microphone are under test, not the speech model; a model load would outlive the window)."""
+    kept: list = []
+    monkeypatch.setattr(MainWindow, "_recorded", lambda self, audio: (kept.append(audio), self._end_recording()))
+    return kept
+
+
 def assert_microphone_closed(window) -> None:
     """After shutdown no stream of the window is open (a later PortAudio rescan or exit meets none)."""
     from assistant import audio
@@ -375,7 +383,7 @@ def test_auto_repeat_while_space_is_held_never_ends_the_recording(qtbot, pulse_a
 
 
 def test_ctrl_space_talks_from_inside_the_text_field_and_space_still_types(qtbot, pulse_audio, tmp_path, monkeypatch):
-    monkeypatch.setattr(QMessageBox, "critical", DialogRecorder())  # transcribing without a model: a dialog
+    kept = keep_recordings(monkeypatch)
     window = listening_window(qtbot, tmp_path)
     edit = window.request_bar.request_edit
     edit.setFocus()
@@ -391,6 +399,7 @@ def test_ctrl_space_talks_from_inside_the_text_field_and_space_still_types(qtbot
     assert window.workspace.recording
     with qtbot.waitSignal(window.recorder.recorded, timeout=10_000):
         send_space(edit, press=False)  # Ctrl let go first: the release still ends the hold
+    assert len(kept) == 1 and not window.workspace.recording
     window.shutdown()
     assert_microphone_closed(window)
 
@@ -402,7 +411,7 @@ def test_push_to_talk_keeps_the_words_said_as_the_key_went_down(qtbot, pulse_aud
 
     from assistant.audio import PUSH_TO_TALK_PRE_ROLL_S
 
-    monkeypatch.setattr(QMessageBox, "critical", DialogRecorder())  # transcribing without a model: a dialog
+    kept = keep_recordings(monkeypatch)
     window = listening_window(qtbot, tmp_path)
     microphone = window.microphone
     qtbot.waitUntil(lambda: microphone.pre_roll_audio().size >= 0.29 * 16000, timeout=10_000)
@@ -416,6 +425,7 @@ def test_push_to_talk_keeps_the_words_said_as_the_key_went_down(qtbot, pulse_aud
         send_space(window, press=False)
     speaker.wait(timeout=30)
     samples = blocker.args[0]
+    assert kept == [samples] and not window.workspace.recording
     loud = np.flatnonzero(np.abs(samples) > 0.05)
     assert loud.size and loud[0] < PUSH_TO_TALK_PRE_ROLL_S * 16000, "the onset before the key press was cut"
     assert samples.size / 16000 >= 0.4 + PUSH_TO_TALK_PRE_ROLL_S - 0.05
