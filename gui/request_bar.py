@@ -195,7 +195,7 @@ class RequestBar(HeightFollowsWidth, QFrame):
         self.hint.setObjectName("caption")
         self.hint.setWordWrap(True)
         self.hint.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
-        self.hint.setAlignment(Qt.AlignRight | Qt.AlignTop)
+        self.hint.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         self.setting_chips = SettingChips()
         self.settings_button = QToolButton()
         self.settings_button.setText("⚙")
@@ -216,8 +216,8 @@ class RequestBar(HeightFollowsWidth, QFrame):
         grid.addWidget(self.request_edit, 0, 1)
         grid.addWidget(self.compose_button, 0, 2)
         grid.addWidget(self.settings_button, 0, 3)
-        grid.addWidget(self.status, 1, 1)
-        grid.addWidget(self.hint, 1, 2, 1, 2)
+        grid.addWidget(self.status, 1, 1, 1, 3)
+        grid.addWidget(self.hint, 2, 0)  # under the microphone, beside the chips: no row of its own
         grid.addWidget(self.setting_chips, 2, 1, 1, 3)
         grid.setColumnStretch(1, 1)
 

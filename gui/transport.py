@@ -161,7 +161,7 @@ class TransportBar(HeightFollowsWidth, QFrame):
                              "(Auto: the request's words, else through-composed)")
         self.intensity = QSlider(Qt.Horizontal)
         self.intensity.setRange(0, 100)
-        self.intensity.setFixedWidth(80)
+        self.intensity.setFixedWidth(70)
         self.intensity_label = QPushButton()  # shows the value; clicking it goes back to Auto
         self.intensity_label.setFlat(True)
         self.intensity_label.setToolTip("Click for Auto (the mood's default intensity)")
@@ -189,10 +189,10 @@ class TransportBar(HeightFollowsWidth, QFrame):
         self.synth.setChecked(True)
         self.synth.setToolTip("Play through FluidSynth (the speakers)")
         self.export_button = QPushButton("Export MIDI…")
+        self.export_button.setToolTip("Write the MIDI file where you choose (Ctrl+S)")
         self.drag_handle = DragHandle("⠿  Drag MIDI")
         self.drag_handle.setToolTip("Drag this into your DAW (or a folder) to drop the MIDI file")
         self.reset_button = QPushButton("↺  Reset to Auto")
-        self.reset_button.setMinimumHeight(36)
         self.reset_button.setToolTip("Every setting back to Auto: the request's words decide, then the mood "
                                      "(the remembered instrument is forgotten)")
         self.reset_button.clicked.connect(self.reset_to_auto)
@@ -200,18 +200,22 @@ class TransportBar(HeightFollowsWidth, QFrame):
         # Groups that stay together when a row wraps.
         transport = FlowLayout(spacing=10)
         transport.addWidget(_group(self.play_button, self.stop_button, self.loop_button, self.regenerate_button))
-        transport.addWidget(_group(_caption("Volume"), self.volume))
+        volume = _group(_caption("Volume"), self.volume)
+        volume.setMinimumHeight(36)  # centred on the buttons' row
+        transport.addWidget(volume)
         transport.addWidget(_group(self.export_button, self.drag_handle))
-        transport.addWidget(self.reset_button)
-        for combo, length in ((self.instrument, 11), (self.output, 8), (self.key, 7), (self.form, 9)):
+        for combo, length in ((self.instrument, 9), (self.output, 7), (self.key, 7), (self.form, 7)):
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(length)
+        self.tempo.setMaximumWidth(100)
+        self.bars.setMaximumWidth(76)
         intensity = _group(self.intensity, self.intensity_label, spacing=4)
-        settings = FlowLayout(spacing=14)
+        settings = FlowLayout(spacing=10)
         for caption, widget in (("Tempo", self.tempo), ("Key", self.key), ("Bars", self.bars), ("Metre", self.metre),
                                 ("Form", self.form), ("Intensity", intensity), ("Instrument", self.instrument)):
             settings.addWidget(_field(caption, widget))
         settings.addWidget(_field("MIDI out", _group(self.output, self.synth)))
+        settings.addWidget(self.reset_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
