@@ -450,7 +450,23 @@ class StackedExperts:
     sum_k w_k * (-F_k(s | u)) / temperature; experts with weight 0 are skipped (weights may be negative).
     ``class_log_probs(u)``: (N, K, S) exact log p_k(s | u) of every expert.
     Both are tf.functions with fixed ranks (traced once per number of active classes) and run on
-    the GPU where there is one."""
+    the GPU where there is one.
+
+    How ``logits`` is fast (issue 15, "Speed"; bench/crbm.py): the conditioning u of a chord history is
+    one-hot (at most history * groups + joint_history ones among its thousands of units), so the dynamic
+    biases u A and u B are sums of the few rows of A and B that u selects, gathered in numpy (a dense matmul
+    reads all 8 MB of A and B per call; the gather of 14 rows is a tiny per-step op that costs less in numpy
+    than a TensorFlow gather, and gives the same bits); the visible and hidden terms run in one
+    XLA-compiled TensorFlow call. The hidden term sum_h softplus(x_sh + bh_h), which dominates, is computed as
+    sum over chunks of log prod_{h in chunk} (1 + e^{x_sh} e^{bh_h}) with e^{x_sh} precomputed: one
+    logarithm per ``chunk`` hidden units instead of an exp and a log1p per unit. The same sums up to
+    float32 rounding (tests/test_crbm.py). ``chunk`` is the largest of 8, 4, 2, 1 for which no product can
+    pass e^PRODUCT_LIMIT, by a bound on x_sh + bh_h over every history vector (the shipped experts: x + bh
+    <= 12.7, chunk 4); a row that overflows anyway (a u that is no history vector) is recomputed with the
+    plain softplus, row by row, so a row never depends on its batch."""
+
+    #: float32 overflows past e^88.7; products are kept below e^PRODUCT_LIMIT
+    PRODUCT_LIMIT = 80.0
 
     def __init__(self, layout: VisibleLayout, weights: list[Mapping[str, np.ndarray]], xla: bool = True):
         if layout.kind != "softmax":
@@ -461,22 +477,55 @@ class StackedExperts:
         self.n_states, self.n_visible = states.shape
         self.history, self.joint_history = infer_history(layout, np.asarray(weights[0]["A"]).shape[0])
         stack = lambda key: np.stack([np.asarray(w[key], np.float32) for w in weights])  # noqa: E731
-        # Precomputed per class: the hidden input of every state (K, S, H).
-        self.states_w = tf.constant(np.einsum("sd,kdh->ksh", states, stack("W")).astype(np.float32))
+        # Precomputed per class: the hidden input of every state (K, S, H), and its exponential.
+        states_w = np.einsum("sd,kdh->ksh", states, stack("W")).astype(np.float32)
+        self.states_w = tf.constant(states_w)
+        self.states_w_exp = tf.exp(self.states_w)
         self.b, self.c, self.A, self.B = (tf.constant(stack(k)) for k in ("b", "c", "A", "B"))
+        self.n_hidden = int(states_w.shape[2])
+        # the most ones a history vector has: every group of every history slot, and the joint one-hots
+        self.max_active = self.history * len(layout.group_sizes) + self.joint_history
+        bound = self._hidden_input_bound(states_w, stack("c"), stack("B"))
+        self.chunk = next(size for size in (8, 4, 2, 1)
+                          if self.n_hidden % size == 0 and (size == 1 or size * bound <= self.PRODUCT_LIMIT))
         self.states = tf.constant(states)
         self._subsets: dict[tuple[int, ...], tuple] = {}
         spec = tf.TensorSpec
         signature = [spec([None, None], tf.float32), spec([None, self.n_states, None], tf.float32),
                      spec([None, self.n_visible], tf.float32), spec([None, None], tf.float32),
                      spec([None, None, self.n_visible], tf.float32), spec([None, None, None], tf.float32)]
-        # xla: XLA fuses the (N, K, S, H) softplus and its sum, which dominate a generation step (bench/crbm.py
-        # times both side by side), for one compile per number of active classes (~0.25 s; assistant.pipeline's
-        # warm-up does it for all classes)
-        self._mixed = tf.function(self._mixed_logits, input_signature=[signature[0], spec([None], tf.float32), *signature[1:]],
-                                  jit_compile=xla)
+        # xla: XLA fuses the (N, K, S, H) hidden term and its sum, which dominate a generation step (bench/crbm.py
+        # times both side by side), for one compile per number of active classes and batch shape (~0.25 s;
+        # assistant.pipeline's warm-up does it for all classes)
+        biases = [spec([None, None, self.n_visible], tf.float32), spec([None, None, self.n_hidden], tf.float32),
+                  spec([None], tf.float32), spec([None, self.n_states, self.n_hidden], tf.float32)]
+        self._mixed = tf.function(self._sparse_mixed_logits, input_signature=biases, jit_compile=xla)
+        # numpy views of the stacked constants (no copies on the CPU) for the gather of the dynamic biases
+        self._b_np, self._c_np, self._A_np, self._B_np = (t.numpy() for t in (self.b, self.c, self.A, self.B))
+        self._mixed_plain = tf.function(self._mixed_logits, input_signature=[signature[0], spec([None], tf.float32),
+                                                                             *signature[1:]], jit_compile=xla)
         self._per_class = tf.function(self._class_log_probs, input_signature=signature)
-        self._mixed_concrete = self._per_class_concrete = None
+        self._mixed_concrete = self._mixed_plain_concrete = self._per_class_concrete = None
+        # False: every row by the plain formula (dense u, a softplus per hidden unit): the path before the
+        # sparse one, kept for the benches' side-by-side timing and as the overflow fallback
+        self.sparse_logits = True
+
+    def _hidden_input_bound(self, states_w: np.ndarray, c: np.ndarray, B: np.ndarray) -> float:
+        """An upper bound of x_sh + bh_h over experts, states, hidden units and every history vector: per
+        history slot the larger of its start flag and the sum of each group's largest weight, per joint slot
+        the largest weight or 0 (nothing before the start)."""
+        d, groups = self.n_visible, self.layout.group_sizes
+        offsets = np.cumsum((0,) + groups)
+        bound = np.asarray(c, np.float64) + states_w.max(axis=1)  # (K, H)
+        B = np.asarray(B, np.float64)
+        for j in range(self.history):
+            start = j * (d + 1)
+            slot = sum(B[:, start + offsets[g]:start + offsets[g + 1]].max(axis=1) for g in range(len(groups)))
+            bound += np.maximum(slot, B[:, start + d])
+        for j in range(self.joint_history):
+            start = self.history * (d + 1) + j * self.n_states
+            bound += np.maximum(B[:, start:start + self.n_states].max(axis=1), 0.0)
+        return float(bound.max())
 
     def _negative_free_energies(self, u, states_w, b, c, A, B):
         bv = b[None] + tf.einsum("nu,kud->nkd", u, A)  # (N, K, D)
@@ -486,7 +535,19 @@ class StackedExperts:
         return visible + hidden  # (N, K, S)
 
     def _mixed_logits(self, u, weights, states_w, b, c, A, B):
+        """The plain formula (dense u, softplus per hidden unit): the fallback for rows that overflow."""
         return tf.einsum("nks,k->ns", self._negative_free_energies(u, states_w, b, c, A, B), weights)
+
+    def _sparse_mixed_logits(self, bv, bh, weights, states_w_exp):
+        """_mixed_logits from the dynamic biases bv (N, K, D), bh (N, K, H) and e^{states_w} (K, S, H)."""
+        visible = tf.einsum("nkd,sd->nks", bv, self.states)
+        factors = 1.0 + states_w_exp[None] * tf.exp(bh)[:, :, None, :]  # (N, K, S, H)
+        shape = tf.shape(factors)
+        # unit h * (H / chunk) + i of every chunk in one product: the product runs over an outer axis, so the
+        # H / chunk units of the inner axis stay contiguous for the vector units
+        chunks = tf.reshape(factors, [shape[0], shape[1], shape[2], self.chunk, self.n_hidden // self.chunk])
+        hidden = tf.reduce_sum(tf.math.log(tf.reduce_prod(chunks, axis=3)), axis=3)
+        return tf.einsum("nks,k->ns", visible + hidden, weights)
 
     def _class_log_probs(self, u, states_w, b, c, A, B):
         return tf.nn.log_softmax(self._negative_free_energies(u, states_w, b, c, A, B), axis=2)
@@ -494,24 +555,63 @@ class StackedExperts:
     def _subset(self, active: tuple[int, ...]) -> tuple:
         if active not in self._subsets:
             idx = list(active)
-            self._subsets[active] = tuple(tf.gather(t, idx) for t in (self.states_w, self.b, self.c, self.A, self.B))
+            self._subsets[active] = tuple(tf.gather(t, idx) for t in (self.states_w, self.b, self.c, self.A, self.B,
+                                                                       self.states_w_exp))
         return self._subsets[active]
+
+    def sparse_history(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(index, value), each (N, M): the nonzero units of each row of u, padded with (0, 0.0) to
+        M = max(max_active, the most nonzeros of a row) so that history vectors share one shape."""
+        u = np.asarray(u, np.float32)
+        rows, cols = np.nonzero(u)
+        counts = np.bincount(rows, minlength=len(u))
+        width = max(self.max_active, int(counts.max()) if len(u) else 0)
+        index = np.zeros((len(u), width), np.int32)
+        value = np.zeros((len(u), width), np.float32)
+        slot = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)  # position within its row
+        index[rows, slot] = cols
+        value[rows, slot] = u[rows, cols]
+        return index, value
+
+    def dynamic_biases(self, u: np.ndarray, active: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """b + u A and c + u B of the ``active`` experts, (N, K, D) and (N, K, H) float32, from u's nonzeros."""
+        index, value = self.sparse_history(u)
+        rows = np.ix_(np.asarray(active), index.reshape(-1))
+        shape = (len(active), len(index), index.shape[1])
+        value = value[None, :, :, None]
+        bv = (self._A_np[rows].reshape(*shape, -1) * value).sum(axis=2)
+        bh = (self._B_np[rows].reshape(*shape, -1) * value).sum(axis=2)
+        return ((self._b_np[list(active)][:, None] + bv).transpose(1, 0, 2),
+                (self._c_np[list(active)][:, None] + bh).transpose(1, 0, 2))
 
     def logits(self, u: np.ndarray, weights: np.ndarray, temperature: float = 1.0) -> np.ndarray:
         """(N, S) float64 mixed logits for N histories (numpy in, numpy out)."""
         active = tuple(int(i) for i in np.flatnonzero(np.asarray(weights) != 0))  # guidance makes some negative
+        w = tf.constant(np.asarray(weights, np.float64)[list(active)] / temperature, tf.float32)
+        states_w, b, c, A, B, states_w_exp = self._subset(active)
+        if not self.sparse_logits:
+            return self._plain_logits(u, w, (states_w, b, c, A, B))
         if self._mixed_concrete is None:  # the concrete function skips per-call signature binding
             self._mixed_concrete = self._mixed.get_concrete_function()
-        w = tf.constant(np.asarray(weights, np.float64)[list(active)] / temperature, tf.float32)
-        out = self._mixed_concrete(tf.constant(u, tf.float32), w, *self._subset(active))
-        return out.numpy().astype(np.float64)
+        bv, bh = self.dynamic_biases(u, active)
+        out = self._mixed_concrete(tf.constant(bv), tf.constant(bh), w, states_w_exp)
+        out = out.numpy().astype(np.float64)
+        overflowed = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        for row in overflowed:  # a product of e^x past float32's range: the row with one softplus per unit
+            out[row] = self._plain_logits(np.asarray(u)[row:row + 1], w, (states_w, b, c, A, B))[0]
+        return out
+
+    def _plain_logits(self, u: np.ndarray, w: tf.Tensor, subset: tuple) -> np.ndarray:
+        if self._mixed_plain_concrete is None:
+            self._mixed_plain_concrete = self._mixed_plain.get_concrete_function()
+        return self._mixed_plain_concrete(tf.constant(u, tf.float32), w, *subset).numpy().astype(np.float64)
 
     def class_log_probs(self, u: np.ndarray) -> np.ndarray:
         """(N, K, S) exact per-class log-probabilities of every state given each history."""
         if self._per_class_concrete is None:
             self._per_class_concrete = self._per_class.get_concrete_function()
         active = tuple(range(int(self.b.shape[0])))
-        return self._per_class_concrete(tf.constant(u, tf.float32), *self._subset(active)).numpy()
+        return self._per_class_concrete(tf.constant(u, tf.float32), *self._subset(active)[:5]).numpy()
 
     def history_vector(self, previous: Sequence[int]) -> np.ndarray:
         """Conditioning vector (history * (D + 1)) after the given state indices (latest last)."""

@@ -362,3 +362,49 @@ def test_stacked_logits_of_a_history_do_not_depend_on_its_batch():
     alone = np.concatenate([experts.logits(histories[i:i + 1], weights) for i in range(12)])
     assert np.array_equal(batch, alone)
     assert np.array_equal(experts.logits(np.concatenate([histories, histories]), weights)[:12], batch)
+
+
+def test_sparse_logits_equal_the_plain_formula_on_the_shipped_experts():
+    """StackedExperts.logits (gathered dynamic biases, products of 1 + e^x in chunks, issue 15 "Speed") gives
+    the plain formula's logits (dense u, a softplus per hidden unit) up to float32 rounding, for guided
+    (negative) weights and subsets of the experts; and no history vector exceeds the bound the chunk is
+    chosen by."""
+    from models.model_folder import load_model_set
+
+    experts, _ = load_model_set().generation_experts()
+    rng = np.random.default_rng(3)
+    histories = np.stack([experts.history_vector([int(s) for s in rng.integers(0, experts.n_states, k % 6)])
+                          for k in range(14)])
+    k = int(experts.b.shape[0])
+    for weights in (np.full(k, 1.0 / k), np.asarray([1.1, -0.2, 0.4, -0.1, 0.5][:k]), np.eye(k)[0]):
+        experts.sparse_logits = False
+        plain = experts.logits(histories, weights, 0.9)
+        experts.sparse_logits = True
+        sparse = experts.logits(histories, weights, 0.9)
+        log_p = lambda x: x - np.logaddexp.reduce(x, axis=1, keepdims=True)  # noqa: E731
+        assert np.abs(log_p(sparse) - log_p(plain)).max() < 1e-4
+    assert experts.chunk in (2, 4, 8)
+    bound = experts._hidden_input_bound(experts.states_w.numpy(), experts.c.numpy(), experts.B.numpy())
+    _, bh = experts.dynamic_biases(histories, range(k))
+    assert (experts.states_w.numpy()[None] + bh[:, :, None, :]).max() <= bound + 1e-4
+    assert experts.chunk * bound <= experts.PRODUCT_LIMIT
+
+
+def test_rows_whose_product_overflows_take_the_plain_softplus():
+    """A conditioning row that is no history vector can push e^x past float32 inside a product: that row is
+    recomputed with the plain softplus (finite, equal to the plain formula), the others keep the fast path."""
+    rbm = ConditionalRBM(SMALL, 8, history=1, seed=4)
+    rbm.B.assign(tf.fill(rbm.B.shape, 3.0))
+    experts = StackedExperts(SMALL, [rbm.get_weights()])
+    u = conditioning_matrix(states_to_visible(SMALL, np.asarray([3, 9])), 1, 0, SMALL)
+    u[1] *= 40.0  # bh ~ 40 * 3 * (ones in u): e^x overflows float32
+    weights = np.asarray([1.0])
+    recomputed = []
+    plain_rows = experts._plain_logits
+    experts._plain_logits = lambda rows, *args: recomputed.append(len(rows)) or plain_rows(rows, *args)
+    fast = experts.logits(u, weights)
+    assert recomputed == [1]  # only the overflowing row
+    experts.sparse_logits = False
+    plain = experts.logits(u, weights)
+    assert np.isfinite(fast).all()
+    assert np.allclose(fast, plain, rtol=1e-5, atol=1e-3)
