@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from assistant.errors import DeviceUnavailable, InvalidInput
+from assistant.jack_environment import jack_unreachable
 from assistant.vad import (DEFAULT_DETECTOR, FRAME_SAMPLES, SAMPLE_RATE, level_0_1, make_endpointer,
                            rms_dbfs)
 from models.progress import Progress
@@ -39,8 +40,6 @@ PRE_ROLL_S = 0.3
 PUSH_TO_TALK_PRE_ROLL_S = 0.3
 #: Longest pre-roll a Microphone accepts (it is a ring buffer held in memory for every block).
 MAX_PRE_ROLL_S = 2.0
-#: A JACK server name nobody runs: PortAudio is initialised with JACK_DEFAULT_SERVER set to it.
-_NO_JACK_SERVER = "moodchords-portaudio-without-jack"
 
 NO_MICROPHONE_HELP = (
     "no microphone found; type your request instead. To use your voice, connect a microphone and "
@@ -78,20 +77,9 @@ def _portaudio_without_jack():
     client for as long as PortAudio stays initialised, and if that JACK server stops meanwhile (a
     user quitting JACK, a test's private server) the next Pa_Terminate -- our device rescan, or
     sounddevice's at exit -- fails an assertion in pa_jack.c and aborts the whole process.
-    Microphones are reached through ALSA (and its PulseAudio/PipeWire plugin), never JACK.
-    Call with _portaudio_lock held: the environment is process-wide."""
-    keys = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")
-    previous = {key: os.environ.get(key) for key in keys}
-    os.environ["JACK_DEFAULT_SERVER"] = _NO_JACK_SERVER
-    os.environ["JACK_NO_START_SERVER"] = "1"  # never start a jackd of that name
-    try:
+    Microphones are reached through ALSA (and its PulseAudio/PipeWire plugin), never JACK."""
+    with jack_unreachable():
         yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _sounddevice():

@@ -13,6 +13,7 @@ import threading
 from typing import Callable
 
 from assistant.errors import DeviceUnavailable, InvalidInput
+from assistant.jack_environment import JACK_ENVIRONMENT_LOCK
 from assistant.score import Score
 
 CLIENT_NAME = "moodchords"  # our client's name in JACK/ALSA/CoreMIDI
@@ -73,7 +74,8 @@ def _open_client(api: str | None, client_name: str):
             failures.append(f"{name}: not compiled into python-rtmidi")
             continue
         try:
-            return rtmidi.MidiOut(constant, client_name), name
+            with JACK_ENVIRONMENT_LOCK:  # never while PortAudio initialises with JACK hidden (assistant.audio)
+                return rtmidi.MidiOut(constant, client_name), name
         except Exception as error:  # rtmidi raises its own SystemError subclasses
             failures.append(f"{name}: {error} ({API_HINTS[name]})")
     raise DeviceUnavailable("No MIDI system available for output; tried " + "; ".join(failures))

@@ -322,3 +322,27 @@ def test_a_jack_server_that_went_away_does_not_abort_the_device_rescan(tmp_path)
     result = subprocess.run([sys.executable, str(script)], cwd=PROJECT_ROOT, capture_output=True, text=True,
                             timeout=120, env={**__import__("os").environ, "PYTHONPATH": str(PROJECT_ROOT)})
     assert result.returncode == 0 and "rescanned" in result.stdout, (result.returncode, result.stderr[-2000:])
+
+
+def test_jack_stays_hidden_only_inside_and_jack_clients_wait_for_it(monkeypatch):
+    from assistant.jack_environment import JACK_ENVIRONMENT_LOCK, NO_JACK_SERVER, jack_unreachable
+
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "studio")
+    monkeypatch.delenv("JACK_NO_START_SERVER", raising=False)
+    opened_while_hidden = []
+
+    def open_client():  # what assistant.midi_ports does around rtmidi.MidiOut
+        with JACK_ENVIRONMENT_LOCK:
+            opened_while_hidden.append(__import__("os").environ["JACK_DEFAULT_SERVER"] == NO_JACK_SERVER)
+
+    with jack_unreachable():
+        import os
+
+        assert os.environ["JACK_DEFAULT_SERVER"] == NO_JACK_SERVER and os.environ["JACK_NO_START_SERVER"] == "1"
+        client = threading.Thread(target=open_client)
+        client.start()
+        client.join(timeout=0.3)
+        assert client.is_alive() and not opened_while_hidden  # waits for the environment to come back
+    client.join(timeout=5)
+    assert opened_while_hidden == [False]
+    assert os.environ["JACK_DEFAULT_SERVER"] == "studio" and "JACK_NO_START_SERVER" not in os.environ
