@@ -47,13 +47,15 @@ SCORING = PEAK_MB + """
 import json, sys, time
 from models.classification import log_likelihoods
 from models.dataset import load_clip
+from models.crbm_layout import NumpyClassScorer
 from models.model_folder import load_model_set
 model_set = load_model_set(None)
+scorer = NumpyClassScorer.for_model_set(model_set)  # as `moodchords classify` scores (no TensorFlow)
 rows = []
 for path in sys.argv[1:]:
     clip = load_clip(path, use_cache=False)
     started = time.perf_counter()
-    log_likelihoods(model_set, clip.events, clip.performance, mode=clip.mode)
+    log_likelihoods(model_set, clip.events, clip.performance, mode=clip.mode, scorer=scorer)
     rows.append((len(clip.events), time.perf_counter() - started, peak_mb()))
 print(json.dumps(rows))
 """
@@ -121,7 +123,7 @@ def main() -> None:
         path.write_bytes(bad_midi.chord_song(n, beats_per_chord=1))
         scoring_files.append(str(path))
     scoring = json.loads(run_child(SCORING, *scoring_files))
-    score_rows = ["| chords | scoring s | ms per chord | process peak MB (after loading TensorFlow and the models) |",
+    score_rows = ["| chords | scoring s | ms per chord | process peak MB (models loaded) |",
                   "|---|---|---|---|"]
     score_rows += [f"| {n} | {s:.2f} | {1000 * s / n:.2f} | {peak:.0f} |" for n, s, peak in scoring]
     print("\n".join(score_rows), flush=True)
@@ -135,9 +137,9 @@ def main() -> None:
         "process's own; wall time includes waiting for the shared cores).", "",
         "load_clip, one fresh process per file (issue 18 goals: under 500 MB for any file, under 5 s under 1 MB):", "",
         *rows, "",
-        "classify's scoring (models.classification.log_likelihoods, 32 chords at a time), one process, files of growing length "
-        "(before: ~2.2 MB more per chord, 758 chords 2.2 GB; the first file's time includes TensorFlow's one-off "
-        "tracing):", "",
+        "classify's scoring (models.classification.log_likelihoods in numpy, models.crbm_layout.NumpyClassScorer, as "
+        "`moodchords classify` scores; windows of 32 chords), one process, files of growing length (before: ~2.2 MB "
+        "more per chord, 758 chords 2.2 GB; bench/classify_memory.py compares with the TensorFlow scoring):", "",
         *score_rows, "",
         f"Seeded corruption fuzz of the reader and analysis (`--fuzz {args.fuzz} --seed {args.seed}`): "
         f"{fuzzed['cases']} cases, {fuzzed['ok']} analysed, {fuzzed['refused']} refused with a ClipError, "

@@ -97,17 +97,19 @@ def class_rhythm_log_likelihood(model_set, name: str, events: Sequence[ChordEven
     return rhythm_log_likelihood(params.rhythm_probabilities, params.rhythm_durations, model_set.beats_per_bar, events)
 
 
-def harmony_log_likelihood_parts(model_set, events: Sequence[ChordEvent],
-                                 mode: str | None = None) -> dict[str, tuple[float, float, float]]:
+def harmony_log_likelihood_parts(model_set, events: Sequence[ChordEvent], mode: str | None = None,
+                                 scorer=None) -> dict[str, tuple[float, float, float]]:
     """Per class, the three parts of harmony_log_likelihoods: (chords, rhythm, mode); the mode
-    part is 0 when the clip's mode is not given."""
+    part is 0 when the clip's mode is not given. ``scorer``: what gives the per-class chord
+    log-probabilities (``class_log_probs(u)``); None: the model set's TensorFlow experts, or
+    models.crbm_layout.NumpyClassScorer where TensorFlow must not be loaded (classify's memory)."""
     if not events:
         raise InvalidModelInput("no chord events to score; allowed: at least one ChordEvent")
     if mode is not None and mode not in ("major", "minor"):
         raise InvalidModelInput(f"mode {mode!r} not allowed; allowed: 'major', 'minor' or None")
-    from models.crbm import CHORD_LAYOUT, chord_visible, conditioning_matrix
+    from models.crbm_layout import CHORD_LAYOUT, chord_visible, conditioning_matrix
 
-    experts = model_set.experts()
+    experts = scorer if scorer is not None else model_set.experts()
     states = np.asarray([chord_state_index(e) for e in events])
     visible = chord_visible(events)
     context = max(model_set.history, model_set.joint_history)
@@ -132,12 +134,14 @@ def harmony_log_likelihood_parts(model_set, events: Sequence[ChordEvent],
     return parts
 
 
-def harmony_log_likelihoods(model_set, events: Sequence[ChordEvent], mode: str | None = None) -> dict[str, float]:
+def harmony_log_likelihoods(model_set, events: Sequence[ChordEvent], mode: str | None = None,
+                            scorer=None) -> dict[str, float]:
     """Per class, the log-likelihood of the clip's harmony: sum_t log p(chord_t | previous chords)
     under the class CRBM (exact) + log P(durations) under the class's harmonic-rhythm table
     + log P(mode | class) from the class's major share when the clip's mode is given."""
     return {name: chords + rhythm + mode_part
-            for name, (chords, rhythm, mode_part) in harmony_log_likelihood_parts(model_set, events, mode).items()}
+            for name, (chords, rhythm, mode_part) in harmony_log_likelihood_parts(model_set, events, mode,
+                                                                                   scorer).items()}
 
 
 def performance_log_likelihoods(model_set, performance) -> dict[str, float]:
@@ -148,11 +152,11 @@ def performance_log_likelihoods(model_set, performance) -> dict[str, float]:
 
 
 def log_likelihoods(model_set, events: Sequence[ChordEvent], performance,
-                    mode: str | None = None) -> dict[str, ClassLikelihood]:
+                    mode: str | None = None, scorer=None) -> dict[str, ClassLikelihood]:
     """Per class harmony (chords, + mode when given) and performance log-likelihoods and the
     classifier's score (combined_scores: factorised for quadrant classes, else the weighted sum
     with harmony_weight chosen by cross-validation on the training data)."""
-    harmony = harmony_log_likelihoods(model_set, events, mode)
+    harmony = harmony_log_likelihoods(model_set, events, mode, scorer)
     perf = performance_log_likelihoods(model_set, performance)
     names = model_set.class_names
     combined = combined_scores([[harmony[n] for n in names]], [[perf[n] for n in names]],

@@ -34,10 +34,14 @@ def run(args: argparse.Namespace) -> int:
     from models.errors import InvalidModelInput
     from models.midi_reading import display_path
     from models.classification import log_likelihoods
+    from models.crbm_layout import NumpyClassScorer
     from models.model_folder import load_model_set
 
     log = logging.getLogger(__name__)
     model_set = load_model_set(args.model)  # ModelFileError (exit 2) names a missing/corrupt file
+    # Scoring in numpy, not TensorFlow: loading TensorFlow alone takes ~480 MB, and issue 18 allows a
+    # classify process 500 MB for any file (bench/classify_memory.py; same scores, tests/test_crbm_layout.py)
+    scorer = NumpyClassScorer.for_model_set(model_set)
     results, failures = [], 0
     for name in args.files:
         shown = display_path(name)  # a file name that is not UTF-8 still prints (as \xNN escapes)
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             clip = load_clip(name)
             if not clip.events:
                 raise ClipError(f"{shown}: no chords recognised")
-            scores = log_likelihoods(model_set, clip.events, clip.performance, mode=clip.mode)
+            scores = log_likelihoods(model_set, clip.events, clip.performance, mode=clip.mode, scorer=scorer)
         except Exception as error:  # one file's failure is that file's error line; the batch goes on
             failures += 1
             if isinstance(error, (ClipError, InvalidModelInput, OSError)):
