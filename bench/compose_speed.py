@@ -79,21 +79,42 @@ def main() -> int:
     composer.compose({"Q1": 1.0}, MusicalSettings(bars=8), seed=0)  # warm-up: TensorFlow tracing
     weights = composer.model_set.validate_weights({"Q1": 0.7, "Q4": 0.3})
     import models.generation as generation_module
+    from assistant.expression import plan_for_mood
+    from assistant.language import MoodReader
 
+    experts, _ = composer.model_set.generation_experts()
+    request = "I want a song that expresses hope and wonder"
+    mood = MoodReader(composer.classes).read(request)  # the language model's reading, once (not timed)
     shared = generation_module.SHARED_ROWS
-    generation_module._shared_rows.clear()
-    generation_ms, core_ms, total_ms, again_ms = [], [], [], []
-    load_start = os.getloadavg()[0]
-    for seed in range(20):  # compose (new mood, then same mood again), then its steps timed apart (same seed)
-        generation_module.SHARED_ROWS = 0  # a new mood: no rows from earlier generations (the path before sharing)
-        start = time.perf_counter()
-        composer.compose(weights, MusicalSettings(bars=8), seed=seed)
-        total_ms.append(1000 * (time.perf_counter() - start))
-        generation_module.SHARED_ROWS = shared  # the same mood again: the earlier seeds' rows are shared
-        start = time.perf_counter()
-        composer.compose(weights, MusicalSettings(bars=8), seed=seed)
-        again_ms.append(1000 * (time.perf_counter() - start))
+    # before: the logits path before issue 15's speed work (dense u, a softplus per hidden unit), a new mood;
+    # after: the sparse path, a new mood; again: the sparse path with the earlier seeds' rows shared
+    settings = {"before": (False, 0), "after": (True, 0), "again": (True, shared)}
+
+    def text_request(seed: int):
+        plan = plan_for_mood(mood, composer.classes, seed=seed)  # as assistant.pipeline does, per seed
+        return composer.compose(mood.class_weights, MusicalSettings(bars=8), seed=seed, plan=plan)
+
+    cases = {"text request": text_request,
+             "weights Q1 0.7 + Q4 0.3": lambda seed: composer.compose(weights, MusicalSettings(bars=8), seed=seed)}
+    timings = {(case, key): ([], []) for case in cases for key in settings}
+    for sparse in (False, True):  # trace both paths' batch shapes for these class subsets
+        experts.sparse_logits = sparse
         generation_module.SHARED_ROWS = 0
+        for compose in cases.values():
+            compose(100)
+    generation_module._shared_rows.clear()
+    load_start = os.getloadavg()[0]
+    for seed in range(20):  # the settings interleaved, seed by seed, so that they see the same machine load
+        for case, compose in cases.items():
+            for key, (sparse, rows) in settings.items():
+                experts.sparse_logits, generation_module.SHARED_ROWS = sparse, rows
+                start, start_cpu = time.perf_counter(), time.process_time()
+                compose(seed)
+                timings[case, key][0].append(1000 * (time.perf_counter() - start))
+                timings[case, key][1].append(1000 * (time.process_time() - start_cpu))
+    experts.sparse_logits, generation_module.SHARED_ROWS = True, 0
+    generation_ms, core_ms = [], []
+    for seed in range(20):  # the after path's steps timed apart (a new mood)
         start = time.perf_counter()
         generation = generate(composer.model_set, weights, GenerationOptions(bars=8), seed=seed)
         middle = time.perf_counter()
@@ -102,16 +123,28 @@ def main() -> int:
         generation_ms.append(1000 * (middle - start))
         core_ms.append(1000 * (time.perf_counter() - middle))
     generation_module.SHARED_ROWS = shared
-    lines += ["", f"Composer.compose (model set {composer.model_set.name!r}, Q1 0.7 + Q4 0.3, 8 bars, no key "
-              "given); median of 20 runs after one warm-up call, load average "
-              f"{load_start:.1f} at the start. New mood: models.generation.SHARED_ROWS = 0 (each generation computes "
-              f"its rows: the path before rows were shared); same mood again: SHARED_ROWS = {shared}, the rows of "
-              "the earlier seeds' same-mood composes are shared (the next take / regenerate case). The split rows: new mood.", "", "| step | ms |", "|---|---|",
-              f"| Composer.compose (all), new mood | {statistics.median(total_ms):.1f} |",
-              f"| Composer.compose (all), same mood again | {statistics.median(again_ms):.1f} |",
-              f"| models.generation.generate | {statistics.median(generation_ms):.1f} |",
-              f"| music core: key placement + arrangement fit + voicing + render | "
-              f"{statistics.median(core_ms):.2f} |"]
+    load_end = os.getloadavg()[0]
+    median = statistics.median
+    lines += ["", f"Composer.compose (model set {composer.model_set.name!r}, 8 bars, no key given), after the models are "
+              f"loaded; median of 20 seeds after one warm-up call per path; load average {load_start:.1f} at the start, "
+              f"{load_end:.1f} at the end (2 cores, shared with other jobs). Text request: {request!r} read once by "
+              f"assistant.language.MoodReader (weights {', '.join(f'{n} {w:.2f}' for n, w in mood.class_weights.items())}), "
+              "its expression plan per seed (guidance from the default intensity, every class active, the pop expert). "
+              "Before = the logits path before issue 15's speed work (models.crbm.StackedExperts.sparse_logits = False, "
+              "as at commit 2aefbe5), after = the sparse path, both a new mood (models.generation.SHARED_ROWS = 0); same "
+              f"mood again = after with SHARED_ROWS = {shared} (the earlier seeds' rows shared). Interleaved seed by seed "
+              "in one process; the same seeds give the same compositions on both paths (tests/test_compose_pinned.py). "
+              "CPU = process time, all threads.", "",
+              "| case | before: median ms | after: median ms | speed-up | CPU ms before / after | same mood again (after) ms |",
+              "|---|---|---|---|---|---|"]
+    for case in cases:
+        before, after, again = (timings[case, key] for key in settings)
+        lines.append(f"| Composer.compose, {case} | {median(before[0]):.1f} | {median(after[0]):.1f} | "
+                     f"{median(before[0]) / median(after[0]):.2f}x | {median(before[1]):.1f} / {median(after[1]):.1f} "
+                     f"({median(before[1]) / median(after[1]):.2f}x) | {median(again[0]):.1f} |")
+    lines += ["", "The after path's parts (weights Q1 0.7 + Q4 0.3, a new mood):", "", "| step | ms |", "|---|---|",
+              f"| models.generation.generate | {median(generation_ms):.1f} |",
+              f"| music core: key placement + arrangement fit + voicing + render | {median(core_ms):.2f} |"]
     lines += ["", "Arrangement fit on the model's own performance samples: 25 compositions per class "
               "(8 bars, tempo from the sample), rendered notes/s vs the sample's.", "",
               "| class | patterns | sample notes/s (mean) | rendered notes/s (mean) | median abs. error | "

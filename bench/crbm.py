@@ -27,16 +27,19 @@ def write_section(text: str, key: str = "crbm") -> None:
 
 
 def generation_times(model_set, runs: int, shared_rows: int) -> list[tuple]:
-    """(case, median ms, p90 ms, mean chords, median ms, p90 ms) of generating 8 bars per case: first with
-    models.generation.SHARED_ROWS = shared_rows (rows shared across generations: every run after the first
-    repeats the mood, as a next take or a regenerate does), then with 0 (each generation computes its own
-    rows: a new mood, and the path before rows were shared), the two interleaved run by run so that both see
-    the same machine load. Each class subset is traced first."""
+    """Per case of generating 8 bars: (case, before: median ms, after: median ms, after: p90 ms, before: median CPU ms,
+    after: median CPU ms, same mood again: median ms, mean chords). before = the logits path before issue 15's speed
+    work (StackedExperts.sparse_logits = False: dense u, a softplus per hidden unit) and after = the sparse path,
+    both with models.generation.SHARED_ROWS = 0 (each generation computes its own rows: a new mood); same mood again
+    = the sparse path with SHARED_ROWS = shared_rows (the case's earlier runs' rows reused, as a next take or a
+    regenerate does). The three interleaved run by run so that they see the same machine load; each class subset
+    and batch shape is traced first."""
     import numpy as np
 
     import models.generation as generation
     from models.generation import GenerationOptions, generate
 
+    experts, _ = model_set.generation_experts()
     names = model_set.class_names
     all_equal = {n: 1.0 for n in names}
     base = generate(model_set, all_equal, GenerationOptions(bars=8), seed=1)
@@ -49,26 +52,34 @@ def generation_times(model_set, runs: int, shared_rows: int) -> list[tuple]:
              ("two classes 0.7/0.3", {names[0]: 0.7, names[-1]: 0.3}, GenerationOptions(bars=8), {}),
              (f"regenerate with {len(locked)} of {len(rhythm)} chords locked", all_equal, GenerationOptions(bars=8),
               {"locked": locked, "rhythm": rhythm})]
+    settings = {"before": (False, 0), "after": (True, 0), "again": (True, shared_rows)}
     rows = []
     for title, weights, options, extra in cases:
-        generation.SHARED_ROWS = 0
-        generate(model_set, weights, options, seed=0, **extra)  # trace (and compile) this class subset once
+        for sparse in (False, True):  # trace (and compile) this class subset and its batch shapes on both paths
+            experts.sparse_logits = sparse
+            generation.SHARED_ROWS = 0
+            generate(model_set, weights, options, seed=0, **extra)
         generation._shared_rows.clear()  # "same mood again" shares only this case's earlier runs
         if extra:  # a regenerate follows the take it changes
             generation.SHARED_ROWS = shared_rows
             generate(model_set, weights, options, seed=1)
-        times = {shared_rows: [], 0: []}
+        wall = {key: [] for key in settings}
+        cpu = {key: [] for key in settings}
         chords = []
         for seed in range(runs):
-            for setting in (shared_rows, 0):
-                generation.SHARED_ROWS = setting
-                started = time.perf_counter()
+            for key, (sparse, shared) in settings.items():
+                experts.sparse_logits = sparse
+                generation.SHARED_ROWS = shared
+                started, started_cpu = time.perf_counter(), time.process_time()
                 g = generate(model_set, weights, options, seed=seed, **extra)
-                times[setting].append(time.perf_counter() - started)
+                wall[key].append(1000 * (time.perf_counter() - started))
+                cpu[key].append(1000 * (time.process_time() - started_cpu))
             chords.append(len(g.events))
+        experts.sparse_logits = True
         generation.SHARED_ROWS = shared_rows
-        rows.append((title, *(1000 * float(f(times[s])) for s in (shared_rows, 0)
-                              for f in (np.median, lambda t: np.percentile(t, 90))), float(np.mean(chords))))
+        rows.append((title, float(np.median(wall["before"])), float(np.median(wall["after"])),
+                     float(np.percentile(wall["after"], 90)), float(np.median(cpu["before"])),
+                     float(np.median(cpu["after"])), float(np.median(wall["again"])), float(np.mean(chords))))
     return rows
 
 
@@ -96,13 +107,12 @@ def main() -> int:
     started = time.perf_counter()
     generate(model_set, {names[0]: 1.0}, GenerationOptions(bars=8), seed=0)
     first = time.perf_counter() - started
-    plain = load_model_set(args.model)
-    plain.xla_generation = False  # the same models without XLA, timed in the same run
     import models.generation as generation
 
     shared = generation.SHARED_ROWS
-    rows = [(title, *xla, without[2]) for (title, *xla), (_, *without)
-            in zip(generation_times(model_set, args.runs, shared), generation_times(plain, args.runs, shared))]
+    load_before = os.getloadavg()[0]
+    rows = generation_times(model_set, args.runs, shared)
+    experts, _ = model_set.generation_experts()
 
     config = model_set.config
     val = config.get("validation") or {}
@@ -115,15 +125,19 @@ def main() -> int:
         f"(builds the stacked experts, traces the tf.function): {first:.2f} s.",
         f"- Generating 8 bars of 4/4 ({hp['n_hidden']} hidden units, history {hp['history']}, exact enumeration of "
         f"{int(np.prod(config['layout']['group_sizes']))} chord states per step), median / 90th percentile of {args.runs} runs:", "",
-        f"\"same mood again\": models.generation.SHARED_ROWS = {shared} (the log-probability rows of the case's earlier runs "
-        "with the same mixture - other seeds - are reused; the regenerate case starts from its original take's rows; bit-identical rows, pinned seeds unchanged - tests/test_generation.py); "
-        "\"new mood\": SHARED_ROWS = 0, every generation computes its own rows (the path before, commit ef658f4); "
-        "the two interleaved run by run in one process. Without XLA: new mood.", "",
-        "| case | same mood again: median ms | p90 ms | new mood (as before): median ms | p90 ms | chords "
-        "| without XLA, new mood: median ms | XLA speed-up (new mood) |",
+        f"before = the logits path before issue 15's speed work (models.crbm.StackedExperts.sparse_logits = False: the "
+        "dense conditioning matmul and a softplus per hidden unit, as at commit 2aefbe5); after = the sparse path (the "
+        f"dynamic biases gathered from the history's <= {experts.max_active} nonzero units, the hidden term as logs of "
+        f"products of {experts.chunk} factors 1 + e^x); both with SHARED_ROWS = 0 (a new mood: every generation computes its "
+        f"rows). Same mood again: after, with SHARED_ROWS = {shared} (the case's earlier runs' rows reused). The three "
+        f"interleaved run by run in one process; load average {load_before:.1f} when the timing started. The same seeds give "
+        "the same chords on both paths (tests/test_compose_pinned.py, tests/test_generation.py). CPU = process time "
+        "(all threads), less sensitive to the other jobs on the machine than the wall clock.", "",
+        "| case | before: median ms | after: median ms | speed-up | after: p90 ms | CPU ms before / after "
+        "| same mood again (after): median ms | chords |",
         "|---|---|---|---|---|---|---|---|",
-        *(f"| {t} | {m:.1f} | {p:.1f} | {m1:.1f} | {p1:.1f} | {c:.1f} | {m0:.1f} | {m0 / m1:.2f}x |"
-          for t, m, p, m1, p1, c, m0 in rows),
+        *(f"| {t} | {b:.1f} | {a:.1f} | {b / a:.2f}x | {p:.1f} | {cb:.1f} / {ca:.1f} ({cb / ca:.2f}x) | {again:.1f} | {c:.1f} |"
+          for t, b, a, p, cb, ca, again, c in rows),
         "",
     ]
     data = config.get("training_data", {})
