@@ -364,126 +364,39 @@ def mood_of_weights(class_weights: Mapping[str, float], classes) -> Mood:
 
 
 def composition_summary(composition: Composition) -> dict[str, Any]:
-    """A JSON-ready description of a composition: what `compose --json` and `listen --json` print.
+    """The composition as the one documented JSON object (docs/composition-schema.md): what
+    `compose --json` and `listen --json` print and what the history record holds."""
+    from assistant.composition_schema import composition_document
 
-    Some facts appear under two names (e.g. "output" and "midi", "emotion" and "class_weights"),
-    each kept so that what scripts read stays put."""
-    from assistant.general_midi import describe_program, gm_number
-
-    progression = composition.progression
-    arrangement = composition.arrangement
-    mood = composition.mood
-    midi = str(composition.midi_path) if composition.midi_path else None
-    summary = {
-        "request": composition.request_text,
-        "transcript": composition.transcript,
-        "keywords": list(mood.keywords),
-        "valence": round(mood.valence, 3),
-        "arousal": round(mood.arousal, 3),
-        "class_weights": {k: round(v, 3) for k, v in mood.class_weights.items()},
-        "emotion": {k: round(v, 6) for k, v in mood.class_weights.items()},
-        "key": progression.key_name,
-        "tempo_bpm": round(progression.tempo_bpm, 3),
-        "beats_per_bar": progression.beats_per_bar,
-        "bars": round(progression.length_beats / progression.beats_per_bar, 3),
-        "chords": [{"name": p.chord.name, "start_beats": p.start_beats, "duration_beats": p.duration_beats,
-                    "beats": p.duration_beats} for p in progression.chords],
-        "program": arrangement.program,  # the MIDI program byte 0..127, as in the MIDI file
-        # what users see and type: GM's own numbering 1..128 (the window, --instrument) and the name
-        "instrument": {"number": gm_number(arrangement.program), "name": describe_program(arrangement.program)},
-        "pattern": arrangement.pattern,
-        "arrangement": {"pattern": arrangement.pattern, "program": arrangement.program,
-                        "notes_per_beat": arrangement.notes_per_beat, "velocity": arrangement.velocity},
-        "seed": composition.seed,
-        "midi": midi,
-        "output": midi,
-        "timings_s": {k: round(v, 4) for k, v in composition.timings.items()},
-        "warnings": list(composition.warnings),
-        "metre": "{}/{}".format(*progression.time_signature),
-        "form": composition.form,
-        "intensity": round(composition.intensity, 3),
-        "settings": _sourced_settings(composition),
-    }
-    if composition.request_text:  # a mood read from words (not --emotion weights alone)
-        summary["mood"] = {"valence": mood.valence, "arousal": mood.arousal, "keywords": list(mood.keywords),
-                           "neutral": mood.neutral}
-    return summary
-
-
-def _sourced_settings(composition: Composition) -> dict[str, dict[str, Any]]:
-    """Each of SOURCED_SETTINGS as composed, with where it came from ("flag", "request", "mood")."""
-    progression = composition.progression
-    instrument = composition.settings.instrument
-    if instrument is None:
-        from assistant.general_midi import describe_program
-
-        instrument = describe_program(composition.arrangement.program)
-    values = {"key": progression.key_name, "mode": progression.mode, "tempo": round(progression.tempo_bpm, 3),
-              "bars": round(progression.length_beats / progression.beats_per_bar, 3),
-              "metre": "{}/{}".format(*progression.time_signature), "form": composition.form,
-              "instrument": instrument, "intensity": round(composition.intensity, 3)}
-    if composition.form == "loop":
-        values["form"] = f"loop of {composition.settings.loop_bars or 4} bars"
-    return {name: {"value": values[name], "source": composition.sources.get(name, "mood")}
-            for name in SOURCED_SETTINGS}
+    return composition_document(composition)
 
 
 # ---------------------------------------------------------------------------------------------
 # Persistence: a Composition as a history record of plain JSON data (restore re-renders the score)
 
-PAYLOAD_VERSION = 1
-
 
 def to_history_record(composition: Composition):
-    from assistant.history import HistoryRecord
+    """The composition's JSON object split into a history record's columns (assistant.composition_schema)."""
+    from assistant.composition_schema import history_record
 
-    progression = composition.progression
-    mood = dataclasses.asdict(composition.mood)
-    mood["keywords"] = list(composition.mood.keywords)
-    midi_bytes = None
-    if composition.midi_path is not None and composition.midi_path.is_file():
-        midi_bytes = composition.midi_path.read_bytes()  # survives the file's deletion
-    return HistoryRecord(
-        id=composition.id, created_at=composition.created_at, request_text=composition.request_text,
-        transcript=composition.transcript, keywords=tuple(composition.mood.keywords), mood=mood,
-        settings=dataclasses.asdict(composition.settings),
-        progression={
-            "tonic": progression.tonic, "mode": progression.mode, "tempo_bpm": progression.tempo_bpm,
-            "beats_per_bar": progression.beats_per_bar, "key": progression.key_name,
-            "compound": progression.compound, "tonic_name": progression.tonic_name,
-            "chords": [{"root": p.chord.root, "quality": p.chord.quality, "bass": p.chord.bass, "name": p.chord.name,
-                        "start_beats": p.start_beats, "duration_beats": p.duration_beats, "locked": p.locked}
-                       for p in progression.chords],
-        },
-        seed=composition.seed, midi_path=str(composition.midi_path) if composition.midi_path else None,
-        midi_bytes=midi_bytes,
-        payload={"version": PAYLOAD_VERSION, "arrangement": dataclasses.asdict(composition.arrangement),
-                 "timings": composition.timings, "sources": dict(composition.sources),
-                 "notices": list(composition.notices), "form": composition.form,
-                 "intensity": composition.intensity})
+    return history_record(composition)
 
 
 def from_history_record(record) -> Composition:
-    """Rebuild a Composition from a history record written by to_history_record."""
+    """Rebuild a Composition from a history record of any schema version (older ones are upgraded)."""
     from assistant.arrangement import Arrangement, render_score
-    from assistant.music import Chord, PlacedChord, Progression, key_spelling
+    from assistant.composition_schema import (mood_from_document, notices_from_document, progression_from_document,
+                                              record_document, sources_from_document)
 
-    p = record.progression
-    spelling = key_spelling(p["tonic"], p["mode"])
-    chords = tuple(PlacedChord(Chord(c["root"], c["quality"], c["bass"], spelling), c["start_beats"],
-                               c["duration_beats"], c["locked"]) for c in p["chords"])
-    progression = Progression(chords, p["tonic"], p["mode"], p["tempo_bpm"], p["beats_per_bar"],
-                              bool(p.get("compound", False)), p.get("tonic_name"))  # absent in older records
-    arrangement = Arrangement(**record.payload["arrangement"])
-    mood_fields = dict(record.mood)
-    mood_fields["settings"] = MusicalSettings(**mood_fields["settings"])
-    mood_fields["keywords"] = tuple(mood_fields["keywords"])
+    document = record_document(record)
+    progression = progression_from_document(document["progression"])
+    arrangement = Arrangement(**{name: value for name, value in document["arrangement"].items()
+                                 if name != "instrument"})
     return Composition(
-        id=record.id, created_at=record.created_at, request_text=record.request_text,
-        transcript=record.transcript, mood=Mood(**mood_fields), settings=MusicalSettings(**record.settings),
-        progression=progression, arrangement=arrangement, score=render_score(progression, arrangement),
-        seed=record.seed, midi_path=Path(record.midi_path) if record.midi_path else None,
-        timings=dict(record.payload.get("timings", {})),
-        sources=dict(record.payload.get("sources", {})),  # absent in older records
-        notices=tuple(record.payload.get("notices", ())), form=record.payload.get("form", "through"),
-        intensity=float(record.payload.get("intensity", 0.5)))
+        id=document["id"], created_at=document["created_at"], request_text=document["request_text"],
+        transcript=document["transcript"], mood=mood_from_document(document["mood"]),
+        settings=MusicalSettings(**document["settings"]), progression=progression, arrangement=arrangement,
+        score=render_score(progression, arrangement), seed=document["seed"],
+        midi_path=Path(document["midi_path"]) if document["midi_path"] else None,
+        timings=dict(document["timings"]), sources=sources_from_document(document),
+        notices=notices_from_document(document), form=document["form"], intensity=float(document["intensity"]))

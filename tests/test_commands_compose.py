@@ -115,18 +115,20 @@ def test_compose_writes_midi_and_json(model_dir, tmp_path, capsys):  # noqa: F81
     captured = capsys.readouterr()
     assert code == 0, captured.err
     report = json.loads(captured.out)
-    assert report["key"] in ("D major", "D minor") and report["tempo_bpm"] == 90 and report["bars"] == 4
-    assert report["emotion"] == {"Q1": 0.7, "Q2": 0.0, "Q3": 0.0, "Q4": 0.3}
-    assert report["output"] == str(out) and report["seed"] == 1
-    assert sum(c["duration_beats"] for c in report["chords"]) == 16
+    assert report["progression"]["key"] in ("D major", "D minor") and report["progression"]["tempo_bpm"] == 90
+    assert report["progression"]["bars"] == 4
+    assert report["mood"]["class_weights"] == {"Q1": 0.7, "Q2": 0.0, "Q3": 0.0, "Q4": 0.3}
+    assert report["midi_path"] == str(out) and report["seed"] == 1
+    assert sum(c["duration_beats"] for c in report["progression"]["chords"]) == 16
     midi = mido.MidiFile(out)
     markers = [m.text for m in midi.tracks[0] if m.type == "marker"]
-    assert markers == [c["name"] for c in report["chords"]]
+    assert markers == [c["name"] for c in report["progression"]["chords"]]
     assert [m.program for m in midi.tracks[1] if m.type == "program_change"] == [4]  # the MIDI byte, 0-based
-    assert report["instrument"] == {"number": 5, "name": "Electric Piano 1"} and report["program"] == 4
+    assert report["arrangement"]["instrument"] == {"number": 5, "name": "Electric Piano 1"}
+    assert report["arrangement"]["program"] == 4
     assert main(["compose", *common]) == 0  # same seed, same chords; no -o: nothing written
     again = json.loads(capsys.readouterr().out)
-    assert again["chords"] == report["chords"] and again["output"] is None
+    assert again["progression"]["chords"] == report["progression"]["chords"] and again["midi_path"] is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["song.mid"]
 
 
@@ -144,10 +146,12 @@ def test_json_is_the_pipelines_composition_summary(model_dir, capsys):  # noqa: 
     composition = Assistant(model_dir=model_dir, write_midi_files=False).compose_from_weights(
         {"Q2": 1, "Q3": 3}, overrides=MusicalSettings(bars=4, mode="minor"), seed=8)
     expected = json.loads(json.dumps(composition_summary(composition)))
-    assert set(report["timings_s"]) == set(expected["timings_s"]) == {"compose"}
-    del report["timings_s"], expected["timings_s"]
+    assert set(report["timings"]) == set(expected["timings"]) == {"compose"}
+    for differs in ("timings", "id", "created_at"):  # each composition its own
+        del report[differs], expected[differs]
     assert report == expected
-    assert report["emotion"] == {"Q1": 0.0, "Q2": 0.25, "Q3": 0.75, "Q4": 0.0} and report["output"] is None
+    assert report["mood"]["class_weights"] == {"Q1": 0.0, "Q2": 0.25, "Q3": 0.75, "Q4": 0.0}
+    assert report["midi_path"] is None
 
 
 def test_subprocess_compose_single_class(model_dir, tmp_path):  # noqa: F811
@@ -189,12 +193,12 @@ def test_text_is_read_by_the_mood_reader(model_dir, tmp_path, capsys):  # noqa: 
     captured = capsys.readouterr()
     assert code == 0, captured.err
     report = json.loads(captured.out)
-    assert report["key"] == "D minor" and report["bars"] == 4
+    assert report["progression"]["key"] == "D minor" and report["progression"]["bars"] == 4
     assert report["mood"]["valence"] < 0  # sad
-    sad = report["emotion"]["Q3"] + report["emotion"]["Q2"]
-    happy = report["emotion"]["Q1"] + report["emotion"]["Q4"]
+    sad = report["mood"]["class_weights"]["Q3"] + report["mood"]["class_weights"]["Q2"]
+    happy = report["mood"]["class_weights"]["Q1"] + report["mood"]["class_weights"]["Q4"]
     assert sad > happy
-    assert out.exists() and report["output"] == str(out)
+    assert out.exists() and report["midi_path"] == str(out)
 
 
 def test_compose_prints_every_warning_of_the_request(model_dir, tmp_path, capsys):  # noqa: F811
@@ -208,7 +212,7 @@ def test_compose_prints_every_warning_of_the_request(model_dir, tmp_path, capsys
                 "length 8.5 bars ignored; allowed whole numbers 1..256 bars"]
     assert captured.err.splitlines() == [f"moodchords compose: warning: {w}" for w in expected]
     report = json.loads(captured.out)
-    assert report["warnings"] == expected and report["key"] == "D major"
+    assert report["warnings"] == expected and report["progression"]["key"] == "D major"
 
 
 def test_compose_text_with_invalid_utf8_and_controls(model_dir, tmp_path, capsys):  # noqa: F811
@@ -239,9 +243,9 @@ def test_flag_key_wins_over_the_request_with_a_notice(model_dir, capsys):  # noq
     captured = capsys.readouterr()
     assert code == 0, captured.err
     report = json.loads(captured.out)
-    assert report["key"] == "Bb minor"
-    assert report["settings"]["key"] == {"value": "Bb minor", "source": "flag"}
-    assert report["settings"]["mode"] == {"value": "minor", "source": "flag"}
+    assert report["progression"]["key"] == "Bb minor"
+    assert report["effective"]["key"] == {"value": "Bb minor", "source": "flag"}
+    assert report["effective"]["mode"] == {"value": "minor", "source": "flag"}
     notices = [line for line in captured.err.splitlines() if "overridden" in line]
     assert len(notices) == 1 and "C major" in notices[0] and "Bb minor" in notices[0]
 
@@ -252,12 +256,13 @@ def test_new_flags_reach_the_music_and_the_json(model_dir, capsys):  # noqa: F81
     captured = capsys.readouterr()
     assert code == 0, captured.err
     report = json.loads(captured.out)
-    assert report["metre"] == "6/8" and report["beats_per_bar"] == 3 and report["bars"] == 8
+    assert report["progression"]["metre"] == "6/8" and report["progression"]["beats_per_bar"] == 3
+    assert report["progression"]["bars"] == 8
     assert report["form"] == "loop" and report["intensity"] == 0.9
-    sources = {name: entry["source"] for name, entry in report["settings"].items()}
+    sources = {name: entry["source"] for name, entry in report["effective"].items()}
     assert sources == {"key": "mood", "mode": "mood", "tempo": "mood", "bars": "flag", "metre": "flag",
                        "form": "flag", "instrument": "mood", "intensity": "flag"}
-    assert report["tempo_bpm"] <= 100  # Q4 is calm: the plan's tempo, never a sampled one
+    assert report["progression"]["tempo_bpm"] <= 100  # Q4 is calm: the plan's tempo, never a sampled one
 
 
 def test_unsupported_metre_and_unknown_key_in_words_are_warned(model_dir, capsys):  # noqa: F811
@@ -286,7 +291,8 @@ def test_subprocess_instrument_by_gm_number_or_name(given, number, name, model_d
     assert [m.program for m in mido.MidiFile(out).tracks[1] if m.type == "program_change"] == [number - 1]
     result = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=300, cwd=ROOT)
     report = json.loads(result.stdout)
-    assert report["instrument"] == {"number": number, "name": name} and report["program"] == number - 1
+    assert report["arrangement"]["instrument"] == {"number": number, "name": name}
+    assert report["arrangement"]["program"] == number - 1
 
 
 def test_subprocess_unknown_instrument_lists_close_matches():
@@ -307,7 +313,7 @@ def test_subprocess_request_not_in_english_says_so_in_one_line(model_dir, tmp_pa
     assert notices == ["moodchords compose: warning: the request looks French; requests are read in English, "
                        "so its mood is read as neutral (explicit settings such as a tempo still apply)"]
     report = json.loads(result.stdout)
-    assert report["keywords"] == [] and set(report["emotion"].values()) == {0.25}
+    assert report["mood"]["keywords"] == [] and set(report["mood"]["class_weights"].values()) == {0.25}
 
 
 def _speak(path: Path, words: str) -> Path:
@@ -326,10 +332,10 @@ def test_subprocess_compose_an_audio_file_transcribes_it(model_dir, tmp_path):  
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     heard = report["transcript"].lower()  # espeak through tiny.en: "that's all sad, the sad 60 bpm on the strings."
-    assert "sad" in heard and "60" in heard and "strings" in heard and report["request"] == report["transcript"]
-    assert report["tempo_bpm"] == 60 and report["instrument"]["number"] == 49
-    assert "speech" not in report["keywords"] and "wav" not in report["keywords"]
-    assert report["settings"]["tempo"]["source"] == "request" and mido.MidiFile(out).type == 1
+    assert "sad" in heard and "60" in heard and "strings" in heard and report["request_text"] == report["transcript"]
+    assert report["progression"]["tempo_bpm"] == 60 and report["arrangement"]["instrument"]["number"] == 49
+    assert "speech" not in report["mood"]["keywords"] and "wav" not in report["mood"]["keywords"]
+    assert report["effective"]["tempo"]["source"] == "request" and mido.MidiFile(out).type == 1
     assert f"heard: {report['transcript']}" in result.stderr
 
 
@@ -359,7 +365,8 @@ def test_subprocess_text_with_emotion_says_the_precedence(model_dir, tmp_path): 
     assert notices == ["moodchords compose: warning: --emotion Q3 replaces the mood read from the text; its "
                        "settings (tempo, key, instrument ...) still apply"]
     report = json.loads(result.stdout)
-    assert report["emotion"] == {"Q1": 0.0, "Q2": 0.0, "Q3": 1.0, "Q4": 0.0} and report["tempo_bpm"] == 70
+    assert report["mood"]["class_weights"] == {"Q1": 0.0, "Q2": 0.0, "Q3": 1.0, "Q4": 0.0}
+    assert report["progression"]["tempo_bpm"] == 70
     alone = subprocess.run([str(MOODCHORDS), "compose", "--emotion", "Q3", "--seed", "2", "--bars", "2",
                             "--model", str(model_dir)], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert alone.returncode == 0 and "--emotion" not in alone.stderr  # no notice without TEXT

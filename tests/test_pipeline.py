@@ -29,7 +29,8 @@ def assistant(tmp_path_factory):
 def test_text_request_composes_and_writes_midi(assistant):
     composition = assistant.compose_from_text("make it sad and slow, 4 bars", seed=3)
     summary = composition_summary(composition)
-    assert max(summary["class_weights"], key=summary["class_weights"].get) == "Q3"
+    weights = summary["mood"]["class_weights"]
+    assert max(weights, key=weights.get) == "Q3"
     assert composition.progression.tempo_bpm < 90
     assert composition.progression.length_beats == 16
     midi = mido.MidiFile(composition.midi_path)
@@ -75,11 +76,11 @@ def test_each_setting_says_where_it_came_from(assistant):
     composition = assistant.compose_from_text(
         "a gentle waltz in C major, 12 bars", seed=6, overrides=MusicalSettings(tempo_bpm=80, intensity=0.2))
     summary = composition_summary(composition)
-    sources = {name: entry["source"] for name, entry in summary["settings"].items()}
+    sources = {name: entry["source"] for name, entry in summary["effective"].items()}
     assert sources == {"key": "request", "mode": "request", "tempo": "flag", "bars": "request", "metre": "request",
                        "form": "mood", "instrument": "mood", "intensity": "flag"}
-    assert summary["settings"]["metre"]["value"] == "3/4" and summary["settings"]["key"]["value"] == "C major"
-    assert summary["settings"]["tempo"]["value"] == 80 and summary["settings"]["intensity"]["value"] == 0.2
+    assert summary["effective"]["metre"]["value"] == "3/4" and summary["effective"]["key"]["value"] == "C major"
+    assert summary["effective"]["tempo"]["value"] == 80 and summary["effective"]["intensity"]["value"] == 0.2
     assert composition.progression.beats_per_bar == 3 and composition.progression.length_beats == 36
     assert composition.notices == ()
 
@@ -125,7 +126,8 @@ def test_composing_from_class_weights_alone(assistant):
     assert composition.progression.key_name in ("D major", "D minor")
     assert mido.MidiFile(composition.midi_path).type == 1
     summary = composition_summary(composition)
-    assert "mood" not in summary and summary["emotion"] == {"Q1": 0.7, "Q2": 0.0, "Q3": 0.0, "Q4": 0.3}
+    assert summary["request_text"] == "" and summary["mood"]["mixedness"] is None  # no words read
+    assert summary["mood"]["class_weights"] == pytest.approx({"Q1": 0.7, "Q2": 0.0, "Q3": 0.0, "Q4": 0.3})
     again = assistant.compose_from_weights({"Q1": 7, "Q4": 3}, seed=5,
                                            overrides=MusicalSettings(bars=4, key="D", tempo_bpm=90))
     assert again.chord_names == composition.chord_names  # weights are normalised before composing

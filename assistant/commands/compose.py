@@ -154,6 +154,18 @@ def _audio_file(text: str | None) -> Path | None:
     return None
 
 
+def read_request_audio(command: str, path):
+    """A spoken request's audio file, decoded (assistant.audio.LoadedAudio); a warning line when it is cut."""
+    from assistant.audio import read_audio_file
+    from assistant.cli import print_warning
+
+    loaded = read_audio_file(path)
+    if loaded.truncated:
+        print_warning(command, f"{path} is {loaded.source_seconds:.0f} s long; transcribing its first "
+                               f"{loaded.seconds:.0f} s")
+    return loaded
+
+
 def _check_key_and_mode(key: str | None, mode: str | None) -> None:
     """--key with a mode ("Dm", "D minor") and a --mode that says the other: refused, naming both."""
     from assistant.composer import key_has_mode
@@ -219,14 +231,8 @@ def run(args) -> int:
         raise InvalidInput("no mood given; allowed: --emotion Q1=0.7,Q4=0.3 (or one class such as Q3), "
                            "or a TEXT such as \"make it sad and slow\"")
     output = _check_output(args.output)
-    loaded = None
-    if audio_file is not None:
-        from assistant.audio import read_audio_file
-
-        loaded = read_audio_file(audio_file)  # a bad file fails here, before any model loads
-        if loaded.truncated:
-            print_warning("compose", f"{audio_file} is {loaded.source_seconds:.0f} s long; transcribing its first "
-                                     f"{loaded.seconds:.0f} s")
+    # a bad file fails here, before any model loads
+    loaded = read_request_audio("compose", audio_file) if audio_file is not None else None
     if weights is not None and (text or loaded is not None):
         print_warning("compose", f"--emotion {args.emotion} replaces the mood read from the "
                                  f"{'speech' if loaded is not None else 'text'}; its settings (tempo, key, "
