@@ -33,8 +33,8 @@ def pulse_audio():
 def jack_server():
     """A private JACK server with the dummy driver, active in os.environ (rtmidi's JACK API).
 
-    Module-scoped on purpose: PortAudio (sounddevice) opens a JACK client when it initialises
-    while a JACK server is reachable, and aborts at exit if that server has gone away; keeping
-    JACK to the modules that need it keeps the other tests' PortAudio JACK-free."""
+    Module-scoped: only the modules that need JACK pay for starting it. PortAudio no longer
+    holds a JACK client (assistant/audio.py initialises it with JACK hidden, see
+    assistant/jack_environment.py), so a server that went away cannot abort a later rescan."""
     with running(Jack()) as server:
         yield server
