@@ -377,6 +377,8 @@ class StackedExperts:
         # False: every row by the plain formula (dense u, a softplus per hidden unit): the path before the
         # sparse one, kept for the benches' side-by-side timing and as the overflow fallback
         self.sparse_logits = True
+        self._mixtures: dict[tuple, tuple] = {}
+        self._flat_call = None
 
     def _hidden_input_bound(self, states_w: np.ndarray, c: np.ndarray, B: np.ndarray) -> float:
         """An upper bound of x_sh + bh_h over experts, states, hidden units and every history vector: per
@@ -452,17 +454,41 @@ class StackedExperts:
         return ((self._b_np[list(active)][:, None] + bv).transpose(1, 0, 2),
                 (self._c_np[list(active)][:, None] + bh).transpose(1, 0, 2))
 
+    def _mixture(self, weights: np.ndarray, temperature: float) -> tuple[tuple[int, ...], tf.Tensor]:
+        """(active experts, their weights / temperature as a tensor), kept for the last few mixtures: a
+        generation asks with the same mixture at every step."""
+        weights = np.asarray(weights, np.float64)
+        key = (weights.tobytes(), float(temperature))
+        entry = self._mixtures.get(key)  # one read: another thread may clear the dict meanwhile
+        if entry is None:
+            active = tuple(int(i) for i in np.flatnonzero(weights != 0))  # guidance makes some negative
+            entry = (active, tf.constant(weights[list(active)] / temperature, tf.float32))
+            if len(self._mixtures) >= 64:
+                self._mixtures.clear()
+            self._mixtures[key] = entry
+        return entry
+
+    def _call_sparse(self, *inputs: tf.Tensor) -> tf.Tensor:
+        """The compiled sparse logits; through the concrete function's flat call when TensorFlow has one (it
+        skips binding the arguments to the signature again, ~0.2 ms of a ~0.5 ms step), else its public call."""
+        if self._mixed_concrete is None:
+            self._mixed_concrete = self._mixed.get_concrete_function()
+            self._flat_call = getattr(self._mixed_concrete, "_call_flat", None)
+        if self._flat_call is not None:
+            try:
+                return self._flat_call(list(inputs), self._mixed_concrete.captured_inputs)
+            except TypeError:  # another TensorFlow's private signature: the public call from now on
+                self._flat_call = None
+        return self._mixed_concrete(*inputs)
+
     def logits(self, u: np.ndarray, weights: np.ndarray, temperature: float = 1.0) -> np.ndarray:
         """(N, S) float64 mixed logits for N histories (numpy in, numpy out)."""
-        active = tuple(int(i) for i in np.flatnonzero(np.asarray(weights) != 0))  # guidance makes some negative
-        w = tf.constant(np.asarray(weights, np.float64)[list(active)] / temperature, tf.float32)
+        active, w = self._mixture(weights, temperature)
         states_w, b, c, A, B, states_w_exp = self._subset(active)
         if not self.sparse_logits:
             return self._plain_logits(u, w, (states_w, b, c, A, B))
-        if self._mixed_concrete is None:  # the concrete function skips per-call signature binding
-            self._mixed_concrete = self._mixed.get_concrete_function()
         bv, bh = self.dynamic_biases(u, active)
-        out = self._mixed_concrete(tf.constant(bv), tf.constant(bh), w, states_w_exp)
+        out = self._call_sparse(tf.constant(bv), tf.constant(bh), w, states_w_exp)
         out = out.numpy().astype(np.float64)
         overflowed = np.flatnonzero(~np.isfinite(out).all(axis=1))
         for row in overflowed:  # a product of e^x past float32's range: the row with one softplus per unit
