@@ -19,6 +19,7 @@ import numpy as np
 
 from assistant.errors import DeviceUnavailable, InvalidInput
 from assistant.request_text import normalize_request
+from assistant.speech_vocabulary import repair_settings_words
 from models.progress import Progress
 
 SAMPLE_RATE = 16000
@@ -46,11 +47,25 @@ COMPRESSION_THRESHOLD = 2.4   # repetitive text ("the the the ...") is a decodin
 MIN_SPEECH_S = 0.15           # Silero VAD must hear at least this much speech
 
 
-#: Context for the decoder: Whisper continues the style and vocabulary of the text it is given
-#: as "previous" text, so a generic music request makes music words likelier ("piano piece", not
-#: "beast"). Deliberately generic: no key or number that a real request should not be pulled to
-#: (a prompt naming "D minor" turned a spoken "G major" into "D major" in the bench).
+#: DecodeSettings.initial_prompt value that stands for the music vocabulary prompt
+#: (assistant.speech_vocabulary.music_prompt: key letters, major/minor, sharp/flat, bpm, bars,
+#: metres, instrument names, all read from the request parser; built on first use). Whisper
+#: continues the vocabulary of its "previous" text, so a spoken "in E minor" stays "E minor"
+#: instead of the likelier "in a minor" (bench/spoken_settings.py, bench/RESULTS.md).
+MUSIC_VOCABULARY = "<music vocabulary>"
+#: The generic request sentence that was the prompt before the vocabulary bias; kept as the
+#: comparison arm of bench/spoken_settings.py and for bench/speech_sweep.py. Its "in a minor key"
+#: pulled a spoken "in E minor" to "in a minor".
 MUSIC_PROMPT = "Play something calm and peaceful on the piano. Make it sad, dark and slow, eight bars in a minor key."
+
+
+def resolve_prompt(prompt: str | None) -> str | None:
+    """The text of a DecodeSettings.initial_prompt (MUSIC_VOCABULARY -> the vocabulary prompt)."""
+    if prompt == MUSIC_VOCABULARY:
+        from assistant.speech_vocabulary import music_prompt
+
+        return music_prompt()
+    return prompt or None
 
 
 @dataclass(frozen=True)
@@ -59,7 +74,8 @@ class DecodeSettings:
     beam_size: int = 5                 # hypotheses kept per step; 1 = greedy
     patience: float = 1.0              # beam search: stop after patience * beam_size finished hypotheses
     length_penalty: float | None = None  # None = Whisper's default (plain mean log-probability)
-    initial_prompt: str | None = MUSIC_PROMPT  # previous-text context; None = no prompt
+    initial_prompt: str | None = MUSIC_VOCABULARY  # previous-text context (MUSIC_VOCABULARY: the music vocabulary); None = no prompt
+    hotwords: str | None = None        # words put before the prompt (faster-whisper's hotwords; openai-whisper: prepended to the prompt)
     prompt_guard: bool = True          # redo without the prompt when the prompted text loops or parrots it
     suppress_blank: bool = True        # no blank/EOT as the first token
     # Seconds of digital silence put before the speech. Whisper was trained on clips that rarely
@@ -69,6 +85,9 @@ class DecodeSettings:
     # renditions each (192 utterances, faster-whisper tiny.en): 0 s 19.2 % WER, 0.3 s 18.6 %,
     # 0.5 s 15.7 %, 1.0 s 18.9 %; the bench's held-out requests 20.7 % -> 16.5 % with 0.5 s.
     lead_silence_s: float = 0.5
+    # Settings words written in a form the request parser cannot read are put back in its form
+    # ("E, minor" -> "E minor", "B P M" -> "bpm"; assistant.speech_vocabulary.repair_settings_words).
+    repair_settings: bool = True
 
 
 # Chosen by bench/speech.py (faster-whisper tiny.en): greedy without prompt 29.8 % WER; beam 5
@@ -231,6 +250,8 @@ class Transcriber:
             kept.append(part.text.strip())
         # Cleaned like typed text (assistant.request_text); the request's length limit applies later
         text = normalize_request(" ".join(t for t in kept if t), max_chars=None)
+        if decoding.repair_settings:
+            text = repair_settings_words(text)
         worst = min(decoded, key=lambda d: d.avg_logprob)
         if language != "en":
             # The mood reader understands English only: say what we heard rather than guessing.
@@ -238,19 +259,22 @@ class Transcriber:
         return result(text=text, language=language, rejected="unclear", decoded=worst)
 
     def _decode(self, window: np.ndarray, decoding: DecodeSettings) -> _Decoded:
+        decoding = replace(decoding, initial_prompt=resolve_prompt(decoding.initial_prompt))
         part = self._backend.decode(window, decoding)
-        if decoding.initial_prompt and decoding.prompt_guard and (
+        given = " ".join(t for t in (decoding.hotwords, decoding.initial_prompt) if t)
+        if given and decoding.prompt_guard and (
                 _looks_looped(part.text) or _compression_ratio(part.text) > COMPRESSION_THRESHOLD
-                or _parrots(part.text, decoding.initial_prompt)):
+                or _parrots(part.text, given)):
             # The prompt led the decoder astray: the unprompted text is the honest answer.
-            part = self._backend.decode(window, replace(decoding, initial_prompt=None))
+            part = self._backend.decode(window, replace(decoding, initial_prompt=None, hotwords=None))
         return part
 
     def warm_up(self) -> None:
         """One short decode so that the first real request does not pay for allocations."""
         rng = np.random.default_rng(0)
         with self._lock:
-            self._backend.decode((rng.standard_normal(SAMPLE_RATE) * 0.01).astype(np.float32), self.decoding)
+            self._backend.decode((rng.standard_normal(SAMPLE_RATE) * 0.01).astype(np.float32),
+                                 replace(self.decoding, initial_prompt=resolve_prompt(self.decoding.initial_prompt)))
 
     @staticmethod
     def _windows(audio: np.ndarray, lead_silence_s: float = 0.0):
@@ -302,7 +326,8 @@ class _OpenAIWhisperBackend:
             temperature=0.0, without_timestamps=True, fp16=False,  # fp32: CPUs have no fast fp16
             beam_size=decoding.beam_size if decoding.beam_size > 1 else None,
             patience=decoding.patience if decoding.beam_size > 1 else None,
-            length_penalty=decoding.length_penalty, prompt=decoding.initial_prompt,
+            length_penalty=decoding.length_penalty,
+            prompt=" ".join(t for t in (decoding.hotwords, decoding.initial_prompt) if t) or None,
             suppress_blank=decoding.suppress_blank)
         with self._torch.inference_mode():
             out = whisper.decode(self.model, mel, options)
@@ -334,7 +359,8 @@ class _FasterWhisperBackend:
         segments, info = self.model.transcribe(
             audio, language="en" if self.english_only else None, beam_size=decoding.beam_size, best_of=1,
             patience=decoding.patience, length_penalty=decoding.length_penalty or 1.0,
-            initial_prompt=decoding.initial_prompt, suppress_blank=decoding.suppress_blank,
+            initial_prompt=decoding.initial_prompt, hotwords=decoding.hotwords,
+            suppress_blank=decoding.suppress_blank,
             temperature=0.0, condition_on_previous_text=False, without_timestamps=True,
             vad_filter=False, no_speech_threshold=None, log_prob_threshold=None,
             compression_ratio_threshold=None)

@@ -13,7 +13,7 @@ and never used for tuning.
 
 Run: .venv/bin/python bench/spoken_settings.py            writes its section of bench/RESULTS.md
      .venv/bin/python bench/spoken_settings.py --quick    6 requests per list, nothing written
-     --engine openai-whisper --model base  another engine / model; --write to record a subset
+     --engine openai-whisper --model base --skip-generic   another engine / model, in its own section
 """
 from __future__ import annotations
 
@@ -93,3 +93,228 @@ HELDOUT = [
     "a march in common time for brass in G major",
     "give me something lonely in C minor on the clarinet",
 ]
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import machine, write_section  # noqa: E402
+from bench.speech import corpus as mood_corpus, edit_distance, normalise, synthesise  # noqa: E402
+
+TITLE = "Spoken musical settings (bench/spoken_settings.py)"
+VOICES = ("en-us", "en-gb")
+RATES = (130, 145, 160, 170)
+GOAL_MATCH = 0.95
+#: How the shipped bias came about, printed with the results so the held-out numbers can be judged.
+HISTORY = ("History: the first full run (a vocabulary-only prompt, no repairs) gave 50.0 % / 54.2 % settings "
+           "equal (tuning / held-out). Then, having seen those results for both lists: the repairs (their "
+           "cases all seen in the tuning list: 'E, minor', 'in the minor', 'sea major', 'be flat minor', "
+           "'B, B, M', '6, 8, time') and the request-style sentence before the vocabulary (the word list "
+           "alone cost mood words on the mood requests). The held-out list was not used to choose them, but it was seen, so its numbers "
+           "after the first run are not fully blind.")
+#: the settings compared (the instrument by its GM program: "violins" and "violin" are one setting)
+COMPARED = ("key", "mode", "tempo_bpm", "bars", "program", "metre", "form", "loop_bars")
+
+
+def settings_of(text: str) -> dict:
+    """The request's settings as the project reads them (assistant.language.parse_settings)."""
+    from assistant.language import parse_settings
+
+    settings = parse_settings(text)
+    return {name: getattr(settings, name) for name in COMPARED}
+
+
+def corpus(folder: Path, lists: dict[str, list[str]]) -> list[tuple[str, str, str, int, np.ndarray]]:
+    """(list name, text, voice, rate, audio): voices alternate, rates cycle through RATES (the
+    held-out list shifted so each text gets another pairing than its neighbour in the other list)."""
+    items = []
+    for shift, (name, texts) in enumerate(lists.items()):
+        for i, text in enumerate(texts):
+            voice, rate = VOICES[(i + shift) % len(VOICES)], RATES[(i // 2 + shift) % len(RATES)]
+            items.append((name, text, voice, rate, synthesise(text, voice, rate, folder)))
+    return items
+
+
+def non_speech(folder: Path) -> list[tuple[str, np.ndarray]]:
+    """Audio with no words that still passes the silence gate: noise, a hum, and speech played
+    backwards (speech-like sound the VAD accepts) -- a biased decoder must not say its prompt there."""
+    rng = np.random.default_rng(7)
+    seconds = np.arange(3 * 16000) / 16000
+    clips = [("white noise", (rng.standard_normal(seconds.size) * 0.1).astype(np.float32)),
+             ("220 Hz hum", (0.3 * np.sin(2 * np.pi * 220 * seconds)).astype(np.float32))]
+    for i, text in enumerate(("play something sad in E minor on the cello at 90 bpm",
+                              "a happy waltz in G major on the piano, eight bars",
+                              "give me a bittersweet piece in B flat minor")):
+        clips.append((f"reversed speech {i + 1}", synthesise(text, VOICES[i % 2], 150, folder)[::-1].copy()))
+    return clips
+
+
+def echoes(text: str, prompt: str | None, run: int = 3) -> bool:
+    """True when ``text`` holds ``run`` or more consecutive words of the prompt."""
+    from assistant.speech_vocabulary import prompt_words
+
+    if not prompt or not text:
+        return False
+    said, given = prompt_words(text), " " + " ".join(prompt_words(prompt)) + " "
+    return any(" " + " ".join(said[i:i + run]) + " " in given for i in range(len(said) - run + 1))
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One request in one arm."""
+    list_name: str       # "tuning" | "held-out"
+    text: str            # what was said
+    transcript: str      # what the recogniser wrote
+    match: bool          # the transcript's settings equal the text's
+    errors: int          # word edits (Whisper-normalised words)
+    words: int           # reference words
+    seconds: float       # transcription time
+
+
+def run_arm(transcriber, items, decoding) -> list[Heard]:
+    heard = []
+    for list_name, text, _voice, _rate, audio in items:
+        transcript = transcriber.transcribe(audio, decoding)
+        reference = normalise(text)
+        heard.append(Heard(list_name, text, transcript.text, settings_of(transcript.text) == settings_of(text),
+                           edit_distance(reference, normalise(transcript.text)), len(reference), transcript.seconds))
+    return heard
+
+
+def summary(heard: list[Heard]) -> dict:
+    return {"n": len(heard), "match": sum(h.match for h in heard) / max(1, len(heard)),
+            "wer": sum(h.errors for h in heard) / max(1, sum(h.words for h in heard)),
+            "median_s": statistics.median(h.seconds for h in heard) if heard else float("nan")}
+
+
+def e_minor(heard: list[Heard]) -> str:
+    """How many requests saying "E minor" (both lists) were read as E minor from the transcript."""
+    said = [h for h in heard if "E minor" in h.text]
+    right = sum(settings_of(h.transcript)["key"] == "E" and settings_of(h.transcript)["mode"] == "minor" for h in said)
+    return f"{right}/{len(said)}"
+
+
+def arms(speech) -> dict[str, object]:
+    """The decodings compared side by side: everything else as shipped (beam, lead silence, guard).
+    The shipped arm (vocabulary + repair) is the vocabulary arm's transcript put through
+    repair_settings_words, exactly what Transcriber.transcribe does after decoding, without decoding twice."""
+    shipped = speech.DEFAULT_DECODING
+    return {"no prompt": replace(shipped, initial_prompt=None, hotwords=None, repair_settings=False),
+            "generic sentence (before)": replace(shipped, initial_prompt=speech.MUSIC_PROMPT, hotwords=None,
+                                                 repair_settings=False),
+            "music vocabulary": replace(shipped, repair_settings=False)}
+
+
+def repaired(heard: list[Heard]) -> list[Heard]:
+    """The shipped arm from the vocabulary arm: the same transcripts after repair_settings_words."""
+    from assistant.speech_vocabulary import repair_settings_words
+
+    out = []
+    for h in heard:
+        text = repair_settings_words(h.transcript)
+        out.append(replace(h, transcript=text, match=settings_of(text) == settings_of(h.text),
+                           errors=edit_distance(normalise(h.text), normalise(text))))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", default=None, help="speech engine (default: the shipped one)")
+    parser.add_argument("--model", default=None, help="Whisper model (default: the shipped one)")
+    parser.add_argument("--quick", action="store_true", help="6 requests per list, nothing written")
+    parser.add_argument("--write", action="store_true", help="write bench/RESULTS.md even for a subset")
+    parser.add_argument("--skip-generic", action="store_true",
+                        help="leave out the generic-sentence arm (e.g. for the slower base model)")
+    args = parser.parse_args()
+    from assistant import speech
+
+    engine, model = args.engine or speech.DEFAULT_ENGINE, args.model or speech.DEFAULT_MODEL
+    count = 6 if args.quick else None
+    lists = {"tuning": REQUESTS[:count], "held-out": HELDOUT[:count]}
+    load_start, started = os.getloadavg()[0], time.perf_counter()
+    transcriber = speech.load_transcriber(engine, model)
+    results: dict[str, list[Heard]] = {}
+    echo_rows: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        items = corpus(Path(folder), lists)
+        clips = non_speech(Path(folder))
+        # bench/speech.py's mood requests (tuning + held-out): the bias must not cost ordinary words
+        moods = [("mood", text, voice, rate, audio)
+                 for text, voice, rate, audio in mood_corpus(Path(folder), "both", count or 100)]
+        compared = arms(speech)
+        if args.skip_generic:
+            compared.pop("generic sentence (before)")
+        # Side by side: the arms take turns per request, so load changes hit every arm alike.
+        for label in compared:
+            results[label] = []
+        for item in items:
+            for label, decoding in compared.items():
+                results[label] += run_arm(transcriber, [item], decoding)
+        mood_results = {label: [] for label in compared}
+        for item in moods:
+            for label, decoding in compared.items():
+                mood_results[label] += run_arm(transcriber, [item], decoding)
+        for label, decoding in compared.items():
+            prompt = " ".join(t for t in (decoding.hotwords, speech.resolve_prompt(decoding.initial_prompt)) if t)
+            echo_rows[label] = []
+            for name, audio in clips:  # (the repair cannot add words: the vocabulary arm stands for it)
+                text = transcriber.transcribe(audio, decoding).text
+                echo_rows[label].append(f"{name}: {text!r}" + (" ECHOES THE PROMPT" if echoes(text, prompt) else ""))
+    results["music vocabulary + repair (shipped)"] = repaired(results["music vocabulary"])
+    mood_results["music vocabulary + repair (shipped)"] = repaired(mood_results["music vocabulary"])
+    load_end = os.getloadavg()[0]
+    lines = [f"{machine()}; {engine} {model} (the shipped model: {speech.DEFAULT_ENGINE} {speech.DEFAULT_MODEL}); "
+             f"load average {load_start:.1f} at start, {load_end:.1f} at the end (2 cores shared with parallel "
+             f"work); {time.perf_counter() - started:.0f} s.", "",
+             f"{len(lists['tuning'])} tuning + {len(lists['held-out'])} held-out requests naming keys, tempi, "
+             f"instruments, bars and metre; espeak-ng {'/'.join(VOICES)} at {min(RATES)}-{max(RATES)} words a "
+             f"minute; each transcribed in every arm, the arms taking turns per request. Settings = "
+             f"assistant.language.parse_settings ({', '.join(COMPARED)}); goal: equal to the text's in >= "
+             f"{GOAL_MATCH:.0%} of requests, WER no worse than without the bias.", "",
+             f"The last column is the WER on bench/speech.py's {len(moods)} mood requests (few settings words), "
+             "the same renditions, in the same run.", "",
+             "| arm | settings equal, tuning | settings equal, held-out | \"E minor\" heard as E minor "
+             "| WER tuning | WER held-out | median s | WER mood requests |",
+             "|---|---|---|---|---|---|---|---|"]
+    for label, heard in results.items():
+        tuning = summary([h for h in heard if h.list_name == "tuning"])
+        held = summary([h for h in heard if h.list_name == "held-out"])
+        lines.append(f"| {label} | {tuning['match']:.1%} ({round(tuning['match'] * tuning['n'])}/{tuning['n']}) "
+                     f"| {held['match']:.1%} ({round(held['match'] * held['n'])}/{held['n']}) | {e_minor(heard)} "
+                     f"| {tuning['wer']:.1%} "
+                     f"| {held['wer']:.1%} | {summary(heard)['median_s']:.2f} | {summary(mood_results[label])['wer']:.1%} |")
+        print(lines[-1], flush=True)
+    shipped_label = list(results)[-1]
+    shipped = results[shipped_label]
+    met = all(summary([h for h in shipped if h.list_name == name])["match"] >= GOAL_MATCH for name in lists)
+    lines += ["", f"Goal >= {GOAL_MATCH:.0%} settings equal: {'met' if met else 'NOT met'} by the shipped arm. "
+              + HISTORY, "", f"Shipped prompt: {speech.resolve_prompt(speech.DEFAULT_DECODING.initial_prompt)!r}", "",
+              f"Requests whose settings differ, {shipped_label}:", ""]
+    lines += [f"- ({h.list_name}) {h.text!r} -> {h.transcript!r}" for h in results[shipped_label] if not h.match] or ["- none"]
+    lines += ["", "Requests whose settings differ without the bias (no prompt):", ""]
+    lines += [f"- ({h.list_name}) {h.text!r} -> {h.transcript!r}" for h in results["no prompt"] if not h.match] or ["- none"]
+    lines += ["", "Audio without words (must stay empty, never echo the prompt):", ""]
+    for label, rows in echo_rows.items():
+        lines.append(f"- {label}: " + "; ".join(rows))
+    text = "\n".join(lines)
+    print(text)
+    if args.write or not args.quick:
+        shipped_model = (engine, model) == (speech.DEFAULT_ENGINE, speech.DEFAULT_MODEL)
+        title = TITLE if shipped_model else TITLE.replace(")", f", {engine} {model})")
+        write_section(title, text, "bench/spoken_settings.py")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
