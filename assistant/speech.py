@@ -273,8 +273,11 @@ class Transcriber:
         """One short decode so that the first real request does not pay for allocations."""
         rng = np.random.default_rng(0)
         with self._lock:
+            # A prompt of about the vocabulary prompt's length, without building the vocabulary: that
+            # imports the request parser (scikit-learn, ~1 s), which the window loads next anyway.
+            prompt = MUSIC_PROMPT if self.decoding.initial_prompt == MUSIC_VOCABULARY else self.decoding.initial_prompt
             self._backend.decode((rng.standard_normal(SAMPLE_RATE) * 0.01).astype(np.float32),
-                                 replace(self.decoding, initial_prompt=resolve_prompt(self.decoding.initial_prompt)))
+                                 replace(self.decoding, initial_prompt=prompt))
 
     @staticmethod
     def _windows(audio: np.ndarray, lead_silence_s: float = 0.0):

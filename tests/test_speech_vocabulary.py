@@ -143,3 +143,15 @@ def test_the_bias_is_not_said_where_nothing_was_said(shipped, tmp_path):
         runs = [" " + " ".join(said[i:i + 3]) + " " for i in range(len(said) - 2)]
         assert not any(run in given for run in runs), said
     assert shipped.transcribe(clips[0]).text == "" and shipped.transcribe(clips[1]).text == ""
+
+
+def test_loading_the_speech_model_does_not_build_the_vocabulary():
+    """The speech model loads first (ready to listen sooner): its warm-up must not import the request
+    parser (scikit-learn, ~1 s); the vocabulary is built at the first transcription."""
+    import sys
+
+    code = ("import sys; from assistant import speech; speech.load_transcriber(); "
+            "print('assistant.language' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
