@@ -124,14 +124,17 @@ def harmony_log_likelihood_parts(model_set, events: Sequence[ChordEvent], mode: 
         u = conditioning_matrix(visible[lo:stop], model_set.history, model_set.joint_history, CHORD_LAYOUT)[start - lo:]
         log_p = experts.class_log_probs(u)  # (window, K, S)
         per_class += log_p[np.arange(stop - start), :, states[start:stop]].sum(axis=0)  # (K,)
-    parts = {}
-    for k, name in enumerate(model_set.class_names):
-        mode_part = 0.0
-        if mode is not None:
-            share = min(max(model_set.parameters[name].major_share, 0.01), 0.99)  # never log(0)
-            mode_part = math.log(share if mode == "major" else 1.0 - share)
-        parts[name] = (float(per_class[k]), class_rhythm_log_likelihood(model_set, name, events), mode_part)
-    return parts
+    return {name: (float(per_class[k]), class_rhythm_log_likelihood(model_set, name, events),
+                   mode_log_likelihood(model_set, name, mode))
+            for k, name in enumerate(model_set.class_names)}
+
+
+def mode_log_likelihood(model_set, name: str, mode: str | None) -> float:
+    """log P(mode | class) from the class's major share; 0 when the clip's mode is not given."""
+    if mode is None:
+        return 0.0
+    share = min(max(model_set.parameters[name].major_share, 0.01), 0.99)  # never log(0)
+    return math.log(share if mode == "major" else 1.0 - share)
 
 
 def harmony_log_likelihoods(model_set, events: Sequence[ChordEvent], mode: str | None = None,
@@ -165,6 +168,148 @@ def log_likelihoods(model_set, events: Sequence[ChordEvent], performance,
     return {name: ClassLikelihood(harmony[name], perf[name], float(combined[i])) for i, name in enumerate(names)}
 
 
+# -- many sequences under every class at once (training's cross-validation and validation) ---
+#: Chords per call of ClassScorer's compiled function (one XLA compilation; ~2 MB of output a call).
+SCORER_BATCH = 64
+
+
+def sparse_history_rows(sequences: Sequence[np.ndarray], history: int, joint_history: int = 0,
+                        layout=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (v, u) rows of visible sequences with u's joint one-hots kept as row numbers: (v, u_slots, joint_ids).
+
+    u_slots: the per-group history slots (models.crbm.history_matrix); joint_ids: (N, joint_history)
+    int32, the row of A / B that the joint one-hot of slot j switches on (the slots' width + j * S +
+    the state j + 1 chords back), -1 before the start. The dense u of the chord layout is 4188 wide and
+    99.9 % zeros (POP909's 85k rows would take 1.4 GB); these rows give the same biases and gradients."""
+    from models.crbm import history_matrix, visible_to_states
+
+    if joint_history and (layout is None or layout.kind != "softmax"):
+        raise InvalidModelInput("joint history needs a softmax layout (enumerable states); allowed: joint_history=0 for binary")
+    vs, slots, joints = [], [], []
+    for seq in sequences:
+        seq = np.asarray(seq, np.float32)
+        if len(seq) == 0:
+            continue
+        vs.append(seq)
+        slots.append(history_matrix(seq, history))
+        ids = np.full((len(seq), joint_history), -1, np.int32)
+        if joint_history:
+            states = visible_to_states(layout, seq)
+            base = history * (layout.n_visible + 1)
+            for j in range(joint_history):
+                lag = j + 1
+                if lag < len(seq):
+                    ids[lag:, j] = base + j * layout.n_states + states[:-lag]
+        joints.append(ids)
+    if not vs:
+        raise InvalidModelInput("no training rows: every sequence is empty; allowed: at least one non-empty sequence")
+    return np.concatenate(vs), np.concatenate(slots), np.concatenate(joints)
+
+
+class ClassScorer:
+    """Exact log p_k(s | previous chords) of every class CRBM of a model set, for every chord of many
+    sequences at once: the same numbers as ModelSet.experts().class_log_probs, from sparse histories
+    (the few rows of A and B a history switches on, gathered) in SCORER_BATCH-chord batches of one
+    XLA-compiled function (XLA fuses the (batch, K, S, H) softplus and its sum). Cross-validation scores
+    every training clip once per run, so this is most of what choosing the classifier's settings costs."""
+
+    def __init__(self, model_set=None, *, weights: Sequence[Mapping[str, np.ndarray]] | None = None, layout=None):
+        """The class CRBMs of ``model_set`` in class_names order, or any CRBMs of one shape (``weights``,
+        e.g. the class CRBMs and a pop expert) in ``layout`` (default: the chord layout)."""
+        from models.crbm import CHORD_LAYOUT, VisibleLayout, infer_history, state_matrix
+        from models.tf_runtime import tf
+
+        if model_set is not None:
+            layout = VisibleLayout.from_json(model_set.config["layout"])
+            weights = [model_set.parameters[n].weights for n in model_set.class_names]
+        if not weights:
+            raise InvalidModelInput("no CRBM to score with; allowed: a model set or at least one CRBM's weights")
+        self.layout = layout or CHORD_LAYOUT
+        self.history, self.joint_history = infer_history(self.layout, np.asarray(weights[0]["A"]).shape[0])
+        stack = lambda key: np.stack([np.asarray(w[key], np.float32) for w in weights])  # noqa: E731
+        states = state_matrix(self.layout)
+        self.width = self.history * (self.layout.n_visible + 1)
+        A, B = stack("A"), stack("B")
+        self._states = tf.constant(states)
+        self._states_w = tf.constant(np.einsum("sd,kdh->ksh", states, stack("W")).astype(np.float32))
+        self._b, self._c = tf.constant(stack("b")), tf.constant(stack("c"))
+        self._A_slots, self._B_slots = tf.constant(A[:, :self.width]), tf.constant(B[:, :self.width])
+        # joint rows first on the row axis, so one gather serves every class: (rows, K, D) / (rows, K, H), + a zero row
+        pad = lambda M: np.concatenate([np.transpose(M[:, self.width:], (1, 0, 2)),  # noqa: E731
+                                        np.zeros((1, M.shape[0], M.shape[2]), np.float32)])
+        self._A_joint, self._B_joint = tf.constant(pad(A)), tf.constant(pad(B))
+        self._none = A.shape[1] - self.width  # the zero row: a joint slot before the start
+        spec = tf.TensorSpec
+        self._function = tf.function(self._log_probs, jit_compile=True,
+                                     input_signature=[spec([SCORER_BATCH, self.width], tf.float32),
+                                                      spec([SCORER_BATCH, self.joint_history], tf.int32)])
+
+    def _log_probs(self, slots, joint):
+        from models.tf_runtime import tf
+
+        bv = self._b[None] + tf.einsum("nu,kud->nkd", slots, self._A_slots)  # (N, K, D)
+        bh = self._c[None] + tf.einsum("nu,kuh->nkh", slots, self._B_slots)  # (N, K, H)
+        if self.joint_history:
+            bv += tf.reduce_sum(tf.gather(self._A_joint, joint), axis=1)
+            bh += tf.reduce_sum(tf.gather(self._B_joint, joint), axis=1)
+        visible = tf.einsum("nkd,sd->nks", bv, self._states)
+        hidden = tf.reduce_sum(tf.nn.softplus(self._states_w[None] + bh[:, :, None, :]), axis=3)
+        return tf.nn.log_softmax(visible + hidden, axis=2)
+
+    def log_probs(self, state_sequences: Sequence[np.ndarray], observed_only: bool = False) -> list[np.ndarray]:
+        """Per sequence of chord-state indices: (T, K, S) float32 log p_k(s_t = . | s_<t), or with
+        observed_only the (T, K) log-probabilities of the states that came."""
+        from models.crbm import states_to_visible
+        from models.tf_runtime import tf
+
+        sequences = [np.asarray(s, np.int64) for s in state_sequences]
+        kept = [s for s in sequences if s.size]
+        out = [np.zeros((0, self._b.shape[0]) if observed_only else (0, self._b.shape[0], self.layout.n_states), np.float32)
+               for _ in sequences]
+        if not kept:
+            return out
+        visible = [states_to_visible(self.layout, s) for s in kept]
+        _, slots, joint = sparse_history_rows(visible, self.history, self.joint_history, self.layout)
+        joint = np.where(joint >= 0, joint - self.width, self._none).astype(np.int32)
+        truth = np.concatenate(kept)
+        rows = len(truth)
+        parts = []
+        for start in range(0, rows, SCORER_BATCH):
+            stop = min(start + SCORER_BATCH, rows)
+            batch_slots = np.zeros((SCORER_BATCH, self.width), np.float32)
+            batch_joint = np.full((SCORER_BATCH, self.joint_history), self._none, np.int32)
+            batch_slots[:stop - start], batch_joint[:stop - start] = slots[start:stop], joint[start:stop]
+            log_p = self._function(tf.constant(batch_slots), tf.constant(batch_joint)).numpy()[:stop - start]
+            parts.append(log_p[np.arange(stop - start), :, truth[start:stop]] if observed_only else log_p)
+        flat = np.concatenate(parts)
+        bounds = np.cumsum([0] + [s.size for s in kept])
+        pieces = iter(flat[bounds[i]:bounds[i + 1]] for i in range(len(kept)))
+        return [next(pieces) if s.size else empty for s, empty in zip(sequences, out)]
+
+
+class ScoredNextChord:
+    """One class of a ClassScorer as a models.next_chord predictor (log2_probs_sequence), reading the
+    sequences scored in advance: MixtureNextChord over these asks for each sequence once per class,
+    and the scorer gives all classes in one pass."""
+
+    def __init__(self, table: Mapping[bytes, np.ndarray], index: int, scorer: ClassScorer):
+        self.table, self.index, self.scorer = table, index, scorer
+
+    @staticmethod
+    def for_classes(scorer: ClassScorer, class_names: Sequence[str], state_sequences: Sequence[np.ndarray]) -> dict:
+        """{class name: predictor} over the sequences, all scored now."""
+        sequences = [np.asarray(s, np.int64) for s in state_sequences]
+        table = {s.tobytes(): p for s, p in zip(sequences, scorer.log_probs(sequences))}
+        return {name: ScoredNextChord(table, k, scorer) for k, name in enumerate(class_names)}
+
+    def log2_probs_sequence(self, states: np.ndarray) -> np.ndarray:
+        states = np.asarray(states, np.int64)
+        log_p = self.table.get(states.tobytes())
+        if log_p is None:
+            log_p = self.scorer.log_probs([states])[0]
+        return log_p[:, self.index].astype(np.float64) / math.log(2.0)
+
+
 # -- labelled clips: scores and accuracy -----------------------------------------------------
 @dataclass(frozen=True)
 class ClipScores:
@@ -178,16 +323,19 @@ class ClipScores:
 
 
 def score_clips(model_set, clips: Sequence) -> ClipScores:
-    """Harmony and performance log-likelihoods of labelled clips under every class of a ModelSet."""
+    """Harmony and performance log-likelihoods of labelled clips under every class of a ModelSet
+    (harmony_log_likelihoods' numbers, the chords of all clips scored together by a ClassScorer)."""
     names = model_set.class_names
+    kept = [clip for clip in clips if clip.events and clip.label in names]
+    chords = ClassScorer(model_set).log_probs([[chord_state_index(e) for e in c.events] for c in kept],
+                                              observed_only=True) if kept else []
     harmony, perf, truth, n_chords = [], [], [], []
-    for clip in clips:
-        if not clip.events or clip.label not in names:
-            continue
+    for clip, observed in zip(kept, chords):
         n_chords.append(len(clip.events))
-        h = harmony_log_likelihoods(model_set, clip.events, clip.mode)
+        per_class = observed.astype(np.float64).sum(axis=0)
         p = performance_log_likelihoods(model_set, clip.performance)
-        harmony.append([h[n] for n in names])
+        harmony.append([per_class[k] + class_rhythm_log_likelihood(model_set, n, clip.events)
+                        + mode_log_likelihood(model_set, n, clip.mode) for k, n in enumerate(names)])
         perf.append([p[n] for n in names])
         truth.append(names.index(clip.label))
     return ClipScores(tuple(names), np.asarray(harmony), np.asarray(perf), np.asarray(truth), np.asarray(n_chords))

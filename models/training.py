@@ -26,10 +26,11 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from models.classification import (HARMONY_WEIGHT_GRID, ClipScores, classification_accuracy, score_clips, song_folds,
-                                   song_of)
+                                   song_of, sparse_history_rows)
 from models.crbm import (CHORD_LAYOUT, ConditionalRBM, VisibleLayout, chord_visible, conditioning_matrix,
                          visible_to_states)
 from models.errors import InvalidModelInput
+from models.model_config import MAX_TOTAL_PARAMETERS, SCHEMA, expected_array_shapes
 from models.model_folder import model_set_from_class_models
 from models.profiles import fit_mode_chord_log_probs, fit_performance_profile, fit_rhythm, mode_chord_counts
 from models.progress import Progress
@@ -56,30 +57,95 @@ class TrainingConfig:
     joint_weight_decay: float | None = None  # L2 on the joint-state rows of A, B (None: weight_decay)
     pretrain_epochs: int = 150  # epochs of one pooled CRBM on all classes' clips, the start of every class model
     seed: int = 0  # initial weights, shuffling and sampling
+    pretrain_method: str = "cd"  # learning rule of the pooled pretraining ("cd", "pcd" or "exact")
 
     @classmethod
     def for_chords(cls) -> "TrainingConfig":
         """The shipped chord-model settings, chosen on EMOPIA val (bench/RESULTS.md, "CRBM settings"):
         the joint one-hot of the last 2 chords (with its own, stronger L2) and 64 hidden units are
-        what lets the CRBM beat the Kneser-Ney bigram's likelihood (6.624 vs 6.646 bits/chord)."""
-        return cls(n_hidden=64, joint_history=2, joint_weight_decay=0.003)
+        what lets the CRBM beat the Kneser-Ney bigram's likelihood (6.624 vs 6.646 bits/chord). The
+        class models' 3 epochs from the pooled start follow the exact likelihood gradient (no sampling
+        noise: val mixture 6.575 bits against 6.608 with CD-1, and the classifier no longer moves by
+        points with the CD draws; "Class fine-tuning on EMOPIA val"); the pooled pretraining stays CD-1."""
+        return cls(n_hidden=64, joint_history=2, joint_weight_decay=0.003, method="exact", pretrain_method="cd")
 
-    def validate(self) -> "TrainingConfig":
-        if self.method not in ("cd", "pcd", "exact"):
-            raise InvalidModelInput(f"method {self.method!r} not allowed; allowed: ['cd', 'pcd', 'exact']")
+    def validate(self, n_models: int | None = None, layout: VisibleLayout = CHORD_LAYOUT) -> "TrainingConfig":
+        """The config itself, or InvalidModelInput naming the first value training cannot use or whose
+        model folder would not load: every hyperparameter within the loader's range
+        (models.model_config.SCHEMA), and with ``n_models`` class CRBMs of ``layout`` at most
+        MAX_TOTAL_PARAMETERS parameters in all (the loader's budget), so train never writes a folder
+        that load_model_set refuses."""
+        for name in ("method", "pretrain_method"):
+            if getattr(self, name) not in ("cd", "pcd", "exact"):
+                raise InvalidModelInput(f"{name} {getattr(self, name)!r} not allowed; allowed: ['cd', 'pcd', 'exact']")
         for name in ("n_hidden", "k", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise InvalidModelInput(f"{name}={getattr(self, name)} not allowed; allowed: >= 1")
         if self.history < 0:
             raise InvalidModelInput(f"history={self.history} not allowed; allowed: >= 0")
-        if self.joint_history < 0:
-            raise InvalidModelInput(f"joint_history={self.joint_history} not allowed; allowed: >= 0")
+        if not 0 <= self.joint_history <= MAX_JOINT_HISTORY:
+            raise InvalidModelInput(f"joint_history={self.joint_history} not allowed; allowed: 0..{MAX_JOINT_HISTORY} "
+                                    "(what a model folder may hold)")
         if not self.learning_rate > 0:
             raise InvalidModelInput(f"learning_rate={self.learning_rate} not allowed; allowed: > 0")
+        for name, (low, high) in loadable_hyperparameter_ranges().items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not (isinstance(value, (int, float)) and math.isfinite(value)) or not (low is None or value >= low) \
+                    or not (high is None or value <= high):
+                lower = 1 if name in ("n_hidden", "k", "epochs", "batch_size") else low
+                raise InvalidModelInput(f"{name}={value} not allowed; allowed: {_number(lower)}..{_number(high)} "
+                                        "(what a model folder may hold)")
+        if n_models is not None:
+            total = parameters_per_model(layout, self.n_hidden, self.history, self.joint_history) * n_models
+            if total > MAX_TOTAL_PARAMETERS:
+                largest = largest_hidden(layout, self.history, self.joint_history, n_models)
+                raise InvalidModelInput(
+                    f"n_hidden={self.n_hidden} with history={self.history}, joint_history={self.joint_history} and "
+                    f"{n_models} class models is {total:,} parameters; allowed: at most {MAX_TOTAL_PARAMETERS:,} "
+                    f"(what a model folder may hold): n_hidden 1..{largest} at this history" if largest >= 1 else
+                    f"history={self.history}, joint_history={self.joint_history} with {n_models} class models is "
+                    f"{total:,} parameters; allowed: at most {MAX_TOTAL_PARAMETERS:,} (what a model folder may hold): "
+                    "a shorter history or joint history")
         return self
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
+
+
+#: A model folder's A has 39 * history + 2016 * joint_history rows, read back by models.crbm.infer_history,
+#: which is unique only below 13 joint slots (2016 * 13 = 39 * 672).
+MAX_JOINT_HISTORY = 12
+
+
+def loadable_hyperparameter_ranges() -> dict[str, tuple[float | None, float | None]]:
+    """{TrainingConfig field: (lowest, highest)} as the model-folder loader checks them (models.model_config.SCHEMA)."""
+    names = set(TrainingConfig.__dataclass_fields__)
+    return {f.path.split(".", 1)[1]: (f.low, f.high) for f in SCHEMA
+            if f.path.startswith("hyperparameters.") and f.path.split(".", 1)[1] in names and f.kind in ("int", "number")}
+
+
+def parameters_per_model(layout: VisibleLayout, n_hidden: int, history: int, joint_history: int) -> int:
+    """Numbers one class of a model folder stores (W, b, c, A, B and its mode-chord table), counted by
+    the loader's own shapes (models.model_config.expected_array_shapes)."""
+    shapes = expected_array_shapes({"layout": {"group_sizes": list(layout.group_sizes)},
+                                    "hyperparameters": {"n_hidden": n_hidden, "history": history,
+                                                        "joint_history": joint_history}})
+    return sum(math.prod(shape) for shape in shapes.values())
+
+
+def largest_hidden(layout: VisibleLayout, history: int, joint_history: int, n_models: int) -> int:
+    """The most hidden units n_models CRBMs of this history may have within MAX_TOTAL_PARAMETERS."""
+    fixed = parameters_per_model(layout, 0, history, joint_history)
+    per_hidden = parameters_per_model(layout, 1, history, joint_history) - fixed
+    return (MAX_TOTAL_PARAMETERS // max(1, n_models) - fixed) // per_hidden
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -110,6 +176,79 @@ def sequences_to_rows(sequences: Sequence[np.ndarray], history: int, joint_histo
     return np.concatenate(vs), np.concatenate(us)
 
 
+def sparse_dynamic_biases(rbm: ConditionalRBM, u_slots: tf.Tensor, joint_ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """rbm.dynamic_biases(u) from the sparse rows of sequences_to_sparse_rows: (B, D), (B, H)."""
+    width = u_slots.shape[1]
+    bv = rbm.b + tf.matmul(u_slots, rbm.A[:width])
+    bh = rbm.c + tf.matmul(u_slots, rbm.B[:width])
+    if joint_ids.shape[1]:
+        valid = tf.cast(joint_ids >= 0, tf.float32)[:, :, None]
+        rows = tf.maximum(joint_ids, 0)
+        bv += tf.reduce_sum(tf.gather(rbm.A, rows) * valid, axis=1)
+        bh += tf.reduce_sum(tf.gather(rbm.B, rows) * valid, axis=1)
+    return bv, bh
+
+
+def sparse_bias_gradients(rbm: ConditionalRBM, v: tf.Tensor, u_slots: tf.Tensor, joint_ids: tf.Tensor,
+                          v_negative_start: tf.Tensor, k: int, seed: tf.Tensor, method: str):
+    """The learning signal of one minibatch on the sparse rows, as ascent directions of W and of the
+    dynamic biases per row: (d_w, g_bv (B, D), g_bh (B, H), final negative particles, error).
+
+    The directions of b, c and A, B follow from g_bv, g_bh (b: their sum; A: u^T g_bv), which is how
+    only the joint rows a minibatch switches on get a gradient (sparse_conditioning_gradients).
+    cd / pcd: rbm.cd_statistics' directions (same random draws); error = summed squared
+    reconstruction error. exact: the exact log-likelihood gradient; error = summed NLL."""
+    if method == "exact":
+        with tf.GradientTape() as tape:
+            bv, bh = sparse_dynamic_biases(rbm, u_slots, joint_ids)
+            tape.watch([bv, bh])
+            states_w = tf.matmul(rbm.states, rbm.W)
+            neg_f_all = tf.matmul(bv, rbm.states, transpose_b=True) + tf.reduce_sum(
+                tf.nn.softplus(states_w[None, :, :] + bh[:, None, :]), axis=2)
+            neg_f_v = tf.reduce_sum(v * bv, axis=1) + tf.reduce_sum(tf.nn.softplus(bh + tf.matmul(v, rbm.W)), axis=1)
+            total = tf.reduce_sum(neg_f_v - tf.reduce_logsumexp(neg_f_all, axis=1))
+        d_w, g_bv, g_bh = tape.gradient(total, [rbm.W, bv, bh])
+        return d_w, g_bv, g_bh, v_negative_start, -total
+    bv, bh = sparse_dynamic_biases(rbm, u_slots, joint_ids)
+    ph_pos = rbm.hidden_probabilities(v, bh)
+    v_neg, ph_neg, _ = rbm.gibbs_chain(v_negative_start, bv, bh, k, seed)
+    noise = tf.random.stateless_uniform(tf.shape(ph_pos), seed=seed + tf.constant([0, 3], seed.dtype))
+    h_data = tf.cast(noise < ph_pos, tf.float32)
+    recon = rbm.visible_probabilities(rbm.visible_logits(h_data, bv))
+    recon_error = tf.reduce_sum(tf.square(v - recon))
+    d_w = tf.matmul(v, ph_pos, transpose_a=True) - tf.matmul(v_neg, ph_neg, transpose_a=True)
+    return d_w, v - v_neg, ph_pos - ph_neg, v_neg, recon_error
+
+
+def sparse_conditioning_gradients(joint_ids: tf.Tensor, g_bv: tf.Tensor, g_bh: tf.Tensor, sentinel: int):
+    """The joint rows of A and B a minibatch switches on, and their directions: (rows (R,), (R, D), (R, H)).
+    ``sentinel``: a row number no joint id has (it stands for "before the start" and is dropped)."""
+    n_slots = joint_ids.shape[1]
+    flat = tf.reshape(tf.where(joint_ids >= 0, joint_ids, sentinel), [-1])
+    rows, segment = tf.unique(flat)
+    tile = lambda g: tf.reshape(tf.tile(g[:, None, :], [1, n_slots, 1]), [-1, g.shape[1]])  # noqa: E731
+    g_a = tf.math.unsorted_segment_sum(tile(g_bv), segment, tf.size(rows))
+    g_b = tf.math.unsorted_segment_sum(tile(g_bh), segment, tf.size(rows))
+    keep = rows != sentinel
+    return tf.boolean_mask(rows, keep), tf.boolean_mask(g_a, keep), tf.boolean_mask(g_b, keep)
+
+
+def idle_update_powers(learning_rate: float, momentum: float, decay: float, steps: int) -> np.ndarray:
+    """(steps + 1, 2, 2) float32: M^s, where M maps (weight, velocity) over one update with no gradient
+    (v <- m v - lr d w; w <- w + v). A joint row of A / B is touched by few minibatches, so the fused
+    loop applies its skipped updates at once, M^s, when a minibatch next touches it (and at the end of
+    each call): the same weights as updating every row at every step, at a fraction of the cost."""
+    one = np.array([[1.0 - learning_rate * decay, momentum], [-learning_rate * decay, momentum]])
+    powers = [np.eye(2)]
+    for _ in range(steps):
+        powers.append(one @ powers[-1])
+    return np.asarray(powers, np.float32)
+
+
+#: Batches per call of the fused training loop: progress is reported between calls.
+FUSED_CHUNK_BATCHES = 100
+
+
 def train_crbm(
     sequences: Sequence[np.ndarray],
     layout: VisibleLayout,
@@ -121,11 +260,16 @@ def train_crbm(
     resume: bool = False,
     label: str = "",
     initial_weights: Mapping[str, np.ndarray] | None = None,
+    fused: bool | None = None,
 ) -> tuple[ConditionalRBM, TrainingReport]:
     """Train one CRBM on sequences of visible rows ((T_i, D) arrays).
 
     checkpoint_dir: a tf.train.CheckpointManager folder (saved after every epoch); with
-    resume=True training continues from its latest checkpoint (same config required)."""
+    resume=True training continues from its latest checkpoint (same config required).
+    fused: run up to FUSED_CHUNK_BATCHES updates inside one tf.function on sparse conditioning rows
+    (models.classification.sparse_history_rows; the default when the strategy has one replica: ~10x faster here, the
+    Python loop and the 4188-wide dense history were most of the time), or one strategy.run per
+    update on dense rows (the only way with several replicas). Same updates, same random draws."""
     config.validate()
     if config.method == "exact" and layout.kind != "softmax":
         raise InvalidModelInput("method 'exact' needs the softmax layout; allowed for binary: ['cd', 'pcd']")
@@ -133,9 +277,16 @@ def train_crbm(
     started = time.perf_counter()
     if config.joint_history and layout.kind != "softmax":
         raise InvalidModelInput(f"joint_history={config.joint_history} needs the softmax layout; allowed for binary: 0")
-    v_all, u_all = sequences_to_rows(sequences, config.history, config.joint_history, layout)
-    n_rows = len(v_all)
     replicas = strategy.num_replicas_in_sync
+    fused = replicas == 1 if fused is None else bool(fused)
+    if fused and replicas != 1:
+        raise InvalidModelInput(f"fused training runs on one replica; this strategy has {replicas}: allowed fused=False")
+    if fused:
+        v_all, u_slots, joint_ids = sparse_history_rows(sequences, config.history, config.joint_history, layout)
+        u_all = None
+    else:
+        v_all, u_all = sequences_to_rows(sequences, config.history, config.joint_history, layout)
+    n_rows = len(v_all)
     with strategy.scope():
         rbm = ConditionalRBM(layout, config.n_hidden, config.history, seed=config.seed, weights=initial_weights,
                              name=f"crbm_{label}" if label else None, joint_history=config.joint_history)
@@ -154,7 +305,7 @@ def train_crbm(
             rbm.b.assign(bias)
         velocity = [tf.Variable(tf.zeros_like(p), name=f"velocity_{n}") for n, p in zip("WbcAB", rbm.parameters)]
         epoch_done = tf.Variable(0, dtype=tf.int64, name="epoch")
-    # PCD particles live on the host (one per training row); checkpointed through this variable.
+    # PCD particles (one per training row); checkpointed through this variable.
     particles_var = tf.Variable(v_all.copy(), name="pcd_particles")
     checkpoint = tf.train.Checkpoint(rbm=rbm, velocity=velocity, epoch=epoch_done, particles=particles_var)
     manager = None
@@ -173,6 +324,14 @@ def train_crbm(
     decay_of = (tf.constant(config.weight_decay), None, None, row_decay, row_decay)
     method, k = config.method, config.k
 
+    def apply_update(stats, n_global, lr, momentum):
+        for param, vel, grad, decay, coefficient in zip(rbm.parameters, velocity, stats, decayed, decay_of):
+            step = grad / n_global
+            if decay:
+                step = step - coefficient * param
+            vel.assign(momentum * vel + lr * step)
+            param.assign_add(vel)
+
     @tf.function(reduce_retracing=True)
     def train_step(v, u, v_start, seed, n_global, lr, momentum):
         def replica_fn(v, u, v_start):
@@ -187,12 +346,7 @@ def train_crbm(
         stats, v_negative, error = strategy.run(replica_fn, args=(v, u, v_start))
         stats = [strategy.reduce(tf.distribute.ReduceOp.SUM, s, axis=None) for s in stats]
         error = strategy.reduce(tf.distribute.ReduceOp.SUM, error, axis=None)
-        for param, vel, grad, decay, coefficient in zip(rbm.parameters, velocity, stats, decayed, decay_of):
-            step = grad / n_global
-            if decay:
-                step = step - coefficient * param
-            vel.assign(momentum * vel + lr * step)
-            param.assign_add(vel)
+        apply_update(stats, n_global, lr, momentum)
         return v_negative, error
 
     def distribute(array: np.ndarray):
@@ -204,35 +358,126 @@ def train_crbm(
 
         return strategy.experimental_distribute_values_from_function(value_fn)
 
+    if fused:
+        v_tf, slots_tf, joint_tf = tf.constant(v_all), tf.constant(u_slots), tf.constant(joint_ids)
+        width = u_slots.shape[1]  # the dense rows of A and B (history slots); the rest are joint rows
+        joint_decay = config.weight_decay if config.joint_weight_decay is None else config.joint_weight_decay
+        lazy = rbm.n_conditioning > width
+        last_touch = tf.Variable(tf.zeros([max(1, rbm.n_conditioning - width)], tf.int64), name="last_touch")
+        vel_w, vel_b, vel_c, vel_a, vel_bb = velocity
+
+        def step_dense(param, vel, grad, n_global, lr, momentum, decay):
+            update = grad / n_global
+            if decay is not None:
+                update = update - decay * param
+            new_vel = momentum * vel + lr * update
+            return param + new_vel, new_vel
+
+        def catch_up(param_rows, vel_rows, skipped, powers):
+            m = tf.gather(powers, skipped)[:, :, :, None]  # (R, 2, 2, 1)
+            return m[:, 0, 0] * param_rows + m[:, 0, 1] * vel_rows, m[:, 1, 0] * param_rows + m[:, 1, 1] * vel_rows
+
+        # the exact gradient's (batch, S, H) softplus and its derivative, fused by XLA (~2x faster here)
+        exact_gradients = tf.function(lambda v, slots, joint: sparse_bias_gradients(rbm, v, slots, joint, v, k, None, "exact"),
+                                      jit_compile=True)
+
+        scalar = tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.float32)
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int64), scalar[0], scalar[0], scalar[1], scalar[1],
+                                      tf.TensorSpec([None, 2, 2], tf.float32)])
+        def train_chunk(batches, first_batch, epoch_seed, lr, momentum, powers):
+            """Updates for the rows of each line of ``batches`` ((n, batch) row indices), in order."""
+            error = tf.constant(0.0)
+            n_global = tf.cast(tf.shape(batches)[1], tf.float32)
+            last_touch.assign(tf.zeros_like(last_touch))
+            n_steps = tf.shape(batches, out_type=tf.int64)[0]
+            for i in tf.range(n_steps):
+                idx = batches[i]
+                v = tf.gather(v_tf, idx)
+                slots, joint = tf.gather(slots_tf, idx), tf.gather(joint_tf, idx)
+                seed = tf.stack([epoch_seed, first_batch + i])  # the dense loop's per-update seed (replica 0)
+                start = tf.gather(particles_var, idx) if method == "pcd" else v
+                if method == "exact":
+                    d_w, g_bv, g_bh, v_neg, batch_error = exact_gradients(v, slots, joint)
+                else:
+                    d_w, g_bv, g_bh, v_neg, batch_error = sparse_bias_gradients(rbm, v, slots, joint, start, k, seed, method)
+                if method == "pcd":
+                    particles_var.scatter_nd_update(idx[:, None], v_neg)
+                dense = ((rbm.W, vel_w, d_w, decay_of[0]), (rbm.b, vel_b, tf.reduce_sum(g_bv, 0), None),
+                         (rbm.c, vel_c, tf.reduce_sum(g_bh, 0), None))
+                for param, vel, grad, decay in dense:
+                    new_param, new_vel = step_dense(param, vel, grad, n_global, lr, momentum, decay)
+                    vel.assign(new_vel)
+                    param.assign(new_param)
+                for param, vel, grad in ((rbm.A, vel_a, g_bv), (rbm.B, vel_bb, g_bh)):
+                    new_param, new_vel = step_dense(param[:width], vel[:width], tf.matmul(slots, grad, transpose_a=True),
+                                                    n_global, lr, momentum, config.weight_decay)
+                    vel[:width].assign(new_vel)
+                    param[:width].assign(new_param)
+                if lazy:
+                    rows, g_a, g_b = sparse_conditioning_gradients(joint, g_bv, g_bh, rbm.n_conditioning)
+                    skipped = i - tf.gather(last_touch, rows - width)
+                    for param, vel, grad in ((rbm.A, vel_a, g_a), (rbm.B, vel_bb, g_b)):
+                        param_rows, vel_rows = catch_up(tf.gather(param, rows), tf.gather(vel, rows), skipped, powers)
+                        new_param, new_vel = step_dense(param_rows, vel_rows, grad, n_global, lr, momentum, joint_decay)
+                        vel.scatter_nd_update(rows[:, None], new_vel)
+                        param.scatter_nd_update(rows[:, None], new_param)
+                    last_touch.scatter_nd_update((rows - width)[:, None], tf.fill(tf.shape(rows), i + 1))
+                error += batch_error
+            if lazy:  # every joint row to the end of the chunk
+                skipped = n_steps - last_touch
+                for param, vel in ((rbm.A, vel_a), (rbm.B, vel_bb)):
+                    param_rows, vel_rows = catch_up(param[width:], vel[width:], skipped, powers)
+                    vel[width:].assign(vel_rows)
+                    param[width:].assign(param_rows)
+            return error
+
     start_epoch = int(epoch_done.numpy())
     n_batches = math.ceil(n_rows / config.batch_size)
     last_error = float("nan")
+    name = "nll" if method == "exact" else "recon"
     for epoch in range(start_epoch, config.epochs):
         rng = np.random.default_rng([config.seed, epoch])
         order = rng.permutation(n_rows)
         lr = config.learning_rate * (1.0 - 0.9 * epoch / max(1, config.epochs))
         momentum = config.momentum_initial if epoch < config.momentum_switch_epoch else config.momentum_final
         error_sum = 0.0
-        for batch in range(n_batches):
-            idx = order[batch * config.batch_size:(batch + 1) * config.batch_size]
-            v = v_all[idx]
-            start = particles[idx] if method == "pcd" else v
-            seed = tf.constant([config.seed * 100003 + epoch, batch], tf.int64)
-            v_neg, error = train_step(distribute(v), distribute(u_all[idx]), distribute(start), seed,
-                                      tf.constant(float(len(idx))), tf.constant(lr, tf.float32),
-                                      tf.constant(momentum, tf.float32))
-            if method == "pcd":
-                particles[idx] = np.concatenate([t.numpy() for t in strategy.experimental_local_results(v_neg)])
-            error_sum += float(error)
-            if progress is not None and (batch % 20 == 0 or batch == n_batches - 1):
-                seen = (batch + 1) * config.batch_size
-                name = "nll" if method == "exact" else "recon"
-                progress(f"{label} epoch {epoch + 1}/{config.epochs} {name} {error_sum / min(seen, n_rows):.4f}",
-                         (epoch + (batch + 1) / n_batches) / config.epochs)
+        if fused:
+            full = n_rows // config.batch_size
+            whole = order[:full * config.batch_size].reshape(full, config.batch_size).astype(np.int64)
+            chunks = [(whole[i:i + FUSED_CHUNK_BATCHES], i) for i in range(0, full, FUSED_CHUNK_BATCHES)]
+            if full * config.batch_size < n_rows:  # the last, shorter batch
+                chunks.append((order[full * config.batch_size:][None, :].astype(np.int64), full))
+            epoch_seed = tf.constant(config.seed * 100003 + epoch, tf.int64)
+            powers = tf.constant(idle_update_powers(lr, momentum, joint_decay, FUSED_CHUNK_BATCHES))
+            for batches, first in chunks:
+                error_sum += float(train_chunk(tf.constant(batches), tf.constant(first, tf.int64), epoch_seed,
+                                               tf.constant(lr, tf.float32), tf.constant(momentum, tf.float32), powers))
+                if progress is not None:
+                    done = first + len(batches)
+                    progress(f"{label} epoch {epoch + 1}/{config.epochs} {name} "
+                             f"{error_sum / min(done * config.batch_size, n_rows):.4f}",
+                             (epoch + done / n_batches) / config.epochs)
+        else:
+            for batch in range(n_batches):
+                idx = order[batch * config.batch_size:(batch + 1) * config.batch_size]
+                v = v_all[idx]
+                start = particles[idx] if method == "pcd" else v
+                seed = tf.constant([config.seed * 100003 + epoch, batch], tf.int64)
+                v_neg, error = train_step(distribute(v), distribute(u_all[idx]), distribute(start), seed,
+                                          tf.constant(float(len(idx))), tf.constant(lr, tf.float32),
+                                          tf.constant(momentum, tf.float32))
+                if method == "pcd":
+                    particles[idx] = np.concatenate([t.numpy() for t in strategy.experimental_local_results(v_neg)])
+                error_sum += float(error)
+                if progress is not None and (batch % 20 == 0 or batch == n_batches - 1):
+                    seen = (batch + 1) * config.batch_size
+                    progress(f"{label} epoch {epoch + 1}/{config.epochs} {name} {error_sum / min(seen, n_rows):.4f}",
+                             (epoch + (batch + 1) / n_batches) / config.epochs)
         last_error = error_sum / n_rows
         epoch_done.assign(epoch + 1)
         if manager is not None:
-            particles_var.assign(particles)
+            if not fused:
+                particles_var.assign(particles)
             manager.save(checkpoint_number=epoch + 1)
     report = TrainingReport(
         epochs_run=max(0, config.epochs - start_epoch), final_epoch=int(epoch_done.numpy()),
@@ -294,21 +539,25 @@ def train_class_models(
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
     beats_per_bar: int = 4,
+    pretrained: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, ClassModel]:
     """One chord CRBM + performance profile + rhythm + mode share per label.
 
     clips_by_label: label -> clips (objects with .events, .mode, .performance; e.g.
-    models.dataset.Clip). Labels come from the data; any number >= 1 works."""
+    models.dataset.Clip). Labels come from the data; any number >= 1 works. pretrained: the pooled
+    CRBM's weights when the caller has them (trained on these clips' pool), instead of pretraining here."""
     if not clips_by_label:
         raise InvalidModelInput("no labelled clips; allowed: at least one label with clips")
     labels = sorted(clips_by_label)
+    config.validate(n_models=len(labels))
     models: dict[str, ClassModel] = {}
-    stages = len(labels) + (1 if config.pretrain_epochs else 0)
-    pooled_weights = None
-    if config.pretrain_epochs:
+    stages = len(labels) + (1 if config.pretrain_epochs and pretrained is None else 0)
+    pooled_weights = None if pretrained is None else dict(pretrained)
+    if config.pretrain_epochs and pretrained is None:
         pooled = [c for label in labels for c in clips_by_label[label] if len(c.events) > 0]
         pooled_rbm, _ = train_crbm(
-            clip_sequences(pooled), CHORD_LAYOUT, replace(config, epochs=config.pretrain_epochs), strategy=strategy,
+            clip_sequences(pooled), CHORD_LAYOUT, replace(config, epochs=config.pretrain_epochs, method=config.pretrain_method),
+            strategy=strategy,
             progress=None if progress is None else (lambda m, f: progress(m, f / stages)),
             checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir) / "_pooled",
             resume=resume, label="pooled",
@@ -344,13 +593,16 @@ def train_class_models(
 # --------------------------------------------------------------------------------------------
 # The POP909 pop expert and harmonic rhythm
 #: Epochs and rule of the pop expert: the class CRBMs' shape (TrainingConfig.for_chords) trained from
-#: scratch on POP909 songs 001-700. CD-1: 10 epochs take 75-140 s here and keep generated pieces 95 %
-#: diatonic (bench/RESULTS.md, "Pop expert for the phrase-aware prototype"); 40 epochs predict POP909
-#: better (3.642 vs 3.815 bits/chord) but take 4x as long. The exact gradient
+#: scratch on POP909 songs 001-700. CD-1, 40 epochs: 3.603 bits/chord alone on 701-800 (10 epochs: 3.815),
+#: ~60-75 s of CPU with the fused loop (10 epochs took 48 s before it). The exact gradient
 #: (bench/pop909_next_chord.py --crbm-method exact) did not finish 4 epochs in 11 minutes on the
 #: loaded 2-core machine: every step scores all 2016 states of every row.
-POP_EXPERT_EPOCHS = 10
+POP_EXPERT_EPOCHS = 40
 POP_EXPERT_METHOD = "cd"
+#: Other TrainingConfig fields of the pop expert, over the class CRBMs' (bench/pop_expert_sweep.py, chosen on
+#: POP909 701-800): POP909's 85k chords need far less L2 on the joint-state rows than EMOPIA's 15k
+#: (0.0003 vs 0.003: 3.603 vs 3.645 bits alone, 3.627 vs 3.666 in the mixture with the class CRBMs).
+POP_EXPERT_SETTINGS: dict = {"joint_weight_decay": 0.0003}
 
 
 @dataclass(frozen=True)
@@ -366,8 +618,8 @@ class PopExpert:
 
 
 def train_pop_expert(songs: Sequence, config: TrainingConfig, *, epochs: int = POP_EXPERT_EPOCHS,
-                     method: str = POP_EXPERT_METHOD, strategy: tf.distribute.Strategy | None = None,
-                     progress: Progress | None = None) -> PopExpert:
+                     method: str = POP_EXPERT_METHOD, settings: Mapping | None = None,
+                     strategy: tf.distribute.Strategy | None = None, progress: Progress | None = None) -> PopExpert:
     """The pop expert (a chord CRBM of ``config``'s shape, no pooled start) on the songs' continuous
     segments (models.pop909.Pop909Song), and the harmonic rhythm fitted on the same songs."""
     from models.harmonic_rhythm import fit_harmonic_rhythm
@@ -378,7 +630,11 @@ def train_pop_expert(songs: Sequence, config: TrainingConfig, *, epochs: int = P
     rhythm = fit_harmonic_rhythm(songs)
     rhythm_seconds = time.perf_counter() - started
     sequences = [chord_visible(events) for song in songs for events, _ in song.segments() if len(events) > 0]
-    pop_config = replace(config, epochs=int(epochs), method=method, pretrain_epochs=0).validate()
+    settings = dict(POP_EXPERT_SETTINGS if settings is None else settings)
+    shape = {"n_hidden", "history", "joint_history"} & set(settings)
+    if shape:  # generation stacks the pop expert with the class CRBMs: one shape
+        raise InvalidModelInput(f"pop expert settings {sorted(shape)} not allowed; allowed: the class CRBMs' shape")
+    pop_config = replace(config, **settings, epochs=int(epochs), method=method, pretrain_epochs=0).validate()
     rbm, report = train_crbm(sequences, CHORD_LAYOUT, pop_config, strategy=strategy, progress=progress, label="pop")
     return PopExpert(rbm.get_weights(), report, rhythm, len(songs), int(sum(len(s) for s in sequences)), rhythm_seconds)
 

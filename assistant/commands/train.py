@@ -103,7 +103,7 @@ def _train(args: argparse.Namespace, bars: list) -> int:
     from models.tf_runtime import tf
 
     tf.get_logger().setLevel("ERROR")
-    from models.crbm import CHORD_LAYOUT, ConditionalRBM
+    from models.crbm import CHORD_LAYOUT
     from models.dataset import emopia_split, load_folder
     from models.errors import InvalidModelInput
     from models.atomic_files import write_text_atomic
@@ -111,8 +111,7 @@ def _train(args: argparse.Namespace, bars: list) -> int:
     from models.emotion_classes import EMOPIA_CLASSES
     from models.emotion_classes import class_info as info_of
     from models.model_folder import CARD_FILE, check_output_folder, model_set_from_class_models, save_model_set
-    from models.training import (TrainingConfig, choose_harmony_weight, clip_sequences, default_strategy, score_sequences,
-                                 train_class_models)
+    from models.training import TrainingConfig, choose_harmony_weight, default_strategy, train_class_models
 
     started = time.perf_counter()
     data, out = Path(args.data), Path(args.out)
@@ -179,6 +178,7 @@ def _train(args: argparse.Namespace, bars: list) -> int:
             clips_by_label.setdefault(clip.label, []).append(clip)
     if not clips_by_label:
         raise InvalidModelInput(f"no labelled MIDI clip with chords in {data}; label files as <label>_name.mid or pass --labels CSV")
+    config.validate(n_models=len(clips_by_label))  # the folder must load: its parameter budget
     beats_per_bar = int(round(sum(c.beats_per_bar for c in train.clips) / len(train.clips)))
     data_info.update({"train_clips": sum(len(v) for v in clips_by_label.values()),
                       "skipped_files": len(train.skipped),
@@ -205,7 +205,7 @@ def _train(args: argparse.Namespace, bars: list) -> int:
                                 progress=lambda m, f: progress(m, (stages - 1 + f) / stages))
     pop_expert, pop_notes = None, None
     if corpus is not None:
-        from models.training import POP_EXPERT_EPOCHS, POP_EXPERT_METHOD, train_pop_expert
+        from models.training import POP_EXPERT_EPOCHS, POP_EXPERT_METHOD, POP_EXPERT_SETTINGS, train_pop_expert
 
         pop_epochs = args.pop_epochs or POP_EXPERT_EPOCHS
         pop_expert = train_pop_expert(corpus.songs, config, epochs=pop_epochs, strategy=strategy,
@@ -213,7 +213,7 @@ def _train(args: argparse.Namespace, bars: list) -> int:
         pop_notes = {"data": "POP909 (Wang et al., ISMIR 2020)", "license": "MIT", "folder": str(pop909),
                      "songs": "001-700", "songs_read": pop_expert.n_songs,
                      "songs_skipped": [song for song, _ in corpus.skipped], "chords": pop_expert.n_chords,
-                     "epochs": pop_epochs, "method": POP_EXPERT_METHOD,
+                     "epochs": pop_epochs, "method": POP_EXPERT_METHOD, "settings": dict(POP_EXPERT_SETTINGS),
                      "seconds_reading": round(read_seconds, 1), "seconds_training": round(pop_expert.report.seconds, 1),
                      "seconds_rhythm": round(pop_expert.rhythm_seconds, 2)}
     classification = {"harmony_weight": harmony_weight, "valence_bias_per_chord": valence_bias, "cv_folds": args.cv_folds,
@@ -229,20 +229,24 @@ def _train(args: argparse.Namespace, bars: list) -> int:
         for clip in val.clips:
             if clip.label in models and clip.events:
                 val_by_label.setdefault(clip.label, []).append(clip)
+        from models.chord_states import state_sequences
+        from models.classification import ClassScorer, ScoredNextChord
+        from models.next_chord import MixtureNextChord, next_chord_metrics
+
+        # every val chord under every class CRBM in one pass (exact), read by each class and by the mixture
+        val_events = [c.events for cs in val_by_label.values() for c in cs]
+        predictors = ScoredNextChord.for_classes(ClassScorer(model_set), model_set.class_names, state_sequences(val_events))
         per_class, total_bits, total_hits, total_n = {}, 0.0, 0.0, 0
         for label, clips in sorted(val_by_label.items()):
-            scores = score_sequences(ConditionalRBM.from_weights(CHORD_LAYOUT, models[label].weights), clip_sequences(clips))
-            per_class[label] = {"nll_bits_per_chord": round(scores.nll_bits_per_chord, 4),
-                                "top1_accuracy": round(scores.top1_accuracy, 4), "chords": scores.n_chords}
-            total_bits += scores.nll_bits_per_chord * scores.n_chords
-            total_hits += scores.top1_accuracy * scores.n_chords
-            total_n += scores.n_chords
+            scores = next_chord_metrics(predictors[label], [c.events for c in clips])
+            per_class[label] = {"nll_bits_per_chord": round(scores.bits_per_chord, 4),
+                                "top1_accuracy": round(scores.top1_accuracy, 4), "chords": scores.events}
+            total_bits += scores.bits_per_chord * scores.events
+            total_hits += scores.top1_accuracy * scores.events
+            total_n += scores.events
         clip_scores = score_clips(model_set, [c for cs in val_by_label.values() for c in cs])
         # Class unknown: the Bayesian mixture of the class CRBMs (the posterior over classes follows the chords).
-        from models.next_chord import CRBMNextChord, MixtureNextChord, next_chord_metrics
-
-        mixture = next_chord_metrics(MixtureNextChord({label: CRBMNextChord(model_set.crbm(label)) for label in models}),
-                                     [c.events for cs in val_by_label.values() for c in cs])
+        mixture = next_chord_metrics(MixtureNextChord({label: predictors[label] for label in models}), val_events)
         validation = {
             "split": "EMOPIA val_clip.csv", "clips": int(len(clip_scores.truth)),
             "nll_bits_per_chord": round(total_bits / total_n, 4), "top1_accuracy": round(total_hits / total_n, 4),
@@ -300,7 +304,9 @@ def model_card(config: dict, command: str) -> str:
         "table (chord durations given the position in the bar) and the share of major-key clips. "
         "Generation samples from the weighted product of the class experts"
         + (f", times a pop expert: a CRBM of the same shape trained on POP909 ({config['pop_expert'].get('epochs')} epochs, "
-           f"{config['pop_expert'].get('method')} learning rule), on a harmonic rhythm (chord lengths given the metre, "
+           f"{config['pop_expert'].get('method')} learning rule"
+           + "".join(f", {k} = {v}" for k, v in (config['pop_expert'].get('settings') or {}).items())
+           + "), on a harmonic rhythm (chord lengths given the metre, "
            "tempo, beat in the bar and bar in a 4-bar phrase) fitted on POP909" if config.get("pop_expert") else "")
         + ".", "",
         "## Training data",
@@ -354,7 +360,9 @@ def model_card(config: dict, command: str) -> str:
         lines.append("")
     lines += ["## Reproduce", "```", command, "```",
               f"Training took {data.get('seconds', '?')} s on the machine that produced it (2-core CPU, no GPU; "
-              f"tf.distribute {data.get('strategy', '?')}).", "",
+              f"tf.distribute {data.get('strategy', '?')}). The pooled pretraining runs once per cross-validation fold "
+              "on that fold's training songs only (never on its held-out clips, whose scores choose the classifier's "
+              "settings) and once on all training clips for the shipped class models.", "",
               "## Limits",
               "- Chords come from an automatic recogniser on transcribed piano audio (melody and passing notes blur them);"
               " keys are estimated (Krumhansl-Schmuckler with Aarden-Essen's profiles), so some clips are normalised to the wrong tonic.",
