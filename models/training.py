@@ -65,8 +65,8 @@ class TrainingConfig:
         the joint one-hot of the last 2 chords (with its own, stronger L2) and 64 hidden units are
         what lets the CRBM beat the Kneser-Ney bigram's likelihood (6.624 vs 6.646 bits/chord). The
         class models' 3 epochs from the pooled start follow the exact likelihood gradient (no sampling
-        noise: val mixture 6.575 bits against 6.608 with CD-1, and the classifier no longer moves by
-        points with the CD draws; "Class fine-tuning on EMOPIA val"); the pooled pretraining stays CD-1."""
+        noise in the fine-tuning: val mixture 6.575 bits against 6.608 with CD-1, whose draws moved the val
+        classifier by several points; "Class fine-tuning on EMOPIA val"); the pooled pretraining stays CD-1."""
         return cls(n_hidden=64, joint_history=2, joint_weight_decay=0.003, method="exact", pretrain_method="cd")
 
     def validate(self, n_models: int | None = None, layout: VisibleLayout = CHORD_LAYOUT) -> "TrainingConfig":
