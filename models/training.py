@@ -177,7 +177,7 @@ def sequences_to_rows(sequences: Sequence[np.ndarray], history: int, joint_histo
 
 
 def sparse_dynamic_biases(rbm: ConditionalRBM, u_slots: tf.Tensor, joint_ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """rbm.dynamic_biases(u) from the sparse rows of sequences_to_sparse_rows: (B, D), (B, H)."""
+    """rbm.dynamic_biases(u) from the sparse rows of models.classification.sparse_history_rows: (B, D), (B, H)."""
     width = u_slots.shape[1]
     bv = rbm.b + tf.matmul(u_slots, rbm.A[:width])
     bh = rbm.c + tf.matmul(u_slots, rbm.B[:width])
@@ -267,9 +267,10 @@ def train_crbm(
     checkpoint_dir: a tf.train.CheckpointManager folder (saved after every epoch); with
     resume=True training continues from its latest checkpoint (same config required).
     fused: run up to FUSED_CHUNK_BATCHES updates inside one tf.function on sparse conditioning rows
-    (models.classification.sparse_history_rows; the default when the strategy has one replica: ~10x faster here, the
-    Python loop and the 4188-wide dense history were most of the time), or one strategy.run per
-    update on dense rows (the only way with several replicas). Same updates, same random draws."""
+    (models.classification.sparse_history_rows; the default when the strategy has one replica: ~4x less CPU
+    per epoch of the chord CRBM here, where updating every row of the 4188-row A and B at every step, and
+    the dense history, were most of the time), or one strategy.run per update on dense rows (the only way
+    with several replicas). Same updates up to float rounding, same random draws (tests/test_training_fused.py)."""
     config.validate()
     if config.method == "exact" and layout.kind != "softmax":
         raise InvalidModelInput("method 'exact' needs the softmax layout; allowed for binary: ['cd', 'pcd']")
