@@ -20,10 +20,11 @@ test: setup
 bench: setup
 	@$(PY) bench/run_all.py
 
-# Long fuzz of every input surface (MIDI, text, model folders, audio files) on both cores; writes
-# the section "Fuzz" of bench/RESULTS.md. `make test` runs a few hundred of its cases (tests/test_fuzz.py).
+# Long fuzz of every input surface (MIDI, text, model folders, audio files) on both cores at the lowest
+# priority; runs add up (bench/fuzz_state.json: each run continues where the last stopped) and write
+# the section "Fuzz" of bench/RESULTS.md, e.g. `make fuzz FUZZ_ARGS="--stop-at 07:30"`. `make test` runs a few hundred of its cases (tests/test_fuzz.py).
 fuzz: setup
-	@nice -n 10 $(PY) bench/fuzz.py $(FUZZ_ARGS)
+	@nice -n 19 $(PY) bench/fuzz.py $(FUZZ_ARGS)
 
 # 100 kill -9 of history writes, MIDI writes and `moodchords train --out` each; bench/RESULTS.md.
 soak: setup

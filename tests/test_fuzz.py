@@ -73,3 +73,58 @@ def test_a_wav_declaring_one_sample_a_second_in_huge_blocks_decodes_quickly(tmp_
     loaded = read_audio_file(path)
     assert cpu() - started < 2.0
     assert loaded.samples.size <= MAX_FILE_SECONDS * SAMPLE_RATE and np.isfinite(loaded.samples).all()
+
+
+def test_fuzz_runs_add_up_in_the_state_file(tmp_path):
+    """`make fuzz` runs add up: a second run continues where the first stopped (cases 0..N-1 in
+    order), and the state records both runs, their case ranges and the totals."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    state = tmp_path / "state.json"
+    for cases in (70, 150):
+        done = subprocess.run([sys.executable, "bench/fuzz.py", "--surfaces", "midi", "--cases", str(cases),
+                               "--workers", "1", "--state", str(state), "--no-results",
+                               "--reproducers", str(tmp_path / "reproducers")],
+                              cwd=root, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    stream = json.loads(state.read_text())["streams"]["midi:seed0"]
+    assert stream["next_index"] == 150
+    assert sum(stream["outcomes"].values()) == 150 and set(stream["outcomes"]) <= {"ok", "refused"}
+    assert [(run["first"], run["next"], run["stopped"]) for run in stream["runs"]] == [(0, 70, "cases"),
+                                                                                      (70, 150, "cases")]
+    assert stream["slowest_cpu"]["index"] < 150 and stream["seconds"] > 0
+    again = subprocess.run([sys.executable, "bench/fuzz.py", "--surfaces", "midi", "--cases", "150", "--workers", "1",
+                            "--state", str(state), "--no-results"], cwd=root, capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0 and "already run" in again.stdout
+    assert len(json.loads(state.read_text())["streams"]["midi:seed0"]["runs"]) == 2
+
+
+def test_audio_files_shorter_than_the_limit_are_decoded_by_one_process(tmp_path, monkeypatch):
+    """read_audio_file asks ffprobe for a file's length only when the decode reaches the limit: one
+    process a file instead of two (ffprobe cost as much as the decode itself, half of an audio fuzz
+    case; bench/fuzz.py --costs). A short file's length is then its decoded length; a file that
+    reaches the limit is still probed and reported truncated with its own length."""
+    import numpy as np
+
+    from assistant import audio
+    from tests.support.fuzz_cases import _wav_bytes
+
+    probed = []
+    real_probe = audio._probe_seconds
+    monkeypatch.setattr(audio, "_probe_seconds", lambda path: probed.append(path) or real_probe(path))
+    tone = (np.sin(2 * np.pi * 440 * np.arange(16000) / 16000) * 20000).astype("<i2").tobytes()
+    short = tmp_path / "short.wav"
+    short.write_bytes(_wav_bytes(rate=16000, payload=tone, riff_size=0xFFFFFFFF, data_size=0x7FFFFFFF))
+    loaded = audio.read_audio_file(short)
+    assert probed == [] and not loaded.truncated
+    assert loaded.seconds == pytest.approx(1.0, abs=0.05) and loaded.source_seconds == pytest.approx(loaded.seconds)
+    long = tmp_path / "long.wav"
+    long.write_bytes(_wav_bytes(rate=16000, payload=tone * 4))  # 4 s, read with a 2 s limit
+    loaded = audio.read_audio_file(long, max_seconds=2.0)
+    assert probed == [long] and loaded.truncated
+    assert loaded.source_seconds == pytest.approx(4.0, abs=0.05) and loaded.seconds == pytest.approx(2.0, abs=0.05)
