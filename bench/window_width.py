@@ -9,15 +9,13 @@ transport bar's and the request bar's minimum widths, and the piano roll's heigh
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 from _bootstrap import ROOT  # first: puts the project on sys.path, keeps the models offline
 from common import write_section  # noqa: E402
+
+from tests.support.xvfb import run_json_on_xvfb  # noqa: E402
 
 TWELVE_WORDS = ("furious", "aggressive", "violent", "chaotic", "frantic", "angry", "dark", "menacing",
                 "brutal", "savage", "raging", "hostile")
@@ -25,7 +23,6 @@ TWELVE_WORDS = ("furious", "aggressive", "violent", "chaotic", "frantic", "angry
 # Runs on the Xvfb display: the window as a new user gets it (no saved geometry), then a composition.
 CHILD = r"""
 import dataclasses, json, sys, tempfile
-from pathlib import Path
 from PySide6.QtWidgets import QApplication
 app = QApplication(["moodchords"])
 from gui.theme import apply_theme
@@ -63,32 +60,9 @@ window.shutdown()
 """
 
 
-def free_display() -> int:
-    for number in range(200, 260):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            return number
-    raise RuntimeError("no free X display number in 200..259")
-
-
 def measure(width: int, height: int) -> dict:
-    display = free_display()
-    server = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{display}").exists():
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Xvfb :{display} did not start")
-            time.sleep(0.05)
-        env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb")
-        result = subprocess.run([sys.executable, "-c", CHILD, ",".join(TWELVE_WORDS)], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=180)
-        if result.returncode != 0:
-            raise RuntimeError(result.stderr[-2000:])
-        return json.loads(result.stdout.strip().splitlines()[-1])
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    return run_json_on_xvfb(CHILD, ",".join(TWELVE_WORDS), width, height, cwd=ROOT, displays=range(200, 260),
+                            timeout_s=180)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,15 +4,12 @@ Real geometry needs a real X server: each case runs the real MainWindow (with th
 subprocess on its own Xvfb screen (1280x800 and 1400x900)."""
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.xvfb import run_json_on_xvfb
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,31 +70,8 @@ window.shutdown()
 """
 
 
-def _free_display() -> int:
-    for number in range(140, 200):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            return number
-    raise RuntimeError("no free X display number in 140..199")
-
-
 def _run_on_xvfb(width: int, height: int) -> dict:
-    display = _free_display()
-    server = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{display}").exists():
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Xvfb :{display} did not start")
-            time.sleep(0.05)
-        env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb")
-        result = subprocess.run([sys.executable, "-c", WINDOW_SCRIPT, ",".join(TWELVE_WORDS)], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0, result.stderr[-3000:]
-        return json.loads(result.stdout.strip().splitlines()[-1])
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    return run_json_on_xvfb(WINDOW_SCRIPT, ",".join(TWELVE_WORDS), width, height, cwd=ROOT)
 
 
 @pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb for real window geometry")
