@@ -152,6 +152,46 @@ def choose_tonic(mode: str, rng: random.Random) -> int:
     return rng.choices(tonics, weights=[weights[t] for t in tonics])[0]
 
 
+@dataclass(frozen=True)
+class TakeShape:
+    """A new take of a previous progression: what it keeps unless the settings say otherwise."""
+
+    bars: int  # the settings' bars, else the previous length
+    metre: str  # METRES: the settings' metre, else the previous one
+    beats_per_bar: int  # quarter-note beats per bar of that metre
+    compound: bool  # 6/8
+    mode: str  # the settings' mode (from the key), else the previous mode
+    tonic: int  # pitch class: the settings' key, else the previous tonic
+    tempo_bpm: float  # the settings' tempo, else the previous tempo
+    #: what differs from the previous length, metre and mode, one phrase each ("16 bars instead of 8");
+    #: empty: the previous rhythm, and so its locked chords, can be kept (key-relative, so a key change in
+    #: the same mode transposes them)
+    changes: tuple[str, ...]
+
+
+def take_shape(previous: Progression, resolved: ResolvedSettings, explicit: MusicalSettings) -> TakeShape:
+    """The shape of a new take of ``previous`` under ``resolved`` settings (``explicit``: which were given)."""
+    if explicit.metre is None:
+        bpb, compound = previous.beats_per_bar, previous.compound
+        metre = next((m for m, shape in METRE_SHAPES.items() if shape == (bpb, compound)), f"{bpb}/4")
+    else:
+        metre, bpb, compound = resolved.metre, resolved.beats_per_bar, resolved.compound
+    previous_bars = previous.length_beats / previous.beats_per_bar
+    bars = max(1, round(previous.length_beats / bpb)) if explicit.bars is None else resolved.bars
+    mode = resolved.mode or previous.mode
+    changes = []
+    if bars * bpb != previous.length_beats:
+        changes.append(f"{bars} bars instead of {previous_bars:g}")
+    if (bpb, compound) != (previous.beats_per_bar, previous.compound):
+        previous_metre = next((m for m, shape in METRE_SHAPES.items()
+                               if shape == (previous.beats_per_bar, previous.compound)), f"{previous.beats_per_bar}/4")
+        changes.append(f"{metre} instead of {previous_metre}")
+    if mode != previous.mode:
+        changes.append(f"a {mode} key instead of a {previous.mode} one")
+    return TakeShape(bars, metre, bpb, compound, mode, previous.tonic if resolved.tonic is None else resolved.tonic,
+                     previous.tempo_bpm if resolved.tempo_bpm is None else resolved.tempo_bpm, tuple(changes))
+
+
 class Composer:
     """Composes progressions with one model set, loaded once."""
 
@@ -195,20 +235,11 @@ class Composer:
 
         bars, metre, mode, tonic, tempo = (resolved.bars, resolved.metre, resolved.mode, resolved.tonic,
                                            resolved.tempo_bpm)
-        bpb, compound = resolved.beats_per_bar, resolved.compound
         locked_events = rhythm = None
         if previous is not None:
-            if explicit.metre is None:
-                bpb, compound = previous.beats_per_bar, previous.compound
-                metre = next((m for m, shape in METRE_SHAPES.items() if shape == (bpb, compound)), f"{bpb}/4")
-            if explicit.bars is None:
-                bars = max(1, round(previous.length_beats / bpb))
-            mode = mode or previous.mode
-            tonic = previous.tonic if tonic is None else tonic
-            tempo = previous.tempo_bpm if tempo is None else tempo
-            same_shape = (bars * bpb == previous.length_beats and mode == previous.mode
-                          and (bpb, compound) == (previous.beats_per_bar, previous.compound))
-            if same_shape:
+            shape = take_shape(previous, resolved, explicit)
+            bars, metre, mode, tonic, tempo = shape.bars, shape.metre, shape.mode, shape.tonic, shape.tempo_bpm
+            if not shape.changes:
                 rhythm = [c.duration_beats for c in previous.chords]
                 if locked:
                     bad = sorted(i for i in locked if not 0 <= i < len(previous.chords))
@@ -219,7 +250,7 @@ class Composer:
                     locked_events = {i: events[i] for i in sorted(locked)}
             elif locked:
                 raise InvalidInput("locked chords need the same length, metre and mode as before "
-                                   f"({previous.length_beats / bpb:g} bars, {previous.mode}); "
+                                   f"({previous.length_beats / previous.beats_per_bar:g} bars, {previous.mode}); "
                                    "unlock them to change these")
         elif locked:
             raise InvalidInput(f"locked chords {sorted(locked)} need a previous progression to keep them from")

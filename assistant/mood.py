@@ -11,6 +11,11 @@ LOOP_BARS = (2, 4)  # length of the repeated progression of the loop form
 SOURCED_SETTINGS = ("key", "mode", "tempo", "bars", "metre", "form", "instrument", "intensity")
 
 
+def form_text(form: str, loop_bars: int | None) -> str:
+    """A form as the window and the notices name it: "Through-composed", "Loop of 2 bars"."""
+    return "Through-composed" if form != "loop" else f"Loop of {loop_bars or 4} bars"
+
+
 @dataclass(frozen=True)
 class MusicalSettings:
     """Explicit musical choices; None means "let the mood decide"."""

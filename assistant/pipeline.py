@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 
 from assistant.errors import InvalidInput
-from assistant.mood import SOURCED_SETTINGS, Mood, MusicalSettings
+from assistant.mood import SOURCED_SETTINGS, Mood, MusicalSettings, form_text
 from assistant.score import Score
 from models.progress import Progress
 
@@ -65,7 +65,8 @@ class Composition:
     #: request's words), "default" (a remembered default the caller passed, e.g. the window's last
     #: instrument; below the request's words) or "mood" (the mood's expression plan, or the default)
     sources: dict[str, str] = field(default_factory=dict)
-    #: one line each: a request's value a flag or field overrode ("the request's key C major is overridden ...")
+    #: one line each: a request's value a flag or field overrode ("the request's key C major is overridden ..."),
+    #: then, after a corrected setting (Assistant.recompose), the locked chords it could not keep
     notices: tuple[str, ...] = ()
     form: str = "through"  # "through" or "loop", as composed
     intensity: float = 0.5  # 0 (subtle) .. 1 (unmistakable), as composed
@@ -251,6 +252,27 @@ class Assistant:
                              seed, progress or _no_progress, {}, previous=composition.progression,
                              locked=frozenset(locked), sources=sources, notices=notices)
 
+    def recompose(self, composition: Composition, locked: frozenset[int] = frozenset(),
+                  overrides: MusicalSettings | None = None, defaults: MusicalSettings | None = None,
+                  progress: Progress | None = None) -> Composition:
+        """The same request composed again after the user corrected a setting (the window's chips):
+        the request's own settings (its words) merged with `overrides` and `defaults` as
+        compose_from_text merges them, with the composition's request, transcript, mood and seed (a
+        spoken request stays spoken: its transcript, and the transcribe and mood timings, are kept).
+
+        The chords at `locked` stay locked and keep their chords when the corrected settings keep the
+        length, metre, mode and form (`locks_to_keep`); a key change in the same mode transposes them.
+        Otherwise the locks are dropped and one notice says so. Without locks the same seed composes
+        again, so a correction that leaves the chords' shape alone (a key in the same mode, the
+        instrument) keeps the chords too."""
+        settings, sources, notices = merge_settings(composition.mood.settings, overrides, defaults)
+        kept, dropped = locks_to_keep(composition, settings, locked)
+        timings = {stage: seconds for stage, seconds in composition.timings.items() if stage in ("transcribe", "mood")}
+        return self._compose(composition.request_text, composition.transcript, composition.mood, settings,
+                             composition.seed, progress or _no_progress, timings,
+                             previous=composition.progression if kept else None, locked=kept, sources=sources,
+                             notices=tuple(notices) + ((dropped,) if dropped else ()))
+
     def _compose(self, text: str, transcript: str | None, mood: Mood | None, settings: MusicalSettings,
                  seed: int | None, progress: Progress, timings: dict[str, float], previous: Progression | None = None,
                  locked: frozenset[int] = frozenset(), class_weights: Mapping[str, float] | None = None,
@@ -352,6 +374,31 @@ def merge_settings(request: MusicalSettings, overrides: MusicalSettings | None,
                            if isinstance(asked, float) else
                            f"the request's {name} {asked}{unit} is overridden by the {name} setting {given}{unit}")
     return merged, sources, tuple(notices)
+
+
+def locks_to_keep(composition: Composition, settings: MusicalSettings,
+                  locked: frozenset[int]) -> tuple[frozenset[int], str | None]:
+    """The locked chords a new take of `composition` under `settings` can keep, and, when it can keep
+    none, the one-sentence notice that says why. Locks live on the previous rhythm, so the length,
+    metre and mode (assistant.composer.take_shape) and the form must stay; the key may change within
+    the mode (the chords are key-relative: they are transposed)."""
+    from assistant.composer import resolve_settings, take_shape
+
+    locked = frozenset(locked)
+    if not locked or composition.progression is None:
+        return frozenset(), None
+    resolved = resolve_settings(settings)
+    changes = list(take_shape(composition.progression, resolved, settings).changes)
+    if (resolved.form, resolved.loop_bars if resolved.form == "loop" else None) != \
+            (composition.form, (composition.settings.loop_bars or 4) if composition.form == "loop" else None):
+        loop_bars = composition.settings.loop_bars if composition.form == "loop" else None
+        changes.append(f"{form_text(resolved.form, resolved.loop_bars).lower()} instead of "
+                       f"{form_text(composition.form, loop_bars).lower()}")
+    if not changes:
+        return locked, None
+    count = f"{len(locked)} locked chord{'s' if len(locked) != 1 else ''}"
+    return frozenset(), (f"{count} unlocked: locks keep their place only in the same length, metre, mode and "
+                         f"form, and the new settings make {' and '.join(changes)}")
 
 
 def mood_of_weights(class_weights: Mapping[str, float], classes) -> Mood:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assistant.general_midi import describe_program
-from assistant.mood import LOOP_BARS, METRES
+from assistant.mood import LOOP_BARS, METRES, form_text
 from assistant.music import CONVENTIONAL_KEYS
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ class Workspace:
         self.recording = False  # the microphone is recording an utterance
         self._pending: object | None = None  # the request whose result is wanted
         self._pending_keeps_locks = False  # the pending request is a new take of the composition on screen
+        self._pending_own_locks = False  # the pending request is a correction: its result says its locks
 
     # ------------------------------------------------------------------ the composition and its locks
     @property
@@ -104,11 +105,14 @@ class Workspace:
         """The request whose result is wanted, or None."""
         return self._pending
 
-    def begin(self, request: object, busy: Busy, keeps_locks: bool = False) -> None:
+    def begin(self, request: object, busy: Busy, keeps_locks: bool = False, own_locks: bool = False) -> None:
         """A request was sent: its result will replace the composition on screen (with the locks
-        on screen when `keeps_locks`, a new take; unlocked otherwise, a new request)."""
+        on screen when `keeps_locks`, a new take; with the result's own locks when `own_locks`, a
+        corrected setting, where the pipeline kept the locks the new settings allow; unlocked
+        otherwise, a new request)."""
         self._pending = request
         self._pending_keeps_locks = keeps_locks
+        self._pending_own_locks = own_locks
         self.busy = busy
 
     def progress(self, request: object, message: str) -> Busy | None:
@@ -129,7 +133,7 @@ class Workspace:
         was cancelled or superseded."""
         if request is not self._pending:
             return None
-        locked = self.locked if self._pending_keeps_locks else frozenset()
+        locked = None if self._pending_own_locks else self.locked if self._pending_keeps_locks else frozenset()
         self._end_request()
         return self.show(composition, locked)
 
@@ -154,7 +158,7 @@ class Workspace:
 
     def _end_request(self) -> None:
         self._pending = None
-        self._pending_keeps_locks = False
+        self._pending_keeps_locks = self._pending_own_locks = False
         self.busy = None
 
     # ------------------------------------------------------------------ readiness
@@ -220,10 +224,6 @@ def _window_source(composition: Composition, *names: str) -> tuple[str, bool]:
         if pipeline_source in sources:
             return shown, False
     return AUTO, "default" in sources
-
-
-def form_text(form: str, loop_bars: int | None) -> str:
-    return "Through-composed" if form != "loop" else f"Loop of {loop_bars or 4} bars"
 
 
 def shown_settings(composition: Composition) -> tuple[ShownSetting, ...]:

@@ -103,7 +103,24 @@ class RegenerateJob(Job):
                                          progress=progress)
 
 
-COMPOSING_JOBS = (ComposeJob, ComposeFromSpeechJob, RegenerateJob)  # their result is a Composition
+@dataclass(frozen=True, eq=False)
+class RecomposeJob(Job):
+    """The composition's request composed again after a setting was corrected (a chip): its transcript,
+    and the locks the new settings allow, kept; the result is a Composition."""
+
+    worker: ClassVar[str] = PIPELINE
+    assistant: Any  # assistant.pipeline.Assistant
+    composition: Any  # the assistant.pipeline.Composition on screen
+    locked: frozenset[int]  # its locked chord indices
+    overrides: MusicalSettings | None  # the transport's fields, the corrected one included
+    defaults: MusicalSettings | None = None  # remembered choices (the instrument): below the request's words
+
+    def run(self, progress: Progress) -> Any:
+        return self.assistant.recompose(self.composition, locked=self.locked, overrides=self.overrides,
+                                        defaults=self.defaults, progress=progress)
+
+
+COMPOSING_JOBS = (ComposeJob, ComposeFromSpeechJob, RegenerateJob, RecomposeJob)  # their result is a Composition
 
 
 # ---------------------------------------------------------------------------------- devices

@@ -33,7 +33,7 @@ from gui.history_controller import HistoryController
 from gui.history_panel import HistoryPanel
 from gui.icons import app_icon
 from gui.jobs import (COMPOSING_JOBS, IO, PIPELINE, ComposeFromSpeechJob, ComposeJob, Job, JobBoard, LoadComposerJob,
-                      LoadSpeechJob, OpenMicrophoneJob, RegenerateJob, SettingsChoicesJob)
+                      LoadSpeechJob, OpenMicrophoneJob, RecomposeJob, RegenerateJob, SettingsChoicesJob)
 from gui.loading_status import LoadingStatus, ready_text
 from gui.mood_view import MoodView
 from gui.output_router import VIRTUAL_PORT, OutputRouter
@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
         jobs.on(OpenMicrophoneJob, finished=self._microphone_opened, failed=self._microphone_failed)
         jobs.on(SettingsChoicesJob, finished=self._settings_choices, failed=self._settings_failed)
         self.setting_sources = SettingSources(self.request_bar.setting_chips, self.transport, self.settings,
-                                              compose=self.compose_text, regenerate=self.regenerate, parent=self)
+                                              recompose=self.recompose, parent=self)
         self.compositionShown.connect(self.setting_sources.show)
 
     def _connect(self) -> None:
@@ -408,9 +408,25 @@ class MainWindow(QMainWindow):
         self._begin(RegenerateJob(self.assistant, composition, locked, self.transport.overrides()), Busy.COMPOSING,
                     f"Composing a new take{kept}…", keeps_locks=True)
 
-    def _begin(self, job: Job, busy: Busy, text: str, keeps_locks: bool = False) -> None:
+    def recompose(self) -> None:
+        """A setting was corrected (a chip): the request on screen again, with the fields as they are
+        now; its transcript and the locks the new settings allow are kept (Assistant.recompose)."""
+        composition = self.workspace.composition
+        if composition is None:
+            return
+        if self.workspace.loading.composer_error is not None:
+            self.request_bar.set_status("The composer is unavailable: " + self.workspace.loading.composer_error,
+                                        theme.LISTENING.name())
+            return
+        locked = self.workspace.locked
+        kept = f", keeping your locked chord{'s' if len(locked) != 1 else ''} where it allows" if locked else ""
+        self._begin(RecomposeJob(self.assistant, composition, locked, self.transport.overrides(),
+                                 self.transport.defaults()), Busy.COMPOSING,
+                    f"Composing again with your setting{kept}…", own_locks=True)
+
+    def _begin(self, job: Job, busy: Busy, text: str, keeps_locks: bool = False, own_locks: bool = False) -> None:
         """Send a composing job; its result replaces the composition on screen."""
-        self.workspace.begin(job, busy, keeps_locks=keeps_locks)
+        self.workspace.begin(job, busy, keeps_locks=keeps_locks, own_locks=own_locks)
         self._show_busy(text)
         self.jobs.submit(job)
 

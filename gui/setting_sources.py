@@ -3,8 +3,10 @@
 Wires the request bar's setting chips to the transport's fields: a composition on screen shows its
 key, tempo, bars, metre, form, instrument and intensity as chips saying "request", "you" or "auto"
 (assistant.workspace.shown_settings); choosing an alternative in a chip's menu sets that field
-("you": it beats the request's words) and recomposes the request. Reset to Auto forgets the
-remembered instrument too. The precedence itself is assistant.pipeline.merge_settings'.
+("you": it beats the request's words) and recomposes the same request (Assistant.recompose: a
+spoken request keeps its transcript; locked chords stay where the new setting allows, transposed by a
+key change in the same mode, and a notice in the status line says when they cannot). Reset to Auto
+forgets the remembered instrument too. The precedence itself is assistant.pipeline.merge_settings'.
 """
 from __future__ import annotations
 
@@ -22,14 +24,14 @@ class SettingSources(QObject):
     """The chips of the composition on screen and what choosing one does."""
 
     def __init__(self, chips: SettingChips, transport: TransportBar, settings: WindowSettings,
-                 compose: Callable[[str], None], regenerate: Callable[[], None],
-                 parent: QObject | None = None) -> None:
+                 recompose: Callable[[], None], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.chips = chips
         self.transport = transport
         self.settings = settings
-        self.compose = compose  # MainWindow.compose_text: the request again, with the fields as they are now
-        self.regenerate = regenerate  # a composition without words (e.g. from --emotion weights) recomposes so
+        # MainWindow.recompose: the composition's request again with the fields as they are now
+        # (assistant.pipeline.Assistant.recompose keeps its transcript and the locks it can)
+        self.recompose = recompose
         self.composition: Any = None  # the composition the chips describe
         # The remembered instrument is a default below the request's words, never a field set now.
         transport.remember_program(settings.program)
@@ -46,13 +48,8 @@ class SettingSources(QObject):
     def choose(self, name: str, value: Any) -> None:
         """A chip's alternative: that field becomes the user's choice (None: Auto), then recompose."""
         self.transport.set_setting(name, value)
-        composition = self.composition
-        if composition is None:
-            return
-        if composition.request_text:
-            self.compose(composition.request_text)
-        else:
-            self.regenerate()
+        if self.composition is not None:
+            self.recompose()
 
     def _instrument_changed(self, index: int) -> None:
         # Choosing Auto by hand keeps this session's remembered instrument remembered (the output

@@ -205,3 +205,26 @@ def test_regenerate_keeps_the_metre(composer):
     again = composer.compose({"Q2": 1.0}, None, seed=2, previous=first.progression, locked=frozenset({0}))
     assert again.progression.compound and again.progression.beats_per_bar == 3
     assert again.progression.chords[0].chord == first.progression.chords[0].chord
+
+
+def test_a_new_take_keeps_the_previous_shape_unless_the_settings_change_it():
+    """take_shape: what Regenerate and a corrected setting keep from the progression on screen, and
+    the phrases that say why its locked chords cannot be kept (empty: they can)."""
+    from assistant.composer import take_shape
+    from tests.support.compositions import hand_made_composition
+
+    previous = hand_made_composition().progression  # D major, 4/4, 8 bars of 4 beats, 96 bpm
+
+    def shape(**given):
+        settings = MusicalSettings(**given)
+        return take_shape(previous, resolve_settings(settings), settings)
+
+    kept = shape()
+    assert (kept.bars, kept.metre, kept.mode, kept.tonic, kept.tempo_bpm, kept.changes) == (8, "4/4", "major", 2, 96.0,
+                                                                                           ())
+    moved = shape(key="A", tempo_bpm=140.0, program=48, intensity=0.9)  # same mode: the locks are transposed
+    assert (moved.tonic, moved.tempo_bpm, moved.changes) == (9, 140.0, ())
+    assert shape(key="B", mode="minor").changes == ("a minor key instead of a major one",)
+    assert shape(bars=16).changes == ("16 bars instead of 8",)
+    waltz = shape(metre="3/4")  # 8 bars of 4/4 are not a whole number of 3/4 bars, nor the same length
+    assert waltz.changes == ("11 bars instead of 8", "3/4 instead of 4/4") and waltz.beats_per_bar == 3

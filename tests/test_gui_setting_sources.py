@@ -69,7 +69,7 @@ def loaded_assistant(tmp_path_factory):
     return assistant
 
 
-def _window(qtbot, assistant, tmp_path, remembered_program=None, devices=None) -> MainWindow:
+def _window(qtbot, assistant, tmp_path, remembered_program=None, devices=None, history=None) -> MainWindow:
     from gui.app import _instrument_names
 
     devices = devices or Devices()
@@ -77,7 +77,7 @@ def _window(qtbot, assistant, tmp_path, remembered_program=None, devices=None) -
     settings = temp_settings(tmp_path)
     settings.program = remembered_program  # what an earlier session left behind
     settings.sync()
-    window = MainWindow(assistant, settings=settings, devices=devices, drag_folder=tmp_path / "drag")
+    window = MainWindow(assistant, settings=settings, devices=devices, drag_folder=tmp_path / "drag", history=history)
     qtbot.addWidget(window)
     window.resize(1400, 880)
     window.show()
@@ -160,6 +160,75 @@ def test_a_key_chip_corrects_the_key_with_one_click_and_reset_returns_to_auto(qt
     assert {again.sources[name] for name in ("key", "tempo", "instrument")} == {"mood"}
     assert {chip.setting.source for chip in chips.chips} == {AUTO}
     window.shutdown()
+
+
+def _choose(qtbot, window, name, pick):
+    """Trigger the first action of a chip's menu (its "All keys" submenu included) that `pick` accepts."""
+    menu = window.request_bar.setting_chips.chip(name).menu()
+    actions = [a for a in menu.actions() if not a.isSeparator() and a.menu() is None]
+    actions += [a for sub in menu.actions() if sub.menu() is not None for a in sub.menu().actions()]
+    action = next(a for a in actions if pick(a.text()))
+    with qtbot.waitSignal(window.compositionShown, timeout=120_000) as blocker:
+        action.trigger()
+    return blocker.args[0]
+
+
+def _locked_chords(composition):
+    progression = composition.progression
+    return {i: (progression.chords[i].chord.name, progression.chords[i].start_beats)
+            for i in progression.locked_indices}
+
+
+def test_a_chip_correction_of_a_spoken_request_keeps_its_transcript_and_its_locks(qtbot, loaded_assistant, tmp_path):
+    """Issue 16 item 10: a heard setting corrected with one click. The request stays the spoken one
+    (transcript, "from speech", the history record), the locked chords stay locked (transposed by a
+    key in the same mode, kept by a tempo), and a key in the other mode unlocks them, saying so."""
+    from assistant.history import HistoryStore
+    from tests.support.speech_audio import espeak_audio
+
+    loaded_assistant.history = HistoryStore(tmp_path / "history.sqlite3")
+    try:
+        window = _window(qtbot, loaded_assistant, tmp_path, history=loaded_assistant.history)
+        with qtbot.waitSignal(window.compositionShown, timeout=180_000) as blocker:
+            # the recording as the microphone's worker hands it over
+            window.recorder.recorded.emit(espeak_audio(tmp_path, "a sad song in A minor at 80 bpm"))
+        spoken = blocker.args[0]
+        assert spoken.transcript and "from speech" in window.summary.text()
+        window.piano_roll.chordClicked.emit(0)  # a click on a chord name locks it
+        window.piano_roll.chordClicked.emit(2)
+        before = window.composition
+        tonic, mode = before.progression.key_name.split()
+        assert before.progression.locked_indices == {0, 2}
+
+        # A key in the same mode: the locked chords are transposed and stay locked.
+        corrected = _choose(qtbot, window, "key", lambda text: text.endswith(mode))
+        semitones = (corrected.progression.tonic - before.progression.tonic) % 12
+        assert semitones and corrected.progression.mode == mode
+        assert _locked_chords(corrected) == {i: (before.progression.chords[i].chord.transposed(semitones).name,
+                                                 before.progression.chords[i].start_beats) for i in (0, 2)}
+        assert window.locked == {0, 2} and corrected.sources["key"] == "flag"
+        assert (corrected.transcript, corrected.request_text) == (spoken.transcript, spoken.request_text)
+        assert corrected.timings["transcribe"] == spoken.timings["transcribe"]
+        assert "from speech" in window.summary.text() and window.request_bar.request_edit.text() == spoken.request_text
+        assert _chip_text(window, "key").endswith("·  you")
+        stored = loaded_assistant.history.get(corrected.id)
+        assert stored.transcript == spoken.transcript  # the record says it was spoken, not typed
+
+        # A tempo: every locked chord kept as it is.
+        faster = _choose(qtbot, window, "tempo", lambda text: True)
+        assert faster.progression.tempo_bpm != corrected.progression.tempo_bpm
+        assert _locked_chords(faster) == _locked_chords(corrected) and faster.transcript == spoken.transcript
+
+        # The other mode: the locks cannot be carried over; one sentence in the status line says so.
+        other = _choose(qtbot, window, "key", lambda text: not text.endswith(mode))
+        assert other.progression.mode != mode and window.locked == frozenset()
+        assert other.progression.locked_indices == frozenset() and other.transcript == spoken.transcript
+        status = window.request_bar.status.text()
+        assert "2 locked chords unlocked" in status and f"instead of a {mode} one" in status, status
+        assert not any(span.locked for span in window._spans())
+        window.shutdown()
+    finally:
+        loaded_assistant.history = None
 
 
 @pytest.mark.slow

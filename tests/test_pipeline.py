@@ -1,6 +1,7 @@
 """The one flow, for real: virtual microphone -> Whisper -> keywords -> emotion -> composer -> MIDI."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 import time
@@ -10,7 +11,7 @@ import pytest
 
 from assistant.history import HistoryStore
 from assistant.mood import MusicalSettings
-from assistant.pipeline import (Assistant, NothingHeard, composition_summary, from_history_record,
+from assistant.pipeline import (Assistant, NothingHeard, composition_summary, from_history_record, locks_to_keep,
                                 to_history_record)
 
 
@@ -113,6 +114,74 @@ def test_regenerate_keeps_metre_form_key_and_tempo(assistant):
     assert again.form == "loop" and again.sources == first.sources
     restored = from_history_record(assistant.history.get(again.id))
     assert restored.sources == again.sources and restored.form == "loop"
+
+
+def _transposed_names(composition, semitones):
+    return [placed.chord.transposed(semitones).name for placed in composition.progression.chords]
+
+
+def test_a_corrected_setting_recomposes_the_spoken_request_and_keeps_its_transcript(assistant, tmp_path):
+    """A chip correction (Assistant.recompose) of a real spoken request: the transcript, its timing,
+    the mood and the seed stay; the field becomes the user's ("flag"); the history record is spoken."""
+    from tests.support.speech_audio import espeak_audio
+
+    spoken = assistant.compose_from_audio(espeak_audio(tmp_path, "a sad song in A minor at 80 bpm"), seed=5)
+    assert spoken.transcript and spoken.progression.mode == "minor"
+    tonic = spoken.progression.key_name.split()[0]
+    other = "E" if tonic != "E" else "A"
+    corrected = assistant.recompose(spoken, overrides=MusicalSettings(key=other, mode="minor"))
+    assert corrected.progression.key_name == f"{other} minor" and corrected.id != spoken.id
+    assert (corrected.transcript, corrected.request_text, corrected.seed) == (spoken.transcript, spoken.request_text,
+                                                                              spoken.seed)
+    assert corrected.mood.keywords == spoken.mood.keywords and corrected.mood.valence == spoken.mood.valence
+    assert corrected.mood.class_weights == pytest.approx(spoken.mood.class_weights)  # re-normalised, not re-read
+    assert corrected.timings["transcribe"] == spoken.timings["transcribe"]
+    assert corrected.sources["key"] == "flag" and corrected.sources["tempo"] == spoken.sources["tempo"]
+    # Same seed, same mode, no locks: the same chords in the corrected key.
+    semitones = (corrected.progression.tonic - spoken.progression.tonic) % 12
+    assert [p.chord.root % 12 for p in corrected.progression.chords] == \
+        [(p.chord.root + semitones) % 12 for p in spoken.progression.chords]
+    stored = assistant.history.get(corrected.id)
+    assert stored.transcript == spoken.transcript and stored.request_text == spoken.request_text
+    assert composition_summary(from_history_record(stored))["transcript"] == spoken.transcript
+    # Back to Auto: the request's words decide again.
+    again = assistant.recompose(corrected)
+    assert again.progression.key_name == spoken.progression.key_name and again.sources["key"] == spoken.sources["key"]
+
+
+def test_a_corrected_setting_keeps_every_lock_its_shape_allows(assistant):
+    original = assistant.compose_from_text("hopeful and warm in D major, 8 bars", seed=21)
+    locked = frozenset({0, 2, 5})
+    shown = dataclasses.replace(original, progression=original.progression.with_locked(locked))
+    for overrides in (MusicalSettings(program=48), MusicalSettings(tempo_bpm=140), MusicalSettings(intensity=0.9)):
+        corrected = assistant.recompose(shown, locked=locked, overrides=overrides)
+        assert corrected.progression.locked_indices == locked and not any("unlocked" in n for n in corrected.notices)
+        for index in locked:
+            assert corrected.progression.chords[index] == shown.progression.chords[index]
+    # A key in the same mode transposes the locked chords (they are key-relative) and keeps them locked.
+    corrected = assistant.recompose(shown, locked=locked, overrides=MusicalSettings(key="A", mode="major"))
+    assert corrected.progression.key_name == "A major" and corrected.progression.locked_indices == locked
+    moved = _transposed_names(shown, 7)
+    for index in locked:
+        assert corrected.progression.chords[index].chord.name == moved[index]
+        assert corrected.progression.chords[index].start_beats == shown.progression.chords[index].start_beats
+
+
+@pytest.mark.parametrize("overrides,change", [
+    (MusicalSettings(key="B", mode="minor"), "a minor key instead of a major one"),
+    (MusicalSettings(bars=16), "16 bars instead of 8"),
+    (MusicalSettings(metre="3/4"), "3/4 instead of 4/4"),
+    (MusicalSettings(form="loop", loop_bars=2), "loop of 2 bars instead of through-composed"),
+])
+def test_a_correction_that_changes_the_shape_drops_the_locks_and_says_so_once(assistant, overrides, change):
+    original = assistant.compose_from_text("hopeful and warm in D major, 8 bars", seed=21)
+    shown = dataclasses.replace(original, progression=original.progression.with_locked({0, 2}))
+    corrected = assistant.recompose(shown, locked=frozenset({0, 2}), overrides=overrides)
+    assert corrected.progression.locked_indices == frozenset()
+    dropped = [notice for notice in corrected.notices if "unlocked" in notice]
+    assert len(dropped) == 1 and dropped[0].startswith("2 locked chords unlocked") and change in dropped[0]
+    assert dropped[0].count(".") == 0 and dropped[0] in corrected.warnings  # one sentence, in the status line
+    assert locks_to_keep(shown, shown.settings, frozenset({0, 2})) == (frozenset({0, 2}), None)
 
 
 def test_composing_from_class_weights_alone(assistant):

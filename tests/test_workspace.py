@@ -87,6 +87,28 @@ def test_a_new_take_keeps_the_locks_on_screen_and_a_new_request_starts_unlocked(
     assert workspace.locked == frozenset()  # chord 6 is past the end of the new take
 
 
+def test_a_correction_shows_the_locks_its_result_kept():
+    """A corrected setting (Assistant.recompose) decides which locks survive: the result's own flags
+    are shown, not the indices on screen (a new length drops them all)."""
+    workspace = Workspace()
+    workspace.show(hand_made_composition())
+    workspace.toggle_lock(1)
+    workspace.toggle_lock(3)
+    kept, dropped = Request(), Request()
+    workspace.begin(kept, Busy.COMPOSING, own_locks=True)
+    result = hand_made_composition(("C", "F", "G", "C", "Am", "F"))
+    shown = workspace.finish(kept, dataclasses.replace(result, progression=result.progression.with_locked({1, 3})))
+    assert workspace.locked == {1, 3} and shown.progression.locked_indices == {1, 3}
+    workspace.begin(dropped, Busy.COMPOSING, own_locks=True)
+    workspace.finish(dropped, hand_made_composition(("C", "F", "G", "C", "Am", "F")))
+    assert workspace.locked == frozenset()  # the pipeline unlocked them (and said so in a notice)
+    request = Request()
+    workspace.toggle_lock(2)
+    workspace.begin(request, Busy.COMPOSING)  # a request after a correction starts unlocked again
+    workspace.finish(request, dataclasses.replace(result, progression=result.progression.with_locked({0})))
+    assert workspace.locked == frozenset()
+
+
 def test_only_the_pending_request_counts():
     workspace = Workspace()
     first, second = Request(), Request()
