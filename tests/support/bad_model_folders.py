@@ -7,6 +7,7 @@ write_fuzzed_npz / write_w_bomb damage it.
 """
 from __future__ import annotations
 
+import copy
 import json
 import random
 import zipfile
@@ -73,8 +74,8 @@ def mutate_config(rng: random.Random, config: dict) -> str:
         parent[path[-1]] = current * rng.choice([-1, 0, 2, 1e6, 1.5]) + rng.choice([0, 0.5, -3])
     elif action < 0.4 and isinstance(current, list) and current:
         parent[path[-1]] = current[: rng.randrange(len(current))]
-    else:
-        parent[path[-1]] = rng.choice(ODD_VALUES)
+    else:  # a copy: a shared list or dict could be mutated later, into itself (a cycle) or for the next case
+        parent[path[-1]] = copy.deepcopy(rng.choice(ODD_VALUES))
     return ".".join(map(str, path))
 
 
