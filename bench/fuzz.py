@@ -197,7 +197,7 @@ def section(state: dict, surfaces: list[str], seed: int) -> str:
     loads = [r.get(k) for r in runs for k in ("load_at_start", "load_at_end") if r.get(k) is not None]
     lines = [
         f"Seeded fuzz of every input surface (tests/support/fuzz_cases.py; seed {seed}), cases run in-process through "
-        "the real entry functions on 2 worker processes at `nice -n 19`, added up over the runs recorded in "
+        "the real entry functions on 2 worker processes (`make fuzz` starts them at nice 19), added up over the runs recorded in "
         f"`bench/fuzz_state.json` ({len(runs)} surface runs; load average {min(loads, default=0):.1f} to "
         f"{max(loads, default=0):.1f} while they ran: the cores are shared, so wall times include waiting). "
         f"Goal: {GOAL_CASES:,} cases per surface, 0 uncaught exceptions, every case under {CASE_SECONDS:.0f} s "
