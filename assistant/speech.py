@@ -45,6 +45,9 @@ LOGPROB_THRESHOLD = -1.0      # no-speech probability is high AND the text is im
 HARD_LOGPROB_THRESHOLD = -1.5  # ...or the text is very improbable whatever no_speech_prob says
 COMPRESSION_THRESHOLD = 2.4   # repetitive text ("the the the ...") is a decoding failure
 MIN_SPEECH_S = 0.15           # Silero VAD must hear at least this much speech
+#: Encoder frames (50 a second) kept after the audio's end when the settings slots are re-decoded:
+#: the decoder attends to the audio's frames, not the whole 30 s window (about 5x cheaper).
+SLOT_FRAMES_MARGIN = 50
 
 
 #: DecodeSettings.initial_prompt value that stands for the music vocabulary prompt
@@ -88,6 +91,10 @@ class DecodeSettings:
     # Settings words written in a form the request parser cannot read are put back in its form
     # ("E, minor" -> "E minor", "B P M" -> "bpm"; assistant.speech_vocabulary.repair_settings_words).
     repair_settings: bool = True
+    # The settings slots of the transcript (a key after "in", a number before bpm/"per minute"/bars,
+    # near-misses included) re-decoded by the same model among the request grammar's alternatives
+    # only, given the audio (assistant.speech_slots). faster-whisper only (openai-whisper: ignored).
+    settings_slots: bool = True
 
 
 # Chosen by bench/speech.py (faster-whisper tiny.en): greedy without prompt 29.8 % WER; beam 5
@@ -200,6 +207,7 @@ class _Decoded:
     language: str
     avg_logprob: float
     no_speech_prob: float
+    encoded: object = None      # the encoder output (faster-whisper), reused by the settings slots
 
 
 class Transcriber:
@@ -235,9 +243,10 @@ class Transcriber:
             return result(rejected="silence")
         if speech_seconds(audio) < MIN_SPEECH_S:
             return result(rejected="no speech")
+        windows = [with_lead_silence(window, decoding.lead_silence_s)
+                   for window in self._windows(audio, decoding.lead_silence_s)]
         with self._lock:
-            decoded = [self._decode(with_lead_silence(window, decoding.lead_silence_s), decoding)
-                       for window in self._windows(audio, decoding.lead_silence_s)]
+            decoded = [self._decode(window, decoding) for window in windows]
         language = decoded[0].language
         kept = []
         for part in decoded:
@@ -256,6 +265,8 @@ class Transcriber:
         if language != "en":
             # The mood reader understands English only: say what we heard rather than guessing.
             return result(language=language, rejected=f"language {language}", decoded=worst)
+        if decoding.settings_slots and text and len(windows) == 1:
+            text = self._redecode_slots(text, windows[0], decoded[0])
         return result(text=text, language=language, rejected="unclear", decoded=worst)
 
     def _decode(self, window: np.ndarray, decoding: DecodeSettings) -> _Decoded:
@@ -268,6 +279,30 @@ class Transcriber:
             # The prompt led the decoder astray: the unprompted text is the honest answer.
             part = self._backend.decode(window, replace(decoding, initial_prompt=None, hotwords=None))
         return part
+
+    def reread_settings(self, audio: np.ndarray, text: str) -> str:
+        """``text``, a transcript of ``audio`` (float32 mono 16 kHz, one window: at most ~29 s), with
+        its settings slots re-decoded against the audio as transcribe() does (assistant.speech_slots);
+        unchanged with openai-whisper or for longer audio."""
+        audio = _check_audio(audio)
+        encode = getattr(self._backend, "encode_window", None)
+        if encode is None or audio.size > (WINDOW_SECONDS - self.decoding.lead_silence_s) * SAMPLE_RATE:
+            return text
+        window = with_lead_silence(audio, self.decoding.lead_silence_s)
+        with self._lock:
+            encoded = encode(window)
+        return self._redecode_slots(text, window, _Decoded(text, "en", 0.0, 0.0, encoded))
+
+    def _redecode_slots(self, text: str, window: np.ndarray, decoded: _Decoded) -> str:
+        """``text`` with its settings slots re-decoded (DecodeSettings.settings_slots)."""
+        make_scorer = getattr(self._backend, "slot_scorer", None)
+        if make_scorer is None or decoded.encoded is None:
+            return text  # openai-whisper: not implemented
+        from assistant.speech_slots import redecode_slots
+
+        with self._lock:
+            scorer = make_scorer(decoded, window.size)
+            return redecode_slots(text, scorer) if scorer is not None else text
 
     def warm_up(self) -> None:
         """One short decode so that the first real request does not pay for allocations."""
@@ -357,8 +392,31 @@ class _FasterWhisperBackend:
                     f"it needs internet once (and HF_HUB_OFFLINE unset). Installed models = {list(MODELS)}"
                 ) from None
         self.english_only = not self.model.model.is_multilingual
+        self._encoded = None
+        encode = self.model.encode
+
+        def remember(features):  # the encoder output of the last decode, for the settings slots
+            self._encoded = encode(features)
+            return self._encoded
+
+        self.model.encode = remember
+
+    def encode_window(self, audio: np.ndarray):
+        """The encoder output of one window of audio, as transcribe() makes it."""
+        from faster_whisper.audio import pad_or_trim
+
+        features = self.model.feature_extractor(audio)
+        return self.model.encode(pad_or_trim(features[:, :max(1, features.shape[-1] - 1)]))
+
+    def slot_scorer(self, decoded: _Decoded, samples: int) -> "_ForcedScorer | None":
+        """Forced decoding over ``decoded``'s encoder output (``samples``: the window's length)."""
+        if decoded.encoded is None:
+            return None
+        frames = min(1500, math.ceil(samples / 320) + SLOT_FRAMES_MARGIN)  # 320 samples an encoder frame
+        return _ForcedScorer(self.model, decoded.encoded, frames)
 
     def decode(self, audio: np.ndarray, decoding: DecodeSettings) -> _Decoded:
+        self._encoded = None
         segments, info = self.model.transcribe(
             audio, language="en" if self.english_only else None, beam_size=decoding.beam_size, best_of=1,
             patience=decoding.patience, length_penalty=decoding.length_penalty or 1.0,
@@ -374,7 +432,54 @@ class _FasterWhisperBackend:
         tokens = [max(1, len(s.tokens)) for s in segments]
         avg = sum(s.avg_logprob * n for s, n in zip(segments, tokens)) / sum(tokens)
         return _Decoded("".join(s.text for s in segments), info.language or "en", float(avg),
-                        float(max(s.no_speech_prob for s in segments)))
+                        float(max(s.no_speech_prob for s in segments)),
+                        self._encoded if len(segments) == 1 else None)
+
+
+class _ForcedScorer:
+    """assistant.speech_slots.Scorer on a faster-whisper model, over one window's encoder output cut
+    to ``frames`` (the audio and a margin). No previous-text prompt: the alternatives are the grammar's
+    already, and the prompt would be decoded again for every alternative (measured: 4x the cost).
+    Next-token rows: Whisper.generate with the tokens as the forced prefix, one step past the last
+    position asked for (return_logits_vocab); whole sequences: Whisper.align's token probabilities,
+    one decoder pass for a batch."""
+
+    def __init__(self, model, encoded, frames: int):
+        from faster_whisper.tokenizer import Tokenizer
+
+        self._model = model
+        self._tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
+                                    language="en")
+        self._memory = np.ascontiguousarray(np.asarray(encoded, dtype=np.float32)[:, :frames])
+
+    def encode(self, text: str) -> list[int]:
+        return self._tokenizer.encode(" " + text.strip())
+
+    def _memory_for(self, count: int):
+        import ctranslate2
+
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(self._memory, count, axis=0)))
+
+    def next_token_rows(self, tokens, positions):
+        start = list(self._tokenizer.sot_sequence) + [self._tokenizer.no_timestamps]
+        last = max(positions)
+        prefix = list(tokens[:last])
+        # ctranslate2 decodes at most min(max_length / 2, max_length - (len(start) - 1)) steps, the
+        # forced prefix included: one step past it gives the row of every position up to ``last``
+        steps = len(prefix) + 1
+        result, = self._model.model.generate(
+            self._memory_for(1), [start + prefix], max_length=max(2 * steps, steps + len(start) - 1),
+            beam_size=1, return_logits_vocab=True, suppress_blank=False, suppress_tokens=[])
+        logits = np.asarray(result.logits[0], dtype=np.float64)
+        peak = logits.max(axis=1, keepdims=True)
+        logprobs = logits - peak - np.log(np.exp(logits - peak).sum(axis=1, keepdims=True))
+        return {p: logprobs[p] for p in positions if p < len(logprobs)}
+
+    def sequence_logprobs(self, sequences):
+        sequences = [list(s) for s in sequences]
+        results = self._model.model.align(self._memory_for(len(sequences)), list(self._tokenizer.sot_sequence),
+                                          sequences, 2 * self._memory.shape[1])  # mel frames: 2 an encoder frame
+        return [np.log(np.maximum(np.asarray(r.text_token_probs, dtype=np.float64), 1e-30)) for r in results]
 
 
 _BACKENDS = {"openai-whisper": _OpenAIWhisperBackend, "faster-whisper": _FasterWhisperBackend}

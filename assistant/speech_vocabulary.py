@@ -44,6 +44,7 @@ class MusicVocabulary:
     metre_words: tuple[str, ...]      # single words that name a metre ("waltz", "jig"; METRE_WORDS)
     instruments: tuple[str, ...]      # one spoken instrument name per GM family, most asked-for families first
     all_instruments: tuple[str, ...]  # every spoken instrument name the parser knows
+    key_names: tuple[str, ...] = ()   # every key the composer writes, spoken ("D flat major"; CONVENTIONAL_KEYS)
 
 
 @functools.lru_cache(maxsize=1)
@@ -70,9 +71,13 @@ def music_vocabulary() -> MusicVocabulary:
         by_family.setdefault(program // 8, word)
     instruments = tuple(by_family[f] for f in _FAMILY_ORDER if f in by_family)
     metre_words = tuple(sorted({w for w in METRE_WORDS if " " not in w and not w.endswith(("s", "ing"))}))
+    spoken = {"#": " sharp", "b": " flat"}
+    key_names = tuple(dict.fromkeys(f"{name[0]}{spoken.get(name.split()[0][1:], '')} {mode}"
+                                    for _pc, mode, name in CONVENTIONAL_KEYS))
     return MusicVocabulary(key_letters=letters, accidentals=("sharp", "flat"), modes=tuple(MODES),
                            units=("bpm", "bars"), metres=tuple(METRES), metre_words=metre_words,
-                           instruments=instruments, all_instruments=tuple(sorted(INSTRUMENT_PROGRAMS)))
+                           instruments=instruments, all_instruments=tuple(sorted(INSTRUMENT_PROGRAMS)),
+                           key_names=key_names)
 
 
 def _whisper_token_count(text: str) -> int:
