@@ -41,6 +41,9 @@ import numpy as np
 TOP_FIRST_TOKENS = 3
 #: Most alternatives of one slot scored in the second pass (a letter has up to 4 keys: E/Eb major/minor).
 MAX_ALTERNATIVES = 8
+#: Longest transcript (Whisper tokens) re-decoded: the decoder holds 448 positions, a window's text
+#: at most 224 (a request is ~10-40).
+MAX_TOKENS = 200
 
 #: Words that sound like a small number or get written for one ("to" for "two", "for" for "four").
 _NUMBER_SOUNDS = ("to", "too", "for", "fore", "ate", "won")
@@ -169,6 +172,8 @@ def redecode_slots(text: str, scorer: Scorer) -> str:
     if not slots:
         return text
     tokens = scorer.encode(text)
+    if len(tokens) > MAX_TOKENS:
+        return text
     usable: list[tuple[Slot, int]] = []
     for slot in slots:
         prefix = scorer.encode(text[:slot.start].rstrip()) if text[:slot.start].strip() else []

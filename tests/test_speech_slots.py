@@ -115,6 +115,8 @@ def test_redecoding_replaces_only_the_slots():
     untouched = _Fake({})
     assert redecode_slots("a calm piece on the piano", untouched) == "a calm piece on the piano"
     assert untouched.calls == 0  # no slot, no decoder pass
+    long = "in T minor " + "la " * speech_slots.MAX_TOKENS  # more than the decoder holds: left as heard
+    assert redecode_slots(long, untouched) == long and untouched.calls == 0
 
 
 # ------------------------------------------------------------------------------ real Whisper
