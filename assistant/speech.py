@@ -93,7 +93,7 @@ class DecodeSettings:
     repair_settings: bool = True
     # The settings slots of the transcript (a key after "in", a number before bpm/"per minute"/bars,
     # near-misses included) re-decoded by the same model among the request grammar's alternatives
-    # only, given the audio (assistant.speech_slots). faster-whisper only (openai-whisper: ignored).
+    # only, given the audio (assistant.speech_slots). Both engines.
     settings_slots: bool = True
 
 
@@ -283,7 +283,7 @@ class Transcriber:
     def reread_settings(self, audio: np.ndarray, text: str) -> str:
         """``text``, a transcript of ``audio`` (float32 mono 16 kHz, one window: at most ~29 s), with
         its settings slots re-decoded against the audio as transcribe() does (assistant.speech_slots);
-        unchanged with openai-whisper or for longer audio."""
+        unchanged for longer audio."""
         audio = _check_audio(audio)
         encode = getattr(self._backend, "encode_window", None)
         if encode is None or audio.size > (WINDOW_SECONDS - self.decoding.lead_silence_s) * SAMPLE_RATE:
@@ -297,7 +297,7 @@ class Transcriber:
         """``text`` with its settings slots re-decoded (DecodeSettings.settings_slots)."""
         make_scorer = getattr(self._backend, "slot_scorer", None)
         if make_scorer is None or decoded.encoded is None:
-            return text  # openai-whisper: not implemented
+            return text  # a window decoded in several segments (faster-whisper): left as heard
         from assistant.speech_slots import redecode_slots
 
         with self._lock:
@@ -368,8 +368,63 @@ class _OpenAIWhisperBackend:
             prompt=" ".join(t for t in (decoding.hotwords, decoding.initial_prompt) if t) or None,
             suppress_blank=decoding.suppress_blank)
         with self._torch.inference_mode():
-            out = whisper.decode(self.model, mel, options)
-        return _Decoded(out.text, out.language or "en", float(out.avg_logprob), float(out.no_speech_prob))
+            # encoded here (whisper.decode takes encoded features as they are) to keep them for the slots
+            features = self.model.embed_audio(mel.unsqueeze(0))[0]
+            out = whisper.decode(self.model, features, options)
+        return _Decoded(out.text, out.language or "en", float(out.avg_logprob), float(out.no_speech_prob), features)
+
+    def encode_window(self, audio: np.ndarray):
+        """The encoder output of one window of audio, as decode() makes it."""
+        whisper = self._whisper
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(self._torch.from_numpy(audio)),
+                                          n_mels=self.model.dims.n_mels)
+        with self._torch.inference_mode():
+            return self.model.embed_audio(mel.unsqueeze(0))[0]
+
+    def slot_scorer(self, decoded: _Decoded, samples: int) -> "_TorchScorer | None":
+        """Forced decoding over ``decoded``'s encoder output (``samples``: the window's length)."""
+        if decoded.encoded is None:
+            return None
+        frames = min(1500, math.ceil(samples / 320) + SLOT_FRAMES_MARGIN)
+        return _TorchScorer(self.model, decoded.encoded[:frames], self._torch)
+
+
+class _TorchScorer:
+    """assistant.speech_slots.Scorer on an openai-whisper model: one decoder pass over a padded batch
+    (causal, so the padding after a sequence changes none of its positions), over one window's
+    encoder output cut to the audio and a margin, without the previous-text prompt (as _ForcedScorer)."""
+
+    def __init__(self, model, features, torch):
+        from whisper.tokenizer import get_tokenizer
+
+        self._model, self._torch = model, torch
+        self._tokenizer = get_tokenizer(model.is_multilingual, language="en", task="transcribe")
+        self._start = list(self._tokenizer.sot_sequence_including_notimestamps)
+        self._features = features
+
+    def encode(self, text: str) -> list[int]:
+        return self._tokenizer.encode(" " + text.strip())
+
+    def _logprobs(self, sequences):
+        torch = self._torch
+        longest = max(len(s) for s in sequences)
+        tokens = torch.full((len(sequences), len(self._start) + longest), self._tokenizer.eot, dtype=torch.long)
+        for i, sequence in enumerate(sequences):
+            tokens[i, :len(self._start) + len(sequence)] = torch.tensor(self._start + list(sequence))
+        with torch.inference_mode():
+            logits = self._model.decoder(tokens, self._features.unsqueeze(0).expand(len(sequences), -1, -1))
+            return torch.log_softmax(logits.float(), dim=-1)
+
+    def next_token_rows(self, tokens, positions):
+        rows = self._logprobs([list(tokens[:max(positions)])])[0]
+        offset = len(self._start) - 1  # the row that predicts text token p
+        return {p: rows[offset + p].numpy().astype(np.float64) for p in positions}
+
+    def sequence_logprobs(self, sequences):
+        rows = self._logprobs(sequences)
+        offset = len(self._start) - 1
+        return [rows[i, offset + np.arange(len(s)), list(s)].numpy().astype(np.float64)
+                for i, s in enumerate(sequences)]
 
 
 class _FasterWhisperBackend:

@@ -147,6 +147,17 @@ def test_whisper_chooses_the_spoken_setting_among_the_alternatives(shipped, tmp_
         assert (settings.key, settings.mode, settings.tempo_bpm) == (expected.key, expected.mode, expected.tempo_bpm), reread
 
 
+def test_openai_whisper_redecodes_the_slots_too(tmp_path):
+    """The other engine (openai-whisper tiny.en, PyTorch): the same re-decoding, its own scorer."""
+    transcriber = speech.load_transcriber("openai-whisper", "tiny.en")
+    audio = espeak(tmp_path, "play something sad in E minor", "en-us", 150)
+    for text in ("Play something sad in a minor.", "Play something sad in T minor."):
+        settings = parse_settings(transcriber.reread_settings(audio, text))
+        assert (settings.key, settings.mode) == ("E", "minor"), text
+    on = transcriber.transcribe(espeak(tmp_path, "play a calm piece in B major at 80 bpm", "en-gb", 160))
+    assert parse_settings(on.text).tempo_bpm == 80, on.text  # slots off: "8, bpm"
+
+
 @pytest.mark.parametrize("said, voice, rate", [
     ("play a calm piece in B major at 80 bpm", "en-gb", 160),         # slots off: "8, bpm"
     ("something dreamy in F sharp minor on a synth pad", "en-gb", 160),  # slots off: "left sharp, minor"
