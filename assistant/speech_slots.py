@@ -25,8 +25,9 @@ scored in one batch (Whisper.align's token probabilities), and the alternative w
 the slot on (the slot and the words after it) is most probable wins. The encoder output of the free
 decode is reused, cut to the audio's length (the decoder attends to far fewer frames), and the scoring
 runs without the previous-text prompt (the alternatives are the grammar's already; the prompt would be
-decoded again for each: 4x the cost): two decoder passes, ~50-100 ms on tiny.en. The engine side is
-assistant.speech (_ForcedScorer); this module is the text side.
+decoded again for each: 4x the cost): two decoder passes (bench/spoken_settings.py measures the ms
+added). The engine side is assistant.speech (_ForcedScorer for faster-whisper, _TorchScorer for
+openai-whisper); this module is the text side.
 """
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ _NOT_A_HEAD = {"sharp", "flat", "major", "minor", "key", "keys"}
 _TEMPO_UNIT = re.compile(r"(?:(?<=\d)|\b)(?P<bpm>bpm|ppm|b\.p\.m\.|p\.m\.|pm)(?!\w)"
                          r"|\b(?P<per>[\w'-]+\s+per\s+minute)\b", re.I)
 #: a length's unit: "bars"/"measures", or a word one letter away from "bars" after a number ("16 Mars")
-_BARS_UNIT = re.compile(r"\b(?P<unit>[A-Za-z]{3,5})\b(?![\s-]*loop)", re.I)
+_BARS_UNIT = re.compile(r"\b(?P<unit>[A-Za-z]{3,8})\b(?![\s-]*loop)", re.I)
 
 
 class Scorer(Protocol):

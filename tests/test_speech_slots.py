@@ -48,6 +48,7 @@ def slots_of(text: str) -> list[tuple[str, str]]:
     ("A quiet piece at 66pm.", [("tempo", "66pm")]),
     ("Compose 16 Mars in E minor.", [("bars", "16 Mars"), ("key", "E minor")]),
     ("Write eight bars for the violin.", [("bars", "eight bars")]),
+    ("Compose 12 measures.", [("bars", "12 measures")]),
 ])
 def test_slots_are_found_with_their_near_misses(text, expected):
     assert slots_of(text) == expected
