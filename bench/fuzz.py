@@ -343,6 +343,53 @@ def _costs_child(surface: str, cases: int, reader_every: int, queue, parent_star
 # ------------------------------------------------------------------------------------ main
 
 
+def _replay_child(surface: str, seed: int, indices: list[int], reader_every: int, queue) -> None:
+    """In a fresh process: load what the surface's workers load, then run the given cases again, one by one."""
+    context: dict = {"reader_every": reader_every}
+    prepare(surface, context, reader=reader_every > 0)
+    folder = Path(tempfile.mkdtemp(prefix=f"moodchords-replay-{surface}-"))
+    try:
+        for index in indices:
+            queue.put(_case_summary(run_case(surface, seed, index, context, folder)))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    queue.put(None)
+
+
+def replay_slowest(state: dict, surfaces: list[str], seed: int, reader_every: int) -> str:
+    """Run each surface's recorded slowest cases (wall, CPU) and its most-memory case again, alone, and
+    compare with what the long run recorded (where other jobs shared the cores)."""
+    load = os.getloadavg()[0]
+    lines = [f"The cases the long runs recorded as slowest (wall, CPU) and as using the most memory, each run again "
+             f"in a fresh process with nothing else of the fuzz running (load average {load:.1f} at the start); "
+             "the long run's wall times include waiting for shared cores.", "",
+             "| surface | case | recorded as | outcome | long run: wall s / CPU s / peak growth MB | "
+             "again: wall s / CPU s / peak growth MB |", "|---|---|---|---|---|---|"]
+    context = multiprocessing.get_context("spawn")
+    for surface in surfaces:
+        stream = state["streams"].get(f"{surface}:seed{seed}")
+        if stream is None:
+            continue
+        picks = {}
+        for label, key in (("slowest wall", "slowest_wall"), ("slowest CPU", "slowest_cpu"),
+                           ("most memory", "most_memory")):
+            picks.setdefault(stream[key]["index"], (label, stream[key]))
+        queue = context.Queue()
+        child = context.Process(target=_replay_child, args=(surface, seed, sorted(picks), reader_every, queue))
+        child.start()
+        again = {}
+        while (row := queue.get(timeout=600)) is not None:
+            again[row["index"]] = row
+        child.join()
+        for index in sorted(picks):
+            label, before = picks[index]
+            now = again[index]
+            lines.append(f"| {surface} | {index} | {label} | {now['outcome']} | {before['wall_seconds']:.2f} / "
+                         f"{before['cpu_seconds']:.2f} / {before['peak_growth_mb']:.0f} | {now['wall_seconds']:.2f} / "
+                         f"{now['cpu_seconds']:.2f} / {now['peak_growth_mb']:.0f} |")
+    return "\n".join(lines)
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -371,6 +418,9 @@ def main() -> int:
     parser.add_argument("--costs", type=int, default=0, metavar="N",
                         help="only measure where the time of N cases goes per surface, and write that section")
     parser.add_argument("--no-results", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    parser.add_argument("--replay-slowest", action="store_true",
+                        help="only run each surface's recorded slowest and most-memory cases again, alone, and write "
+                             "that section")
     args = parser.parse_args()
     surfaces = [s.strip() for s in args.surfaces.split(",") if s.strip()]
     unknown = [s for s in surfaces if s not in SURFACES]
@@ -380,6 +430,12 @@ def main() -> int:
         body = costs(surfaces, args.costs, args.reader_every)
         if not args.no_results:
             write_section("Fuzz: cost per case", body, "bench/fuzz.py " + " ".join(sys.argv[1:]))
+        return 0
+    if args.replay_slowest:
+        body = replay_slowest(load_state(args.state), surfaces, args.seed, args.reader_every)
+        print(body)
+        if not args.no_results:
+            write_section("Fuzz: the slowest cases again", body, "bench/fuzz.py " + " ".join(sys.argv[1:]))
         return 0
     try:
         minutes = ({k.strip(): float(v) for k, v in (p.split("=") for p in args.minutes.split(","))}

@@ -102,6 +102,13 @@ def test_fuzz_runs_add_up_in_the_state_file(tmp_path):
                            timeout=300)
     assert again.returncode == 0 and "already run" in again.stdout
     assert len(json.loads(state.read_text())["streams"]["midi:seed0"]["runs"]) == 2
+    replay = subprocess.run([sys.executable, "bench/fuzz.py", "--surfaces", "midi", "--replay-slowest", "--state",
+                             str(state), "--no-results"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert replay.returncode == 0, replay.stderr[-2000:]
+    recorded = {stream[key]["index"] for key in ("slowest_wall", "slowest_cpu", "most_memory")}
+    rows = [line for line in replay.stdout.splitlines() if line.startswith("| midi |")]
+    assert sorted(int(row.split("|")[2]) for row in rows) == sorted(recorded)  # each recorded case, run again
+    assert all(row.split("|")[4].strip() in {"ok", "refused"} for row in rows)
 
 
 def test_audio_files_shorter_than_the_limit_are_decoded_by_one_process(tmp_path, monkeypatch):
