@@ -162,6 +162,19 @@ def find_slots(text: str) -> list[Slot]:
     return kept
 
 
+def said_out_of_range(slot: Slot, heard: str) -> bool:
+    """Whether the request parser reads the heard words of a tempo or length slot as one whole value and
+    refuses it as out of range ("400 beats per minute", or "8 bpm" misheard for "80 bpm"). The
+    alternatives enumerate only the allowed range, so such heard words compete with them as they are:
+    a number the speaker really said keeps its words, and the parser's warning names it."""
+    if slot.kind not in ("tempo", "bars"):
+        return False
+    from assistant.language import parse_settings_detailed
+
+    setting = "tempo " if slot.kind == "tempo" else "length "
+    return any(w.startswith(setting) and " ignored; allowed " in w for w in parse_settings_detailed(heard).warnings)
+
+
 def _replace(text: str, slot: Slot, words: str) -> str:
     return text[:slot.start] + words + text[slot.end:]
 
@@ -203,6 +216,9 @@ def redecode_slots(text: str, scorer: Scorer) -> str:
         for alternative, candidate in [pair for t in ranked for pair in first[t]][:MAX_ALTERNATIVES]:
             batch.append(candidate)
             owners.append((index, alternative, position))
+        if said_out_of_range(slot, heard):
+            batch.append(list(tokens))
+            owners.append((index, heard, position))
     if not batch:
         return text
     best: dict[int, tuple[float, str]] = {}
