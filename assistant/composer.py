@@ -169,11 +169,16 @@ class TakeShape:
     changes: tuple[str, ...]
 
 
+def metre_name(beats_per_bar: int, compound: bool) -> str:
+    """The METRES name of a bar shape ("6/8" for 3 compound beats), "N/4" for a shape no metre has."""
+    return next((m for m, shape in METRE_SHAPES.items() if shape == (beats_per_bar, compound)), f"{beats_per_bar}/4")
+
+
 def take_shape(previous: Progression, resolved: ResolvedSettings, explicit: MusicalSettings) -> TakeShape:
     """The shape of a new take of ``previous`` under ``resolved`` settings (``explicit``: which were given)."""
     if explicit.metre is None:
         bpb, compound = previous.beats_per_bar, previous.compound
-        metre = next((m for m, shape in METRE_SHAPES.items() if shape == (bpb, compound)), f"{bpb}/4")
+        metre = metre_name(bpb, compound)
     else:
         metre, bpb, compound = resolved.metre, resolved.beats_per_bar, resolved.compound
     previous_bars = previous.length_beats / previous.beats_per_bar
@@ -183,9 +188,7 @@ def take_shape(previous: Progression, resolved: ResolvedSettings, explicit: Musi
     if bars * bpb != previous.length_beats:
         changes.append(f"{bars} bars instead of {previous_bars:g}")
     if (bpb, compound) != (previous.beats_per_bar, previous.compound):
-        previous_metre = next((m for m, shape in METRE_SHAPES.items()
-                               if shape == (previous.beats_per_bar, previous.compound)), f"{previous.beats_per_bar}/4")
-        changes.append(f"{metre} instead of {previous_metre}")
+        changes.append(f"{metre} instead of {metre_name(previous.beats_per_bar, previous.compound)}")
     if mode != previous.mode:
         changes.append(f"a {mode} key instead of a {previous.mode} one")
     return TakeShape(bars, metre, bpb, compound, mode, previous.tonic if resolved.tonic is None else resolved.tonic,

@@ -50,6 +50,12 @@ MIN_SPEECH_S = 0.15           # Silero VAD must hear at least this much speech
 SLOT_FRAMES_MARGIN = 50
 
 
+def slot_frames(samples: int) -> int:
+    """Encoder frames of a window of ``samples`` (320 samples a frame) plus SLOT_FRAMES_MARGIN, at most
+    the 1500 of a whole window: the part of the encoder output the settings slots are scored on."""
+    return min(1500, math.ceil(samples / 320) + SLOT_FRAMES_MARGIN)
+
+
 #: DecodeSettings.initial_prompt value that stands for the music vocabulary prompt
 #: (assistant.speech_vocabulary.music_prompt: key letters, major/minor, sharp/flat, bpm, bars,
 #: metres, instrument names, all read from the request parser; built on first use). Whisper
@@ -385,8 +391,7 @@ class _OpenAIWhisperBackend:
         """Forced decoding over ``decoded``'s encoder output (``samples``: the window's length)."""
         if decoded.encoded is None:
             return None
-        frames = min(1500, math.ceil(samples / 320) + SLOT_FRAMES_MARGIN)
-        return _TorchScorer(self.model, decoded.encoded[:frames], self._torch)
+        return _TorchScorer(self.model, decoded.encoded[:slot_frames(samples)], self._torch)
 
 
 class _TorchScorer:
@@ -467,8 +472,7 @@ class _FasterWhisperBackend:
         """Forced decoding over ``decoded``'s encoder output (``samples``: the window's length)."""
         if decoded.encoded is None:
             return None
-        frames = min(1500, math.ceil(samples / 320) + SLOT_FRAMES_MARGIN)  # 320 samples an encoder frame
-        return _ForcedScorer(self.model, decoded.encoded, frames)
+        return _ForcedScorer(self.model, decoded.encoded, slot_frames(samples))
 
     def decode(self, audio: np.ndarray, decoding: DecodeSettings) -> _Decoded:
         self._encoded = None

@@ -62,8 +62,9 @@ class Workspace:
         self.busy: Busy | None = None  # set while a request is pending
         self.recording = False  # the microphone is recording an utterance
         self._pending: object | None = None  # the request whose result is wanted
-        self._pending_keeps_locks = False  # the pending request is a new take of the composition on screen
-        self._pending_own_locks = False  # the pending request is a correction: its result says its locks
+        # where the pending request's result takes its locks from: "none" (a new request), "screen" (a new
+        # take of the composition on screen) or "result" (a correction: the pipeline kept those it could)
+        self._pending_locks = "none"
 
     # ------------------------------------------------------------------ the composition and its locks
     @property
@@ -111,8 +112,7 @@ class Workspace:
         corrected setting, where the pipeline kept the locks the new settings allow; unlocked
         otherwise, a new request)."""
         self._pending = request
-        self._pending_keeps_locks = keeps_locks
-        self._pending_own_locks = own_locks
+        self._pending_locks = "result" if own_locks else "screen" if keeps_locks else "none"
         self.busy = busy
 
     def progress(self, request: object, message: str) -> Busy | None:
@@ -133,7 +133,7 @@ class Workspace:
         was cancelled or superseded."""
         if request is not self._pending:
             return None
-        locked = None if self._pending_own_locks else self.locked if self._pending_keeps_locks else frozenset()
+        locked = {"result": None, "screen": self.locked, "none": frozenset()}[self._pending_locks]
         self._end_request()
         return self.show(composition, locked)
 
@@ -158,7 +158,7 @@ class Workspace:
 
     def _end_request(self) -> None:
         self._pending = None
-        self._pending_keeps_locks = self._pending_own_locks = False
+        self._pending_locks = "none"
         self.busy = None
 
     # ------------------------------------------------------------------ readiness
