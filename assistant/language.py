@@ -172,7 +172,8 @@ _KEY_IN = re.compile(r"\b(?i:in(?:\s++the\s++key\s++of)?|key\s++of)\s++" + _NOTE
                      + r"(?P<after>\s++(?i:key)\b)?")
 _KEY_BARE = re.compile(r"\b(?P<note>[A-G])" + _ACCIDENTAL + r"[\s-]*+(?P<mode>(?i:major|minor))\b")
 _MODE_ONLY = re.compile(r"\b(?:in\s++(?:a\s++)?+)?(?P<mode>major|minor)(?:\s++(?:key|mode|tonality|scale))?\b", re.I)
-_INSTRUMENT = re.compile(
+#: every instrument name the parser reads (public: the settings slots ask whether a name starts somewhere)
+INSTRUMENT_PATTERN = re.compile(
     r"\b(" + "|".join(re.escape(p) for p in sorted(INSTRUMENT_PROGRAMS, key=len, reverse=True)) + r")\b", re.I
 )
 _TEMPO_WORD = re.compile(
@@ -407,7 +408,7 @@ def parse_settings_detailed(text: str) -> SettingsParse:
                 break
 
     # Instrument: the first named one.
-    for match in _INSTRUMENT.finditer(text):
+    for match in INSTRUMENT_PATTERN.finditer(text):
         if claimed.claim(*match.span()) and program is None:
             instrument = match.group(1).lower()
             program = INSTRUMENT_PROGRAMS[instrument]

@@ -14,6 +14,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, replace
+from typing import Sequence
 
 import numpy as np
 
@@ -298,6 +299,26 @@ class Transcriber:
         with self._lock:
             encoded = encode(window)
         return self._redecode_slots(text, window, _Decoded(text, "en", 0.0, 0.0, encoded))
+
+    def text_logprobs(self, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
+        """Log-probability (nats) of each of ``texts`` as the transcript of ``audio`` (float32 mono
+        16 kHz, one window: at most ~29 s), forced through the decoder as the settings slots are scored
+        (no previous-text prompt). How sure the model is between readings: bench/spoken_keys.py ranks
+        every key this way."""
+        audio = _check_audio(audio)
+        encode = getattr(self._backend, "encode_window", None)
+        if encode is None or audio.size > (WINDOW_SECONDS - self.decoding.lead_silence_s) * SAMPLE_RATE:
+            raise InvalidInput(f"audio of {audio.size / SAMPLE_RATE:.1f} s cannot be scored; allowed: one window "
+                               f"of at most {WINDOW_SECONDS - self.decoding.lead_silence_s:g} s")
+        if not texts or any(not str(t).strip() for t in texts):
+            raise InvalidInput("texts to score must be non-empty strings; allowed: at least one text")
+        window = with_lead_silence(audio, self.decoding.lead_silence_s)
+        with self._lock:
+            scorer = self._backend.slot_scorer(_Decoded("", "en", 0.0, 0.0, encode(window)), window.size)
+            sequences = [scorer.encode(text) for text in texts]
+            if max(len(s) for s in sequences) > 400:
+                raise InvalidInput("a text to score is too long; allowed: at most 400 Whisper tokens")
+            return [float(np.sum(lp)) for lp in scorer.sequence_logprobs(sequences)]
 
     def _redecode_slots(self, text: str, window: np.ndarray, decoded: _Decoded) -> str:
         """``text`` with its settings slots re-decoded (DecodeSettings.settings_slots)."""

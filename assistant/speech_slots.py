@@ -12,10 +12,13 @@ alternatives only, given the audio:
   "beats per minute");
 - a length: every bar count of assistant.language.BARS_RANGE, "N bars".
 
-Not re-decoded: the instrument. Tried (a slot after "on"/"for"/"with", every instrument name of
-assistant.language.INSTRUMENT_PROGRAMS plus the words as heard, since "music for a rainy day" names
-none): on the tuning list the heard words won every time ("on the Diablo" for "on the oboe"), for
-~80 ms more, so it was left out.
+- an instrument: the word or two after "on", "for" or "with" (and "the"/"a"), where the parser reads
+  no instrument, against every instrument name of assistant.language.INSTRUMENT_PROGRAMS. Unlike a
+  key, the words heard there need not name an instrument at all ("music for a rainy day"), so the
+  heard words compete too, and an instrument wins only within INSTRUMENT_PRIOR_NATS of them: the
+  request's grammar makes an instrument likely after "on the", and on the tuning requests a misheard
+  instrument ("on the Diablo" for "on the oboe", "microphone" for "vibraphone") scored 0.1-3.7 nats
+  below the heard words, ordinary words ("for the final scene", "for a thriller") 9 or more.
 
 Scoring: the transcript is forced through the decoder once, up to its last slot (one pass gives the
 next-token distribution at every position); at each slot's start the alternatives' first tokens are
@@ -42,6 +45,13 @@ import numpy as np
 TOP_FIRST_TOKENS = 3
 #: Most alternatives of one slot scored in the second pass (a letter has up to 4 keys: E/Eb major/minor).
 MAX_ALTERNATIVES = 8
+#: Distinct first tokens and most alternatives of an instrument slot (names start with many different tokens).
+INSTRUMENT_FIRST_TOKENS = 6
+MAX_INSTRUMENT_ALTERNATIVES = 12
+#: How much likelier (nats, log odds) an instrument name is than other words after "on the" / "for" /
+#: "with": an instrument wins when its reading scores at most this much below the heard words' (see
+#: the module docstring for the margins measured on the tuning requests).
+INSTRUMENT_PRIOR_NATS = 3.0
 #: Longest transcript (Whisper tokens) re-decoded: the decoder holds 448 positions, a window's text
 #: at most 224 (a request is ~10-40).
 MAX_TOKENS = 200
@@ -68,6 +78,12 @@ _TEMPO_UNIT = re.compile(r"(?:(?<=\d)|\b)(?P<bpm>bpm|ppm|b\.p\.m\.|p\.m\.|pm)(?!
                          r"|\b(?P<per>[\w'-]+\s+per\s+minute)\b", re.I)
 #: a length's unit: "bars"/"measures", or a word one letter away from "bars" after a number ("16 Mars")
 _BARS_UNIT = re.compile(r"\b(?P<unit>[A-Za-z]{3,8})\b(?![\s-]*loop)", re.I)
+#: where an instrument is named: "on the X", "for a X Y", "with X" (the span: one or two words)
+_INSTRUMENT_LEAD = re.compile(r"\b(?:on|for|with)\s+(?:(?:the|a|an|my|some)\s+)?"
+                              r"(?P<span>(?<![\w'-])[A-Za-z][\w'-]*(?:\s+[A-Za-z][\w'-]*)?)", re.I)
+#: first words after "on"/"for"/"with" that are no instrument's mishearing (pronouns, determiners, time)
+_NOT_AN_INSTRUMENT = set("me you us him her them it this that these those my your our their his its "
+                         "one two three four five six seven eight nine ten".split())
 
 
 class Scorer(Protocol):
@@ -87,10 +103,13 @@ class Scorer(Protocol):
 @dataclass(frozen=True)
 class Slot:
     """A place in the transcript where the request parser reads a setting."""
-    kind: str                      # "key" | "tempo" | "bars"
+    kind: str                      # "key" | "tempo" | "bars" | "instrument"
     start: int                     # character span of the transcript the alternatives replace
     end: int
     alternatives: tuple[str, ...]  # the grammar's words for the slot, from the parser's vocabulary
+    #: None: the heard words are not scored (they are no value of the slot); a number: they compete,
+    #: scored this many nats lower (the grammar's prior for the slot's values; instruments)
+    heard_penalty: float | None = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -103,7 +122,8 @@ def slot_vocabulary() -> dict[str, tuple[str, ...]]:
     vocabulary = music_vocabulary()
     return {"key": vocabulary.key_names,
             "tempo": tuple(str(n) for n in range(int(TEMPO_RANGE[0]), int(TEMPO_RANGE[1]) + 1)),
-            "bars": tuple(str(n) for n in range(BARS_RANGE[0], BARS_RANGE[1] + 1))}
+            "bars": tuple(str(n) for n in range(BARS_RANGE[0], BARS_RANGE[1] + 1)),
+            "instrument": vocabulary.all_instruments}
 
 
 def _near_bars(word: str) -> bool:
@@ -154,12 +174,33 @@ def find_slots(text: str) -> list[Slot]:
         if not run or not _HAS_NUMBER.search(run.group()):
             continue
         found.append(Slot("bars", run.start(), match.end(), tuple(f"{n} bars" for n in vocabulary["bars"])))
+    found += _instrument_slots(text, vocabulary["instrument"])
     found.sort(key=lambda s: s.start)
     kept: list[Slot] = []
     for slot in found:
         if not kept or slot.start >= kept[-1].end:
             kept.append(slot)
     return kept
+
+
+def _instrument_slots(text: str, names: tuple[str, ...]) -> list[Slot]:
+    """Instrument slots: the one or two words after "on"/"for"/"with" where the parser reads no
+    instrument. With two words the alternatives are each name alone (both words misheard: "music
+    marks" for "music box") and each name before the second word ("thin pad" -> "synth pad")."""
+    from assistant.language import INSTRUMENT_PATTERN
+
+    slots = []
+    for match in _INSTRUMENT_LEAD.finditer(text):
+        words = match["span"].split()
+        if words[0].lower() in _NOT_AN_INSTRUMENT or INSTRUMENT_PATTERN.match(text, match.start("span")):
+            continue
+        if len(words) == 2 and INSTRUMENT_PATTERN.fullmatch(words[1]):
+            words = words[:1]  # "on the thin pad" reads as a pad already: only the first word is open
+        end = match.start("span") + len(words[0]) if len(words) == 1 else match.end("span")
+        alternatives = names if len(words) == 1 else tuple(dict.fromkeys(
+            [f"{name} {words[1]}" for name in names] + list(names)))
+        slots.append(Slot("instrument", match.start("span"), end, alternatives, INSTRUMENT_PRIOR_NATS))
+    return slots
 
 
 def said_out_of_range(slot: Slot, heard: str) -> bool:
@@ -197,7 +238,7 @@ def redecode_slots(text: str, scorer: Scorer) -> str:
         return text
     rows = scorer.next_token_rows(tokens, [p for _s, p in usable])
     batch: list[list[int]] = []
-    owners: list[tuple[int, str, int]] = []  # (slot index, alternative, position)
+    owners: list[tuple[int, str, int, float]] = []  # (slot index, alternative, position, nats subtracted)
     for index, (slot, position) in enumerate(usable):
         row = rows.get(position)
         if row is None:
@@ -207,23 +248,25 @@ def redecode_slots(text: str, scorer: Scorer) -> str:
             candidate = scorer.encode(_replace(text, slot, alternative))
             if len(candidate) > position and candidate[:position] == tokens[:position]:
                 first.setdefault(candidate[position], []).append((alternative, candidate))
-        ranked = sorted(first, key=lambda t: -row[t])[:TOP_FIRST_TOKENS]
+        instrument = slot.kind == "instrument"
+        ranked = sorted(first, key=lambda t: -row[t])[:INSTRUMENT_FIRST_TOKENS if instrument else TOP_FIRST_TOKENS]
         if not ranked:
             continue
         heard = text[slot.start:slot.end]
         if heard in slot.alternatives and tokens[position] == ranked[0]:
             continue  # already the grammar's words, and their first token is the most probable one
-        for alternative, candidate in [pair for t in ranked for pair in first[t]][:MAX_ALTERNATIVES]:
+        most = MAX_INSTRUMENT_ALTERNATIVES if instrument else MAX_ALTERNATIVES
+        for alternative, candidate in [pair for t in ranked for pair in first[t]][:most]:
             batch.append(candidate)
-            owners.append((index, alternative, position))
-        if said_out_of_range(slot, heard):
+            owners.append((index, alternative, position, 0.0))
+        if slot.heard_penalty is not None or said_out_of_range(slot, heard):
             batch.append(list(tokens))
-            owners.append((index, heard, position))
+            owners.append((index, heard, position, slot.heard_penalty or 0.0))
     if not batch:
         return text
     best: dict[int, tuple[float, str]] = {}
-    for (index, alternative, position), logprobs in zip(owners, scorer.sequence_logprobs(batch)):
-        total = float(np.sum(logprobs[position:]))  # the slot and the words after it
+    for (index, alternative, position, penalty), logprobs in zip(owners, scorer.sequence_logprobs(batch)):
+        total = float(np.sum(logprobs[position:])) - penalty  # the slot and the words after it
         if index not in best or total > best[index][0]:
             best[index] = (total, alternative)
     out = text

@@ -127,7 +127,9 @@ HISTORY = ("History: the first full run (a vocabulary-only prompt, no repairs) g
            "alone cost mood words on the mood requests). The held-out list was not used to choose them, but it was seen, so its numbers "
            "after the first run are not fully blind. The slot re-decoding (its slot patterns, first tokens kept, "
            "scoring without the prompt, leaving out instruments) was developed on the tuning list and bench/speech.py's "
-           "tuning mood requests only; the held-out lists were first run through it in this run.")
+           "tuning mood requests only. Instrument slots (the heard words after on/for/with competing with the instrument "
+           "names, INSTRUMENT_PRIOR_NATS = 3 chosen from the margins on the same tuning lists) were added at a later "
+           "stop; the held-out lists were first run through them in the run below.")
 #: the settings compared (the instrument by its GM program: "violins" and "violin" are one setting)
 COMPARED = ("key", "mode", "tempo_bpm", "bars", "program", "metre", "form", "loop_bars")
 
