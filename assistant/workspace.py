@@ -250,9 +250,11 @@ def shown_settings(composition: Composition) -> tuple[ShownSetting, ...]:
     return tuple(shown)
 
 
-#: Letter names speech recognisers confuse: "in E" is heard as "in a", and B, C, D, E, G rhyme.
+#: Letter names speech recognisers confuse: "in E" is heard as "in a", and B, C, D, E, G rhyme; the
+#: likeliest said letter first (bench/spoken_keys.py, tiny.en: a said G is heard as D most often, a said
+#: D as B). An accidental stays with its letter: a heard "D sharp minor" offers "G sharp minor" first.
 SOUND_ALIKE_TONICS = {"A": ("E",), "E": ("A", "B", "D", "G", "C"), "B": ("D", "E", "G"), "C": ("G", "D", "E"),
-                      "D": ("B", "E", "G"), "G": ("D", "B", "E", "C")}
+                      "D": ("G", "B", "E"), "G": ("D", "B", "E", "C")}
 _KEY_NAMES = {(name.split()[0], mode): name for _pc, mode, name in CONVENTIONAL_KEYS}
 _KEY_BY_PITCH = {(pc, mode): name for pc, mode, name in reversed(CONVENTIONAL_KEYS)}  # the first name of a key
 COMMON_PROGRAMS = (0, 4, 24, 48, 19, 46, 73, 89)  # piano, e-piano, guitar, strings, organ, harp, flute, warm pad
@@ -270,7 +272,7 @@ def key_choices(tonic: str, mode: str) -> tuple[SettingChoice, ...]:
     tonic, the relative key; then every other key (a chip's "all keys" list)."""
     pitch = next((pc for pc, m, name in CONVENTIONAL_KEYS if name == f"{tonic} {mode}"), None)
     other = "minor" if mode == "major" else "major"
-    likely = [_key_choice(alike, mode) for alike in SOUND_ALIKE_TONICS.get(tonic, ())]
+    likely = [_key_choice(alike + tonic[1:], mode) for alike in SOUND_ALIKE_TONICS.get(tonic[:1], ())]
     likely.append(_key_choice(tonic, other))
     if pitch is not None:
         relative = _KEY_BY_PITCH.get(((pitch + (9 if mode == "major" else 3)) % 12, other))
