@@ -206,6 +206,33 @@ def summary(heard: list[Heard]) -> dict:
             "median_s": statistics.median(h.seconds for h in heard) if heard else float("nan")}
 
 
+def key_name(text: str) -> str | None:
+    """The key the composer writes for the key the request parser reads from ``text`` ("Eb major"), or None."""
+    from assistant.language import parse_settings
+    from assistant.music import CONVENTIONAL_KEYS, parse_key
+
+    settings = parse_settings(text)
+    if not settings.key or not settings.mode:
+        return None
+    pitch = parse_key(settings.key)[0]
+    return next(name for pc, mode, name in CONVENTIONAL_KEYS if (pc, mode) == (pitch, settings.mode))
+
+
+def key_chip_clicks(heard: list[Heard]) -> str:
+    """Of the requests whose key was heard as another key, how often the key chip's menu
+    (assistant.workspace.key_choices) offers the said key first, and among its first KEY_CHOICES_FIRST."""
+    from assistant.workspace import key_choices
+
+    first_part = 7  # gui.request_bar.KEY_CHOICES_FIRST (bench does not import the window)
+    wrong = [(key_name(h.text), key_name(h.transcript)) for h in heard]
+    wrong = [(said, got) for said, got in wrong if said and got and said != got]
+    offered = [[c.text for c in key_choices(*got.split())] for _said, got in wrong]
+    first = sum(said == menu[0] for (said, _got), menu in zip(wrong, offered))
+    early = sum(said in menu[:first_part] for (said, _got), menu in zip(wrong, offered))
+    return (f"{len(wrong)} requests heard in another key: the key chip offers the said key first in {first}, "
+            f"among its first {first_part} in {early}")
+
+
 def e_minor(heard: list[Heard]) -> str:
     """How many requests saying "E minor" (both lists) were read as E minor from the transcript."""
     said = [h for h in heard if "E minor" in h.text]
@@ -325,6 +352,7 @@ def main() -> int:
     shipped_label = SLOTS_ARM
     shipped = results[shipped_label]
     met = all(summary([h for h in shipped if h.list_name == name])["match"] >= GOAL_MATCH for name in lists)
+    lines += ["", f"One-click correction, {SLOTS_ARM}: {key_chip_clicks(shipped)}."]
     lines += ["", f"Slot re-decoding: median {added_ms:.0f} ms added per request (the shipped arm's "
               f"time minus the vocabulary arm's on the same request, all {len(items) + len(moods)} requests; "
               f"goal < 300 ms on tiny.en).", "",
