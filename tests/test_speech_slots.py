@@ -279,3 +279,24 @@ def test_text_logprobs_ranks_the_spoken_reading_first(shipped, tmp_path):
         shipped.text_logprobs(audio, ["a tune", "  "])
     with pytest.raises(InvalidInput, match="one window"):
         shipped.text_logprobs(np.zeros(40 * 16000, np.float32), [said])
+
+
+def test_slots_of_any_text_are_in_order_inside_it_and_apart():
+    """Seeded random transcripts from the words the slot patterns look at (and noise around them):
+    find_slots never raises, its slots lie inside the text in order without overlapping, and
+    re-decoding them with a scorer that likes nothing in particular returns text."""
+    rng = np.random.default_rng(21)
+    words = ["on", "for", "with", "the", "a", "my", "in", "and", "of", "key", "E", "T", "a", "sharp", "flat",
+             "major", "minor", "bpm", "pm", "per", "minute", "beats", "meters", "bars", "Mars", "measures", "loop",
+             "16", "6", "to", "8", "four", "hundred", "piano", "Diablo", "music", "box", "pad", "thin", "me", ",",
+             ".", "-", "é", "ß", "🎵", "", "'s", "3/4", "x" * 30]
+    for _case in range(2000):
+        text = " ".join(rng.choice(words, size=int(rng.integers(0, 14))))
+        slots = find_slots(text)
+        previous_end = 0
+        for slot in slots:
+            assert previous_end <= slot.start < slot.end <= len(text), (text, slot)
+            assert slot.alternatives and slot.kind in ("key", "tempo", "bars", "instrument")
+            previous_end = slot.end
+        if slots and _case % 20 == 0:
+            assert isinstance(redecode_slots(text, _Fake({}, unliked=-float(rng.integers(1, 5)))), str)
