@@ -206,7 +206,8 @@ def test_whisper_chooses_the_spoken_setting_among_the_alternatives(shipped, tmp_
 @pytest.mark.parametrize("said, voice, rate, heard", [
     ("something sleepy in F major at a slow tempo on the vibraphone", "en-us", 160,
      "Something sleepy in F major at a slow tempo on the microphone."),
-    ("play something bright on the marimba in C major", "en-gb", 145, "Play something bright on the marinver in C major."),
+    ("a tender lullaby in common time on the music box", "en-gb", 130,
+     "Tender, la, la, my in common time on the music marks."),  # (marimba's 2.4 nats: too near the prior to pin)
 ])
 def test_whisper_hears_the_instrument_among_the_names(shipped, tmp_path, said, voice, rate, heard):
     """Transcripts tiny.en wrote for these renditions (bench/spoken_settings.py), re-decoded against the audio."""
