@@ -22,19 +22,17 @@ Run: .venv/bin/python bench/spoken_keys.py                 tiny.en, writes its s
 """
 from __future__ import annotations
 
-import argparse
-import collections
-import os
-import sys
-import tempfile
-import time
-from pathlib import Path
+from _bootstrap import ROOT  # noqa: F401  first: puts the project on sys.path, keeps the models offline
 
-import numpy as np
+import argparse  # noqa: E402
+import collections  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import numpy as np  # noqa: E402
 
 from bench.common import machine, write_section  # noqa: E402
 from bench.speech import synthesise  # noqa: E402
