@@ -81,7 +81,7 @@ _BARS_UNIT = re.compile(r"\b(?P<unit>[A-Za-z]{3,8})\b(?![\s-]*loop)", re.I)
 #: where an instrument is named: "on the X", "for a X Y", "with X" (the span: one or two words)
 _INSTRUMENT_LEAD = re.compile(r"\b(?:on|for|with)\s+(?:(?:the|a|an|my|some)\s+)?"
                               r"(?P<span>(?<![\w'-])[A-Za-z][\w'-]*(?:\s+[A-Za-z][\w'-]*)?)", re.I)
-#: first words after "on"/"for"/"with" that are no instrument's mishearing (pronouns, determiners, time)
+#: first words after "on"/"for"/"with" that are no instrument's mishearing (pronouns, determiners, numbers)
 _NOT_AN_INSTRUMENT = set("me you us him her them it this that these those my your our their his its "
                          "one two three four five six seven eight nine ten".split())
 
