@@ -389,11 +389,10 @@ def locks_to_keep(composition: Composition, settings: MusicalSettings,
         return frozenset(), None
     resolved = resolve_settings(settings)
     changes = list(take_shape(composition.progression, resolved, settings).changes)
-    if (resolved.form, resolved.loop_bars if resolved.form == "loop" else None) != \
-            (composition.form, (composition.settings.loop_bars or 4) if composition.form == "loop" else None):
-        loop_bars = composition.settings.loop_bars if composition.form == "loop" else None
-        changes.append(f"{form_text(resolved.form, resolved.loop_bars).lower()} instead of "
-                       f"{form_text(composition.form, loop_bars).lower()}")
+    form = (resolved.form, resolved.loop_bars if resolved.form == "loop" else None)
+    previous_form = (composition.form, (composition.settings.loop_bars or 4) if composition.form == "loop" else None)
+    if form != previous_form:
+        changes.append(f"{form_text(*form).lower()} instead of {form_text(*previous_form).lower()}")
     if not changes:
         return locked, None
     count = f"{len(locked)} locked chord{'s' if len(locked) != 1 else ''}"

@@ -291,14 +291,11 @@ class Transcriber:
         """``text``, a transcript of ``audio`` (float32 mono 16 kHz, one window: at most ~29 s), with
         its settings slots re-decoded against the audio as transcribe() does (assistant.speech_slots);
         unchanged for longer audio."""
-        audio = _check_audio(audio)
-        encode = getattr(self._backend, "encode_window", None)
-        if encode is None or audio.size > (WINDOW_SECONDS - self.decoding.lead_silence_s) * SAMPLE_RATE:
+        encoded = self._encode_one_window(_check_audio(audio))
+        if encoded is None:
             return text
-        window = with_lead_silence(audio, self.decoding.lead_silence_s)
-        with self._lock:
-            encoded = encode(window)
-        return self._redecode_slots(text, window, _Decoded(text, "en", 0.0, 0.0, encoded))
+        window, features = encoded
+        return self._redecode_slots(text, window, _Decoded(text, "en", 0.0, 0.0, features))
 
     def text_logprobs(self, audio: np.ndarray, texts: Sequence[str]) -> list[float]:
         """Log-probability (nats) of each of ``texts`` as the transcript of ``audio`` (float32 mono
@@ -306,19 +303,29 @@ class Transcriber:
         (no previous-text prompt). How sure the model is between readings: bench/spoken_keys.py ranks
         every key this way."""
         audio = _check_audio(audio)
-        encode = getattr(self._backend, "encode_window", None)
-        if encode is None or audio.size > (WINDOW_SECONDS - self.decoding.lead_silence_s) * SAMPLE_RATE:
-            raise InvalidInput(f"audio of {audio.size / SAMPLE_RATE:.1f} s cannot be scored; allowed: one window "
-                               f"of at most {WINDOW_SECONDS - self.decoding.lead_silence_s:g} s")
         if not texts or any(not str(t).strip() for t in texts):
             raise InvalidInput("texts to score must be non-empty strings; allowed: at least one text")
-        window = with_lead_silence(audio, self.decoding.lead_silence_s)
+        encoded = self._encode_one_window(audio)
+        if encoded is None:
+            raise InvalidInput(f"audio of {audio.size / SAMPLE_RATE:.1f} s cannot be scored; allowed: one window "
+                               f"of at most {WINDOW_SECONDS - self.decoding.lead_silence_s:g} s")
+        window, features = encoded
         with self._lock:
-            scorer = self._backend.slot_scorer(_Decoded("", "en", 0.0, 0.0, encode(window)), window.size)
+            scorer = self._backend.slot_scorer(_Decoded("", "en", 0.0, 0.0, features), window.size)
             sequences = [scorer.encode(text) for text in texts]
             if max(len(s) for s in sequences) > 400:
                 raise InvalidInput("a text to score is too long; allowed: at most 400 Whisper tokens")
             return [float(np.sum(lp)) for lp in scorer.sequence_logprobs(sequences)]
+
+    def _encode_one_window(self, audio: np.ndarray) -> tuple[np.ndarray, object] | None:
+        """(the window transcribe() would decode, with its lead silence; its encoder output), or None
+        when ``audio`` is longer than one window or the engine cannot encode one alone."""
+        encode = getattr(self._backend, "encode_window", None)
+        if encode is None or audio.size > (WINDOW_SECONDS - self.decoding.lead_silence_s) * SAMPLE_RATE:
+            return None
+        window = with_lead_silence(audio, self.decoding.lead_silence_s)
+        with self._lock:
+            return window, encode(window)
 
     def _redecode_slots(self, text: str, window: np.ndarray, decoded: _Decoded) -> str:
         """``text`` with its settings slots re-decoded (DecodeSettings.settings_slots)."""

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -108,8 +108,11 @@ class Slot:
     end: int
     alternatives: tuple[str, ...]  # the grammar's words for the slot, from the parser's vocabulary
     #: None: the heard words are not scored (they are no value of the slot); a number: they compete,
-    #: scored this many nats lower (the grammar's prior for the slot's values; instruments)
+    #: scored this many nats lower (instruments: the grammar's prior for a name; 0 for a tempo or length
+    #: the parser reads as one value out of range, said_out_of_range)
     heard_penalty: float | None = None
+    first_tokens: int = TOP_FIRST_TOKENS  # distinct first tokens of the alternatives kept after the first pass
+    most_alternatives: int = MAX_ALTERNATIVES  # alternatives scored in the second pass
 
 
 @functools.lru_cache(maxsize=1)
@@ -165,15 +168,16 @@ def find_slots(text: str) -> list[Slot]:
         if match["bpm"] and match["bpm"].lower() in ("pm", "p.m.") and re.fullmatch(r"(?:[1-9]|1[0-2])\s*", run.group()):
             continue  # "at 3 pm": a time of day
         unit = "bpm" if match["bpm"] else "beats per minute"
-        found.append(Slot("tempo", start, match.end(),
-                          tuple(f"{n} {unit}" for n in vocabulary["tempo"])))
+        found.append(_heard_if_out_of_range(text, Slot("tempo", start, match.end(),
+                                                       tuple(f"{n} {unit}" for n in vocabulary["tempo"]))))
     for match in _BARS_UNIT.finditer(text):
         if not _near_bars(match["unit"]):
             continue
         run = _NUMBER_RUN.search(text[:match.start()])
         if not run or not _HAS_NUMBER.search(run.group()):
             continue
-        found.append(Slot("bars", run.start(), match.end(), tuple(f"{n} bars" for n in vocabulary["bars"])))
+        found.append(_heard_if_out_of_range(text, Slot("bars", run.start(), match.end(),
+                                                       tuple(f"{n} bars" for n in vocabulary["bars"]))))
     found += _instrument_slots(text, vocabulary["instrument"])
     found.sort(key=lambda s: s.start)
     kept: list[Slot] = []
@@ -199,7 +203,8 @@ def _instrument_slots(text: str, names: tuple[str, ...]) -> list[Slot]:
         end = match.start("span") + len(words[0]) if len(words) == 1 else match.end("span")
         alternatives = names if len(words) == 1 else tuple(dict.fromkeys(
             [f"{name} {words[1]}" for name in names] + list(names)))
-        slots.append(Slot("instrument", match.start("span"), end, alternatives, INSTRUMENT_PRIOR_NATS))
+        slots.append(Slot("instrument", match.start("span"), end, alternatives, INSTRUMENT_PRIOR_NATS,
+                          INSTRUMENT_FIRST_TOKENS, MAX_INSTRUMENT_ALTERNATIVES))
     return slots
 
 
@@ -214,6 +219,11 @@ def said_out_of_range(slot: Slot, heard: str) -> bool:
 
     setting = "tempo " if slot.kind == "tempo" else "length "
     return any(w.startswith(setting) and " ignored; allowed " in w for w in parse_settings_detailed(heard).warnings)
+
+
+def _heard_if_out_of_range(text: str, slot: Slot) -> Slot:
+    """``slot`` with its heard words competing as they are (heard_penalty 0) when said_out_of_range."""
+    return replace(slot, heard_penalty=0.0) if said_out_of_range(slot, text[slot.start:slot.end]) else slot
 
 
 def _replace(text: str, slot: Slot, words: str) -> str:
@@ -248,20 +258,18 @@ def redecode_slots(text: str, scorer: Scorer) -> str:
             candidate = scorer.encode(_replace(text, slot, alternative))
             if len(candidate) > position and candidate[:position] == tokens[:position]:
                 first.setdefault(candidate[position], []).append((alternative, candidate))
-        instrument = slot.kind == "instrument"
-        ranked = sorted(first, key=lambda t: -row[t])[:INSTRUMENT_FIRST_TOKENS if instrument else TOP_FIRST_TOKENS]
+        ranked = sorted(first, key=lambda t: -row[t])[:slot.first_tokens]
         if not ranked:
             continue
         heard = text[slot.start:slot.end]
         if heard in slot.alternatives and tokens[position] == ranked[0]:
             continue  # already the grammar's words, and their first token is the most probable one
-        most = MAX_INSTRUMENT_ALTERNATIVES if instrument else MAX_ALTERNATIVES
-        for alternative, candidate in [pair for t in ranked for pair in first[t]][:most]:
+        for alternative, candidate in [pair for t in ranked for pair in first[t]][:slot.most_alternatives]:
             batch.append(candidate)
             owners.append((index, alternative, position, 0.0))
-        if slot.heard_penalty is not None or said_out_of_range(slot, heard):
+        if slot.heard_penalty is not None:
             batch.append(list(tokens))
-            owners.append((index, heard, position, slot.heard_penalty or 0.0))
+            owners.append((index, heard, position, slot.heard_penalty))
     if not batch:
         return text
     best: dict[int, tuple[float, str]] = {}
