@@ -207,15 +207,15 @@ def summary(heard: list[Heard]) -> dict:
 
 
 def key_name(text: str) -> str | None:
-    """The key the composer writes for the key the request parser reads from ``text`` ("Eb major"), or None."""
+    """The key as the composer names it (and the key chip shows it) for the key the request parser reads
+    from ``text`` ("Eb major"), or None."""
     from assistant.language import parse_settings
-    from assistant.music import CONVENTIONAL_KEYS, parse_key
+    from assistant.music import parse_key, real_tonic_name
 
     settings = parse_settings(text)
     if not settings.key or not settings.mode:
         return None
-    pitch = parse_key(settings.key)[0]
-    return next(name for pc, mode, name in CONVENTIONAL_KEYS if (pc, mode) == (pitch, settings.mode))
+    return f"{real_tonic_name(parse_key(settings.key)[0], settings.mode, settings.key)} {settings.mode}"
 
 
 def key_chip_clicks(heard: list[Heard]) -> str:
