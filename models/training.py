@@ -642,16 +642,15 @@ def train_pop_expert(songs: Sequence, config: TrainingConfig, *, epochs: int = P
 
 # --------------------------------------------------------------------------------------------
 # The classifier's harmony weight, by cross-validation
-def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: TrainingConfig, *, folds: int = 3,
-                          strategy=None, progress: Progress | None = None, beats_per_bar: int = 4,
-                          class_info: Mapping | None = None) -> tuple[float, dict, ClipScores]:
-    """Harmony-vs-performance weight by song-grouped k-fold cross-validation on the training clips.
-
-    Returns (weight, {weight: cv accuracy}, the pooled out-of-fold scores, for further choices such
-    as models.classification.choose_valence_bias)."""
+def cross_validated_scores(clips_by_label: Mapping[str, Sequence], config: TrainingConfig, *, folds: int = 3,
+                           strategy=None, progress: Progress | None = None, beats_per_bar: int = 4,
+                           class_info: Mapping | None = None) -> tuple[ClipScores, list]:
+    """Song-grouped k-fold cross-validation of the class models on the training clips (song_folds,
+    seed config.seed): the out-of-fold scores of every clip (pooled fold by fold) and each fold's
+    in-memory ModelSet (trained on the other folds)."""
     all_clips = [c for label in sorted(clips_by_label) for c in clips_by_label[label] if c.events]
     fold_of = song_folds(all_clips, folds, config.seed)
-    harmony, perf, truth, n_chords = [], [], [], []
+    harmony, perf, truth, n_chords, fold_sets = [], [], [], [], []
     names = None
     for fold in range(folds):
         train = {label: [c for c in clips_by_label[label] if c.events and fold_of[song_of(c)] != fold]
@@ -662,12 +661,26 @@ def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: Traini
         fold_set = model_set_from_class_models(name=f"cv-fold-{fold + 1}", layout=CHORD_LAYOUT.to_json(),
                                                hyperparameters=config.to_json(), class_models=models,
                                                beats_per_bar=beats_per_bar, class_info=class_info)
+        fold_sets.append(fold_set)
         scores = score_clips(fold_set, held)
         names = scores.class_names
         harmony.append(scores.harmony), perf.append(scores.performance), truth.append(scores.truth)
         n_chords.append(scores.n_chords)
     pooled = ClipScores(names, np.concatenate(harmony), np.concatenate(perf), np.concatenate(truth),
                         np.concatenate(n_chords))
+    return pooled, fold_sets
+
+
+def choose_harmony_weight(clips_by_label: Mapping[str, Sequence], config: TrainingConfig, *, folds: int = 3,
+                          strategy=None, progress: Progress | None = None, beats_per_bar: int = 4,
+                          class_info: Mapping | None = None) -> tuple[float, dict, ClipScores]:
+    """Harmony-vs-performance weight by song-grouped k-fold cross-validation on the training clips
+    (cross_validated_scores).
+
+    Returns (weight, {weight: cv accuracy}, the pooled out-of-fold scores, for further choices such
+    as models.classification.choose_valence_bias)."""
+    pooled, _ = cross_validated_scores(clips_by_label, config, folds=folds, strategy=strategy, progress=progress,
+                                       beats_per_bar=beats_per_bar, class_info=class_info)
     table = {w: classification_accuracy(pooled, class_info, harmony_weight=w)["classes"] for w in HARMONY_WEIGHT_GRID}
     best = max(HARMONY_WEIGHT_GRID, key=lambda w: (table[w], -abs(w - 1.0)))
     return best, table, pooled

@@ -107,3 +107,58 @@ def test_train_refuses_a_pop909_without_a_readable_song(tmp_path, capsys, monkey
     assert main(args + ["--pop909", str(tmp_path / "nowhere")]) == 2
     assert "nowhere" in capsys.readouterr().err
     assert not out.exists()  # nothing written
+
+
+def _emopia_shaped(root: Path) -> Path:
+    """An EMOPIA-shaped folder (midis/, train_clip.csv, val_clip.csv): two songs per quadrant class."""
+    from tests.support.labelled_midis import MAJOR_LOOP, MINOR_LOOP, write_midi_loop
+
+    (root / "midis").mkdir(parents=True)
+    styles = {"Q1": (MAJOR_LOOP, 100, 0.5), "Q2": (MINOR_LOOP, 100, 0.5), "Q3": (MINOR_LOOP, 40, 1.5),
+              "Q4": (MAJOR_LOOP, 40, 1.5)}
+    names = []
+    for label, (loop, velocity, seconds) in styles.items():
+        for song in range(2):
+            names.append(f"{label}_song{label}{song}_0.mid")
+            write_midi_loop(root / "midis" / names[-1], loop, velocity=velocity, seconds_per_chord=seconds)
+    (root / "train_clip.csv").write_text("clip_name\n" + "\n".join(names) + "\n")
+    (root / "val_clip.csv").write_text("clip_name\n" + "\n".join(names[::2]) + "\n")
+    return root
+
+
+@pytest.mark.slow
+def test_train_fits_no_classifier_setting_for_quadrant_classes(tmp_path, capsys, monkeypatch):
+    """Quadrant classes (EMOPIA's): valence from the harmony, arousal from the performance, nothing
+    fitted, so no cross-validation runs (a CV-fitted valence bias cost accuracy in a nested CV on
+    EMOPIA train: bench/classifier_committee.py); an explicit --cv-folds gets a one-line note."""
+    from assistant.cli import main
+
+    monkeypatch.setenv("MOODCHORDS_CACHE_DIR", str(tmp_path / "cache"))
+    data = _emopia_shaped(tmp_path / "emopia")
+    out = tmp_path / "model"
+    assert main(["train", "--data", str(data), "--out", str(out), "--epochs", "1", "--pretrain-epochs", "1",
+                 "--cv-folds", "3", "--hidden", "8", "--history", "2", "--no-pop909"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "note:" in line]
+    assert len(notes) == 1 and "--cv-folds 3 not used" in notes[0]
+    model_set = load_model_set(out)
+    classification = json.loads((out / "config.json").read_text())["classification"]
+    assert classification["cv_folds"] == 0 and classification["cv_accuracy_by_weight"] == {}
+    assert "valence_bias_per_chord" not in classification and model_set.valence_bias_per_chord == 0.0
+    assert model_set.class_names == ("Q1", "Q2", "Q3", "Q4") and model_set.classes[0].valence is not None
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "not fitted" in card and "valence_bias_per_chord" not in card
+    assert "combined" in json.loads((out / "config.json").read_text())["validation"]["classification"]
+
+
+def test_train_cross_validates_classes_without_coordinates_by_default(tmp_path, capsys):
+    """Classes that are not quadrants still choose their harmony weight by a 3-fold song CV by
+    default: one song per class cannot be split into folds, refused before any training."""
+    from assistant.cli import main
+
+    data = write_labelled_folder(tmp_path / "midis", bright=1, dark=1)
+    out = tmp_path / "model"
+    assert main(["train", "--data", str(data), "--out", str(out), "--epochs", "1", "--pretrain-epochs", "1",
+                 "--hidden", "8", "--history", "2", "--no-pop909"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("moodchords")]
+    assert len(err) == 1 and "--cv-folds 3 holds out every song once" in err[0]
+    assert not out.exists()

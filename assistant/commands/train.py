@@ -41,7 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-pop909", action="store_true", help="train without POP909 (no pop expert, older rhythm)")
     parser.add_argument("--pop-epochs", type=int, default=None, help="epochs of the POP909 pop expert (default: the tuned value)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cv-folds", type=int, default=3, help="folds for choosing the harmony weight (0: weight 1)")
+    parser.add_argument("--cv-folds", type=int, default=None,
+                        help="folds for choosing the harmony weight when the classes are not Russell quadrants "
+                             "(default 3; 0: weight 1); quadrant classes such as EMOPIA's have nothing to choose")
     parser.add_argument("--checkpoints", default=None,
                         help="checkpoint folder, kept afterwards (default: .OUT.checkpoints beside OUT, removed on success)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoints of an interrupted run")
@@ -107,7 +109,7 @@ def _train(args: argparse.Namespace, bars: list) -> int:
     from models.dataset import emopia_split, load_folder
     from models.errors import InvalidModelInput
     from models.atomic_files import write_text_atomic
-    from models.classification import choose_valence_bias, classification_accuracy, score_clips
+    from models.classification import classification_accuracy, quadrant_signs, score_clips
     from models.emotion_classes import EMOPIA_CLASSES
     from models.emotion_classes import class_info as info_of
     from models.model_folder import CARD_FILE, check_output_folder, model_set_from_class_models, save_model_set
@@ -188,16 +190,25 @@ def _train(args: argparse.Namespace, bars: list) -> int:
         return model_set_from_class_models(name=out.name, layout=CHORD_LAYOUT.to_json(), hyperparameters=config.to_json(),
                                            class_models=models, beats_per_bar=beats_per_bar, class_info=class_info, **extra)
 
-    if args.cv_folds > 1:
-        check_cross_validation_folds(clips_by_label, args.cv_folds, config.seed)
+    # Quadrant classes: valence is read from the harmony and arousal from the performance, and nothing
+    # is fitted. The harmony weight only breaks ties, and a valence bias fitted by CV cost accuracy in a
+    # nested CV on EMOPIA train (bench/classifier_committee.py), so the CV would only cost time.
+    quadrants = bool(class_info) and quadrant_signs(
+        [class_info.get(label, (label, None, None))[1:] for label in sorted(clips_by_label)]) is not None
+    if quadrants and args.cv_folds:
+        bar.clear()
+        print(f"note: --cv-folds {args.cv_folds} not used: quadrant classes leave the classifier nothing to choose",
+              file=sys.stderr)
+    cv_folds = 0 if quadrants else (3 if args.cv_folds is None else args.cv_folds)
+    if cv_folds > 1:
+        check_cross_validation_folds(clips_by_label, cv_folds, config.seed)
     strategy = default_strategy()  # several GPUs / machines when present; this CPU: the default strategy
-    stages = 2 if args.cv_folds > 1 else 1
-    harmony_weight, cv_table, valence_bias, bias_table = 1.0, {}, 0.0, {}
-    if args.cv_folds > 1:
-        harmony_weight, cv_table, cv_scores = choose_harmony_weight(
-            clips_by_label, config, folds=args.cv_folds, beats_per_bar=beats_per_bar, strategy=strategy,
+    stages = 2 if cv_folds > 1 else 1
+    harmony_weight, cv_table = 1.0, {}
+    if cv_folds > 1:
+        harmony_weight, cv_table, _ = choose_harmony_weight(
+            clips_by_label, config, folds=cv_folds, beats_per_bar=beats_per_bar, strategy=strategy,
             progress=lambda m, f: progress(m, 0.5 * f), class_info=class_info or None)
-        valence_bias, bias_table = choose_valence_bias(cv_scores, harmony_weight, class_info or None)
     # Default checkpoints sit beside the output (hidden) and are removed once the folder is written.
     checkpoints = Path(args.checkpoints) if args.checkpoints else out.parent / f".{out.name}.checkpoints"
     models = train_class_models(clips_by_label, config, checkpoint_dir=checkpoints, resume=args.resume, strategy=strategy,
@@ -216,9 +227,8 @@ def _train(args: argparse.Namespace, bars: list) -> int:
                      "epochs": pop_epochs, "method": POP_EXPERT_METHOD, "settings": dict(POP_EXPERT_SETTINGS),
                      "seconds_reading": round(read_seconds, 1), "seconds_training": round(pop_expert.report.seconds, 1),
                      "seconds_rhythm": round(pop_expert.rhythm_seconds, 2)}
-    classification = {"harmony_weight": harmony_weight, "valence_bias_per_chord": valence_bias, "cv_folds": args.cv_folds,
-                      "cv_accuracy_by_weight": {str(k): round(v, 4) for k, v in cv_table.items()},
-                      "cv_accuracy_by_valence_bias": {str(k): [round(a, 4) for a in v] for k, v in bias_table.items()}}
+    classification = {"harmony_weight": harmony_weight, "cv_folds": cv_folds,
+                      "cv_accuracy_by_weight": {str(k): round(v, 4) for k, v in cv_table.items()}}
     validation: dict = {}
     model_set = build(models, classification=classification, training_data=data_info,
                       pop_expert=None if pop_expert is None else (pop_expert.weights, pop_notes),
@@ -256,8 +266,7 @@ def _train(args: argparse.Namespace, bars: list) -> int:
             "classification": {
                 "harmony_only": classification_accuracy(clip_scores, class_info, part="harmony"),
                 "performance_only": classification_accuracy(clip_scores, class_info, part="performance"),
-                "combined": classification_accuracy(clip_scores, class_info, harmony_weight=harmony_weight,
-                                                    valence_bias_per_chord=valence_bias),
+                "combined": classification_accuracy(clip_scores, class_info, harmony_weight=harmony_weight),
             },
         }
     training_seconds = time.perf_counter() - started
@@ -292,6 +301,8 @@ def model_card(config: dict, command: str) -> str:
     data = config.get("training_data", {})
     hp = config["hyperparameters"]
     val = config.get("validation") or {}
+    classification = config.get("classification", {})
+    quadrants = quadrant_signs([(c.get("valence"), c.get("arousal")) for c in config["classes"]]) is not None
     lines = [
         f"# Model card: {config['name']} (moodchords conditional RBMs, one per emotion class)", "",
         "## What it is",
@@ -332,13 +343,13 @@ def model_card(config: dict, command: str) -> str:
     for c in config["classes"]:
         lines.append(f"| {c['name']} | {c['description']} | {c['valence']} | {c['arousal']} | {c['n_clips']} | {c['n_events']} | {c['major_share']:.2f} |")
     lines += ["", "## Hyperparameters", "```", *(f"{k} = {v}" for k, v in hp.items()),
-              f"harmony_weight (classification) = {config['classification'].get('harmony_weight')} "
-              f"(chosen by {config['classification'].get('cv_folds')}-fold song-grouped CV on train"
-              + ("; with quadrant classes it only breaks ties: valence is read from the harmony, arousal from the "
-                 "performance)" if quadrant_signs([(c.get("valence"), c.get("arousal")) for c in config["classes"]]) is not None
-                 else ")"),
-              f"valence_bias_per_chord (classification, nats) = {config['classification'].get('valence_bias_per_chord', 0.0)} "
-              "(same CV: added per chord to the positive-valence classes' harmony score)",
+              f"harmony_weight (classification) = {classification.get('harmony_weight')} " + (
+                  "(not fitted: with quadrant classes valence is read from the harmony and arousal from the "
+                  "performance, and the weight only breaks ties)" if quadrants else
+                  f"(chosen by {classification.get('cv_folds')}-fold song-grouped CV on train)"),
+              *([f"valence_bias_per_chord (classification, nats) = {classification['valence_bias_per_chord']} "
+                 "(added per chord to the positive-valence classes' harmony score)"]
+                if classification.get("valence_bias_per_chord") else []),
               f"performance features scored by the classifier = {config['classification'].get('performance_features')}",
               "```", ""]
     if val:
