@@ -142,16 +142,18 @@ def main() -> int:
     ]
     data = config.get("training_data", {})
     if data.get("seconds"):
+        folds = config["classification"].get("cv_folds") or 0
         lines.append(f"- Training (`moodchords train`, all {len(names)} classes from scratch incl. loading the data, "
-                     f"{config['classification'].get('cv_folds')}-fold CV for the harmony weight, validation): "
+                     + (f"{folds}-fold CV for the harmony weight, " if folds > 1 else "") + "validation): "
                      f"{data['seconds']:.0f} s (recorded in config.json).")
     if val:
         cls = val["classification"]
         lines += [
             f"- Validation (EMOPIA val, {val['clips']} clips; from `config.json`, computed by `moodchords train`): exact "
             f"next-chord NLL {val['nll_bits_per_chord']:.3f} bits/chord, top-1 next-chord accuracy {val['top1_accuracy']:.3f}.",
-            f"- Generative classification on val (harmony weight {config['classification']['harmony_weight']} chosen by "
-            f"{config['classification'].get('cv_folds')}-fold CV on train):", "",
+            f"- Generative classification on val (harmony weight {config['classification']['harmony_weight']}, "
+            + (f"chosen by {config['classification']['cv_folds']}-fold CV on train):" if (config['classification'].get('cv_folds') or 0) > 1
+               else "not fitted: quadrant classes):"), "",
             "| scores | 4 classes | valence | arousal |", "|---|---|---|---|",
             *(f"| {k} | {cls[k]['classes']:.3f} | {cls[k].get('valence', float('nan')):.3f} | {cls[k].get('arousal', float('nan')):.3f} |"
               for k in ("harmony_only", "performance_only", "combined")), "",

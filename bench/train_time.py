@@ -4,7 +4,7 @@ folder, the same virtual environment and data), timed by wall clock and by the p
 (getrusage of the child: user + system, both cores counted), with what each run recorded in its
 config.json (EMOPIA val classification and next-chord bits, the pop expert). Writes "Train time (issue 15)".
 
-    .venv/bin/python bench/train_time.py [--old-commit 2aefbe5] [--new-out /tmp/mc_train_new] [--skip-old]
+    .venv/bin/python bench/train_time.py [--old-commit eff4edc] [--new-out /tmp/mc_train_new] [--skip-old]
 
 --new-out models/emopia retrains the shipped folder with the timed run (the command the README gives)."""
 from __future__ import annotations
@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import write_section  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
-#: the last commit before the fused training loop and the batched scoring (its train took 1197 s here)
-OLD_COMMIT = "2aefbe5"
+#: the last commit before train ran no cross-validation for quadrant classes (its train took 572 s here)
+OLD_COMMIT = "eff4edc"
 
 
 def timed_train(source: Path, out: Path, log: Path) -> dict:
@@ -63,11 +63,12 @@ def summary(run: dict) -> dict:
         "... POP909: reading / pop expert training, s (recorded)": f"{pop.get('seconds_reading', '-')} / {pop.get('seconds_training', '-')}",
         "pop expert epochs, rule": f"{pop.get('epochs', '-')} ({pop.get('method', '-')})" + (
             f", {json.dumps(pop['settings'])}" if pop.get("settings") else ""),
-        "pooled pretraining epochs (per CV fold on the fold's training songs, and once on all train)": str(hp.get("pretrain_epochs")),
+        "pooled pretraining epochs (once on all train, and per CV fold when there is a CV)": str(hp.get("pretrain_epochs")),
         "EMOPIA val classification, 4 classes / valence / arousal": " / ".join(
             f"{100 * combined.get(k, float('nan')):.1f} %" for k in ("classes", "valence", "arousal")),
-        "classifier settings by 3-fold CV: harmony weight / valence bias per chord": (
-            f"{config['classification'].get('harmony_weight')} / {config['classification'].get('valence_bias_per_chord')}"),
+        "classifier: CV folds / harmony weight / valence bias per chord": (
+            f"{config['classification'].get('cv_folds')} / {config['classification'].get('harmony_weight')} / "
+            f"{config['classification'].get('valence_bias_per_chord', 0.0)}"),
         "EMOPIA val next chord: own class / class mixture, bits": f"{val.get('nll_bits_per_chord')} / {val.get('mixture_nll_bits_per_chord')}",
     }
 

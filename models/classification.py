@@ -3,8 +3,8 @@
 Per class: the harmony log-likelihood (the chords under the class CRBM, exact; the durations
 under its harmonic-rhythm table; the mode under its major share) and the performance
 log-likelihood (the clip's performance features under the class profile). The classifier's score
-combines them (combined_scores); its weight and valence bias are chosen by song-grouped
-cross-validation (song_folds; models.training.choose_harmony_weight, choose_valence_bias here)
+combines them (combined_scores). For quadrant classes nothing is fitted; otherwise the harmony
+weight is chosen by song-grouped cross-validation (song_folds; models.training.choose_harmony_weight)
 and stored in the model folder's config.
 
 Works on any loaded models.model_folder.ModelSet; TensorFlow is imported only when the CRBMs
@@ -64,9 +64,10 @@ def combined_scores(harmony: np.ndarray, performance: np.ndarray,
     arousal} e^P(c') (+ a tie-break for classes sharing a quadrant). Measured on EMOPIA: valence
     lives in the harmony (mode) and arousal in the performance, and each part adds noise to the
     other axis, so one weighted sum cannot serve both (bench/RESULTS.md). valence_bias_per_chord
-    (nats per chord, chosen by cross-validation on the training clips) is added to the harmony of
-    the positive-valence classes for each of the clip's n_chords: it corrects the class models'
-    systematic lean towards one side, and grows with the evidence like the likelihoods do.
+    (nats per chord; stored by model folders trained before 2026-12-07, which fitted it by
+    cross-validation) is added to the harmony of the positive-valence classes for each of the clip's
+    n_chords. `moodchords train` no longer fits it: in a nested CV on EMOPIA train the fitted bias
+    cost accuracy (bench/classifier_committee.py).
     Other classes: the weighted sum harmony_weight * H + P.
     """
     harmony = np.atleast_2d(np.asarray(harmony, np.float64))
@@ -375,6 +376,7 @@ def classification_accuracy(scores: ClipScores, class_info: Mapping | None = Non
 def choose_valence_bias(pooled: ClipScores, harmony_weight: float, class_info: Mapping | None) -> tuple[float, dict]:
     """The valence bias (nats per chord, combined_scores) that maximises the out-of-fold class
     accuracy, then the valence accuracy, nearest 0 on ties. 0 when the classes are not quadrants.
+    What `moodchords train` fitted before 2026-12-07; the benches that measured it use it now.
     Returns (bias, {bias: (class accuracy, valence accuracy)})."""
     table = {}
     for bias in VALENCE_BIAS_GRID:

@@ -3,8 +3,8 @@
 Per file and class: the harmony log-likelihood (the file's key-normalised chords under the class
 CRBM, their durations under the class's harmonic-rhythm table, and the log-probability of its mode), the performance log-likelihood (its playing
 statistics under the class profile) and the classifier's combined score (models.classification.combined_scores:
-for quadrant classes the valence side from the harmony, with the model's valence bias per chord,
-and the arousal side from the performance; otherwise harmony_weight * harmony + performance); the
+for quadrant classes the valence side from the harmony (with the valence bias per chord of a model
+folder that stores one) and the arousal side from the performance; otherwise harmony_weight * harmony + performance); the
 predicted class is the argmax. Unusable files get a one-line error (and their entry in --json);
 the other files are still classified; exit 2 when every file fails.
 """

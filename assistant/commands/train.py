@@ -371,9 +371,12 @@ def model_card(config: dict, command: str) -> str:
         lines.append("")
     lines += ["## Reproduce", "```", command, "```",
               f"Training took {data.get('seconds', '?')} s on the machine that produced it (2-core CPU, no GPU; "
-              f"tf.distribute {data.get('strategy', '?')}). The pooled pretraining runs once per cross-validation fold "
-              "on that fold's training songs only (never on its held-out clips, whose scores choose the classifier's "
-              "settings) and once on all training clips for the shipped class models.", "",
+              f"tf.distribute {data.get('strategy', '?')}). " + (
+                  "The pooled pretraining runs once per cross-validation fold on that fold's training songs only (never "
+                  "on its held-out clips, whose scores choose the classifier's settings) and once on all training clips "
+                  "for the shipped class models." if (classification.get("cv_folds") or 0) > 1 else
+                  "The pooled pretraining runs once, on all training clips, and the class models start from it; no "
+                  "cross-validation runs, since the classifier has no setting to choose."), "",
               "## Limits",
               "- Chords come from an automatic recogniser on transcribed piano audio (melody and passing notes blur them);"
               " keys are estimated (Krumhansl-Schmuckler with Aarden-Essen's profiles), so some clips are normalised to the wrong tonic.",
