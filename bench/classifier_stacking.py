@@ -28,22 +28,17 @@ DATA = ROOT.parent / "shared" / "data"
 
 
 def compute_oof(seed: int = 0, folds: int = 3):
-    """Out-of-fold ClipScores of EMOPIA train exactly as `moodchords train` computes them, with the clips'
-    song ids (the order of the pooled rows)."""
+    """Out-of-fold ClipScores of EMOPIA train exactly as `moodchords train` computed them until 2026-12-07,
+    with the clips' song ids (the order of the pooled rows)."""
     from dataclasses import replace
 
     from models.classification import song_folds, song_of
-    from models.dataset import emopia_split
     from models.emotion_classes import EMOPIA_CLASSES, class_info
     from models.training import TrainingConfig, choose_harmony_weight
+    from common import emopia_train_by_label
 
-    train = emopia_split(DATA / "emopia", "train")
-    by_label: dict[str, list] = {}
-    for clip in train.clips:
-        if clip.label and clip.events:
-            by_label.setdefault(clip.label, []).append(clip)
+    by_label, beats_per_bar = emopia_train_by_label(DATA)
     config = replace(TrainingConfig.for_chords(), seed=seed).validate()
-    beats_per_bar = int(round(sum(c.beats_per_bar for c in train.clips) / len(train.clips)))
     started = time.perf_counter()
     weight, table, pooled = choose_harmony_weight(by_label, config, folds=folds, beats_per_bar=beats_per_bar,
                                                   class_info=class_info(EMOPIA_CLASSES))
@@ -77,15 +72,6 @@ def stacker_inputs(data):
     major = np.asarray([1.0 if m == "major" else 0.0 if m == "minor" else 0.5 for m in data["modes"]])
     profile = np.stack([performance_vector(p) for p in data["performance"]])
     return StackerInputs(pooled.harmony, pooled.performance, np.asarray(pooled.n_chords), profile, major)
-
-
-def rule_choice(scores, info):
-    from models.classification import HARMONY_WEIGHT_GRID, choose_valence_bias, classification_accuracy
-
-    table = {w: classification_accuracy(scores, info, harmony_weight=w)["classes"] for w in HARMONY_WEIGHT_GRID}
-    weight = max(HARMONY_WEIGHT_GRID, key=lambda w: (table[w], -abs(w - 1.0)))
-    bias, _ = choose_valence_bias(scores, weight, info)
-    return weight, bias
 
 
 def accuracy_of(predicted, truth, info, names):
@@ -123,6 +109,7 @@ def outer_cv(data, info):
     """Both procedures on the same outer partitions: per partition seed, pooled out-of-outer-fold predictions."""
     from models.classification import combined_scores
     from research.stacker import choose_stacker, group_folds
+    from common import classifier_rule_settings
 
     pooled = data["pooled"]
     names = pooled.class_names
@@ -139,7 +126,7 @@ def outer_cv(data, info):
         stack_loss = 0.0
         for f in range(OUTER_FOLDS):
             held, kept = fold == f, fold != f
-            weight, bias = rule_choice(subset(pooled, kept), info)
+            weight, bias = classifier_rule_settings(subset(pooled, kept), info)
             rule_pred[held] = combined_scores(pooled.harmony[held], pooled.performance[held], coordinates, weight, bias,
                                               pooled.n_chords[held]).argmax(axis=1)
             stacker, table = choose_stacker(inputs.rows(kept), truth[kept], list(songs[kept]), seed=0)

@@ -81,3 +81,25 @@ def pop909_train_and_selection(data: Path, script: str):
     from models.pop909 import SELECTION_SONGS, TRAIN_SONGS, load_pop909
 
     return load_pop909(data, TRAIN_SONGS, workers=2).songs, load_pop909(data, SELECTION_SONGS, workers=2).songs
+
+
+def emopia_train_by_label(data: Path) -> tuple[dict, int]:
+    """EMOPIA train's clips with chords, by label, and the beats per bar `moodchords train` uses."""
+    from models.dataset import emopia_split
+
+    train = emopia_split(data / "emopia", "train")
+    by_label: dict[str, list] = {}
+    for clip in train.clips:
+        if clip.label and clip.events:
+            by_label.setdefault(clip.label, []).append(clip)
+    return by_label, int(round(sum(c.beats_per_bar for c in train.clips) / len(train.clips)))
+
+
+def classifier_rule_settings(pooled, info) -> tuple[float, float]:
+    """The harmony weight and valence bias `moodchords train` chose from out-of-fold scores until
+    2026-12-07 (the weight by class accuracy, nearest 1 on ties; then models.classification.choose_valence_bias)."""
+    from models.classification import HARMONY_WEIGHT_GRID, choose_valence_bias, classification_accuracy
+
+    table = {w: classification_accuracy(pooled, info, harmony_weight=w)["classes"] for w in HARMONY_WEIGHT_GRID}
+    weight = max(HARMONY_WEIGHT_GRID, key=lambda w: (table[w], -abs(w - 1.0)))
+    return weight, choose_valence_bias(pooled, weight, info)[0]

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: bench scripts with a --help (argparse): each is started from outside the project to answer it
 SCRIPTS_WITH_HELP = ["form.py", "mood_carried.py", "chord_recognition.py", "crbm.py", "jsb_sweep.py", "key_finding.py",
                      "midi_input_limits.py", "mode_expert.py", "model_config.py", "pop909_next_chord.py",
-                     "pop909_pretrain.py", "pop909_retrain.py", "pre_roll.py", "window.py"]
+                     "pop909_pretrain.py", "pop909_retrain.py", "pre_roll.py", "window.py", "classifier_committee.py",
+                     "classifier_stacking.py"]
 #: run as scripts only (no package import of bench.X from elsewhere), so the bootstrap is their opening
 BOOTSTRAPPED = SCRIPTS_WITH_HELP + ["compose_speed.py", "engine.py", "harmonic_rhythm.py", "jsb.py", "playback.py",
                                    "pop909_position.py", "pop909_read.py", "startup.py"]
