@@ -161,4 +161,8 @@ def test_train_cross_validates_classes_without_coordinates_by_default(tmp_path, 
                  "--hidden", "8", "--history", "2", "--no-pop909"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("moodchords")]
     assert len(err) == 1 and "--cv-folds 3 holds out every song once" in err[0]
+    for folds in ("-1", "21"):
+        assert main(["train", "--data", str(data), "--out", str(out), "--cv-folds", folds, "--no-pop909"]) == 2
+        err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("moodchords")]
+        assert len(err) == 1 and f"--cv-folds {folds} not allowed; allowed: 0..20" in err[0]
     assert not out.exists()

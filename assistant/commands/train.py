@@ -18,6 +18,9 @@ import time
 from pathlib import Path
 
 
+MAX_CV_FOLDS = 20  # each fold trains every class model once more
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train the emotion-class chord models from labelled MIDI files",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -144,6 +147,8 @@ def _train(args: argparse.Namespace, bars: list) -> int:
         raise InvalidModelInput(f"--pop909 {pop909} is not a folder; allowed: the POP909 folder (001/ ... 909/, index.csv)")
     if args.pop_epochs is not None and not 1 <= args.pop_epochs <= 10_000:
         raise InvalidModelInput(f"--pop-epochs {args.pop_epochs} not allowed; allowed: 1..10000")
+    if args.cv_folds is not None and not 0 <= args.cv_folds <= MAX_CV_FOLDS:
+        raise InvalidModelInput(f"--cv-folds {args.cv_folds} not allowed; allowed: 0..{MAX_CV_FOLDS} (0 or 1: no cross-validation)")
 
     corpus = None
     if pop909 is not None:  # read first: a POP909 without one readable song stops before any training
