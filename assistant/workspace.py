@@ -267,6 +267,9 @@ def _key_choice(tonic: str, mode: str) -> SettingChoice | None:
     return None if name is None else SettingChoice("key", name, (tonic, mode))
 
 
+KEY_CHOICES_FIRST = 7  # the likeliest keys a key chip's menu shows first (key_choices' order); the rest under "All keys"
+
+
 def key_choices(tonic: str, mode: str) -> tuple[SettingChoice, ...]:
     """Alternatives to a key: the sound-alike tonics in the same mode, the other mode on the same
     tonic, the relative key; then every other key (a chip's "all keys" list)."""

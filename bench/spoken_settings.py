@@ -221,16 +221,15 @@ def key_name(text: str) -> str | None:
 def key_chip_clicks(heard: list[Heard]) -> str:
     """Of the requests whose key was heard as another key, how often the key chip's menu
     (assistant.workspace.key_choices) offers the said key first, and among its first KEY_CHOICES_FIRST."""
-    from assistant.workspace import key_choices
+    from assistant.workspace import KEY_CHOICES_FIRST, key_choices
 
-    first_part = 7  # gui.request_bar.KEY_CHOICES_FIRST (bench does not import the window)
     wrong = [(key_name(h.text), key_name(h.transcript)) for h in heard]
     wrong = [(said, got) for said, got in wrong if said and got and said != got]
     offered = [[c.text for c in key_choices(*got.split())] for _said, got in wrong]
     first = sum(said == menu[0] for (said, _got), menu in zip(wrong, offered))
-    early = sum(said in menu[:first_part] for (said, _got), menu in zip(wrong, offered))
+    early = sum(said in menu[:KEY_CHOICES_FIRST] for (said, _got), menu in zip(wrong, offered))
     return (f"{len(wrong)} requests heard in another key: the key chip offers the said key first in {first}, "
-            f"among its first {first_part} in {early}")
+            f"among its first {KEY_CHOICES_FIRST} in {early}")
 
 
 def e_minor(heard: list[Heard]) -> str:

@@ -8,7 +8,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QFrame, QGridLayout, QLabel, QLineEdit, QMenu, QPushButton, QSizePolicy, QToolButton,
                                QVBoxLayout, QWidget)
 
-from assistant.workspace import AUTO, REQUEST, YOU, ShownSetting, setting_choices
+from assistant.workspace import AUTO, KEY_CHOICES_FIRST, REQUEST, YOU, ShownSetting, setting_choices
 from gui import theme
 from gui.flow_layout import FlowLayout
 from gui.icons import microphone_icon
@@ -88,7 +88,6 @@ class MicButton(QToolButton):
 #: chip colours per source (background, border, text): the request's words stand out, your fields are gold
 CHIP_LOOKS = {REQUEST: ("#233c33", "#3fb97c", "#c9f2dc"), YOU: ("#3d3421", "#ffd166", "#ffe9b0"),
               AUTO: ("#262b35", "#3a4150", "#9aa3b2")}
-KEY_CHOICES_FIRST = 7  # the likeliest keys in the chip's menu; the rest under "All keys"
 
 
 class SettingChip(QToolButton):
